@@ -1,0 +1,130 @@
+"""``gradcheck``: compare analytic derivatives with central finite differences.
+
+For each input x_j that requires grad, the numerical Jacobian column is
+(f(x + h e_j) - f(x - h e_j)) / 2h; reverse mode gives the rows (one vjp per
+output element) and forward mode the columns (one jvp per input element).
+Use float64 inputs: in float32 the differences are dominated by rounding.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .grad_mode import no_grad
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _outputs(res):
+    return list(res) if isinstance(res, (tuple, list)) else [res]
+
+
+def _numerical(fn, inputs, idx, eps):
+    """Columns of d(flattened outputs)/d(flattened inputs[idx])."""
+    x = inputs[idx]
+    flat = x._data.reshape(-1)
+    cols = []
+    with no_grad():
+        for j in range(flat.size):
+            old = flat[j]
+            flat[j] = old + eps
+            plus = np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in _outputs(fn(*inputs))])
+            flat[j] = old - eps
+            minus = np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in _outputs(fn(*inputs))])
+            flat[j] = old
+            cols.append((plus - minus) / (2 * eps))
+    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+
+
+def _analytic_reverse(fn, inputs, diff_idx):
+    from .engine import grad
+
+    outs = [o for o in _outputs(fn(*inputs))]
+    sizes = [o._data.size for o in outs]
+    rows = {i: [] for i in diff_idx}
+    for k, o in enumerate(outs):
+        for m in range(sizes[k]):
+            if not o.requires_grad:
+                for i in diff_idx:
+                    rows[i].append(np.zeros(inputs[i]._data.size))
+                continue
+            ct = np.zeros(o.shape, dtype=o.dtype)
+            ct.reshape(-1)[m] = 1
+            gs = grad(o, [inputs[i] for i in diff_idx], Tensor._make(ct), retain_graph=True, allow_unused=True)
+            for i, g in zip(diff_idx, gs):
+                rows[i].append(np.zeros(inputs[i]._data.size) if g is None else np.asarray(g._data, np.float64).ravel())
+    return {i: np.array(r).reshape(sum(sizes), -1) for i, r in rows.items()}
+
+
+def _analytic_forward(fn, inputs, idx):
+    from ..func import jvp
+
+    x = inputs[idx]
+    cols = []
+    for j in range(x._data.size):
+        tangents = [Tensor._make(np.zeros_like(t._data)) for t in inputs]
+        tangents[idx]._data.reshape(-1)[j] = 1
+        _, tan = jvp(fn, tuple(inputs), tuple(tangents))
+        tan = tan if isinstance(tan, tuple) else (tan,)
+        cols.append(np.concatenate([np.asarray(t._data, np.float64).ravel() for t in tan]))
+    return np.stack(cols, axis=1)
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, check_forward_ad=False,
+              check_backward_ad=True, nondet_tol=0.0):
+    """True if reverse mode (and forward mode with ``check_forward_ad``) agree with finite differences.
+
+    ``inputs`` is a tensor or a tuple of tensors; those with ``requires_grad`` are checked."""
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    inputs = tuple(t if isinstance(t, Tensor) else Tensor._make(np.asarray(t)) for t in inputs)
+    diff_idx = [i for i, t in enumerate(inputs) if t.requires_grad]
+    if not diff_idx:
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+    for i in diff_idx:
+        if inputs[i].dtype != np.float64:
+            import warnings
+
+            warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; finite differences will be "
+                          "inaccurate", stacklevel=2)
+    analytic = _analytic_reverse(fn, inputs, diff_idx) if check_backward_ad else {}
+    for i in diff_idx:
+        num = _numerical(fn, inputs, i, eps)
+        checks = []
+        if check_backward_ad:
+            checks.append(("backward (reverse mode)", analytic[i]))
+        if check_forward_ad:
+            checks.append(("forward mode", _analytic_forward(fn, inputs, i)))
+        for what, ana in checks:
+            if ana.shape != num.shape or not np.allclose(ana, num, rtol=rtol, atol=atol):
+                err = np.abs(ana - num) if ana.shape == num.shape else None
+                where = np.unravel_index(np.argmax(err), err.shape) if err is not None else None
+                msg = (f"gradcheck: {what} Jacobian of input {i} (shape {tuple(inputs[i].shape)}) does not match "
+                       f"finite differences" + (f": largest difference {err.max():.3g} at (output {where[0]}, "
+                                                f"input element {where[1]}); analytic {ana[where]:.6g}, numerical "
+                                                f"{num[where]:.6g}" if err is not None else
+                                                f": shapes {ana.shape} vs {num.shape}"))
+                if raise_exception:
+                    raise GradcheckError(msg)
+                return False
+    return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
+    """Check second derivatives: gradcheck of x ↦ ∂⟨fn(x), u⟩/∂x with a fixed random u."""
+    from .engine import grad
+
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    diff_idx = [i for i, t in enumerate(inputs) if t.requires_grad]
+    outs = _outputs(fn(*inputs))
+    rng = np.random.default_rng(0)
+    us = grad_outputs or [Tensor._make(rng.standard_normal(o.shape).astype(o.dtype)) for o in outs]
+    us = _outputs(us)
+
+    def first_grads(*xs):
+        res = _outputs(fn(*xs))
+        gs = grad(res, [xs[i] for i in diff_idx], us, create_graph=True, allow_unused=True, materialize_grads=True)
+        return tuple(gs)
+
+    return gradcheck(first_grads, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)

@@ -1,0 +1,184 @@
+"""The one seam between lamina and the array library.
+
+Every op computes on ``xp`` (NumPy today). A GPU array library with NumPy's API
+(CuPy, for instance) could be put behind this seam without touching the ops.
+This module also owns dtypes, devices and the global random generator.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+xp = np
+
+# dtypes: lamina's dtypes *are* NumPy dtypes, so ``t.dtype == lamina.float32`` works both ways.
+float16 = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int8 = np.dtype(np.int8)
+int16 = np.dtype(np.int16)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+uint8 = np.dtype(np.uint8)
+bool_ = np.dtype(np.bool_)
+
+_default_dtype = float32
+
+
+def get_default_dtype() -> np.dtype:
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the dtype given to Python floats and lists (float32 unless changed)."""
+    global _default_dtype
+    d = np.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype, got {d}")
+    _default_dtype = d
+
+
+def as_dtype(dtype) -> np.dtype | None:
+    """Normalise a dtype given as a NumPy dtype, a Python type or a string."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, np.dtype):
+        return dtype
+    if dtype is bool:
+        return bool_
+    try:
+        return np.dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"unknown dtype {dtype!r}") from e
+
+
+def is_floating(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+# ----------------------------------------------------------------------------- devices
+class device:
+    """A device. lamina computes on the CPU; ``device('cpu')`` exists so PyTorch code runs unchanged."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type="cpu", index=None):
+        if isinstance(type, device):
+            type, index = type.type, type.index
+        name = str(type)
+        if ":" in name:
+            name, _, idx = name.partition(":")
+            index = int(idx)
+        if name != "cpu":
+            raise RuntimeError(
+                f"device: lamina runs on the CPU only; got device {str(type)!r}. "
+                "Use 'cpu' (lamina.cuda.is_available() is False)."
+            )
+        self.type, self.index = name, index
+
+    def __repr__(self):
+        return f"device(type='{self.type}')"
+
+    def __str__(self):
+        return self.type
+
+    def __eq__(self, other):
+        try:
+            return device(other).type == self.type
+        except (RuntimeError, TypeError, ValueError):
+            return False
+
+    def __hash__(self):
+        return hash(self.type)
+
+
+CPU = device("cpu")
+
+
+def check_device(dev) -> None:
+    """Accept None, 'cpu' or device('cpu'); anything else raises a clear error."""
+    if dev is not None:
+        device(dev)
+
+
+class _Cuda:
+    """``lamina.cuda.is_available()`` is False so ``'cuda' if ... else 'cpu'`` picks the CPU."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return False
+
+    @staticmethod
+    def device_count() -> int:
+        return 0
+
+    @staticmethod
+    def manual_seed(seed) -> None:
+        pass
+
+    manual_seed_all = manual_seed
+
+
+cuda = _Cuda()
+
+
+# ----------------------------------------------------------------------------- random numbers
+class Generator:
+    """A seeded random generator (PCG64), like ``torch.Generator``."""
+
+    def __init__(self, device=None):
+        check_device(device)
+        self._rng = np.random.default_rng()
+        self._seed = None
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self._seed = int(seed)
+        self._rng = np.random.default_rng(self._seed)
+        return self
+
+    def seed(self) -> int:
+        s = int(np.random.SeedSequence().entropy % (2**63))
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self) -> dict:
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self._rng.bit_generator.state = state
+
+    @property
+    def numpy(self) -> np.random.Generator:
+        """The underlying NumPy generator."""
+        return self._rng
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed lamina's global generator (used by rand, randn, initialisers, dropout, shuffling)."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> dict:
+    return default_generator.get_state()
+
+
+def set_rng_state(state: dict) -> None:
+    default_generator.set_state(state)
+
+
+def rng(generator: Generator | None = None) -> np.random.Generator:
+    """The NumPy generator to draw from: the given one, or the global default."""
+    return (generator or default_generator)._rng

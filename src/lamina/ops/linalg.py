@@ -1,0 +1,118 @@
+"""Matrix products: ``matmul`` (vector, matrix, batched, broadcast) and its aliases.
+
+For y = A B the transposed-Jacobian products are  Ā = Ȳ Bᵀ  and  B̄ = Aᵀ Ȳ
+(seed 001: for y = Wx, W̄ = o xᵀ and x̄ = Wᵀ o). Batch dims that were broadcast
+are summed back by the engine. A 1-D operand is lifted to a matrix for the rule
+and squeezed back, exactly as the forward does.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.op import Op, run
+from ..errors import ShapeError
+from ..tensor import Tensor
+from .elementwise import _const, _sum
+from .shape import squeeze, transpose, unsqueeze
+
+
+def _mT(x: Tensor) -> Tensor:
+    return transpose(x, -1, -2)
+
+
+class MatMul(Op):
+    def forward(self, a, b):
+        return np.matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        na, nb = self.needs
+        if a.ndim == 1 and b.ndim == 1:
+            return (g * b if na else None), (g * a if nb else None)
+        if a.ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
+            g2 = unsqueeze(g, -2)
+            ga = squeeze(matmul(g2, _mT(b)), -2) if na else None
+            gb = matmul(unsqueeze(a, -1), g2) if nb else None
+            return ga, gb
+        if b.ndim == 1:  # (..., n, m) @ (m,) -> (..., n)
+            g2 = unsqueeze(g, -1)
+            ga = matmul(g2, unsqueeze(b, 0)) if na else None
+            gb = squeeze(matmul(_mT(a), g2), -1) if nb else None
+            return ga, gb
+        ga = matmul(g, _mT(b)) if na else None
+        gb = matmul(_mT(a), g) if nb else None
+        return ga, gb
+
+    def jvp(self, ta, tb):
+        a, b = self.inputs
+        return _sum(None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb))
+
+
+def _check(a: Tensor, b: Tensor):
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        which = "its only dim" if b.ndim == 1 else "its second-to-last dim"
+        raise ShapeError(
+            f"matmul: cannot multiply shapes {a.shape} and {b.shape}: the first operand's last dim ({k_a}) "
+            f"must equal the second operand's {which} ({k_b})"
+        )
+    if a.ndim > 2 and b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ShapeError(f"matmul: batch dims {a.shape[:-2]} and {b.shape[:-2]} of shapes {a.shape} and "
+                             f"{b.shape} cannot be broadcast together") from None
+
+
+def matmul(a, b) -> Tensor:
+    a = a if isinstance(a, Tensor) else _const(a, b)
+    b = b if isinstance(b, Tensor) else _const(b, a)
+    _check(a, b)
+    return run(MatMul(), a, b)
+
+
+def mm(a, b):
+    if a.ndim != 2 or b.ndim != 2:
+        raise ShapeError(f"mm: expects two matrices, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def bmm(a, b):
+    if a.ndim != 3 or b.ndim != 3:
+        raise ShapeError(f"bmm: expects two 3-D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def mv(a, v):
+    if a.ndim != 2 or v.ndim != 1:
+        raise ShapeError(f"mv: expects a matrix and a vector, got shapes {a.shape} and {v.shape}")
+    return matmul(a, v)
+
+
+def dot(a, b):
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"dot: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+inner = vdot = dot
+
+
+def outer(a, b):
+    return matmul(unsqueeze(a, 1), unsqueeze(b, 0))
+
+
+ger = outer
+
+
+def _bind():
+    Tensor.__matmul__ = matmul
+    Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+    for fn in (matmul, mm, bmm, mv, dot, outer):
+        setattr(Tensor, fn.__name__, fn)
+
+
+_bind()

@@ -1,0 +1,356 @@
+"""Reductions and normalised exponentials: sum, mean, max/min, var/std, logsumexp, softmax, log_softmax, cumsum.
+
+``dim`` is an int, a tuple of ints or None (all dims); ``keepdim`` keeps reduced dims
+as size 1, as in PyTorch. The backward of a reduction broadcasts the gradient back
+over the reduced dims.
+"""
+from __future__ import annotations
+
+import builtins
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from ..autograd.op import Op, run1
+from ..tensor import Tensor
+from .elementwise import exp, sqrt, where
+from .shape import broadcast_to, reshape
+
+
+def _dims(dim, ndim, op):
+    """Normalise ``dim`` to a sorted tuple of non-negative axes (None = all)."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+    n = builtins.max(ndim, 1)
+    out = []
+    for d in dims:
+        if not -n <= d < n:
+            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims (expected {-n} .. {n - 1})")
+        out.append(d % n)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} repeats a dimension")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _keep_shape(shape, axes):
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+class _Reduce(Op):
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def _expand(self, g):
+        """Bring a reduced gradient back to the input shape."""
+        shape = self.inputs[0].shape
+        if not self.keepdim:
+            g = reshape(g, _keep_shape(shape, self.axes))
+        return broadcast_to(g, shape)
+
+    def _reduce_like(self, t, fn):
+        return fn(t, self.axes, self.keepdim)
+
+
+class Sum(_Reduce):
+    def forward(self, x):
+        return x.sum(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, g):
+        return (self._expand(g),)
+
+    def jvp(self, t):
+        return run1(Sum(self.axes, self.keepdim), t)
+
+
+class Mean(_Reduce):
+    def forward(self, x):
+        self.n = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
+        return x.mean(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, g):
+        return (self._expand(g) / self.n,)
+
+    def jvp(self, t):
+        return run1(Mean(self.axes, self.keepdim), t)
+
+
+class Amax(_Reduce):
+    """max over dims; ties share the gradient equally."""
+
+    fn = staticmethod(np.max)
+
+    def forward(self, x):
+        return self.fn(x, axis=self.axes, keepdims=self.keepdim)
+
+    def _weights(self):
+        x = self.inputs[0]._data
+        out = self.out if self.keepdim else self.out.reshape(_keep_shape(x.shape, self.axes))
+        mask = (x == out).astype(x.dtype)
+        return Tensor._make(mask / mask.sum(axis=self.axes, keepdims=True))
+
+    def backward(self, g):
+        return (self._expand(g) * self._weights(),)
+
+    def jvp(self, t):
+        return run1(Sum(self.axes, self.keepdim), t * self._weights())
+
+
+class Amin(Amax):
+    fn = staticmethod(np.min)
+
+
+class LogSumExp(_Reduce):
+    def forward(self, x):
+        m = x.max(axis=self.axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
+
+    def _softmax(self):
+        x = self.inputs[0]
+        out = self.output()
+        if not self.keepdim:
+            out = reshape(out, _keep_shape(x.shape, self.axes))
+        return exp(x - out)
+
+    def backward(self, g):
+        return (self._expand(g) * self._softmax(),)
+
+    def jvp(self, t):
+        return run1(Sum(self.axes, self.keepdim), t * self._softmax())
+
+
+class Softmax(Op):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
+        e /= e.sum(axis=self.axis, keepdims=True)
+        return e
+
+    def backward(self, g):
+        y = self.output()
+        return (y * (g - sum(g * y, self.axis, keepdim=True)),)
+
+    def jvp(self, t):
+        y = self.output()
+        return y * (t - sum(t * y, self.axis, keepdim=True))
+
+
+class LogSoftmax(Op):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        z = x - x.max(axis=self.axis, keepdims=True)
+        return z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, g):
+        return (g - exp(self.output()) * sum(g, self.axis, keepdim=True),)
+
+    def jvp(self, t):
+        return t - sum(exp(self.output()) * t, self.axis, keepdim=True)
+
+
+class CumSum(Op):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return np.cumsum(x, axis=self.axis)
+
+    def backward(self, g):
+        from .shape import flip
+
+        return (flip(run1(CumSum(self.axis), flip(g, self.axis)), self.axis),)
+
+    def jvp(self, t):
+        return run1(CumSum(self.axis), t)
+
+
+# ---------------------------------------------------------------------------- functions
+def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    elif x.dtype.kind in "bu" or x.dtype == np.int32:
+        x = x.to(np.int64)
+    return run1(Sum(_dims(dim, x.ndim, "sum"), keepdim), x)
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"mean: expected a floating point tensor, got {x.dtype} (use .float() first)")
+    return run1(Mean(_dims(dim, x.ndim, "mean"), keepdim), x)
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if x._data.size == 0:
+        raise ValueError(f"amax: cannot reduce an empty tensor of shape {x.shape}")
+    return run1(Amax(_dims(dim, x.ndim, "amax"), keepdim), x)
+
+
+def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if x._data.size == 0:
+        raise ValueError(f"amin: cannot reduce an empty tensor of shape {x.shape}")
+    return run1(Amin(_dims(dim, x.ndim, "amin"), keepdim), x)
+
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False):
+    """``max(x)`` is the largest value; ``max(x, dim)`` returns (values, indices); ``max(a, b)`` is ``maximum``."""
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+
+        return maximum(x, dim)
+    if dim is None:
+        return amax(x)
+    return values_indices(amax(x, dim, keepdim), argmax(x, dim, keepdim))
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False):
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+
+        return minimum(x, dim)
+    if dim is None:
+        return amin(x)
+    return values_indices(amin(x, dim, keepdim), argmin(x, dim, keepdim))
+
+
+def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return Tensor._make(np.asarray(np.argmax(x._data), dtype=np.int64))
+    d = _dims(dim, x.ndim, "argmax")[0]
+    return Tensor._make(np.argmax(x._data, axis=d, keepdims=keepdim).astype(np.int64))
+
+
+def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return Tensor._make(np.asarray(np.argmin(x._data), dtype=np.int64))
+    d = _dims(dim, x.ndim, "argmin")[0]
+    return Tensor._make(np.argmin(x._data, axis=d, keepdims=keepdim).astype(np.int64))
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    a = -x._data if descending else x._data
+    return Tensor._make(np.argsort(a, axis=dim, kind="stable").astype(np.int64))
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False):
+    from .shape import gather
+
+    idx = argsort(x, dim, descending)
+    return values_indices(gather(x, dim, idx), idx)
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+    from .shape import gather, narrow
+
+    idx = narrow(argsort(x, dim, descending=largest), dim, 0, k)
+    return values_indices(gather(x, dim, idx), idx)
+
+
+def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    """Variance; divides by N - correction (correction 1 by default, like PyTorch)."""
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    axes = _dims(dim, x.ndim, "var")
+    n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    d = x - mean(x, axes, keepdim=True)
+    return sum(d * d, axes, keepdim) / np.maximum(n - correction, 0)
+
+
+def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
+
+
+def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return run1(LogSumExp(_dims(dim, x.ndim, "logsumexp"), keepdim), x)
+
+
+def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    return run1(Softmax(_dims(dim, x.ndim, "softmax")[0] if x.ndim else ()), x)
+
+
+def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
+    if dtype is not None:
+        x = x.to(dtype)
+    return run1(LogSoftmax(_dims(dim, x.ndim, "log_softmax")[0] if x.ndim else ()), x)
+
+
+def cumsum(x: Tensor, dim: int) -> Tensor:
+    return run1(CumSum(_dims(dim, x.ndim, "cumsum")[0]), x)
+
+
+def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
+    """Vector p-norm over ``dim`` (all elements by default); ``p='fro'`` is the 2-norm."""
+    if p in ("fro", 2, 2.0):
+        s = sum(x * x, dim, keepdim)
+        # the gradient of sqrt at 0 is infinite; PyTorch returns 0 there, so do we
+        zero = s._data == 0
+        if zero.any():
+            return where(zero, 0.0, sqrt(where(zero, 1.0, s)))
+        return sqrt(s)
+    if p in (1, 1.0):
+        return sum(abs_(x), dim, keepdim)
+    if p == float("inf"):
+        return amax(abs_(x), dim, keepdim)
+    return sum(abs_(x) ** p, dim, keepdim) ** (1.0 / p)
+
+
+def abs_(x):
+    from .elementwise import abs as _abs
+
+    return _abs(x)
+
+
+def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    """Product over dims (a composite of log/exp where all values are non-zero, exact otherwise)."""
+    from .elementwise import log, sign, abs as _abs
+
+    if (x._data == 0).any():
+        raise ValueError("prod: inputs containing zeros are not supported for differentiation")
+    s = Tensor._make(np.prod(np.sign(x._data), axis=_dims(dim, x.ndim, "prod"), keepdims=keepdim))
+    return s * exp(sum(log(_abs(x)), dim, keepdim))
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    axes = None if dim is None else _dims(dim, x.ndim, "any")
+    return Tensor._make(np.asarray(np.any(x._data, axis=axes, keepdims=keepdim)))
+
+
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    axes = None if dim is None else _dims(dim, x.ndim, "all")
+    return Tensor._make(np.asarray(np.all(x._data, axis=axes, keepdims=keepdim)))
+
+
+def count_nonzero(x: Tensor, dim=None) -> Tensor:
+    axes = None if dim is None else _dims(dim, x.ndim, "count_nonzero")
+    return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
+
+
+def _bind():
+    T = Tensor
+    for fn in (sum, mean, amax, amin, max, min, argmax, argmin, argsort, sort, topk, var, std, logsumexp,
+               softmax, log_softmax, cumsum, norm, prod, any, all, count_nonzero):
+        setattr(T, fn.__name__, fn)
+
+
+_bind()

@@ -1,0 +1,572 @@
+"""Shape and indexing ops: reshape, permute, broadcast, sum-to-shape, indexing, scatter, cat, pad, flip.
+
+These move values around without arithmetic, so each backward is the inverse move
+(reshape back, permute back, sum a broadcast, scatter an index) and each jvp is the
+same move applied to the tangent.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..autograd.op import Op, run, run1
+from ..errors import ShapeError
+from ..tensor import Tensor
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def _axis(dim: int, ndim: int, op: str) -> int:
+    if not -max(ndim, 1) <= dim < max(ndim, 1):
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor with {ndim} dims "
+                         f"(expected {-max(ndim, 1)} .. {max(ndim, 1) - 1})")
+    return dim % max(ndim, 1)
+
+
+# ---------------------------------------------------------------------------- reshape / permute
+class Reshape(Op):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ShapeError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {self.shape}"
+                + ("" if -1 in self.shape else f" ({int(np.prod(self.shape))} elements)")
+            ) from None
+
+    def backward(self, g):
+        return (reshape(g, self.in_shape),)
+
+    def jvp(self, t):
+        return reshape(t, self.shape)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    shape = _shape_arg(shape)
+    if shape == x.shape:
+        return x
+    return run1(Reshape(shape), x)
+
+
+def view(x: Tensor, *shape) -> Tensor:
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
+        from .elementwise import cast
+
+        return cast(x, shape[0])
+    return reshape(x, *shape)
+
+
+def view_as(x, other):
+    return reshape(x, other.shape)
+
+
+reshape_as = view_as
+
+
+class Permute(Op):
+    def __init__(self, dims):
+        self.dims = dims
+
+    def forward(self, x):
+        return x.transpose(self.dims)
+
+    def backward(self, g):
+        return (permute(g, tuple(np.argsort(self.dims))),)
+
+    def jvp(self, t):
+        return permute(t, self.dims)
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    dims = _shape_arg(dims)
+    if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
+        raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of a tensor of shape {x.shape}")
+    dims = tuple(d % x.ndim for d in dims)
+    if dims == tuple(range(x.ndim)):
+        return x
+    return run1(Permute(dims), x)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    n = x.ndim
+    if n < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return x
+    d0, d1 = _axis(dim0, n, "transpose"), _axis(dim1, n, "transpose")
+    dims = list(range(n))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return permute(x, dims)
+
+
+swapaxes = swapdims = transpose
+
+
+def t(x: Tensor) -> Tensor:
+    if x.ndim > 2:
+        raise ShapeError(f"t: expects a tensor with <= 2 dims, got shape {x.shape}; use transpose or .mT")
+    return transpose(x, 0, 1) if x.ndim == 2 else x
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    dims = list(np.moveaxis(np.arange(x.ndim), source, destination))
+    return permute(x, dims)
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        shape = tuple(s for s in x.shape if s != 1)
+    else:
+        dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+        axes = {_axis(d, x.ndim, "squeeze") for d in dims}
+        shape = tuple(s for i, s in enumerate(x.shape) if not (i in axes and s == 1))
+    return reshape(x, shape)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    n = x.ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(f"unsqueeze: dim {dim} is out of range for a result with {n} dims (expected {-n} .. {n - 1})")
+    d = dim % n
+    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, (1,))
+    s, e = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
+    return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+
+
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
+    d = _axis(dim, x.ndim, "unflatten")
+    return reshape(x, x.shape[:d] + tuple(sizes) + x.shape[d + 1:])
+
+
+# ---------------------------------------------------------------------------- broadcasting
+class BroadcastTo(Op):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, g):
+        return (sum_to(g, self.in_shape),)
+
+    def jvp(self, t):
+        return broadcast_to(t, self.shape)
+
+
+class SumTo(Op):
+    """Sum a broadcast gradient back to ``shape`` (the adjoint of broadcasting)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(self.shape) if s == 1 and x.shape[i + lead] != 1
+        )
+        out = x.sum(axis=axes) if axes else x
+        return out.reshape(self.shape)
+
+    def backward(self, g):
+        return (broadcast_to(g, self.in_shape),)
+
+    def jvp(self, t):
+        return sum_to(t, self.shape)
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    try:
+        np.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {shape} "
+                         "(each size must match or be 1 in the source)") from None
+    return run1(BroadcastTo(shape), x)
+
+
+def expand(x: Tensor, *sizes) -> Tensor:
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims (shape {x.shape})")
+    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return broadcast_to(x, shape)
+
+
+def expand_as(x, other):
+    return broadcast_to(x, other.shape)
+
+
+def sum_to(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return run1(SumTo(shape), x)
+
+
+def broadcast_tensors(*tensors):
+    shape = np.broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(broadcast_to(t, shape) for t in tensors)
+
+
+# ---------------------------------------------------------------------------- indexing
+def _normalize_index(index):
+    """Tensors and lists become arrays; boolean masks become their integer coordinates."""
+    if not isinstance(index, tuple):
+        index = (index,)
+    out = []
+    for i in index:
+        if isinstance(i, Tensor):
+            i = i._data
+        elif isinstance(i, list):
+            i = np.asarray([j._data if isinstance(j, Tensor) else j for j in i])
+        if isinstance(i, np.ndarray):
+            if i.dtype == np.bool_:
+                out.extend(np.nonzero(i))
+                continue
+            if i.dtype.kind not in "iu":
+                raise IndexError(f"index: tensors used as indices must be integer or bool, got {i.dtype}")
+        out.append(i)
+    return tuple(out)
+
+
+def _is_basic(index) -> bool:
+    return all(isinstance(i, (numbers.Integral, slice)) or i is None or i is Ellipsis for i in index)
+
+
+class GetItem(Op):
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x[self.index]
+        except IndexError as e:
+            raise IndexError(f"index: {e} (tensor of shape {x.shape})") from None
+
+    def backward(self, g):
+        return (index_add_into(g, self.index, self.in_shape),)
+
+    def jvp(self, t):
+        return run1(GetItem(self.index), t)
+
+
+class IndexAddInto(Op):
+    """Scatter ``g`` into zeros of ``shape`` at ``index``; repeated indices accumulate."""
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, g):
+        z = np.zeros(self.shape, dtype=g.dtype)
+        if _is_basic(self.index):
+            z[self.index] = g
+        else:
+            np.add.at(z, self.index, g)
+        return z
+
+    def backward(self, gg):
+        return (run1(GetItem(self.index), gg),)
+
+    def jvp(self, t):
+        return index_add_into(t, self.index, self.shape)
+
+
+def index_add_into(g, index, shape):
+    return run1(IndexAddInto(index, tuple(shape)), g)
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    return run1(GetItem(_normalize_index(index)), x)
+
+
+def index_select(x: Tensor, dim: int, index) -> Tensor:
+    d = _axis(dim, x.ndim, "index_select")
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    return getitem(x, (slice(None),) * d + (idx,))
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    d = _axis(dim, x.ndim, "narrow")
+    return getitem(x, (slice(None),) * d + (slice(start, start + length),))
+
+
+def masked_fill(x: Tensor, mask, value) -> Tensor:
+    from .elementwise import where
+
+    return where(mask, value, x)
+
+
+class Gather(Op):
+    """out[i][j] = x[i][index[i][j]] along ``dim`` (PyTorch's gather)."""
+
+    def __init__(self, dim, index):
+        self.dim, self.index = dim, index
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return np.take_along_axis(x, self.index, axis=self.dim)
+
+    def backward(self, g):
+        return (run1(ScatterAdd(self.dim, self.index, self.in_shape), g),)
+
+    def jvp(self, t):
+        return run1(Gather(self.dim, self.index), t)
+
+
+class ScatterAdd(Op):
+    def __init__(self, dim, index, shape):
+        self.dim, self.index, self.shape = dim, index, shape
+
+    def forward(self, g):
+        z = np.zeros(self.shape, dtype=g.dtype)
+        idx = list(np.indices(self.index.shape, sparse=True))
+        idx[self.dim] = self.index
+        np.add.at(z, tuple(idx), g)
+        return z
+
+    def backward(self, gg):
+        return (run1(Gather(self.dim, self.index), gg),)
+
+    def jvp(self, t):
+        return run1(ScatterAdd(self.dim, self.index, self.shape), t)
+
+
+def gather(x: Tensor, dim: int, index) -> Tensor:
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    d = _axis(dim, x.ndim, "gather")
+    if idx.ndim != x.ndim:
+        raise ShapeError(f"gather: index has {idx.ndim} dims but the input has {x.ndim} (shapes {idx.shape} and {x.shape})")
+    return run1(Gather(d, idx.astype(np.int64, copy=False)), x)
+
+
+def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    return x + run1(ScatterAdd(_axis(dim, x.ndim, "scatter_add"), idx, x.shape), src)
+
+
+# ---------------------------------------------------------------------------- joining
+class Cat(Op):
+    def __init__(self, dim):
+        self.dim = dim
+
+    def forward(self, *xs):
+        self.sizes = [x.shape[self.dim] for x in xs]
+        return np.concatenate(xs, axis=self.dim)
+
+    def _pieces(self, g):
+        out, start = [], 0
+        pre = (slice(None),) * self.dim
+        for s in self.sizes:
+            out.append(run1(GetItem(pre + (slice(start, start + s),)), g))
+            start += s
+        return out
+
+    def backward(self, g):
+        return tuple(p if need else None for p, need in zip(self._pieces(g), self.needs))
+
+    def jvp(self, *ts):
+        parts = [t if t is not None else Tensor._make(np.zeros_like(x._data)) for t, x in zip(ts, self.inputs)]
+        return cat(parts, self.dim)
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    from .elementwise import _const
+
+    tensors = [t if isinstance(t, Tensor) else _const(t) for t in tensors]
+    nd = tensors[0].ndim
+    d = _axis(dim, nd, "cat")
+    for i, t in enumerate(tensors):
+        if t.ndim != nd or any(a != b for k, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if k != d):
+            raise ShapeError(
+                f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {tensors[0].shape}; "
+                f"all sizes must match except along dim {dim}"
+            )
+    if len(tensors) == 1:
+        return tensors[0]
+    return run(Cat(d), *tensors)
+
+
+concatenate = concat = cat
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise ShapeError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {tensors[0].shape}; "
+                             "stack needs equal shapes")
+    n = tensors[0].ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(f"stack: dim {dim} is out of range for a result with {n} dims")
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+def hstack(tensors):
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t.ndim > 1 else unsqueeze(t, 0) for t in tensors], 0)
+
+
+def split(x: Tensor, split_size_or_sections, dim: int = 0):
+    d = _axis(dim, x.ndim, "split")
+    n = x.shape[d]
+    if isinstance(split_size_or_sections, numbers.Integral):
+        s = int(split_size_or_sections)
+        sizes = [min(s, n - i) for i in range(0, n, s)]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ShapeError(f"split: sections {sizes} sum to {sum(sizes)} but dim {dim} has size {n}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(x, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0):
+    n = x.shape[_axis(dim, x.ndim, "chunk")]
+    return split(x, -(-n // chunks), dim)
+
+
+def unbind(x: Tensor, dim: int = 0):
+    d = _axis(dim, x.ndim, "unbind")
+    return tuple(getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """Tile ``x`` (PyTorch's ``repeat``): broadcast to an interleaved shape, then reshape."""
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise ShapeError(f"repeat: {len(sizes)} repeat counts given for a tensor with {x.ndim} dims")
+    x = reshape(x, (1,) * (len(sizes) - x.ndim) + x.shape)
+    inter = []
+    for r, s in zip(sizes, x.shape):
+        inter += [1, s]
+    y = reshape(x, inter)
+    y = broadcast_to(y, tuple(v for r, s in zip(sizes, x.shape) for v in (r, s)))
+    return reshape(y, tuple(r * s for r, s in zip(sizes, x.shape)))
+
+
+def tile(x: Tensor, dims) -> Tensor:
+    return repeat(x, *dims)
+
+
+def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
+    if dim is None:
+        x, dim = flatten(x), 0
+    d = _axis(dim, x.ndim, "repeat_interleave")
+    y = unsqueeze(x, d + 1)
+    shape = list(y.shape)
+    shape[d + 1] = int(repeats)
+    y = broadcast_to(y, tuple(shape))
+    return flatten(y, d, d + 1)
+
+
+class Flip(Op):
+    def __init__(self, dims):
+        self.dims = dims
+
+    def forward(self, x):
+        return np.flip(x, self.dims)
+
+    def backward(self, g):
+        return (run1(Flip(self.dims), g),)
+
+    def jvp(self, t):
+        return run1(Flip(self.dims), t)
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    dims = (dims,) if isinstance(dims, numbers.Integral) else tuple(dims)
+    return run1(Flip(tuple(_axis(d, x.ndim, "flip") for d in dims)), x)
+
+
+class Pad(Op):
+    """Constant padding; ``widths`` is NumPy's ((before, after), ...) per dim."""
+
+    def __init__(self, widths, value):
+        self.widths, self.value = widths, value
+
+    def _crop(self):
+        return tuple(slice(b, -a if a else None) for b, a in self.widths)
+
+    def forward(self, x):
+        return np.pad(x, self.widths, constant_values=self.value)
+
+    def backward(self, g):
+        return (run1(GetItem(self._crop()), g),)
+
+    def jvp(self, t):
+        return run1(Pad(self.widths, 0), t)
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` lists (left, right) for the last dim first, then the one before."""
+    if mode != "constant":
+        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: expected an even number of pad sizes, at most 2 per dim; got {tuple(pad)} "
+                         f"for shape {x.shape}")
+    widths = [(0, 0)] * x.ndim
+    for k in range(len(pad) // 2):
+        before, after = pad[2 * k], pad[2 * k + 1]
+        if before < 0 or after < 0:
+            raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
+        widths[x.ndim - 1 - k] = (int(before), int(after))
+    return run1(Pad(tuple(widths), value), x)
+
+
+class Clone(Op):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return (g,)
+
+    def jvp(self, t):
+        return t
+
+
+def clone(x: Tensor) -> Tensor:
+    return run1(Clone(), x)
+
+
+def _bind():
+    T = Tensor
+    T.__getitem__ = getitem
+    for fn in (reshape, view, view_as, reshape_as, permute, transpose, movedim, squeeze, unsqueeze, flatten,
+               unflatten, expand, expand_as, broadcast_to, index_select, narrow, masked_fill, gather, split,
+               chunk, unbind, repeat, tile, repeat_interleave, flip, clone, t, sum_to, scatter_add):
+        setattr(T, fn.__name__, fn)
+    T.swapaxes = T.swapdims = transpose
+    T.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
+    T.mT = property(lambda self: transpose(self, -2, -1))
+
+
+_bind()
