@@ -263,9 +263,15 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Back-propagate from this tensor, accumulating into ``.grad`` of the leaves."""
-        from .autograd.engine import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        global _engine
+        if _engine is None:
+            from .autograd import engine as _engine
+        if gradient is None and inputs is None and self.requires_grad and self._data.size == 1:
+            # the common case, loss.backward(), without the general argument handling
+            g = Tensor._make(np.ones_like(self._data))
+            _engine.run_backward((self,), (g,), bool(retain_graph or create_graph), create_graph)
+        else:
+            _engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # ------------------------------------------------------------------ in-place updates
     def _check_inplace(self, name):
@@ -360,6 +366,9 @@ class Tensor:
             raise RuntimeError(f"{name}: result type {np.result_type(self._data, o)} can't be cast to {self.dtype}")
         ufunc(self._data, o, out=self._data, casting="unsafe")
         return self
+
+
+_engine = None
 
 
 class _HookHandle:

@@ -23,16 +23,16 @@ def _topological_order(roots):
         if done:
             order.append(node)
             continue
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
+        seen.add(node)
         stack.append((node, True))
         inputs = node.inputs
         if inputs is None:
             continue
         for t, need in zip(inputs, node.needs):
             n = t._node
-            if need and n is not None and id(n) not in seen:
+            if need and n is not None and n not in seen:
                 stack.append((n, False))
     order.reverse()
     return order
@@ -67,33 +67,47 @@ def _check_root(t: Tensor, g, where: str):
     return g
 
 
+_sum_to = _cast = None
+
+
+def _load_ops():
+    global _sum_to, _cast
+    from ..ops.elementwise import cast
+    from ..ops.shape import sum_to
+
+    _sum_to, _cast = sum_to, cast
+
+
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     """Back-propagate. With ``capture`` (a list of tensors) return their gradients instead of
     accumulating into leaves' ``.grad``."""
-    from ..ops.shape import sum_to
-
+    if _sum_to is None:
+        _load_ops()
+    sum_to, cast = _sum_to, _cast
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = bool(create_graph)
     try:
-        node_grads = {}  # id(node) -> summed gradient of that node's output
-        leaf_grads = {}  # id(leaf) -> [leaf, summed gradient]
+        node_grads = {}  # node -> summed gradient of that node's output
+        leaf_grads = {}  # leaf tensor -> summed gradient
         roots = []
         for t, g in zip(outputs, grad_outputs):
-            if t._node is None:  # a leaf given as output: its gradient is g itself
-                _accumulate(leaf_grads, t, g)
-                continue
-            roots.append(t._node)
-            _accumulate(node_grads, t._node, g)
-        capture_nodes = {}
+            n = t._node
+            if n is None:  # a leaf given as output: its gradient is g itself
+                prev = leaf_grads.get(t)
+                leaf_grads[t] = g if prev is None else prev + g
+            else:
+                roots.append(n)
+                prev = node_grads.get(n)
+                node_grads[n] = g if prev is None else prev + g
+        capture_nodes = None
         if capture is not None:
-            capture_nodes = {id(t._node): i for i, t in enumerate(capture) if t._node is not None}
-        captured = [None] * (len(capture) if capture is not None else 0)
+            capture_nodes = {t._node: i for i, t in enumerate(capture) if t._node is not None}
+            captured = [None] * len(capture)
 
         for node in _topological_order(roots):
-            entry = node_grads.pop(id(node), None)
-            if entry is None:
+            g = node_grads.pop(node, None)
+            if g is None:
                 continue
-            g = entry[1]
             if node.freed:
                 raise _freed_error(node)
             if node.hooks:
@@ -105,53 +119,52 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                 t = node.retained()
                 if t is not None:
                     t.grad = g if create_graph else g.detach()
-            if id(node) in capture_nodes:
-                captured[capture_nodes[id(node)]] = g
+            if capture_nodes and node in capture_nodes:
+                captured[capture_nodes[node]] = g
             grads = node.backward(g)
-            if not isinstance(grads, tuple):
-                grads = (grads,)
             for t, gi, need in zip(node.inputs, grads, node.needs):
                 if gi is None or not need:
                     continue
-                if gi.shape != t.shape:
-                    gi = sum_to(gi, t.shape)
-                if t._node is None:
-                    _accumulate(leaf_grads, t, gi)
+                d, td = gi._data, t._data
+                if d.shape != td.shape:
+                    gi = sum_to(gi, td.shape)
+                if d.dtype != td.dtype:
+                    gi = cast(gi, td.dtype)
+                n = t._node
+                if n is None:
+                    prev = leaf_grads.get(t)
+                    leaf_grads[t] = gi if prev is None else prev + gi
                 else:
-                    _accumulate(node_grads, t._node, gi)
+                    prev = node_grads.get(n)
+                    node_grads[n] = gi if prev is None else prev + gi
             if not retain_graph:
                 node.release()
 
         if capture is not None:
             for i, t in enumerate(capture):
                 if t._node is None:
-                    entry = leaf_grads.get(id(t))
-                    if entry is not None:
-                        captured[i] = _run_hooks(t, entry[1])
+                    g = leaf_grads.get(t)
+                    if g is not None:
+                        captured[i] = _run_hooks(t, g)
             return captured
 
         owned = set()
-        for leaf, g in leaf_grads.values():
-            g = _run_hooks(leaf, g)
+        for leaf, g in leaf_grads.items():
+            if leaf._hooks:
+                g = _run_hooks(leaf, g)
             if not create_graph:
-                g = _owned(g, owned)
-                if leaf.grad is None:
-                    leaf.grad = g
+                prev = leaf.grad
+                if prev is None:
+                    leaf.grad = _owned(g, owned)
+                elif prev._node is None and prev._data.flags.writeable and prev._data.shape == g._data.shape:
+                    np.add(prev._data, g._data, out=prev._data, casting="unsafe")  # in place, as PyTorch does
                 else:
-                    leaf.grad = Tensor._make(leaf.grad._data + g._data)
+                    leaf.grad = Tensor._make(prev._data + g._data)
             else:
                 leaf.grad = g if leaf.grad is None else leaf.grad + g
         return None
     finally:
         _mode.grad_enabled = prev_mode
-
-
-def _accumulate(table, key_obj, g):
-    entry = table.get(id(key_obj))
-    if entry is None:
-        table[id(key_obj)] = [key_obj, g]
-    else:
-        entry[1] = entry[1] + g
 
 
 def _run_hooks(leaf, g):

@@ -76,17 +76,20 @@ class Op:
 
 def run(op: Op, *inputs: Tensor) -> Tensor:
     """Apply ``op`` to tensors: compute forward, then record the graph and the tangent if asked."""
-    out = op.forward(*[t._data for t in inputs])
-    record = False
-    if _mode.grad_enabled:
-        for t in inputs:
-            if t.requires_grad:
-                record = True
-                break
+    if len(inputs) == 2:
+        a, b = inputs
+        out = op.forward(a._data, b._data)
+        record = _mode.grad_enabled and (a.requires_grad or b.requires_grad)
+        if record:
+            op.needs = (a.requires_grad, b.requires_grad)
+    else:
+        out = op.forward(*[t._data for t in inputs])
+        record = _mode.grad_enabled and any([t.requires_grad for t in inputs])
+        if record:
+            op.needs = tuple([t.requires_grad for t in inputs])
     res = Tensor._make(out, record)
     if record:
         op.inputs = inputs
-        op.needs = tuple([t.requires_grad for t in inputs])
         op.out = out
         res._node = op
     if _mode.fw_level:

@@ -424,15 +424,26 @@ class Tanh(Op):
     def forward(self, x):
         return xp.tanh(x)
 
-    def _deriv(self):
-        y = self.output()
-        return 1.0 - y * y
-
     def backward(self, g):
-        return (g * self._deriv(),)
+        return (run(TanhGrad(), g, self.output()),)
 
     def jvp(self, t):
-        return t * self._deriv()
+        return run(TanhGrad(), t, self.output())
+
+
+class TanhGrad(Op):
+    """g ∘ (1 − y²), the backward of y = tanh(x) as one op (differentiable in g and y)."""
+
+    def forward(self, g, y):
+        return g * (1.0 - y * y)
+
+    def backward(self, gg):
+        g, y = self.inputs
+        return run(TanhGrad(), gg, y), (gg * g * y * -2.0 if self.needs[1] else None)
+
+    def jvp(self, tg, ty):
+        g, y = self.inputs
+        return _sum(None if tg is None else run(TanhGrad(), tg, y), None if ty is None else ty * g * y * -2.0)
 
 
 class Sigmoid(Op):
@@ -441,15 +452,27 @@ class Sigmoid(Op):
         e = xp.exp(-xp.abs(x))
         return xp.where(x >= 0, 1.0, e).astype(x.dtype, copy=False) / (1.0 + e)
 
-    def _deriv(self):
-        y = self.output()
-        return y * (1.0 - y)
-
     def backward(self, g):
-        return (g * self._deriv(),)
+        return (run(SigmoidGrad(), g, self.output()),)
 
     def jvp(self, t):
-        return t * self._deriv()
+        return run(SigmoidGrad(), t, self.output())
+
+
+class SigmoidGrad(Op):
+    """g ∘ y(1 − y), the backward of y = σ(x) as one op (differentiable in g and y)."""
+
+    def forward(self, g, y):
+        return g * y * (1.0 - y)
+
+    def backward(self, gg):
+        g, y = self.inputs
+        return run(SigmoidGrad(), gg, y), (gg * g * (1.0 - y * 2.0) if self.needs[1] else None)
+
+    def jvp(self, tg, ty):
+        g, y = self.inputs
+        return _sum(None if tg is None else run(SigmoidGrad(), tg, y),
+                    None if ty is None else ty * g * (1.0 - y * 2.0))
 
 
 class Relu(Op):

@@ -13,7 +13,7 @@ from ..autograd.op import Op, run
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .elementwise import _const, _sum
-from .shape import squeeze, transpose, unsqueeze
+from .shape import squeeze, transpose, unsqueeze  # noqa: F401
 
 
 def _mT(x: Tensor) -> Tensor:
@@ -21,31 +21,66 @@ def _mT(x: Tensor) -> Tensor:
 
 
 class MatMul(Op):
+    """C = op(A) @ op(B) where op transposes the last two dims when ``ta`` / ``tb`` is set.
+
+    Carrying the transposes as flags (BLAS reads a transposed operand without a copy) keeps
+    the backward to two products and no transpose ops:
+    for C = A B:   Ā = C̄ Bᵀ,  B̄ = Aᵀ C̄."""
+
+    def __init__(self, ta=False, tb=False):
+        self.ta, self.tb = ta, tb
+
     def forward(self, a, b):
+        if self.ta:
+            a = a.swapaxes(-1, -2)
+        if self.tb:
+            b = b.swapaxes(-1, -2)
         return np.matmul(a, b)
 
     def backward(self, g):
         a, b = self.inputs
         na, nb = self.needs
+        if a._data.ndim == 1 or b._data.ndim == 1:
+            return self._backward_vector(g, a, b, na, nb)
+        ta, tb = self.ta, self.tb
+        ga = gb = None
+        if not ta and not tb:
+            ga = _mm(g, b, False, True) if na else None
+            gb = _mm(a, g, True, False) if nb else None
+        elif ta and not tb:
+            ga = _mm(b, g, False, True) if na else None
+            gb = _mm(a, g, False, False) if nb else None
+        elif not ta and tb:
+            ga = _mm(g, b, False, False) if na else None
+            gb = _mm(g, a, True, False) if nb else None
+        else:
+            ga = _mm(b, g, True, True) if na else None
+            gb = _mm(g, a, True, True) if nb else None
+        return ga, gb
+
+    def _backward_vector(self, g, a, b, na, nb):
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if na else None), (g * a if nb else None)
         if a.ndim == 1:  # (n,) @ (..., n, m) -> (..., m)
             g2 = unsqueeze(g, -2)
-            ga = squeeze(matmul(g2, _mT(b)), -2) if na else None
-            gb = matmul(unsqueeze(a, -1), g2) if nb else None
+            ga = squeeze(_mm(g2, b, False, True), -2) if na else None
+            gb = _mm(unsqueeze(a, -1), g2, False, False) if nb else None
             return ga, gb
-        if b.ndim == 1:  # (..., n, m) @ (m,) -> (..., n)
-            g2 = unsqueeze(g, -1)
-            ga = matmul(g2, unsqueeze(b, 0)) if na else None
-            gb = squeeze(matmul(_mT(a), g2), -1) if nb else None
-            return ga, gb
-        ga = matmul(g, _mT(b)) if na else None
-        gb = matmul(_mT(a), g) if nb else None
+        # (..., n, m) @ (m,) -> (..., n)
+        g2 = unsqueeze(g, -1)
+        ga = _mm(g2, unsqueeze(b, 0), False, False) if na else None
+        gb = squeeze(_mm(a, g2, True, False), -1) if nb else None
         return ga, gb
 
-    def jvp(self, ta, tb):
+    def jvp(self, ta_, tb_):
         a, b = self.inputs
-        return _sum(None if ta is None else matmul(ta, b), None if tb is None else matmul(a, tb))
+        t1 = None if ta_ is None else _mm(ta_, b, self.ta, self.tb)
+        t2 = None if tb_ is None else _mm(a, tb_, self.ta, self.tb)
+        return _sum(t1, t2)
+
+
+def _mm(a, b, ta, tb):
+    return run(MatMul(ta, tb), a, b)
 
 
 def _check(a: Tensor, b: Tensor):

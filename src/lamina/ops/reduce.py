@@ -44,8 +44,8 @@ class _Reduce(Op):
 
     def _expand(self, g):
         """Bring a reduced gradient back to the input shape."""
-        shape = self.inputs[0].shape
-        if not self.keepdim:
+        shape = self.inputs[0]._data.shape
+        if not self.keepdim and g._data.ndim:
             g = reshape(g, _keep_shape(shape, self.axes))
         return broadcast_to(g, shape)
 
@@ -55,6 +55,8 @@ class _Reduce(Op):
 
 class Sum(_Reduce):
     def forward(self, x):
+        if not self.keepdim and len(self.axes) == x.ndim:
+            return np.asarray(x.sum())
         return x.sum(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g):
@@ -175,9 +177,9 @@ class CumSum(Op):
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
-    elif x.dtype.kind in "bu" or x.dtype == np.int32:
+    elif x._data.dtype.kind in "biu" and x._data.dtype != np.int64:
         x = x.to(np.int64)
-    return run1(Sum(_dims(dim, x.ndim, "sum"), keepdim), x)
+    return run1(Sum(_dims(dim, x._data.ndim, "sum"), keepdim), x)
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:

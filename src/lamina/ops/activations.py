@@ -1,0 +1,162 @@
+"""Activation primitives beyond the core's relu/sigmoid/tanh (seeds 001, 003, 004).
+
+Each op's backward multiplies the incoming gradient by f'(x) (seed 001: σ'(x) ∘ o),
+written with tensor ops so that second derivatives work.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.op import Op, run1
+from ..tensor import Tensor
+from .elementwise import exp, sigmoid, tanh, where
+
+
+def _mask(cond: np.ndarray, dtype) -> Tensor:
+    return Tensor._make(cond.astype(dtype))
+
+
+class LeakyRelu(Op):
+    """f(x) = x for x > 0, a·x otherwise (seed 003)."""
+
+    def __init__(self, slope: float):
+        self.slope = slope
+
+    def forward(self, x):
+        return np.where(x > 0, x, x * x.dtype.type(self.slope))
+
+    def _deriv(self):
+        x = self.inputs[0]._data
+        return Tensor._make(np.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope)))
+
+    def backward(self, g):
+        return (g * self._deriv(),)
+
+    def jvp(self, t):
+        return t * self._deriv()
+
+
+class Elu(Op):
+    """f(x) = scale·x for x > 0, scale·α·(eˣ − 1) otherwise. ELU has scale 1; SELU (seed 001) has
+    λ = 1.0507009873554804934193349852946 and α = 1.6732632423543772848170429916717."""
+
+    def __init__(self, alpha: float, scale: float = 1.0):
+        self.alpha, self.scale = alpha, scale
+
+    def forward(self, x):
+        t = x.dtype.type
+        neg = np.expm1(np.minimum(x, 0)) * t(self.alpha)
+        out = np.where(x > 0, x, neg)
+        if self.scale != 1.0:
+            out *= t(self.scale)
+        return out
+
+    def _deriv(self):
+        x = self.inputs[0]
+        pos = x._data > 0
+        return where(pos, self.scale, exp(where(pos, 0.0, x)) * (self.scale * self.alpha))
+
+    def backward(self, g):
+        return (g * self._deriv(),)
+
+    def jvp(self, t):
+        return t * self._deriv()
+
+
+class Softplus(Op):
+    """f(x) = log(1 + e^{βx})/β, and x itself where βx > threshold (PyTorch's rule); computed as
+    (max(βx, 0) + log1p(e^{−|βx|}))/β, which never overflows. f'(x) = σ(βx)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float | None = 20.0):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        t = x.dtype.type
+        z = x * t(self.beta) if self.beta != 1 else x
+        out = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+        if self.beta != 1:
+            out /= t(self.beta)
+        if self.threshold is not None:
+            out = np.where(z > self.threshold, x, out)
+        return out
+
+    def _deriv(self):
+        x = self.inputs[0]
+        s = sigmoid(x * self.beta if self.beta != 1 else x)
+        if self.threshold is None:
+            return s
+        return where(x._data * self.beta > self.threshold, 1.0, s)
+
+    def backward(self, g):
+        return (g * self._deriv(),)
+
+    def jvp(self, t):
+        return t * self._deriv()
+
+
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return run1(LeakyRelu(float(negative_slope)), x)
+
+
+def elu(x: Tensor, alpha: float = 1.0, scale: float = 1.0) -> Tensor:
+    return run1(Elu(float(alpha), float(scale)), x)
+
+
+def softplus(x: Tensor, beta: float = 1.0, threshold: float | None = 20.0) -> Tensor:
+    return run1(Softplus(float(beta), threshold), x)
+
+
+class GeluTanh(Op):
+    """GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+
+    C = float(np.sqrt(2.0 / np.pi))
+
+    def forward(self, x):
+        t = x.dtype.type
+        inner = t(self.C) * (x + t(0.044715) * x * x * x)
+        return t(0.5) * x * (1 + np.tanh(inner))
+
+    def _deriv(self):
+        x = self.inputs[0]
+        inner = (x + x * x * x * 0.044715) * self.C
+        th = tanh(inner)
+        return (th + 1.0) * 0.5 + x * 0.5 * (1.0 - th * th) * self.C * (x * x * (3 * 0.044715) + 1.0)
+
+    def backward(self, g):
+        return (g * self._deriv(),)
+
+    def jvp(self, t):
+        return t * self._deriv()
+
+
+class NormalCdf(Op):
+    """Φ(x) = ½(1 + erf(x/√2)), the standard normal CDF; Φ'(x) = e^{−x²/2}/√(2π)."""
+
+    def forward(self, x):
+        from scipy.special import erf
+
+        return (0.5 * (1.0 + erf(x / np.sqrt(2.0)))).astype(x.dtype, copy=False)
+
+    def _deriv(self):
+        x = self.inputs[0]
+        return exp(x * x * -0.5) * float(1.0 / np.sqrt(2 * np.pi))
+
+    def backward(self, g):
+        return (g * self._deriv(),)
+
+    def jvp(self, t):
+        return t * self._deriv()
+
+
+def gelu(x: Tensor, approximate: str = "none") -> Tensor:
+    """GELU. ``approximate='none'`` uses erf from SciPy (install scipy); ``'tanh'`` needs only NumPy."""
+    if approximate == "tanh":
+        return run1(GeluTanh(), x)
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    try:
+        import scipy.special  # noqa: F401
+    except ImportError:
+        raise ImportError("gelu(approximate='none') needs scipy for erf; install scipy or use "
+                          "gelu(x, approximate='tanh')") from None
+    return x * run1(NormalCdf(), x)  # x Φ(x) = ½x(1 + erf(x/√2))

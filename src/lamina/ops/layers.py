@@ -1,0 +1,262 @@
+"""Fused layer primitives: linear (one GEMM), embedding lookup, batch normalisation, window sums.
+
+Each is one graph node instead of a chain of small ops, so the engine adds almost
+nothing to the NumPy work. Backward rules have two paths with the same formula:
+
+* a plain NumPy path, used for ordinary ``loss.backward()`` (the gradient itself is
+  not differentiated, so building a graph for it would only cost time);
+* a path written with lamina tensor ops, used when a graph of the gradient is being
+  recorded (``create_graph=True``, forward mode): gradients of gradients then work.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _mode
+from ..autograd.op import Op, run, run1
+from ..tensor import Tensor
+from .elementwise import _sum
+from .linalg import matmul
+from .reduce import mean, sum as tsum
+from .shape import reshape, transpose
+
+
+def plain_backward() -> bool:
+    """True when a backward rule may compute on raw arrays (no graph of the gradient is wanted)."""
+    return not _mode.grad_enabled and not _mode.fw_level
+
+
+def _const(a: np.ndarray) -> Tensor:
+    return Tensor._make(a)
+
+
+# ---------------------------------------------------------------------------- linear
+class Linear(Op):
+    """y = x Wᵀ + b with one GEMM; for a batch (seed 001): W̄ = oᵀx, x̄ = o W, b̄ = Σₙ o."""
+
+    def forward(self, x, w, b=None):
+        y = np.matmul(x, w.T)
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, g):
+        x, w = self.inputs[0], self.inputs[1]
+        needs = self.needs
+        nb = len(needs) > 2 and needs[2]
+        out_f, in_f = w.shape
+        if plain_backward():
+            ga = g._data
+            gx = _const(np.matmul(ga, w._data)) if needs[0] else None
+            g2 = ga if ga.ndim == 2 else ga.reshape(-1, out_f)
+            gw = _const(np.matmul(g2.T, x._data if x.ndim == 2 else x._data.reshape(-1, in_f))) if needs[1] else None
+            gb = _const(g2.sum(axis=0)) if nb else None
+        else:
+            gx = matmul(g, w) if needs[0] else None
+            g2 = reshape(g, (-1, out_f))
+            gw = matmul(transpose(g2, 0, 1), reshape(x, (-1, in_f))) if needs[1] else None
+            gb = tsum(g2, 0) if nb else None
+        return (gx, gw, gb) if len(needs) > 2 else (gx, gw)
+
+    def jvp(self, tx, tw, tb=None):
+        x, w = self.inputs[0], self.inputs[1]
+        return _sum(None if tx is None else run(Linear(), tx, w),
+                    None if tw is None else run(Linear(), x, tw), tb)
+
+
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """The fused op; shapes and dtypes are checked by ``lamina.nn.functional.linear``."""
+    return run(Linear(), x, w) if b is None else run(Linear(), x, w, b)
+
+
+# ---------------------------------------------------------------------------- embedding
+class Embedding(Op):
+    """out[..., :] = W[idx[...], :]. The gradient is a row scatter (np.add.at), never a one-hot matmul;
+    ``rows(g)`` gives it in row-sparse form (unique row ids, summed rows) for sparse updates."""
+
+    def __init__(self, idx: np.ndarray, padding_idx=None):
+        self.idx, self.padding_idx = idx, padding_idx
+
+    def forward(self, w):
+        self.shape = w.shape
+        return w[self.idx]
+
+    def rows(self, g: np.ndarray):
+        """Row-sparse gradient: (unique indices, gradient rows summed per index)."""
+        flat = self.idx.reshape(-1)
+        uniq, inv = np.unique(flat, return_inverse=True)
+        acc = np.zeros((uniq.size, self.shape[1]), dtype=g.dtype)
+        np.add.at(acc, inv, g.reshape(flat.size, -1))
+        if self.padding_idx is not None:
+            acc[uniq == self.padding_idx] = 0
+        return uniq, acc
+
+    def backward(self, g):
+        if plain_backward():
+            gw = np.zeros(self.shape, dtype=g.dtype)
+            np.add.at(gw, self.idx.reshape(-1), g._data.reshape(-1, self.shape[1]))
+            if self.padding_idx is not None:
+                gw[self.padding_idx] = 0
+            return (_const(gw),)
+        return (run1(EmbeddingScatter(self.idx, self.shape, self.padding_idx), g),)
+
+    def jvp(self, t):
+        return run1(Embedding(self.idx, self.padding_idx), t)
+
+
+class EmbeddingScatter(Op):
+    """The adjoint of a row lookup: add each gradient row into row idx of a zero matrix."""
+
+    def __init__(self, idx, shape, padding_idx):
+        self.idx, self.shape, self.padding_idx = idx, shape, padding_idx
+
+    def forward(self, g):
+        gw = np.zeros(self.shape, dtype=g.dtype)
+        np.add.at(gw, self.idx.reshape(-1), g.reshape(-1, self.shape[1]))
+        if self.padding_idx is not None:
+            gw[self.padding_idx] = 0
+        return gw
+
+    def _lookup(self, t):
+        if self.padding_idx is not None:
+            keep = np.ones((self.shape[0], 1), dtype=t.dtype)
+            keep[self.padding_idx] = 0
+            t = t * _const(keep)
+        return run1(Embedding(self.idx), t)
+
+    def backward(self, gg):
+        return (self._lookup(gg),)
+
+    def jvp(self, t):
+        return run1(EmbeddingScatter(self.idx, self.shape, self.padding_idx), t)
+
+
+def embedding(idx: np.ndarray, w: Tensor, padding_idx=None) -> Tensor:
+    return run1(Embedding(idx, padding_idx), w)
+
+
+# ---------------------------------------------------------------------------- batch normalisation
+class BatchNorm(Op):
+    """Training-mode batch norm (seed 004): x̂ = (x − μ_B)/√(σ²_B + ε), y = γ x̂ + β, with the batch
+    mean and biased variance over every dim but the channel dim 1.
+
+    Backward (per channel, m values): x̄ = γ/√(σ²+ε) · (ȳ − mean(ȳ) − x̂ · mean(ȳ x̂)),
+    γ̄ = Σ ȳ x̂, β̄ = Σ ȳ. ``self.mean`` / ``self.var`` hold the batch statistics afterwards."""
+
+    def __init__(self, eps: float):
+        self.eps = eps
+
+    def forward(self, x, gamma=None, beta=None):
+        axes = (0,) + tuple(range(2, x.ndim))
+        self.axes = axes
+        shape = [1] * x.ndim
+        shape[1] = x.shape[1]
+        self.cshape = tuple(shape)
+        mu = x.mean(axis=axes, keepdims=True)
+        xc = x - mu
+        var = np.mean(xc * xc, axis=axes, keepdims=True)
+        rstd = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
+        xc *= rstd
+        self.mean, self.var, self.rstd, self.xhat = mu.reshape(-1), var.reshape(-1), rstd, xc
+        if gamma is None:
+            return xc.copy()
+        y = xc * gamma.reshape(shape)
+        y += beta.reshape(shape)
+        return y
+
+    def backward(self, g):
+        needs = self.needs
+        affine = len(needs) > 1
+        if plain_backward():
+            ga, xhat, axes = g._data, self.xhat, self.axes
+            gb = ga.sum(axis=axes)
+            gg = (ga * xhat).sum(axis=axes)
+            out = [None, None, None] if affine else [None]
+            if needs[0]:
+                m = ga.size // ga.shape[1]
+                scale = self.rstd if not affine else self.rstd * self.inputs[1]._data.reshape(self.cshape)
+                gx = ga - (gb / m).reshape(self.cshape)
+                gx -= xhat * (gg / m).reshape(self.cshape)
+                gx *= scale
+                out[0] = _const(gx)
+            if affine:
+                out[1] = _const(gg) if needs[1] else None
+                out[2] = _const(gb) if needs[2] else None
+            return tuple(out)
+        return self._graph_backward(g)
+
+    def _xhat(self):
+        """x̂ rebuilt from the input with tensor ops (so second derivatives see its dependence on x)."""
+        x = self.inputs[0]
+        xc = x - mean(x, self.axes, keepdim=True)
+        var = mean(xc * xc, self.axes, keepdim=True)
+        return xc * (var + self.eps) ** -0.5, (var + self.eps) ** -0.5
+
+    def _graph_backward(self, g):
+        needs = self.needs
+        affine = len(needs) > 1
+        xhat, rstd = self._xhat()
+        gb = tsum(g, self.axes)
+        gg = tsum(g * xhat, self.axes)
+        gx = None
+        if needs[0]:
+            scale = rstd if not affine else rstd * reshape(self.inputs[1], self.cshape)
+            gx = (g - mean(g, self.axes, keepdim=True) - xhat * mean(g * xhat, self.axes, keepdim=True)) * scale
+        if not affine:
+            return (gx,)
+        return gx, (gg if needs[1] else None), (gb if needs[2] else None)
+
+    def jvp(self, tx, tg=None, tb=None):
+        xhat, rstd = self._xhat()
+        affine = len(self.inputs) > 1
+        out = None
+        if tx is not None:
+            tc = tx - mean(tx, self.axes, keepdim=True)
+            dxhat = (tc - xhat * mean(tc * xhat, self.axes, keepdim=True)) * rstd
+            out = dxhat * reshape(self.inputs[1], self.cshape) if affine else dxhat
+        if tg is not None:
+            out = _sum(out, xhat * reshape(tg, self.cshape))
+        if tb is not None:
+            out = _sum(out, reshape(tb, self.cshape))  # the engine broadcasts a tangent to the output shape
+        return out
+
+
+def batch_norm_train(x: Tensor, gamma: Tensor | None, beta: Tensor | None, eps: float):
+    """Normalise with batch statistics; returns (y, batch mean array, batch biased variance array)."""
+    op = BatchNorm(eps)
+    y = run1(op, x) if gamma is None else run(op, x, gamma, beta)
+    return y, op.mean, op.var
+
+
+# ---------------------------------------------------------------------------- window sums (for LRN)
+class WindowSum(Op):
+    """y[i] = Σ_{j<n} xpad[i + j] along one axis, zero padding (before, after) with before + after = n − 1.
+
+    Its adjoint is the same sum with the padding swapped, so the backward is another WindowSum."""
+
+    def __init__(self, axis: int, size: int, before: int, after: int):
+        self.axis, self.size, self.before, self.after = axis, size, before, after
+
+    def forward(self, x):
+        ax, n = self.axis, x.shape[self.axis]
+        widths = [(0, 0)] * x.ndim
+        widths[ax] = (self.before, self.after)
+        xp = np.pad(x, widths)
+        sl = [slice(None)] * x.ndim
+        sl[ax] = slice(0, n)
+        y = xp[tuple(sl)].copy()
+        for j in range(1, self.size):
+            sl[ax] = slice(j, j + n)
+            y += xp[tuple(sl)]
+        return y
+
+    def backward(self, g):
+        return (run1(WindowSum(self.axis, self.size, self.after, self.before), g),)
+
+    def jvp(self, t):
+        return run1(WindowSum(self.axis, self.size, self.before, self.after), t)
+
+
+def window_sum(x: Tensor, axis: int, size: int) -> Tensor:
+    """Sum over a centred window of ``size`` along ``axis`` (PyTorch's LRN padding: size//2 before)."""
+    return run1(WindowSum(axis % x.ndim, size, size // 2, (size - 1) // 2), x)

@@ -1,0 +1,160 @@
+"""Fused loss primitives: cross-entropy with class indices, and binary cross-entropy on probabilities.
+
+Cross-entropy (seeds 000, 002): with log-probabilities ℓ = log_softmax(x) computed by the
+log-sum-exp trick (x − max, so no exp overflows for logits of ±1e4), the per-sample loss is
+
+    L_i = −Σ_c q_ic ℓ_ic,   q_ic = (1−ε)·w_{y_i}·[c = y_i] + (ε/C)·w_c,
+
+(ε: label smoothing, w: class weights, rows with y_i = ignore_index have q = 0), and
+
+    ∂L_i/∂x_ic = (Σ_c' q_ic')·softmax(x)_ic − q_ic,
+
+so forward and backward are one pass each over the logits (no one-hot matrix, no graph of
+a dozen small ops).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.op import Op, run, run1
+from ..tensor import Tensor
+from .elementwise import clamp, log
+from .layers import plain_backward
+from .reduce import softmax, sum as tsum
+
+
+class CrossEntropy(Op):
+    """Cross-entropy of (M, C) logits against integer targets (M,); reduction 'mean' | 'sum' | 'none'.
+
+    'mean' divides by Σ_i w_{y_i} over non-ignored rows (the count of those rows without weights),
+    as PyTorch does."""
+
+    def __init__(self, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+        self.target, self.weight = target, weight
+        self.ignore_index, self.eps, self.reduction = ignore_index, float(label_smoothing), reduction
+
+    def forward(self, x):
+        m, c = x.shape
+        t = self.target
+        valid = t != self.ignore_index
+        self.all_valid = bool(valid.all())
+        if not self.all_valid:
+            t = np.where(valid, t, 0)
+        self.valid, self.t = valid, t
+        rows = np.arange(m)
+        z = x - x.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        lse = np.log(s)
+        self.e, self.s = e, s
+        dt = x.dtype.type
+        nll = lse[:, 0] - z[rows, t]
+        w = self.weight
+        # q's row sums and the weight of each row's target
+        wt = (w[t] if w is not None else np.ones(m, dtype=x.dtype)) * dt(1.0 - self.eps)
+        if not self.all_valid:
+            wt = wt * valid
+        loss = wt * nll
+        if self.eps:
+            wsm = w if w is not None else np.ones(c, dtype=x.dtype)
+            smooth = (lse - z) @ wsm  # −Σ_c w_c ℓ_ic
+            smooth *= dt(self.eps / c)
+            if not self.all_valid:
+                smooth *= valid
+            loss = loss + smooth
+        self.wt = wt
+        self.denom = self._denominator(x.dtype)
+        if self.reduction == "none":
+            return loss
+        total = loss.sum()
+        return np.asarray(total / self.denom if self.reduction == "mean" else total, dtype=x.dtype)
+
+    def _denominator(self, dtype):
+        if self.reduction != "mean":
+            return dtype.type(1)
+        if self.weight is None:
+            n = self.valid.sum() if not self.all_valid else self.valid.size
+            return dtype.type(n)
+        return (self.weight[self.t] * self.valid).sum(dtype=dtype)
+
+    def _q(self, dtype):
+        """Dense q (M, C) and its row sums, as arrays."""
+        m, c = self.e.shape
+        q = np.zeros((m, c), dtype=dtype)
+        q[np.arange(m), self.t] = self.wt
+        if self.eps:
+            wsm = self.weight if self.weight is not None else np.ones(c, dtype=dtype)
+            q += (self.eps / c) * (wsm[None, :] * self.valid[:, None]).astype(dtype)
+        return q, q.sum(axis=1, keepdims=True)
+
+    def _scale(self, g):
+        """The reduction's weight of each row's loss, times the incoming gradient, as an (M, 1) or () array/tensor."""
+        if self.reduction == "none":
+            return g.reshape(-1, 1) if isinstance(g, np.ndarray) else g.reshape((-1, 1))
+        return g / self.denom
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if plain_backward():
+            scale = self._scale(g._data)
+            p = self.e / self.s
+            if not self.eps and self.weight is None and self.all_valid:
+                grad = p * scale
+                rows = np.arange(p.shape[0])
+                grad[rows, self.t] -= scale if np.ndim(scale) == 0 else scale[:, 0]
+                return (Tensor._make(grad),)
+            q, qsum = self._q(x.dtype)
+            grad = p * qsum
+            grad -= q
+            grad *= scale
+            return (Tensor._make(grad),)
+        q, qsum = self._q(x.dtype)
+        grad = softmax(x, 1) * Tensor._make(qsum) - Tensor._make(q)
+        return (grad * self._scale(g),)
+
+    def jvp(self, tx):
+        x = self.inputs[0]
+        q, qsum = self._q(x.dtype)
+        d = tsum((softmax(x, 1) * Tensor._make(qsum) - Tensor._make(q)) * tx, 1)
+        if self.reduction == "none":
+            return d
+        d = tsum(d)
+        return d / float(self.denom) if self.reduction == "mean" else d
+
+
+def cross_entropy_indices(x: Tensor, target: np.ndarray, weight=None, ignore_index=-100, label_smoothing=0.0,
+                          reduction="mean") -> Tensor:
+    return run1(CrossEntropy(target, weight, ignore_index, label_smoothing, reduction), x)
+
+
+class BinaryCrossEntropy(Op):
+    """ℓ = −(y log p + (1 − y) log(1 − p)) with each log clamped at −100 (PyTorch's rule, so p = 0 or 1
+    gives a finite loss). ∂ℓ/∂p = (p − y)/max(p(1 − p), 1e−12); ∂ℓ/∂y = log(1 − p) − log p."""
+
+    EPS = 1e-12
+
+    def forward(self, p, y):
+        lp = np.maximum(np.log(p), -100)
+        l1p = np.maximum(np.log1p(-p), -100)
+        return -(y * lp + (1 - y) * l1p)
+
+    def backward(self, g):
+        p, y = self.inputs
+        np_, ny = self.needs
+        gp = g * (p - y) / clamp(p * (1.0 - p), min=self.EPS) if np_ else None
+        gy = g * (clamp(log(1.0 - p), min=-100.0) - clamp(log(p), min=-100.0)) if ny else None
+        return gp, gy
+
+    def jvp(self, tp, ty):
+        p, y = self.inputs
+        out = None
+        if tp is not None:
+            out = tp * (p - y) / clamp(p * (1.0 - p), min=self.EPS)
+        if ty is not None:
+            d = ty * (clamp(log(1.0 - p), min=-100.0) - clamp(log(p), min=-100.0))
+            out = d if out is None else out + d
+        return out
+
+
+def binary_cross_entropy_elementwise(p: Tensor, y: Tensor) -> Tensor:
+    return run(BinaryCrossEntropy(), p, y)
