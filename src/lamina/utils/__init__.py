@@ -1,0 +1,1 @@
+"""Utilities: ``lamina.utils.data`` (datasets, loaders, splits and folds)."""
