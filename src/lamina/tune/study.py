@@ -1,0 +1,284 @@
+"""The study: the master of seed 004 ("a master that controls many workers").
+
+It owns the strategy, the pruner, the list of trials and the journal::
+
+    study = tune.create_study(direction="minimize", strategy=tune.Bayesian(), storage="lr.jsonl", seed=0)
+    study.optimize(objective, n_trials=50, n_workers=4)
+    study.best_params, study.best_value, study.trials_dataframe()
+
+Only the master writes the journal (``storage``).  Creating a study on an
+existing journal resumes it (see ``storage.JournalStorage``).  The manual
+ask/tell interface (``study.ask()``, ``study.tell(trial, value)``) and
+``enqueue_trial(params)`` (manual search: try these values first) use the
+same journal.
+"""
+from __future__ import annotations
+
+import collections
+import json
+import math
+import os
+import time
+import warnings
+from typing import Any, Callable, Iterable
+
+from .distributions import distribution_from_dict
+from .pruners import BasePruner
+from .storage import JournalStorage, VERSION
+from .strategies import Bayesian, Strategy
+from .table import trials_table
+from .trial import Trial, TrialState
+
+__all__ = ["Study", "create_study"]
+
+
+class Study:
+    """``Study(direction="minimize", strategy=None, pruner=None, storage=None, seed=None)``.
+
+    ``strategy`` defaults to ``Bayesian(seed=seed)``.  ``storage`` is a path of
+    a JSON-lines journal (or a ``JournalStorage``); an existing journal is
+    resumed: its direction must match, and its seed is used when the strategy
+    was not given one.
+    """
+
+    def __init__(self, direction: str = "minimize", strategy: Strategy | None = None,
+                 pruner: BasePruner | None = None, storage=None, seed: int | None = None):
+        if direction not in ("minimize", "maximize"):
+            raise ValueError(f"Study: direction must be 'minimize' or 'maximize', got {direction!r}")
+        if strategy is not None and not isinstance(strategy, Strategy):
+            raise TypeError(f"Study: strategy must be a tune.Strategy (Grid, Random, Bayesian, "
+                            f"Evolutionary), got {type(strategy).__name__}")
+        self.direction = direction
+        self.pruner = pruner
+        if isinstance(storage, (str, os.PathLike)):
+            storage = JournalStorage(storage)
+        self.storage: JournalStorage | None = storage
+        records = storage.load() if storage is not None else []
+        header = records[0] if records else None
+        if header is not None:
+            if header["direction"] != direction:
+                raise ValueError(f"Study: journal {storage.path} holds a '{header['direction']}' study, "
+                                 f"but direction='{direction}' was asked")
+            if seed is not None and header.get("seed") is not None and seed != header["seed"]:
+                warnings.warn(f"Study: journal {storage.path} was created with seed={header['seed']}; "
+                              f"using it instead of seed={seed}", stacklevel=2)
+            seed = header.get("seed")
+        if strategy is None:
+            strategy = Bayesian(seed=seed)
+        elif seed is not None and getattr(strategy, "_seed_given", False) is False:
+            strategy.seed = int(seed)
+        self.strategy = strategy
+        strategy.direction = direction
+        self.seed = strategy.seed
+        self._trials: dict[int, Trial] = {}
+        self._resume: collections.deque[Trial] = collections.deque()
+        self._enqueued: collections.deque[tuple[dict, dict]] = collections.deque()
+        self._stop = False
+        if header is None and storage is not None:
+            storage.append({"op": "study", "version": VERSION, "direction": direction, "seed": self.seed,
+                            "strategy": type(strategy).__name__, "created": time.time()})
+        elif header is not None:
+            if header.get("strategy") not in (None, type(strategy).__name__):
+                warnings.warn(f"Study: journal {storage.path} was written by strategy "
+                              f"{header['strategy']}, resuming with {type(strategy).__name__}", stacklevel=2)
+            self._replay(records[1:])
+
+    # ------------------------------------------------------------ journal
+    def _replay(self, records: list[dict]) -> None:
+        for rec in records:
+            op, number = rec.get("op"), rec.get("number")
+            if op == "start":
+                t = Trial(number, fixed=rec.get("fixed"), seed=rec.get("seed", self.seed),
+                          fallback=rec.get("fallback", "random"), draw=rec.get("draw"))
+                t.system_attrs = dict(rec.get("system_attrs", {}))
+                t.state = TrialState.RUNNING
+                self._trials[number] = t
+            elif op == "finish":
+                t = self._trials.get(number)
+                if t is None:
+                    t = Trial(number, seed=self.seed)
+                    self._trials[number] = t
+                t.params = dict(rec["params"])
+                t.distributions = {k: distribution_from_dict(d) for k, d in rec["distributions"].items()}
+                t.intermediate_values = {int(k): v for k, v in rec["intermediate_values"].items()}
+                t.user_attrs = dict(rec.get("user_attrs", {}))
+                t.system_attrs = dict(rec.get("system_attrs", {}))
+                t.datetime_start, t.datetime_complete = rec.get("datetime_start"), rec.get("datetime_complete")
+                t.error = rec.get("error")
+                t.value = rec.get("value")
+                state = TrialState(rec["state"])
+                t.state = state
+                self.strategy.tell(t, t.value if state == TrialState.COMPLETE else state)
+            elif op != "study":
+                warnings.warn(f"Study: unknown journal record {op!r} ignored", stacklevel=3)
+        for number in sorted(self._trials):
+            t = self._trials[number]
+            if t.state == TrialState.RUNNING:
+                self.strategy._adopt(t)
+                self._resume.append(t)
+
+    def _record_start(self, t: Trial) -> None:
+        if self.storage is not None:
+            self.storage.append({"op": "start", "number": t.number, "fixed": t._fixed, "seed": t._seed,
+                                 "fallback": t._fallback, "system_attrs": t.system_attrs, "time": time.time()})
+
+    def _record_finish(self, t: Trial) -> None:
+        if self.storage is not None:
+            self.storage.append({
+                "op": "finish", "number": t.number, "state": t.state.value, "value": t.value,
+                "params": t.params, "distributions": {k: d.to_dict() for k, d in t.distributions.items()},
+                "intermediate_values": {str(k): v for k, v in t.intermediate_values.items()},
+                "user_attrs": t.user_attrs, "system_attrs": t.system_attrs,
+                "datetime_start": t.datetime_start, "datetime_complete": t.datetime_complete,
+                "error": t.error})
+
+    # ------------------------------------------------------------ ask / tell
+    def _history(self) -> list:
+        return [(t.state, dict(t.intermediate_values)) for t in self._trials.values() if t.state.is_finished()]
+
+    def _ask(self, k: int) -> list[Trial]:
+        """Up to ``k`` trials: resumed RUNNING ones, then enqueued ones, then the strategy's."""
+        out: list[Trial] = []
+        while len(out) < k and self._resume:
+            t = self._resume.popleft()
+            t.params, t.distributions, t.intermediate_values, t.user_attrs = {}, {}, {}, {}
+            t.datetime_start = t.datetime_complete = t.error = None
+            t._space = dict(self.strategy._space)
+            out.append(t)
+        while len(out) < k and self._enqueued:
+            fixed, attrs = self._enqueued.popleft()
+            t = self.strategy._register(self.strategy._next_number, fixed, fallback="random")
+            t.system_attrs.update(attrs)
+            out.append(t)
+        if len(out) < k:
+            out.extend(self.strategy.ask(k - len(out)))
+        history = self._history() if self.pruner is not None else []
+        for t in out:
+            self._prepare(t, history)
+        return out
+
+    def _ask_fixed(self, fixed: dict, attrs: dict, draw: int | None = None, fallback: str = "random") -> Trial:
+        """A trial with given values; a retry passes the failed trial's ``draw`` so that
+        lazily sampled values repeat too."""
+        t = self.strategy._register(self.strategy._next_number, fixed, fallback=fallback)
+        if draw is not None:
+            t._draw = draw
+        t.system_attrs.update(attrs)
+        self._prepare(t, self._history() if self.pruner is not None else [])
+        return t
+
+    def _prepare(self, t: Trial, history: list) -> None:
+        t._pruner, t._history, t._direction = self.pruner, history, self.direction
+        t.state = TrialState.RUNNING
+        self._trials[t.number] = t
+        self._record_start(t)
+
+    def _tell(self, t: Trial, value: Any) -> None:
+        self.strategy.tell(t, value)
+        if t.datetime_complete is None:
+            t.datetime_complete = time.time()
+        t._history = []
+        self._record_finish(t)
+
+    def ask(self) -> Trial:
+        """A new trial to run by hand; finish it with ``tell``."""
+        trials = self._ask(1)
+        if not trials:
+            raise RuntimeError(f"Study.ask: the strategy {self.strategy!r} has nothing left to propose")
+        trials[0].datetime_start = time.time()
+        return trials[0]
+
+    def tell(self, trial: Trial, value: Any) -> Trial:
+        """Finish ``trial`` with a float, ``tune.FAILED`` or ``tune.PRUNED`` (NaN = failed)."""
+        if trial.number not in self._trials or self._trials[trial.number].state.is_finished():
+            raise ValueError(f"Study.tell: trial {trial.number} was not asked from this study or is "
+                             "already finished")
+        self._tell(trial, value)
+        return trial
+
+    def enqueue_trial(self, params: dict, user_attrs: dict | None = None) -> None:
+        """Run a trial with these values next (manual search; other values are sampled)."""
+        try:
+            json.dumps(params)
+            json.dumps(user_attrs or {})
+        except (TypeError, ValueError):
+            raise TypeError(f"Study.enqueue_trial: params {params!r} must be JSON scalars "
+                            "(None, bool, int, float, str)") from None
+        self._enqueued.append((dict(params), {"enqueued": True, **(user_attrs or {})}))
+
+    def stop(self) -> None:
+        """Ask ``optimize`` to start no new trial (callable from a callback)."""
+        self._stop = True
+
+    # ------------------------------------------------------------ optimize
+    def optimize(self, objective: Callable[[Trial], float], n_trials: int | None = None,
+                 timeout: float | None = None, executor=None, n_workers: int | None = None,
+                 catch: type | Iterable[type] = (Exception,), max_retries: int = 0,
+                 batch_mode: bool = False, callbacks: list | None = None,
+                 show_progress_bar: bool = False) -> None:
+        """Run trials until ``n_trials`` are finished, ``timeout`` seconds passed or the strategy is done.
+
+        * ``executor``: any ``concurrent.futures.Executor`` (only ``submit`` and
+          ``as_completed`` are used), e.g. a Dask ``client.get_executor()``.
+          ``None`` with ``n_workers`` > 1: a standard-library
+          ``ProcessPoolExecutor`` (the objective must then be picklable: a
+          module-level function or a callable object of a module-level class).
+          ``None`` with one worker: the objective runs in this process.
+        * ``n_workers``: trials running at once (default 1 without an executor,
+          the executor's ``_max_workers`` or the CPU count with one).
+        * ``catch``: exception types recorded as FAILED; any other exception is
+          recorded and then re-raised (``SearchSpaceError`` always is).
+        * ``max_retries``: a failed trial is tried again with the same values up to
+          this many times, as new trials (``system_attrs['retry_of']``) that do
+          not count towards ``n_trials``.
+        * ``batch_mode``: hand out ``n_workers`` trials, wait for all, tell them in
+          number order: the same seed then gives the same trials whatever the timing.
+        * ``callbacks``: ``callback(study, trial)`` after every finished trial.
+        """
+        from ._optimize import run_optimize
+        run_optimize(self, objective, n_trials=n_trials, timeout=timeout, executor=executor,
+                     n_workers=n_workers, catch=catch, max_retries=max_retries, batch_mode=batch_mode,
+                     callbacks=callbacks or [], show_progress_bar=show_progress_bar)
+
+    # ------------------------------------------------------------ results
+    @property
+    def trials(self) -> list[Trial]:
+        """All trials, by number."""
+        return [self._trials[n] for n in sorted(self._trials)]
+
+    def get_trials(self, states: Iterable[TrialState] | None = None) -> list[Trial]:
+        states = None if states is None else set(states)
+        return [t for t in self.trials if states is None or t.state in states]
+
+    @property
+    def best_trial(self) -> Trial:
+        done = [t for t in self.trials if t.state == TrialState.COMPLETE and t.value is not None
+                and not math.isnan(t.value)]
+        if not done:
+            counts = collections.Counter(t.state.value for t in self.trials)
+            raise ValueError(f"Study.best_trial: no completed trial yet (trials by state: {dict(counts)})")
+        sign = 1.0 if self.direction == "minimize" else -1.0
+        return min(done, key=lambda t: (sign * t.value, t.number))
+
+    @property
+    def best_value(self) -> float:
+        return self.best_trial.value
+
+    @property
+    def best_params(self) -> dict:
+        return dict(self.best_trial.params)
+
+    def trials_dataframe(self, format: str = "records"):
+        """The trials as a table: ``"records"`` (list of dicts), ``"columns"``
+        (dict of lists) or ``"pandas"`` (a DataFrame; needs pandas)."""
+        return trials_table(self.trials, format)
+
+    def __repr__(self) -> str:
+        return (f"Study(direction={self.direction!r}, strategy={self.strategy!r}, "
+                f"n_trials={len(self._trials)})")
+
+
+def create_study(direction: str = "minimize", strategy: Strategy | None = None,
+                 pruner: BasePruner | None = None, storage=None, seed: int | None = None) -> Study:
+    """Create a study, or resume the one in the journal ``storage``."""
+    return Study(direction=direction, strategy=strategy, pruner=pruner, storage=storage, seed=seed)
