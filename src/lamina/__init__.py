@@ -25,6 +25,8 @@ from .tensor import (Parameter, Tensor, arange, as_tensor, empty, empty_like, ey
                      is_tensor, linspace, logspace, normal, ones, ones_like, rand, rand_like, randint, randn,
                      randn_like, randperm, tensor, zeros, zeros_like)
 from . import autograd, func  # noqa: E402
+from . import nn, optim, utils  # noqa: E402  (lamina.nn, lamina.optim, lamina.utils.data, as in torch)
+from .io import load, save  # noqa: E402
 
 half, double, long = float16, float64, int64
 float = float32  # noqa: A001  (lamina.float is float32, as torch.float)

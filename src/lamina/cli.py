@@ -1,8 +1,105 @@
-"""The ``lamina`` command line."""
+"""The ``lamina`` command line: train, evaluate, predict, graph, xor.
+
+A mistake in the input (a missing file, a corrupt dataset, an unknown model or config key, a
+loss that turns NaN) ends with one line on stderr and a non-zero exit code, not a traceback.
+"""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+from .runs import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, RunConfig, UserError
+
+EXIT_USER_ERROR = 2
+
+
+def _config_from_args(args) -> RunConfig:
+    cfg = RunConfig.from_toml(args.config) if args.config else RunConfig()
+    overrides = {k: v for k, v in vars(args).items()
+                 if k in RunConfig.__dataclass_fields__ and v is not None}
+    if overrides.get("model") == "mlp" and "lr" not in overrides and not args.config:
+        overrides.setdefault("lr", 1e-3)
+    return cfg.updated(overrides, source="command line")
+
+
+def _train(args) -> int:
+    from .runs import train_run
+
+    cfg = _config_from_args(args)
+    run_dir, metrics = train_run(cfg, progress=not args.quiet)
+    print(f"test accuracy {metrics['test_accuracy']:.4f}  test loss {metrics['test_loss']:.4f}  "
+          f"({metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f} s)")
+    print(f"wrote {run_dir}/: config.toml history.csv curves.png confusion.png metrics.json checkpoint.safetensors")
+    return 0
+
+
+def _evaluate(args) -> int:
+    from .runs import evaluate_model, load_run
+
+    cfg, model, data = load_run(args.run)
+    m = evaluate_model(model, data)
+    print(f"{args.run}: {cfg.model} on {cfg.dataset}: test accuracy {m['test_accuracy']:.4f}  "
+          f"test loss {m['test_loss']:.4f}  ({len(data.X_test)} samples)")
+    return 0
+
+
+def _predict(args) -> int:
+    import numpy as np
+
+    from . import train
+    from .runs import load_run, read_inputs
+
+    cfg, model, data = load_run(args.run)
+    X = read_inputs(args.file, data)
+    logits = train.predict(model, X).numpy()
+    z = logits - logits.max(1, keepdims=True)
+    proba = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    pred = proba.argmax(1)
+    lines = ["index,prediction,probability"] + [f"{i},{data.classes[p]},{proba[i, p]:.4f}" for i, p in enumerate(pred)]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        from ._atomic import atomic_write
+
+        atomic_write(args.out, text.encode())
+        print(f"wrote {len(pred)} predictions to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _graph(args) -> int:
+    import numpy as np
+
+    from . import tensor, viz
+    from .runs import build_model, load_data, load_run
+
+    if args.run:
+        cfg, model, data = load_run(args.run)
+    else:
+        cfg = _config_from_args(args)
+        data = load_data(cfg, cfg.model)
+        model = build_model(cfg, data)
+    model.train()
+    x = tensor(np.asarray(data.X_train[:2]))
+    from . import nn
+
+    loss = nn.CrossEntropyLoss()(model(x), tensor(np.asarray(data.y_train[:2])))
+    dot = viz.to_dot(loss, params=dict(model.named_parameters()))
+    out = args.output
+    if out.endswith(".dot") or out.endswith(".gv"):
+        viz.render(dot, out)
+    else:
+        try:
+            viz.render(dot, out)
+        except RuntimeError as e:
+            fallback = os.path.splitext(out)[0] + ".dot"
+            viz.render(dot, fallback)
+            print(f"lamina: {e}", file=sys.stderr)
+            print(f"wrote the DOT text to {fallback} instead")
+            return 0
+    print(f"wrote the backward graph of {cfg.model} ({len(dot.splitlines())} lines of DOT) to {out}")
+    return 0
 
 
 def _xor(args) -> int:
@@ -12,9 +109,152 @@ def _xor(args) -> int:
     return 0
 
 
+def _tune(args) -> int:
+    """Search lr, width, optimizer and weight decay of the default model (``lamina.tune``)."""
+    from . import tune
+    from .runs import load_data
+    from .tune.train_objective import TrainObjective
+
+    for flag, v, lo in (("--trials", args.trials, 1), ("--epochs", args.epochs, 1), ("--workers", args.workers, 1),
+                        ("--width", args.width, 1), ("--batch-size", args.batch_size, 1)):
+        if v is not None and v < lo:
+            raise UserError(f"{flag} must be >= {lo}, got {v}")
+    if args.storage and not os.path.isdir(os.path.dirname(os.path.abspath(args.storage))):
+        raise UserError(f"--storage {args.storage!r}: folder {os.path.dirname(os.path.abspath(args.storage))!r} "
+                        "does not exist")
+    cfg = RunConfig(seed=args.seed, dataset=args.dataset, data_root=args.data_root or "",
+                    batch_size=args.batch_size)
+    data = load_data(cfg, cfg.model)
+    n = args.trials
+    strategies = {"random": lambda: tune.Random(seed=args.seed), "grid": lambda: tune.Grid(n_points=3, seed=args.seed),
+                  "bayesian": lambda: tune.Bayesian(n_startup_trials=max(2, min(8, n // 2)), seed=args.seed),
+                  "evolutionary": lambda: tune.Evolutionary(population_size=max(2, min(8, n // 2)), seed=args.seed)}
+    pruner = {"median": tune.MedianPruner(n_startup_trials=4, n_warmup_steps=1),
+              "halving": tune.SuccessiveHalvingPruner(), "none": None}[args.pruner]
+    direction = "minimize" if args.metric == "val_loss" else "maximize"
+    try:
+        study = tune.create_study(direction, strategies[args.strategy](), pruner, storage=args.storage, seed=args.seed)
+    except ValueError as e:
+        raise UserError(f"--storage {args.storage!r}: {e}") from None
+    done = sum(t.state.is_finished() for t in study.trials)
+    todo = max(0, n - done)
+    print(f"tune: {args.strategy} search of lr, width, optimizer, weight_decay for the cnn on {args.dataset} "
+          f"({len(data.X_train)} train / {len(data.X_val)} validation), {args.metric}, {args.epochs} "
+          f"epoch{'s' if args.epochs > 1 else ''} per trial, {args.workers} worker{'s' if args.workers > 1 else ''}"
+          + (f"; resuming {args.storage}: {done} trials done, {todo} to run" if done else ""))
+    objective = TrainObjective(data, cfg, args.epochs, metric=args.metric, width=args.width)
+    if todo:
+        study.optimize(objective, n_trials=todo, n_workers=args.workers, batch_mode=args.workers > 1,
+                       show_progress_bar=not args.quiet)
+    rows = study.trials_dataframe()
+    def fmt(v, spec):
+        return "" if v is None else format(v, spec)
+
+    print(f"{'#':>3} {'state':<8} {args.metric:>12} {'val_acc':>8} {'lr':>9} {'width':>5} {'optimizer':<9} "
+          f"{'wd':>9} {'seconds':>7}")
+    for r in rows:
+        print(f"{r['number']:>3} {r['state']:<8} {fmt(r['value'], '.4f'):>12} "
+              f"{fmt(r.get('user_attrs_val_accuracy'), '.4f'):>8} {fmt(r.get('params_lr'), '.2e'):>9} "
+              f"{fmt(r.get('params_width', args.width), 'd'):>5} {fmt(r.get('params_optimizer'), ''):<9} "
+              f"{fmt(r.get('params_weight_decay'), '.1e'):>9} {fmt(r['duration'], '.1f'):>7}")
+    try:
+        best = study.best_trial
+    except ValueError:
+        raise UserError(f"no trial completed ({len(rows)} ran); see the table above") from None
+    params = {**({"width": args.width} if args.width else {}), **best.params}
+    shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
+    print(f"best trial #{best.number}: {args.metric} {best.value:.4f} "
+          f"(val accuracy {best.user_attrs.get('val_accuracy', float('nan')):.4f}); {shown}")
+    flags = " ".join(f"--{k.replace('_', '-')} {v:.3g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
+                     for k, v in params.items())
+    print(f"train it: lamina train {flags}")
+    return 0
+
+
+def _add_train_flags(p, defaults: RunConfig):
+    p.add_argument("--config", help="a TOML file with these settings (keys as below, optionally under [train]); "
+                                    "flags override it")
+    p.add_argument("--model", choices=MODELS, help=f"the network (default {defaults.model}: a small CNN)")
+    p.add_argument("--dataset", choices=DATASETS, help=f"the data (default {defaults.dataset}: the UCI 8×8 digits "
+                                                       "shipped inside lamina)")
+    p.add_argument("--data-root", dest="data_root",
+                   help="folder with the MNIST / Fashion-MNIST IDX files (e.g. ../shared/datasets/fashion-mnist)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {defaults.optimizer}")
+    p.add_argument("--lr", type=float, help=f"learning rate (default {defaults.lr}; 1e-3 for mlp)")
+    p.add_argument("--momentum", type=float, help=f"for momentum/nesterov (default {defaults.momentum})")
+    p.add_argument("--weight-decay", dest="weight_decay", type=float, help="L2 weight decay (default 0)")
+    p.add_argument("--schedule", choices=SCHEDULES, help=f"learning-rate schedule (default {defaults.schedule})")
+    p.add_argument("--epochs", type=int, help=f"default {defaults.epochs}")
+    p.add_argument("--batch-size", dest="batch_size", type=int, help=f"default {defaults.batch_size}")
+    p.add_argument("--seed", type=int, help=f"makes the run reproducible (default {defaults.seed})")
+    p.add_argument("--width", type=int, help=f"channels of the cnn's first layer (default {defaults.width})")
+    p.add_argument("--hidden", help=f"mlp hidden widths, comma-separated (default {defaults.hidden})")
+    p.add_argument("--dropout", type=float, help=f"default {defaults.dropout}")
+    p.add_argument("--patience", type=int, help="early-stopping patience in epochs (default 0: off)")
+    p.add_argument("--out", help=f"parent folder of run folders (default {defaults.out})")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    d = RunConfig()
     p = argparse.ArgumentParser(prog="lamina", description="lamina: deep learning from first principles on NumPy")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a model and write a run folder",
+                       description="Train a model (default: a small CNN on the UCI 8×8 digits shipped with lamina, "
+                                   "60/20/20 train/validation/test split), show progress bars, print the test "
+                                   "accuracy and write runs/<timestamp>/ with config.toml, history.csv, curves.png, "
+                                   "confusion.png, metrics.json and checkpoint.safetensors.")
+    _add_train_flags(t, d)
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=_train)
+
+    e = sub.add_parser("evaluate", help="test accuracy of a finished run",
+                       description="Rebuild the model of RUN from its config.toml, load checkpoint.safetensors and "
+                                   "report loss and accuracy on the run's test split.")
+    e.add_argument("run", metavar="RUN", help="a run folder written by 'lamina train'")
+    e.set_defaults(func=_evaluate)
+
+    pr = sub.add_parser("predict", help="predict classes for new inputs with a finished run",
+                        description="Predict the class of each input in FILE (.npy array, or .csv with one flattened "
+                                    "sample per row, values scaled as in training) with the model of RUN; prints "
+                                    "index,prediction,probability lines.")
+    pr.add_argument("run", metavar="RUN", help="a run folder written by 'lamina train'")
+    pr.add_argument("file", metavar="FILE", help="inputs: .npy or .csv")
+    pr.add_argument("--out", help="write the predictions to this CSV file instead of stdout")
+    pr.set_defaults(func=_predict)
+
+    g = sub.add_parser("graph", help="draw the model's backward graph (SVG or DOT)",
+                       description="Run one forward pass of the model (of RUN, or built from the training flags) "
+                                   "and draw its backward graph with parameter names: SVG/PNG through Graphviz's "
+                                   "'dot' when installed, else DOT text.")
+    g.add_argument("--run", help="a run folder (default: build the model from the flags)")
+    g.add_argument("-o", "--output", default="graph.svg",
+                   help="output file: .svg, .png, .pdf or .dot (default graph.svg)")
+    _add_train_flags(g, d)
+    g.set_defaults(func=_graph)
+
+    tu = sub.add_parser("tune", help="search lr, width, optimizer and weight decay of the default model",
+                        description="Hyperparameter search (lamina.tune) for the small CNN on the shipped UCI digits: "
+                                    "each trial trains for --epochs epochs and reports the validation metric after "
+                                    "every epoch (bad trials are pruned); prints a table of trials and the best one.")
+    tu.add_argument("--trials", type=int, default=12, help="number of trials (default 12)")
+    tu.add_argument("--strategy", choices=("random", "grid", "bayesian", "evolutionary"), default="bayesian",
+                    help="search strategy (default bayesian)")
+    tu.add_argument("--epochs", type=int, default=3, help="training epochs per trial (default 3)")
+    tu.add_argument("--workers", type=int, default=1, help="trials run at once in worker processes (default 1)")
+    tu.add_argument("--storage", help="journal file (JSON lines): the study is recorded there and resumed from it")
+    tu.add_argument("--seed", type=int, default=0, help="seed of the data split, strategy and training (default 0)")
+    tu.add_argument("--metric", choices=("val_loss", "val_accuracy"), default="val_loss",
+                    help="what to optimise (default val_loss, minimised; val_accuracy is maximised)")
+    tu.add_argument("--pruner", choices=("median", "halving", "none"), default="median",
+                    help="early stopping of bad trials (default median)")
+    tu.add_argument("--width", type=int, help="fix the CNN width instead of searching it in [8, 64]")
+    tu.add_argument("--batch-size", dest="batch_size", type=int, default=32, help="default 32")
+    tu.add_argument("--dataset", choices=DATASETS[:1] + DATASETS[2:], default="digits", help="default digits")
+    tu.add_argument("--data-root", dest="data_root", help="folder of the MNIST / Fashion-MNIST IDX files")
+    tu.add_argument("--quiet", action="store_true", help="no progress bar")
+    tu.set_defaults(func=_tune)
+
     x = sub.add_parser("xor", help="train seed 000's XOR network with the autodiff engine alone",
                        description="Train the 2-hidden-1 XOR network of seed 000 by full-batch gradient descent "
                                    "using only lamina tensors and autograd, then print its test accuracy.")
@@ -26,17 +266,33 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _user_errors():
+    from .datasets import DatasetError
+    from .io import CheckpointError
+    from .train import NaNLossError
+
+    return (UserError, DatasetError, CheckpointError, NaNLossError, FileNotFoundError, PermissionError,
+            IsADirectoryError)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return EXIT_USER_ERROR
+    import warnings
+
+    warnings.filterwarnings("ignore", category=RuntimeWarning)  # NaN/overflow show up as a clear error instead
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("lamina: interrupted", file=sys.stderr)
         return 130
+    except _user_errors() as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"lamina {args.command}: error: {msg}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 if __name__ == "__main__":

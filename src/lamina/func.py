@@ -148,11 +148,14 @@ def jvp(func, primals, tangents, has_aux=False):
             duals.append(d)
         res = func(*duals)
     out, aux = res if has_aux else (res, None)
+    # results stay attached to a graph only when an input belongs to an enclosing one
+    outer = _outer_tracking(primals) or _outer_tracking(tangents) or _mode.fw_level > 0
 
     def split(o):
         tan = o._tangent if o._tangent is not None else Tensor._make(np.zeros_like(o._data))
-        prim = Tensor._make(o._data, o.requires_grad, o._node)
-        return prim, tan
+        if not outer:
+            return Tensor._make(o._data), _keep_tangent(tan, False)
+        return Tensor._make(o._data, o.requires_grad, o._node), tan
 
     if isinstance(out, (tuple, list)):
         pts = [split(o) for o in out]

@@ -68,12 +68,14 @@ def _check_root(t: Tensor, g, where: str):
 
 
 _sum_to = _cast = None
+RowSparseGrad = sparse_accumulate = None
 
 
 def _load_ops():
-    global _sum_to, _cast
+    global _sum_to, _cast, RowSparseGrad, sparse_accumulate
     from ..ops.elementwise import cast
     from ..ops.shape import sum_to
+    from ..sparse import RowSparseGrad, accumulate as sparse_accumulate
 
     _sum_to, _cast = sum_to, cast
 
@@ -125,6 +127,11 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
             for t, gi, need in zip(node.inputs, grads, node.needs):
                 if gi is None or not need:
                     continue
+                if gi.__class__ is RowSparseGrad:  # an embedding's row-sparse gradient
+                    if t._node is None:
+                        leaf_grads[t] = sparse_accumulate(leaf_grads.get(t), gi)
+                        continue
+                    gi = gi.to_dense()
                 d, td = gi._data, t._data
                 if d.shape != td.shape:
                     gi = sum_to(gi, td.shape)
@@ -133,7 +140,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                 n = t._node
                 if n is None:
                     prev = leaf_grads.get(t)
-                    leaf_grads[t] = gi if prev is None else prev + gi
+                    leaf_grads[t] = gi if prev is None else sparse_accumulate(prev, gi)
                 else:
                     prev = node_grads.get(n)
                     node_grads[n] = gi if prev is None else prev + gi
@@ -152,7 +159,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
         for leaf, g in leaf_grads.items():
             if leaf._hooks:
                 g = _run_hooks(leaf, g)
-            if not create_graph:
+            if g.__class__ is RowSparseGrad or leaf.grad.__class__ is RowSparseGrad:
+                leaf.grad = sparse_accumulate(leaf.grad, g)
+            elif not create_graph:
                 prev = leaf.grad
                 if prev is None:
                     leaf.grad = _owned(g, owned)

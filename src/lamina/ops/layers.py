@@ -17,7 +17,8 @@ from ..autograd.op import Op, run, run1
 from ..tensor import Tensor
 from .elementwise import _sum
 from .linalg import matmul
-from .reduce import mean, sum as tsum
+from .reduce import mean
+from .reduce import sum as tsum
 from .shape import reshape, transpose
 
 
@@ -64,9 +65,32 @@ class Linear(Op):
                     None if tw is None else run(Linear(), x, tw), tb)
 
 
-def linear(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
-    """The fused op; shapes and dtypes are checked by ``lamina.nn.functional.linear``."""
-    return run(Linear(), x, w) if b is None else run(Linear(), x, w, b)
+class LinearReLU(Linear):
+    """y = max(0, x Wᵀ + b) in one node: the ReLU is applied in place on the GEMM's output, and the backward
+    masks the incoming gradient once (ȳ·[y > 0]) before the linear rule."""
+
+    def forward(self, x, w, b=None):
+        y = Linear.forward(self, x, w, b)
+        return np.maximum(y, 0, out=y)
+
+    def _mask(self):
+        return self.out > 0
+
+    def backward(self, g):
+        if plain_backward():
+            return Linear.backward(self, _const(g._data * self._mask()))
+        return Linear.backward(self, g * _const(self._mask().astype(g.dtype)))
+
+    def jvp(self, tx, tw, tb=None):
+        t = Linear.jvp(self, tx, tw, tb)
+        return None if t is None else t * _const(self._mask().astype(self.out.dtype))
+
+
+def linear(x: Tensor, w: Tensor, b: Tensor | None = None, relu: bool = False) -> Tensor:
+    """The fused op (with ``relu=True``, followed by max(0, ·) in the same node); shapes and dtypes are
+    checked by ``lamina.nn.functional.linear``."""
+    op = LinearReLU() if relu else Linear()
+    return run(op, x, w) if b is None else run(op, x, w, b)
 
 
 # ---------------------------------------------------------------------------- embedding

@@ -20,7 +20,8 @@ from ..autograd.op import Op, run, run1
 from ..tensor import Tensor
 from .elementwise import clamp, log
 from .layers import plain_backward
-from .reduce import softmax, sum as tsum
+from .reduce import softmax
+from .reduce import sum as tsum
 
 
 class CrossEntropy(Op):
@@ -49,6 +50,13 @@ class CrossEntropy(Op):
         self.e, self.s = e, s
         dt = x.dtype.type
         nll = lse[:, 0] - z[rows, t]
+        if self.all_valid and self.weight is None and not self.eps:  # the common case, in a few array ops
+            self.wt = None
+            self.denom = dt(m) if self.reduction == "mean" else dt(1)
+            if self.reduction == "none":
+                return nll
+            total = nll.sum()
+            return np.asarray(total / self.denom if self.reduction == "mean" else total, dtype=x.dtype)
         w = self.weight
         # q's row sums and the weight of each row's target
         wt = (w[t] if w is not None else np.ones(m, dtype=x.dtype)) * dt(1.0 - self.eps)
@@ -81,7 +89,7 @@ class CrossEntropy(Op):
         """Dense q (M, C) and its row sums, as arrays."""
         m, c = self.e.shape
         q = np.zeros((m, c), dtype=dtype)
-        q[np.arange(m), self.t] = self.wt
+        q[np.arange(m), self.t] = self.wt if self.wt is not None else 1
         if self.eps:
             wsm = self.weight if self.weight is not None else np.ones(c, dtype=dtype)
             q += (self.eps / c) * (wsm[None, :] * self.valid[:, None]).astype(dtype)
@@ -134,8 +142,9 @@ class BinaryCrossEntropy(Op):
     EPS = 1e-12
 
     def forward(self, p, y):
-        lp = np.maximum(np.log(p), -100)
-        l1p = np.maximum(np.log1p(-p), -100)
+        with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100 next
+            lp = np.maximum(np.log(p), -100)
+            l1p = np.maximum(np.log1p(-p), -100)
         return -(y * lp + (1 - y) * l1p)
 
     def backward(self, g):

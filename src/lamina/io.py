@@ -1,0 +1,226 @@
+"""Checkpoints: ``lamina.save(obj, path)`` / ``lamina.load(path)`` in the safetensors format.
+
+A safetensors file is an 8-byte header length, a JSON header (names, dtypes, shapes, byte offsets and
+a string-to-string ``__metadata__``), then raw little-endian tensor bytes. Loading parses data only:
+no code runs (no pickle), so a checkpoint from anyone is safe to open.
+
+``obj`` may be a state_dict or any nesting of dicts, lists and tuples holding tensors / NumPy arrays
+and JSON-able values (str, int, float, bool, None, NumPy scalars) — e.g. model, optimizer, scheduler
+and RNG state in one file. Tensors are stored under their dotted path ('model.0.weight'); the nesting
+and the other values go, as JSON, in the metadata entry ``lamina.structure``. ``load`` rebuilds the
+same object (tensors come back as lamina tensors, arrays as arrays, exactly). A safetensors file
+written by another tool loads as a flat dict of name -> lamina tensor.
+
+Files are written atomically: to a temporary file in the same folder, then renamed over the target,
+so an interrupted save never leaves a half-written checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import struct
+import tempfile
+from collections import OrderedDict
+
+import numpy as np
+
+from .tensor import Parameter, Tensor
+
+__all__ = ["save", "load", "CheckpointError"]
+
+_FORMAT = "lamina"
+_STRUCT_KEY = "lamina.structure"
+_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "U64": np.uint64,
+           "I32": np.int32, "U32": np.uint32, "I16": np.int16, "U16": np.uint16, "I8": np.int8, "U8": np.uint8,
+           "BOOL": np.bool_, "C64": np.complex64}
+_SUPPORTED = {np.dtype(d) for d in _DTYPES.values()}
+
+
+class CheckpointError(RuntimeError, ValueError):
+    """A checkpoint file could not be read (truncated, corrupt, not safetensors) or an object cannot be saved."""
+
+
+# ---------------------------------------------------------------------------- encoding
+class _Encoder:
+    def __init__(self):
+        self.tensors: "OrderedDict[str, np.ndarray]" = OrderedDict()
+
+    def _name(self, path: str) -> str:
+        name, k = path or "tensor", 1
+        while name in self.tensors:
+            name = f"{path}#{k}"
+            k += 1
+        return name
+
+    def encode(self, obj, path: str):
+        if isinstance(obj, Tensor) or isinstance(obj, np.ndarray):
+            arr = obj._data if isinstance(obj, Tensor) else obj
+            if arr.dtype not in _SUPPORTED:
+                raise CheckpointError(f"lamina.save: the array at '{path}' has dtype {arr.dtype}, which safetensors "
+                                      f"cannot store (supported: {', '.join(sorted(str(d) for d in _SUPPORTED))})")
+            name = self._name(path)
+            self.tensors[name] = np.asarray(arr, order="C")  # (np.ascontiguousarray would make 0-d arrays 1-d)
+            kind = "parameter" if isinstance(obj, Parameter) else "tensor" if isinstance(obj, Tensor) else "ndarray"
+            entry = {"T": name, "kind": kind}
+            if isinstance(obj, Tensor) and obj.requires_grad:
+                entry["requires_grad"] = True
+            return entry
+        if isinstance(obj, dict):
+            items = []
+            for k, v in obj.items():
+                if not (k is None or isinstance(k, (str, bool, int, float))):
+                    raise CheckpointError(f"lamina.save: dict key {k!r} at '{path}' must be a str, int, float, "
+                                          f"bool or None, got {type(k).__name__}")
+                items.append([k, self.encode(v, f"{path}.{k}" if path else str(k))])
+            return {"D": items}
+        if isinstance(obj, (list, tuple)):
+            tag = "L" if isinstance(obj, list) else "U"
+            return {tag: [self.encode(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(obj)]}
+        if obj is None or isinstance(obj, (str, bool, int, float)):
+            return obj
+        if isinstance(obj, np.generic):
+            return {"S": obj.item(), "dtype": obj.dtype.str}
+        raise CheckpointError(f"lamina.save: cannot store a value of type {type(obj).__name__} at '{path}' "
+                              "(supported: tensors, NumPy arrays and scalars, dict, list, tuple, str, int, float, "
+                              "bool, None)")
+
+
+def _decode(node, tensors, path="root"):
+    if not isinstance(node, dict):
+        return node
+    if "T" in node:
+        arr = tensors[node["T"]]
+        kind = node.get("kind", "tensor")
+        if kind == "ndarray":
+            return arr
+        if kind == "parameter":
+            return Parameter(Tensor._make(arr), requires_grad=node.get("requires_grad", True))
+        t = Tensor._make(arr)
+        if node.get("requires_grad"):
+            t.requires_grad_(True)
+        return t
+    if "D" in node:
+        return OrderedDict((k, _decode(v, tensors)) for k, v in node["D"])
+    if "L" in node:
+        return [_decode(v, tensors) for v in node["L"]]
+    if "U" in node:
+        return tuple(_decode(v, tensors) for v in node["U"])
+    if "S" in node:
+        return np.dtype(node["dtype"]).type(node["S"])
+    raise CheckpointError(f"lamina.load: unknown entry {sorted(node)} in the checkpoint structure")
+
+
+# ---------------------------------------------------------------------------- save
+def save(obj, f, metadata: dict | None = None) -> None:
+    """Write ``obj`` (a state_dict, or nested dicts/lists of tensors and JSON-able values) to ``f`` (a path or a
+    binary file object) in the safetensors format. ``metadata``: extra str -> str entries for the header."""
+    from safetensors.numpy import save as st_save
+
+    enc = _Encoder()
+    structure = enc.encode(obj, "")
+    meta = {"format": _FORMAT, _STRUCT_KEY: json.dumps(structure, allow_nan=True)}
+    for k, v in (metadata or {}).items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise CheckpointError(f"lamina.save: metadata must map str to str, got {k!r}: {type(v).__name__}")
+        meta[k] = v
+    data = st_save(dict(enc.tensors), metadata=meta)
+    if hasattr(f, "write"):
+        f.write(data)
+        return
+    _atomic_write(os.fspath(f), data)
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+# ---------------------------------------------------------------------------- load
+def _header(data: bytes, name: str) -> dict:
+    """Parse and check the safetensors header, with a clear error for truncated or foreign files."""
+    size = len(data)
+    if size < 8:
+        raise CheckpointError(f"lamina.load: '{name}' is not a valid checkpoint: it has {size} bytes, fewer than "
+                              "the 8-byte header length every safetensors file starts with (truncated or empty file)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > size - 8:
+        raise CheckpointError(f"lamina.load: '{name}' is truncated or not a safetensors file: its header claims "
+                              f"{n} bytes but only {size - 8} follow")
+    try:
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"lamina.load: '{name}' is corrupt or not a safetensors file: its header is not "
+                              f"valid JSON ({e})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"lamina.load: '{name}' is corrupt: the header is not a JSON object")
+    end = 0
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        try:
+            start, stop = info["data_offsets"]
+            dtype = info["dtype"]
+            shape = info["shape"]
+        except (KeyError, TypeError, ValueError):
+            raise CheckpointError(f"lamina.load: '{name}' is corrupt: bad header entry for tensor '{key}'") from None
+        if dtype not in _DTYPES:
+            raise CheckpointError(f"lamina.load: tensor '{key}' in '{name}' has dtype {dtype}, which NumPy cannot "
+                                  f"represent (readable: {', '.join(_DTYPES)})")
+        if stop - start != math.prod(shape) * np.dtype(_DTYPES[dtype]).itemsize:
+            raise CheckpointError(f"lamina.load: '{name}' is corrupt: tensor '{key}' of shape {tuple(shape)} and "
+                                  f"dtype {dtype} has {stop - start} bytes of data")
+        end = max(end, stop)
+    if 8 + n + end > size:
+        raise CheckpointError(f"lamina.load: '{name}' is truncated: the header describes {8 + n + end} bytes of "
+                              f"data but the file has {size} (was the save interrupted or the copy incomplete?)")
+    return header
+
+
+def load(f, map_location=None, weights_only: bool = True, mmap=None):
+    """Read a checkpoint written by ``save`` (or any safetensors file) from a path or binary file object.
+
+    Returns the saved object; tensors come back as lamina tensors with their dtypes. ``map_location``,
+    ``weights_only`` and ``mmap`` are accepted for PyTorch compatibility (lamina always loads plain data)."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load as st_load
+
+    if hasattr(f, "read"):
+        data, name = f.read(), getattr(f, "name", "<file object>")
+    else:
+        name = os.fspath(f)
+        with open(name, "rb") as fh:
+            data = fh.read()
+    header = _header(data, name)
+    try:
+        arrays = st_load(data)
+    except SafetensorError as e:
+        raise CheckpointError(f"lamina.load: cannot read '{name}': {e}") from None
+    tensors = {k: np.array(v) for k, v in arrays.items()}  # writable copies, not views of the file bytes
+    meta = header.get("__metadata__") or {}
+    if meta.get("format") == _FORMAT and _STRUCT_KEY in meta:
+        try:
+            structure = json.loads(meta[_STRUCT_KEY])
+        except json.JSONDecodeError as e:
+            raise CheckpointError(f"lamina.load: '{name}' is corrupt: its lamina structure is not valid JSON ({e})") \
+                from None
+        try:
+            return _decode(structure, tensors)
+        except KeyError as e:
+            raise CheckpointError(f"lamina.load: '{name}' is corrupt: the structure names tensor {e} which the file "
+                                  "does not hold") from None
+    order = sorted((k for k in header if k != "__metadata__"), key=lambda k: header[k]["data_offsets"][0])
+    return OrderedDict((k, Tensor._make(tensors[k])) for k in order)

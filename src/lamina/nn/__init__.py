@@ -1,0 +1,8 @@
+"""``lamina.nn``: modules, layers, activations, losses (``lamina.nn.functional`` as F) and initialisers
+(``lamina.nn.init``), with PyTorch's names and behaviour."""
+from . import functional, init  # noqa: F401
+from .modules import *  # noqa: F401,F403
+from .modules import __all__ as _modules_all
+from .parameter import Parameter
+
+__all__ = ["Parameter", "functional", "init"] + list(_modules_all)

@@ -1,0 +1,164 @@
+"""``Conv2d`` and ``ConvTranspose2d`` layers (seed 001's convolution; transposed convolution for UNet).
+
+Weights are initialised as PyTorch does: kaiming_uniform_(a=√5), i.e. U(±1/√fan_in), and the
+bias U(±1/√fan_in), with fan_in = weight.shape[1]·kh·kw, drawn from lamina's seeded generator.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ...backend import as_dtype, check_device, get_default_dtype
+from ...errors import ShapeError
+from ...ops.conv import _conv_pads, conv2d, conv_transpose2d, pair
+from ...tensor import Parameter, empty
+from .. import init
+from .module import Module
+
+__all__ = ["Conv2d", "ConvTranspose2d"]
+
+_NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _mode_pad(x, pads, mode: str):
+    """Pad H and W by reflection / replication / wrap-around: a gather with index arrays
+    (differentiable through indexing: its gradient adds back onto the gathered pixels)."""
+    h, w = x.shape[-2:]
+    for n, (a, b) in zip((h, w), pads):
+        if mode == "reflect" and max(a, b) >= n:
+            raise ValueError(f"Conv2d: padding_mode='reflect' needs padding < input size, got padding {(a, b)} "
+                             f"for size {n}")
+        if mode == "circular" and max(a, b) > n:
+            raise ValueError(f"Conv2d: padding_mode='circular' needs padding <= input size, got padding {(a, b)} "
+                             f"for size {n}")
+    ih = np.pad(np.arange(h), pads[0], mode=_NUMPY_PAD[mode])
+    iw = np.pad(np.arange(w), pads[1], mode=_NUMPY_PAD[mode])
+    lead = (slice(None),) * (x.ndim - 2)
+    return x[lead + (ih[:, None], iw[None, :])]
+
+
+class _ConvNd(Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                 padding_mode, device, dtype, weight_shape, name):
+        super().__init__()
+        check_device(device)
+        for label, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"{name}: {label} must be a positive int, got {v!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                             f"divisible by groups ({groups})")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                             f"got {padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = pair(kernel_size, "kernel_size", name)
+        self.stride = pair(stride, "stride", name)
+        self.dilation = pair(dilation, "dilation", name)
+        self.padding = padding if isinstance(padding, str) else pair(padding, "padding", name)
+        self.padding_mode = padding_mode
+        dt = as_dtype(dtype) or get_default_dtype()
+        self.weight = Parameter(empty(*weight_shape, dtype=dt))
+        if bias:
+            self.bias = Parameter(empty(self.out_channels, dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding not in ((0, 0), "valid"):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+        if getattr(self, "output_padding", (0, 0)) != (0, 0):
+            s += f", output_padding={self.output_padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W): weight (C_out, C_in/groups, kh, kw), bias (C_out,).
+
+    ``padding`` is an int, a pair, 'valid' or 'same'; ``groups=C_in`` gives a depthwise convolution
+    and kernel_size=1 a pointwise (1×1) one. ``padding_mode`` 'zeros' (default), 'reflect',
+    'replicate' or 'circular'."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
+        k = pair(kernel_size, "kernel_size", "Conv2d")
+        if padding == "same" and pair(stride, "stride", "Conv2d") != (1, 1):
+            raise ValueError("Conv2d: padding='same' is not supported for strided convolutions "
+                             f"(stride={stride}); give the padding explicitly")
+        super().__init__(in_channels, out_channels, k, stride, padding, dilation, groups, bias, padding_mode,
+                         device, dtype, (out_channels, in_channels // groups) + k, "Conv2d")
+
+    def forward(self, input):
+        if input.ndim in (3, 4) and input.shape[-3] != self.in_channels:
+            raise ShapeError(f"Conv2d({self.in_channels}, {self.out_channels}): expected input with "
+                             f"{self.in_channels} channels (shape (N, {self.in_channels}, H, W)), got shape "
+                             f"{tuple(input.shape)}")
+        if self.padding_mode == "zeros":
+            return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        pads = _conv_pads(self.padding, self.kernel_size, self.dilation, self.stride, "Conv2d")
+        padded = _mode_pad(input, pads, self.padding_mode)
+        return conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed convolution (the gradient of a convolution in its input, "fractionally strided"):
+    weight (C_in, C_out/groups, kh, kw); output H = (H_in − 1)·stride − 2·padding + dilation·(kh − 1)
+    + output_padding + 1. ``forward(input, output_size=None)`` may pick output_padding from a target size."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None,
+                 dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported (as in PyTorch), "
+                             f"got {padding_mode!r}")
+        if isinstance(padding, str):
+            raise ValueError(f"ConvTranspose2d: padding must be an int or a pair, got {padding!r}")
+        k = pair(kernel_size, "kernel_size", "ConvTranspose2d")
+        self_output_padding = pair(output_padding, "output_padding", "ConvTranspose2d")
+        super().__init__(in_channels, out_channels, k, stride, padding, dilation, groups, bias, padding_mode,
+                         device, dtype, (in_channels, out_channels // groups) + k, "ConvTranspose2d")
+        self.output_padding = self_output_padding
+
+    def _output_padding(self, input, output_size):
+        if output_size is None:
+            return self.output_padding
+        size = tuple(output_size)[-2:]
+        if len(size) != 2:
+            raise ValueError(f"ConvTranspose2d: output_size must give (H, W), got {output_size!r}")
+        pads = []
+        for d, n in enumerate(size):
+            smallest = ((input.shape[-2 + d] - 1) * self.stride[d] - 2 * self.padding[d]
+                        + self.dilation[d] * (self.kernel_size[d] - 1) + 1)
+            if not smallest <= n < smallest + self.stride[d]:
+                raise ValueError(f"ConvTranspose2d: requested output size {tuple(size)} is not reachable from "
+                                 f"input {tuple(input.shape)}: dim {d} must be in [{smallest}, "
+                                 f"{smallest + self.stride[d] - 1}]")
+            pads.append(n - smallest)
+        return tuple(pads)
+
+    def forward(self, input, output_size=None):
+        if input.ndim in (3, 4) and input.shape[-3] != self.in_channels:
+            raise ShapeError(f"ConvTranspose2d({self.in_channels}, {self.out_channels}): expected input with "
+                             f"{self.in_channels} channels (shape (N, {self.in_channels}, H, W)), got shape "
+                             f"{tuple(input.shape)}")
+        return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups, self.dilation)

@@ -1,0 +1,475 @@
+"""``Module``: the base class of every layer and model, with PyTorch's behaviour.
+
+Assigning a ``Parameter`` or a ``Module`` to an attribute registers it; ``register_buffer`` adds
+non-learnable state (BatchNorm's running averages). From these three tables come ``parameters()``,
+``state_dict()``, ``train()``/``eval()``, ``to(dtype)`` and the printed tree. Calling a module runs
+its forward pre-hooks, ``forward`` and forward hooks.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from ...backend import as_dtype
+from ...tensor import Parameter, Tensor
+
+__all__ = ["Module", "RemovableHandle"]
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, table: dict):
+        self._table = table
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._table.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _shape(v) -> tuple:
+    return tuple(np.shape(v._data if isinstance(v, Tensor) else v))
+
+
+def _array(v) -> np.ndarray:
+    """The values of a state_dict entry: a lamina tensor, a NumPy array, or anything with __array__ (torch)."""
+    if isinstance(v, Tensor):
+        return v._data
+    if hasattr(v, "detach") and hasattr(v, "cpu") and hasattr(v, "numpy"):  # a torch.Tensor, without importing torch
+        return v.detach().cpu().numpy()
+    return np.asarray(v)
+
+
+class Module:
+    """Base class for layers and models: subclass it, create parameters / submodules in ``__init__``,
+    and compute in ``forward``."""
+
+    training: bool
+    _version = 1
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments; Module takes none")
+        d = self.__dict__
+        d["training"] = True
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_non_persistent_buffers_set"] = set()
+        d["_modules"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+
+    def forward(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} has no forward(): subclasses of Module must define forward")
+
+    # ---------------------------------------------------------------------- calling
+    def __call__(self, *args, **kwargs):
+        d = self.__dict__
+        if not d["_forward_pre_hooks"] and not d["_forward_hooks"]:
+            return self.forward(*args, **kwargs)
+        for hook in list(d["_forward_pre_hooks"].values()):
+            res = hook(self, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(d["_forward_hooks"].values()):
+            res = hook(self, args, out)
+            if res is not None:
+                out = res
+        return out
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """``hook(module, args)`` runs before forward; it may return new args (a tuple or a single value)."""
+        h = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[h.id] = hook
+        return h
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after forward; it may return a replacement output."""
+        h = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[h.id] = hook
+        return h
+
+    # ---------------------------------------------------------------------- registration
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._drop(name)
+            params[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' "
+                                "(lamina.nn.Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            if d.get("_modules") is None:
+                raise AttributeError("cannot assign a submodule before Module.__init__() call")
+            self._drop(name)
+            d["_modules"][name] = value
+        elif d.get("_modules") is not None and name in d["_modules"]:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' "
+                                "(lamina.nn.Module or None expected)")
+            d["_modules"][name] = None
+        elif d.get("_buffers") is not None and name in d["_buffers"]:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' (Tensor or None expected)")
+            d["_buffers"][name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def _drop(self, name):
+        d = self.__dict__
+        d.pop(name, None)
+        for table in ("_parameters", "_buffers", "_modules"):
+            d[table].pop(name, None)
+        d["_non_persistent_buffers_set"].discard(name)
+
+    def __getattr__(self, name):
+        d = self.__dict__
+        for table in ("_parameters", "_buffers", "_modules"):
+            t = d.get(table)
+            if t is not None and name in t:
+                return t[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        d = self.__dict__
+        for table in ("_parameters", "_buffers", "_modules"):
+            if name in d[table]:
+                del d[table][name]
+                d["_non_persistent_buffers_set"].discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        keys = list(super().__dir__())
+        keys += list(self._parameters) + list(self._buffers) + list(self._modules)
+        return sorted(set(k for k in keys if not k[0].isdigit()))
+
+    def _check_name(self, name, what):
+        if not isinstance(name, str):
+            raise TypeError(f"{what} name should be a string, got {type(name).__name__}")
+        if "." in name or name == "":
+            raise KeyError(f"{what} name can't contain '.' or be empty, got {name!r}")
+        if hasattr(self, name) and name not in self._parameters and name not in self._buffers \
+                and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        self._check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign {type(param).__name__} as parameter '{name}' (Parameter or None expected)")
+        self._drop(name)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Non-learnable state saved in ``state_dict`` (unless ``persistent=False``) and moved by ``to()``."""
+        self._check_name(name, "buffer")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign {type(tensor).__name__} as buffer '{name}' (Tensor or None expected)")
+        self._drop(name)
+        self._buffers[name] = tensor
+        if not persistent:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_name(name, "module")
+        self._drop(name)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        mod = self
+        if target == "":
+            return mod
+        for part in target.split("."):
+            if part not in mod._modules or mod._modules[part] is None:
+                raise AttributeError(f"{mod._get_name()} has no submodule '{part}' (looking up '{target}')")
+            mod = mod._modules[part]
+        return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{mod._get_name()} has no parameter '{name}'")
+        return mod._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{mod._get_name()} has no buffer '{name}'")
+        return mod._buffers[name]
+
+    # ---------------------------------------------------------------------- iteration
+    def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is None:
+                continue
+            yield from m.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
+
+    def modules(self):
+        return iter(self._module_list())
+
+    def _module_list(self) -> list:
+        """This module and every submodule, depth first, each once (no names built: the fast path of
+        parameters(), zero_grad() and train())."""
+        out, seen, stack = [], set(), [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out.append(m)
+            stack.extend(c for c in reversed(m._modules.values()) if c is not None)
+        return out
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, table, prefix, recurse, remove_duplicate=True):
+        seen = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for mp, m in mods:
+            for k, v in getattr(m, table).items():
+                if v is None or (remove_duplicate and id(v) in seen):
+                    continue
+                if remove_duplicate:
+                    seen.add(id(v))
+                yield mp + ("." if mp else "") + k, v
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        """(name, Parameter) pairs, e.g. ('0.weight', ...); a parameter shared by two modules appears once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True):
+        seen = set()
+        for m in (self._module_list() if recurse else (self,)):
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True):
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ---------------------------------------------------------------------- modes and bulk updates
+    def train(self, mode: bool = True) -> "Module":
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode is expected to be a bool, got {type(mode).__name__}")
+        for m in self.modules():
+            m.__dict__["training"] = mode
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            elif p.grad._data.flags.writeable:
+                p.grad._data[...] = 0
+            else:
+                p.grad._data = np.zeros_like(p.grad._data)
+
+    def apply(self, fn) -> "Module":
+        """Call ``fn(m)`` on every submodule (children first) and then on this module."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    def _apply_arrays(self, fn) -> "Module":
+        """Replace each parameter's and buffer's array (and gradient) by fn(array), keeping the objects."""
+        for m in self.modules():
+            for table in (m._parameters, m._buffers):
+                for t in table.values():
+                    if t is None:
+                        continue
+                    t._data = fn(t._data)
+                    if t.grad is not None:
+                        t.grad._data = fn(t.grad._data)
+        return self
+
+    def to(self, *args, dtype=None, device=None, non_blocking=False) -> "Module":
+        """``to(dtype)``, ``to('cpu')``, ``to(device, dtype)`` or ``to(tensor)``: converts floating point
+        parameters and buffers in place (integer buffers such as counters keep their dtype)."""
+        from ...backend import check_device
+
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) or type(a).__name__ == "device":
+                check_device(a)
+            elif a is not None:
+                dtype = a
+        check_device(device)
+        if dtype is None:
+            return self
+        dt = as_dtype(dtype)
+        if dt.kind != "f":
+            raise TypeError(f"Module.to: only floating point dtypes are supported, got {dt}")
+        return self._apply_arrays(lambda a: a.astype(dt) if a.dtype.kind == "f" and a.dtype != dt else a)
+
+    def float(self) -> "Module":
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        return self.to(np.float64)
+
+    def half(self) -> "Module":
+        return self.to(np.float16)
+
+    def type(self, dst_type) -> "Module":
+        return self.to(dst_type)
+
+    def cpu(self) -> "Module":
+        return self
+
+    def cuda(self, *args, **kwargs):
+        raise RuntimeError("cuda: lamina runs on the CPU only (lamina.cuda.is_available() is False)")
+
+    # ---------------------------------------------------------------------- state
+    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+        """Every parameter and persistent buffer by dotted name ('0.weight', 'bn.running_mean', ...).
+        Values share memory with the module (detached unless ``keep_vars``)."""
+        out = OrderedDict() if destination is None else destination
+        for name, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
+            p = name + "." if name else ""
+            for k, v in m._parameters.items():
+                if v is not None:
+                    out[p + k] = v if keep_vars else v.detach()
+            for k, v in m._buffers.items():
+                if v is not None and k not in m._non_persistent_buffers_set:
+                    out[p + k] = v if keep_vars else v.detach()
+        return out
+
+    def _state_entries(self):
+        """name -> (owner module, table, key) for every loadable entry."""
+        entries = {}
+        for name, m in self.named_modules(remove_duplicate=False):
+            p = name + "." if name else ""
+            for k, v in m._parameters.items():
+                if v is not None:
+                    entries[p + k] = (m, m._parameters, k)
+            for k, v in m._buffers.items():
+                if v is not None and k not in m._non_persistent_buffers_set:
+                    entries[p + k] = (m, m._buffers, k)
+        return entries
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Copy values from ``state_dict`` (lamina tensors, NumPy arrays, or torch tensors) into this module.
+
+        Values are cast to each parameter's dtype. A shape mismatch is always an error naming the key and
+        both shapes; with ``strict`` (default) so are missing and unexpected keys. Returns
+        ``(missing_keys, unexpected_keys)``. Nothing is modified when an error is raised."""
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"load_state_dict: expected a dict of name -> tensor, got {type(state_dict).__name__}")
+        entries = self._state_entries()
+        missing = [k for k in entries if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in entries]
+        errors, staged = [], []
+        for key, (m, table, name) in entries.items():
+            if key not in state_dict:
+                continue
+            arr = _array(state_dict[key])
+            cur = table[name]
+            if arr.shape != tuple(cur.shape):
+                errors.append(f"size mismatch for {key}: copying a param with shape {arr.shape} from checkpoint, "
+                              f"the shape in current model is {tuple(cur.shape)}.")
+                continue
+            staged.append((cur, arr))
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t" + "\n\t".join(errors))
+        for cur, arr in staged:
+            if assign:
+                cur._data = np.array(arr, dtype=cur.dtype if arr.dtype.kind == cur.dtype.kind else arr.dtype)
+            else:
+                d = cur._data
+                if not d.flags.writeable:
+                    cur._data = d = d.copy()
+                d[...] = arr
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ---------------------------------------------------------------------- printing
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def extra_repr(self) -> str:
+        """Override to show a module's settings inside its parentheses, e.g. 'in_features=2, out_features=3'."""
+        return ""
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def __repr__(self):
+        n = self.num_parameters()
+        count = f"  # {n:,} parameter{'s' if n != 1 else ''}" if n else ""
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        for name, m in self._modules.items():
+            text = repr(m).replace("\n", "\n  ")
+            lines.append(f"({name}): {text}")
+        if not self._modules:
+            return f"{self._get_name()}({extra}){count}"
+        body = "\n  ".join(lines)
+        return f"{self._get_name()}({count}\n  {body}\n)"
+
+    # ---------------------------------------------------------------------- copying
+    def __getstate__(self):
+        return self.__dict__.copy()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)

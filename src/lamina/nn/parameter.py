@@ -1,0 +1,4 @@
+"""``lamina.nn.Parameter``: the core's Parameter (a tensor a Module registers as learnable)."""
+from ..tensor import Parameter
+
+__all__ = ["Parameter"]

@@ -1,0 +1,23 @@
+"""``lamina.optim``: optimizers with PyTorch's API, line searches and learning-rate schedules.
+
+First order (match ``torch.optim`` step for step): SGD (momentum, dampening, Nesterov),
+Adagrad, Adadelta, RMSprop, Adam, AdamW.  Quasi-Newton: LBFGS (optionally with a
+strong-Wolfe line search).  Second order, for small full-batch problems: Newton,
+GaussNewton, LevenbergMarquardt.  ``lr_scheduler``: learning-rate schedules.
+"""
+from . import lr_scheduler
+from ._foreach import get_num_threads, set_num_threads
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .hypergradient import SGDHD, AdamHD
+from .lbfgs import LBFGS
+from .line_search import LineSearchResult, backtracking, cubic_interpolate, strong_wolfe
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .second_order import GaussNewton, LevenbergMarquardt, Newton
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "LBFGS", "Newton", "GaussNewton",
+           "LevenbergMarquardt", "lr_scheduler", "backtracking", "strong_wolfe", "cubic_interpolate",
+           "LineSearchResult", "set_num_threads", "get_num_threads"]

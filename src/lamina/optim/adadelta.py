@@ -1,0 +1,66 @@
+"""AdaDelta (Zeiler 2012; seed 004): AdaGrad's idea over a recent window only, with units
+fixed by a running average of past updates (a momentum-like accumulator).
+
+    E[g²]  = ρ E[g²] + (1 - ρ) g²
+    Δ      = √(E[Δ²] + eps) / √(E[g²] + eps) · g
+    E[Δ²]  = ρ E[Δ²] + (1 - ρ) Δ²
+    θ      = θ - lr · Δ
+
+(g = ∇L, + weight_decay·θ, negated if ``maximize``).  The paper has no learning rate
+(lr = 1, PyTorch's default); seed 004 suggests eps = 1e-6 (also the default).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, negate_or_decay
+
+
+def _adadelta_kernel(p, g, sq, acc, t0, t1, t2, *, lr, rho, eps, weight_decay, maximize):
+    d = negate_or_decay(p, g, t0, t1, maximize, weight_decay)
+    np.multiply(sq, rho, out=sq)
+    np.multiply(d, d, out=t1)
+    np.multiply(t1, 1 - rho, out=t1)
+    np.add(sq, t1, out=sq)
+    np.add(sq, eps, out=t1)
+    np.sqrt(t1, out=t1)                 # std = √(E[g²] + eps)
+    np.add(acc, eps, out=t2)
+    np.sqrt(t2, out=t2)                 # √(E[Δ²] + eps)
+    np.divide(t2, t1, out=t2)
+    np.multiply(t2, d, out=t2)          # Δ
+    np.multiply(acc, rho, out=acc)
+    np.multiply(t2, t2, out=t1)
+    np.multiply(t1, 1 - rho, out=t1)
+    np.add(acc, t1, out=acc)
+    np.multiply(t2, -lr, out=t2)
+    np.add(p, t2, out=p)
+
+
+class Adadelta(Optimizer):
+    """``Adadelta(params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False)``."""
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, foreach=None, *, maximize=False):
+        if lr < 0.0:
+            raise ValueError(f"Adadelta: invalid learning rate {lr} (expected >= 0)")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Adadelta: invalid rho {rho} (expected in [0, 1])")
+        if eps < 0.0:
+            raise ValueError(f"Adadelta: invalid eps {eps} (expected >= 0)")
+        if weight_decay < 0.0:
+            raise ValueError(f"Adadelta: invalid weight_decay {weight_decay} (expected >= 0)")
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _step_group(self, group):
+        kw = dict(lr=float(group["lr"]), rho=float(group["rho"]), eps=float(group["eps"]),
+                  weight_decay=float(group["weight_decay"]), maximize=bool(group["maximize"]))
+        tasks = []
+        for p, g in self._with_grads(group):
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = np.zeros_like(p._data)
+                state["acc_delta"] = np.zeros_like(p._data)
+            state["step"] += 1
+            tasks.append((_adadelta_kernel, [p._data, g, state["square_avg"], state["acc_delta"]], kw))
+        self._run(tasks, n_tmp=3)

@@ -1,0 +1,65 @@
+"""AdaGrad (Duchi et al.; seed 004): per-coordinate step sizes from the history of squared
+gradients.
+
+    G = G + g²                                  (sum of all past squared gradients)
+    θ = θ - lr_t * g / (√G + eps),   lr_t = lr / (1 + (t - 1) * lr_decay)
+
+with g = ∇L (+ weight_decay·θ, negated if ``maximize``).  Coordinates whose gradients
+were small keep large steps ("rare features get noticed"); every step size shrinks
+towards zero as G grows — the problem AdaDelta and RMSProp address.
+
+As in PyTorch, the accumulator ``sum`` is created when the optimizer is built, filled
+with ``initial_accumulator_value``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, negate_or_decay
+
+
+def _adagrad_kernel(p, g, acc, t0, t1, *, clr, eps, weight_decay, maximize):
+    d = negate_or_decay(p, g, t0, t1, maximize, weight_decay)
+    np.multiply(d, d, out=t1)
+    np.add(acc, t1, out=acc)
+    np.sqrt(acc, out=t1)
+    np.add(t1, eps, out=t1)
+    np.divide(d, t1, out=t1)
+    np.multiply(t1, -clr, out=t1)
+    np.add(p, t1, out=p)
+
+
+class Adagrad(Optimizer):
+    """``Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+    *, maximize=False)``."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                 eps=1e-10, foreach=None, *, maximize=False):
+        for name, v in (("learning rate", lr), ("lr_decay", lr_decay), ("weight_decay", weight_decay),
+                        ("initial_accumulator_value", initial_accumulator_value), ("eps", eps)):
+            if v < 0.0:
+                raise ValueError(f"Adagrad: invalid {name} {v} (expected >= 0)")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _after_add_group(self, group):
+        for p in group["params"]:
+            state = self.state[p]
+            state["step"] = 0
+            state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
+
+    def _step_group(self, group):
+        lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
+        kw = dict(eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+                  maximize=bool(group["maximize"]))
+        tasks = []
+        for p, g in self._with_grads(group):
+            state = self.state[p]
+            if "sum" not in state:
+                state["step"] = 0
+                state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
+            state["step"] += 1
+            clr = lr / (1 + (state["step"] - 1) * lr_decay)
+            tasks.append((_adagrad_kernel, [p._data, g, state["sum"]], dict(kw, clr=clr)))
+        self._run(tasks, n_tmp=2)

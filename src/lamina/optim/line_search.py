@@ -1,0 +1,162 @@
+"""Line searches: how far to go along a descent direction d from x (seed 002: α = argmin L(θ - α∇)).
+
+Both work on flat NumPy vectors and can be used on their own::
+
+    res = backtracking(f, x, d, f0=f(x), g0=grad(x))          # Armijo
+    res = strong_wolfe(fg, x, d, f0=..., g0=...)              # fg(x) -> (f, grad)
+    x_new = x + res.t * d
+
+``backtracking(f, x, d, f0, g0, t=1.0, rho=0.5, c1=1e-4, max_iter=50)``
+    Shrinks t ← ρt until the Armijo (sufficient decrease) condition
+    f(x + t d) ≤ f0 + c1 t ⟨g0, d⟩ holds.  ``f(x) -> float``.  Returns
+    ``LineSearchResult(t, f, g=None, evals, success)``.
+
+``strong_wolfe(fg, x, d, f0, g0, t=1.0, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25)``
+    Finds t satisfying the strong Wolfe conditions
+    f(x + t d) ≤ f0 + c1 t ⟨g0, d⟩  and  |⟨∇f(x + t d), d⟩| ≤ c2 |⟨g0, d⟩|
+    by bracketing then zooming with safeguarded cubic interpolation (Nocedal &
+    Wright, algorithms 3.5/3.6; the variant of minFunc that ``torch.optim.LBFGS``
+    uses, so LBFGS iterates match PyTorch's).  ``fg(x) -> (float, grad array)``.
+    Returns ``LineSearchResult(t, f, g, evals, success)`` with f, g at the chosen point.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+
+class LineSearchResult(NamedTuple):
+    t: float              # the step length chosen
+    f: float              # objective at x + t d
+    g: np.ndarray | None  # gradient at x + t d (strong_wolfe) or None (backtracking)
+    evals: int            # function evaluations used
+    success: bool         # whether the conditions were met within the budget
+
+
+def _directional(d, g0, f0, where):
+    d = np.asarray(d)
+    gtd = float(np.dot(np.ravel(g0), np.ravel(d)))
+    if not math.isfinite(f0):
+        raise ValueError(f"{where}: the objective at x is {f0}; a line search needs a finite starting value")
+    return gtd
+
+
+def backtracking(f: Callable, x, d, f0: float, g0, t: float = 1.0, rho: float = 0.5, c1: float = 1e-4,
+                 max_iter: int = 50) -> LineSearchResult:
+    """Armijo backtracking: the first t in t0, ρt0, ρ²t0, ... with f(x+td) ≤ f0 + c1·t·⟨g0, d⟩."""
+    if not 0.0 < rho < 1.0:
+        raise ValueError(f"backtracking: rho must be in (0, 1), got {rho}")
+    if not 0.0 < c1 < 1.0:
+        raise ValueError(f"backtracking: c1 must be in (0, 1), got {c1}")
+    x = np.asarray(x)
+    gtd = _directional(d, g0, float(f0), "backtracking")
+    if gtd >= 0:
+        raise ValueError(f"backtracking: d is not a descent direction (⟨g, d⟩ = {gtd:.3g} >= 0)")
+    f_new = float("inf")
+    for i in range(1, max_iter + 1):
+        f_new = float(f(x + t * d))
+        if f_new <= f0 + c1 * t * gtd:
+            return LineSearchResult(t, f_new, None, i, True)
+        t *= rho
+    return LineSearchResult(t / rho, f_new, None, max_iter, False)
+
+
+def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None) -> float:
+    """Minimiser of the cubic through (x1, f1, f'=g1) and (x2, f2, f'=g2), clipped to ``bounds``
+    (default: the interval between x1 and x2); the interval's midpoint if the cubic has none."""
+    lo, hi = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    disc = d1 * d1 - g1 * g2
+    if disc < 0:
+        return (lo + hi) / 2.0
+    d2 = math.sqrt(disc)
+    if x1 <= x2:
+        t = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+    else:
+        t = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+    return min(max(t, lo), hi)
+
+
+class _Point:
+    """One evaluated step length: t, f, gradient and directional derivative ⟨g, d⟩."""
+
+    __slots__ = ("t", "f", "g", "gtd")
+
+    def __init__(self, t, f, g, gtd):
+        self.t, self.f, self.g, self.gtd = t, f, g, gtd
+
+
+def strong_wolfe(fg: Callable, x, d, f0: float, g0, t: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
+                 tolerance_change: float = 1e-9, max_ls: int = 25) -> LineSearchResult:
+    """Strong-Wolfe line search (bracketing + zoom with cubic interpolation)."""
+    if not 0.0 < c1 < c2 < 1.0:
+        raise ValueError(f"strong_wolfe: need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
+    x = np.asarray(x)
+    d = np.asarray(d)
+    f0 = float(f0)
+    gtd0 = _directional(d, g0, f0, "strong_wolfe")
+    d_norm = float(np.abs(d).max()) if d.size else 0.0
+
+    def evaluate(step):
+        f, g = fg(x + step * d)
+        g = np.array(g, dtype=x.dtype, copy=True).reshape(x.shape)
+        return _Point(step, float(f), g, float(np.dot(g.ravel(), d.ravel())))
+
+    start = _Point(0.0, f0, np.array(g0, copy=True).reshape(x.shape), gtd0)
+    prev, new = start, evaluate(t)
+    evals, it = 1, 0
+    bracket = None
+    done = False
+    # ---- bracketing: grow t until [prev, new] holds an acceptable point, or new is one
+    while it < max_ls:
+        if new.f > f0 + c1 * new.t * gtd0 or (it > 1 and new.f >= prev.f):
+            bracket = [prev, new]
+            break
+        if abs(new.gtd) <= -c2 * gtd0:
+            bracket, done = [new], True
+            break
+        if new.gtd >= 0:
+            bracket = [prev, new]
+            break
+        lo, hi = new.t + 0.01 * (new.t - prev.t), new.t * 10
+        step = cubic_interpolate(prev.t, prev.f, prev.gtd, new.t, new.f, new.gtd, bounds=(lo, hi))
+        prev, new = new, evaluate(step)
+        evals += 1
+        it += 1
+    if it == max_ls:
+        bracket = [start, new]
+    # ---- zoom: shrink the bracket until the strong Wolfe conditions hold
+    insufficient = False
+    low, high = (0, 1) if bracket[0].f <= bracket[-1].f else (1, 0)
+    while not done and it < max_ls:
+        a, b = bracket
+        if abs(b.t - a.t) * d_norm < tolerance_change:
+            break
+        step = cubic_interpolate(a.t, a.f, a.gtd, b.t, b.f, b.gtd)
+        top, bot = max(a.t, b.t), min(a.t, b.t)
+        margin = 0.1 * (top - bot)
+        if min(top - step, step - bot) < margin:
+            # too close to an end: move it inside if that already happened or it is at the end
+            if insufficient or step >= top or step <= bot:
+                step = top - margin if abs(step - top) < abs(step - bot) else bot + margin
+                insufficient = False
+            else:
+                insufficient = True
+        else:
+            insufficient = False
+        new = evaluate(step)
+        evals += 1
+        it += 1
+        if new.f > f0 + c1 * new.t * gtd0 or new.f >= bracket[low].f:
+            bracket[high] = new
+            low, high = (0, 1) if bracket[0].f <= bracket[1].f else (1, 0)
+        else:
+            if abs(new.gtd) <= -c2 * gtd0:
+                done = True
+            elif new.gtd * (bracket[high].t - bracket[low].t) >= 0:
+                bracket[high] = bracket[low]
+            bracket[low] = new
+    best = bracket[low] if len(bracket) > 1 else bracket[0]
+    return LineSearchResult(best.t, best.f, best.g, evals, done)

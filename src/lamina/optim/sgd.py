@@ -1,0 +1,97 @@
+"""Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay.
+
+Full-batch gradient descent, mini-batch SGD and batch-1 SGD (seed 000/004) are the
+same class: what changes is the data the loss was computed on.
+
+The update (PyTorch's formulas, same order), with g = ∇L (negated if ``maximize``)::
+
+    g = g + weight_decay * θ                          (coupled L2 decay)
+    v = g                                   first step
+    v = momentum * v + (1 - dampening) * g  afterwards
+    g = g + momentum * v  if nesterov  else  g = v
+    θ = θ - lr * g
+
+Momentum, the two forms of the notes
+------------------------------------
+* Seed 004's EWMA form ``v = βv + (1-β)∇, θ = θ - αv`` (with ``v0 = ∇θ0``) is
+  ``SGD(momentum=β, dampening=β)``: PyTorch also starts the buffer at the first gradient.
+* Seed 002's velocity form ``v = βv - α∇, θ = θ + v`` (v0 = 0) is ``SGD(momentum=β)``:
+  PyTorch keeps ``v' = βv' + ∇`` and steps ``θ = θ - αv'``; with a constant α,
+  ``v = -αv'`` turns one into the other step for step (same θ).  If α changes
+  (a scheduler), PyTorch's form rescales the whole accumulated velocity by the new α,
+  while seed 002's keeps past steps at their old α.
+* Seed 002's Nesterov (look ahead θ̃ = θ + βv, take the gradient there) is
+  ``SGD(momentum=β, nesterov=True)``: the parameters it stores are the look-ahead
+  points θ̃ themselves (Sutskever's reformulation), so the gradient is taken at the
+  stored parameters.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, negate_or_decay
+
+
+def _sgd_kernel(p, g, *rest, lr, weight_decay, momentum, dampening, nesterov, maximize, first):
+    if momentum != 0:
+        buf, t0, t1 = rest
+    else:
+        buf = None
+        t0, t1 = rest
+    d = negate_or_decay(p, g, t0, t1, maximize, weight_decay)
+    if buf is not None:
+        if first:
+            np.copyto(buf, d)
+        else:
+            np.multiply(buf, momentum, out=buf)
+            if dampening != 0:
+                np.multiply(d, 1 - dampening, out=t1)
+                np.add(buf, t1, out=buf)
+            else:
+                np.add(buf, d, out=buf)
+        if nesterov:
+            np.multiply(buf, momentum, out=t1)
+            np.add(d, t1, out=t0)
+            d = t0
+        else:
+            d = buf
+    np.multiply(d, -lr, out=t1)
+    np.add(p, t1, out=p)
+
+
+class SGD(Optimizer):
+    """``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False)``."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 maximize=False, foreach=None):
+        if lr < 0.0:
+            raise ValueError(f"SGD: invalid learning rate {lr} (expected >= 0)")
+        if momentum < 0.0:
+            raise ValueError(f"SGD: invalid momentum {momentum} (expected >= 0)")
+        if weight_decay < 0.0:
+            raise ValueError(f"SGD: invalid weight_decay {weight_decay} (expected >= 0)")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(f"SGD: Nesterov momentum requires momentum > 0 and dampening = 0, "
+                             f"got momentum={momentum}, dampening={dampening}")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                        nesterov=nesterov, maximize=maximize, foreach=foreach)
+        super().__init__(params, defaults)
+
+    def _step_group(self, group):
+        momentum = float(group["momentum"])
+        kw = dict(lr=float(group["lr"]), weight_decay=float(group["weight_decay"]), momentum=momentum,
+                  dampening=float(group["dampening"]), nesterov=bool(group["nesterov"]),
+                  maximize=bool(group["maximize"]))
+        tasks = []
+        for p, g in self._with_grads(group):
+            arrays = [p._data, g]
+            first = False
+            if momentum != 0:
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = state["momentum_buffer"] = np.empty_like(p._data)
+                    first = True
+                arrays.append(buf)
+            tasks.append((_sgd_kernel, arrays, dict(kw, first=first)))
+        self._run(tasks, n_tmp=2)

@@ -1,0 +1,96 @@
+"""Executors and the one map-reduce primitive the master needs (seed 004: "we map the set into a
+number of chunks depending on how many machines/cpu cores we want to use, then we process each
+chunk in parallel, then add up the result on one of the machines").
+
+Everything runs on a ``concurrent.futures.Executor`` and uses only ``submit`` and
+``as_completed``, so the same code runs on
+
+* the standard library's ``ProcessPoolExecutor`` (``local_executor(n)``, the default: no extra
+  dependency) or ``ThreadPoolExecutor`` (``local_executor(n, kind="thread")``);
+* a Dask cluster: ``distributed.Client(...).get_executor()`` (across machines);
+* MPI: ``mpi4py.futures.MPIPoolExecutor()``.
+
+No networking of lamina's own.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from typing import Callable, Sequence
+
+__all__ = ["local_executor", "map_ordered", "check_executor", "limit_blas_threads"]
+
+
+def limit_blas_threads(n: int) -> bool:
+    """Limit this process's BLAS/OpenMP pools to ``n`` threads (needs ``threadpoolctl``; returns
+    whether it could).  A pool worker runs it at start: two workers with two BLAS threads each on
+    two cores spend more time fighting over the cores than computing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return False
+    threadpool_limits(int(n))
+    return True
+
+
+def local_executor(n_workers: int | None = None, kind: str = "process", mp_context: str | None = None,
+                   threads_per_worker: int | str | None = "auto") -> Executor:
+    """A pool on this machine: ``kind="process"`` (default; ``mp_context`` 'fork', 'spawn' or
+    'forkserver', default the platform's) or ``"thread"``; ``n_workers`` defaults to the CPU count.
+
+    ``threads_per_worker`` (processes only): BLAS threads in each worker, ``"auto"`` = CPUs //
+    workers (at least 1), ``None`` leaves BLAS's default; applied with ``threadpoolctl`` when it
+    is installed."""
+    n = (os.cpu_count() or 1) if n_workers is None else n_workers
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"local_executor: n_workers must be an int >= 1, got {n_workers!r}")
+    if kind == "process":
+        ctx = multiprocessing.get_context(mp_context) if mp_context is not None else None
+        if threads_per_worker == "auto":
+            threads_per_worker = max(1, (os.cpu_count() or 1) // n)
+        if threads_per_worker is None:
+            return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+        if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 1:
+            raise ValueError(f"local_executor: threads_per_worker must be an int >= 1, 'auto' or None, "
+                             f"got {threads_per_worker!r}")
+        return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=limit_blas_threads,
+                                   initargs=(threads_per_worker,))
+    if kind == "thread":
+        if mp_context is not None:
+            raise ValueError("local_executor: mp_context only applies to kind='process'")
+        return ThreadPoolExecutor(max_workers=n, thread_name_prefix="lamina-parallel")
+    raise ValueError(f"local_executor: kind must be 'process' or 'thread', got {kind!r}")
+
+
+def check_executor(executor, where: str) -> None:
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise TypeError(f"{where}: executor must be a concurrent.futures.Executor (something with submit()), "
+                        f"got {type(executor).__name__}")
+
+
+def map_ordered(fn: Callable, args: Sequence[tuple], executor=None, where: str = "map_ordered",
+                item: str = "task") -> list:
+    """``[fn(*a) for a in args]``, computed on ``executor`` (``submit`` + ``as_completed``; ``None``
+    runs them here, one after the other).  Results come back in the order of ``args`` whatever
+    order the workers finish in, so a reduction over them is deterministic.  A task that raises
+    is re-raised as a RuntimeError naming its index."""
+    check_executor(executor, where)
+    args = list(args)
+    if executor is None:
+        return [fn(*a) for a in args]
+    futures = {executor.submit(fn, *a): i for i, a in enumerate(args)}
+    results: list = [None] * len(args)
+    try:
+        for fut in as_completed(list(futures)):
+            i = futures[fut]
+            try:
+                results[i] = fut.result()
+            except Exception as e:
+                raise RuntimeError(f"{where}: {item} {i} of {len(args)} failed on {type(executor).__name__}: "
+                                   f"{type(e).__name__}: {e}") from e
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        raise
+    return results

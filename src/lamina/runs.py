@@ -1,0 +1,325 @@
+"""Runs of the command line: a config → data, model, optimizer, schedule → a run folder.
+
+A run folder (``runs/<timestamp>/``) holds ``config.toml`` (everything needed to rebuild the
+run), ``history.csv``, ``curves.png``, ``confusion.png``, ``metrics.json`` and
+``checkpoint.safetensors`` (model, optimizer, scheduler, RNG states, epoch). ``evaluate`` and
+``predict`` rebuild the model from the config and load the checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import tomllib
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+
+class UserError(Exception):
+    """A mistake in the user's input: the CLI prints its message on one line and exits non-zero."""
+
+
+@dataclass
+class RunConfig:
+    model: str = "cnn"
+    dataset: str = "digits"
+    data_root: str = ""
+    optimizer: str = "adam"
+    lr: float = 3e-3
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    epochs: int = 12
+    batch_size: int = 32
+    seed: int = 0
+    width: int = 32
+    hidden: str = "256,128"
+    dropout: float = 0.2
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    patience: int = 0
+    out: str = "runs"
+
+    @classmethod
+    def from_toml(cls, path: str) -> "RunConfig":
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except FileNotFoundError:
+            raise UserError(f"config file {path!r} does not exist") from None
+        except tomllib.TOMLDecodeError as e:
+            raise UserError(f"config file {path!r} is not valid TOML: {e}") from None
+        data = data.get("train", data)
+        return cls().updated(data, source=f"config file {path!r}")
+
+    def updated(self, values: dict, source: str = "config") -> "RunConfig":
+        known = {f.name: f.type for f in fields(self)}
+        out = RunConfig(**asdict(self))
+        for k, v in values.items():
+            key = k.replace("-", "_")
+            if key not in known:
+                close = [n for n in known if n.startswith(key[:3])]
+                raise UserError(f"{source}: unknown key {k!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+                                + f"; known keys: {', '.join(sorted(known))}")
+            default = getattr(out, key)
+            try:
+                v = type(default)(v) if not isinstance(default, bool) else bool(v)
+            except (TypeError, ValueError):
+                raise UserError(f"{source}: {k} must be a {type(default).__name__}, got {v!r}") from None
+            setattr(out, key, v)
+        return out
+
+    def to_toml(self) -> str:
+        lines = ["[train]"]
+        for k, v in asdict(self).items():
+            lines.append(f"{k} = {json.dumps(v)}")
+        return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- data
+DATASETS = ("digits", "xor", "mnist", "fashion-mnist")
+MODELS = ("cnn", "mlp", "lenet", "resnet", "logistic")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
+SCHEDULES = ("none", "step", "exponential", "cosine", "inverse-time", "plateau", "warmup-cosine")
+
+
+@dataclass
+class Data:
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    image: bool  # inputs are (N, C, H, W)
+    classes: list
+
+
+def load_data(cfg: RunConfig, for_model: str) -> Data:
+    from .datasets import digits, fashion_mnist, mnist, xor
+    from .utils.data import train_val_test_split
+
+    if cfg.dataset not in DATASETS:
+        raise UserError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(DATASETS)}")
+    image = for_model in ("cnn", "lenet", "resnet")
+    test_split = None
+    if cfg.dataset == "digits":
+        X, y = digits()
+        X = (X / 16.0).astype(np.float32)
+        X = X.reshape(-1, 1, 8, 8) if image else X
+        classes = [str(i) for i in range(10)]
+    elif cfg.dataset == "xor":
+        if image:
+            raise UserError(f"model {for_model!r} needs images; the xor dataset has 2 features (use --model mlp)")
+        X, y = xor(4000, seed=cfg.seed)
+        X, y = X.astype(np.float32), y.astype(np.int64)
+        classes = ["0", "1"]
+    else:
+        loader = mnist if cfg.dataset == "mnist" else fashion_mnist
+        root = cfg.data_root or None
+        Xa, ya = loader(root=root, train=True)
+        Xb, yb = loader(root=root, train=False)
+        prep = (lambda a: (a.astype(np.float32) / 255.0).reshape(len(a), 1, 28, 28) if image
+                else (a.astype(np.float32) / 255.0).reshape(len(a), -1))
+        X, y = prep(Xa), ya.astype(np.int64)
+        test_split = (prep(Xb), yb.astype(np.int64))
+        classes = [str(i) for i in range(10)]
+    y = np.asarray(y, dtype=np.int64)
+    v, t = cfg.val_fraction, cfg.test_fraction
+    if not (0 < v < 1 and 0 <= t < 1 and v + t < 1):
+        raise UserError(f"val_fraction ({v}) and test_fraction ({t}) must be in (0, 1) and sum to less than 1")
+    if test_split is None:
+        Xtr, Xva, Xte, ytr, yva, yte = train_val_test_split(X, y, ratios=(1 - v - t, v, t), stratify=y, seed=cfg.seed)
+    else:
+        Xtr, Xva, ytr, yva = train_val_test_split(X, y, ratios=(1 - v, v), stratify=y, seed=cfg.seed)
+        Xte, yte = test_split
+    return Data(Xtr, ytr, Xva, yva, Xte, yte, int(y.max()) + 1, image, classes)
+
+
+# ---------------------------------------------------------------------------- model and optimizer
+def build_model(cfg: RunConfig, data: Data):
+    from . import manual_seed, nn
+    from .models import MLP, LeNet5, ResNet
+    from .models.small_cnn import SmallCNN
+
+    manual_seed(cfg.seed)
+    n_in = int(np.prod(data.X_train.shape[1:]))
+    c = data.num_classes
+    if cfg.model == "cnn":
+        return SmallCNN(c, data.X_train.shape[1], width=cfg.width, dropout=cfg.dropout)
+    if cfg.model == "mlp":
+        try:
+            hidden = [int(h) for h in str(cfg.hidden).split(",") if h.strip()]
+        except ValueError:
+            raise UserError(f"hidden must be comma-separated layer widths like '256,128', got {cfg.hidden!r}") from None
+        return MLP([n_in] + hidden + [c], activation="relu", dropout=cfg.dropout)
+    if cfg.model == "logistic":
+        return nn.Sequential(nn.Flatten(), nn.Linear(n_in, c))
+    if cfg.model == "lenet":
+        side = data.X_train.shape[-1]
+        if side < 12:
+            raise UserError(f"LeNet-5 needs images of at least 12×12 pixels; {cfg.dataset} has {side}×{side} "
+                            "(use --model cnn)")
+        return LeNet5(c, data.X_train.shape[1], input_size=side)
+    if cfg.model == "resnet":
+        return ResNet([1, 1, 1], num_classes=c, in_channels=data.X_train.shape[1], stem="mnist", width=cfg.width // 2)
+    raise UserError(f"unknown model {cfg.model!r}; choose one of {', '.join(MODELS)}")
+
+
+def build_optimizer(cfg: RunConfig, params):
+    from . import optim
+
+    lr, wd = cfg.lr, cfg.weight_decay
+    if not lr > 0:
+        raise UserError(f"lr must be positive, got {lr}")
+    table = {
+        "sgd": lambda: optim.SGD(params, lr=lr, weight_decay=wd),
+        "momentum": lambda: optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=wd),
+        "nesterov": lambda: optim.SGD(params, lr=lr, momentum=cfg.momentum, nesterov=True, weight_decay=wd),
+        "adam": lambda: optim.Adam(params, lr=lr, weight_decay=wd),
+        "adamw": lambda: optim.AdamW(params, lr=lr, weight_decay=wd or 1e-2),
+        "rmsprop": lambda: optim.RMSprop(params, lr=lr, weight_decay=wd),
+        "adagrad": lambda: optim.Adagrad(params, lr=lr, weight_decay=wd),
+        "adadelta": lambda: optim.Adadelta(params, lr=lr, weight_decay=wd),
+    }
+    if cfg.optimizer not in table:
+        raise UserError(f"unknown optimizer {cfg.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    return table[cfg.optimizer]()
+
+
+def build_scheduler(cfg: RunConfig, opt, steps_per_epoch: int):
+    from .optim import lr_scheduler as S
+
+    e = cfg.epochs
+    table = {
+        "none": lambda: None,
+        "step": lambda: S.StepLR(opt, step_size=max(1, e // 3), gamma=0.3),
+        "exponential": lambda: S.ExponentialLR(opt, gamma=0.9),
+        "cosine": lambda: S.CosineAnnealingLR(opt, T_max=e),
+        "inverse-time": lambda: S.LambdaLR(opt, lambda ep: 1.0 / (1.0 + 0.5 * ep)),
+        "plateau": lambda: S.ReduceLROnPlateau(opt, factor=0.3, patience=2),
+        "warmup-cosine": lambda: S.SequentialLR(opt, [S.LinearLR(opt, 0.1, 1.0, total_iters=max(1, e // 5)),
+                                                      S.CosineAnnealingLR(opt, T_max=max(1, e - e // 5))],
+                                                milestones=[max(1, e // 5)]),
+    }
+    if cfg.schedule not in table:
+        raise UserError(f"unknown schedule {cfg.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    return table[cfg.schedule]()
+
+
+# ---------------------------------------------------------------------------- runs
+def new_run_dir(out: str) -> str:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(out, stamp)
+    k = 1
+    while os.path.exists(path):
+        k += 1
+        path = os.path.join(out, f"{stamp}-{k}")
+    os.makedirs(path)
+    return path
+
+
+def train_run(cfg: RunConfig, progress: bool = True, echo=print) -> tuple[str, dict]:
+    """Train as ``cfg`` says, write the run folder, return (folder, test metrics)."""
+    from . import nn, train
+    from ._atomic import atomic_write
+
+    data = load_data(cfg, cfg.model)
+    model = build_model(cfg, data)
+    opt = build_optimizer(cfg, model.parameters())
+    steps = math.ceil(len(data.X_train) / cfg.batch_size)
+    sched = build_scheduler(cfg, opt, steps)
+    run_dir = new_run_dir(cfg.out)
+    atomic_write(os.path.join(run_dir, "config.toml"), cfg.to_toml().encode())
+    n_params = sum(p.numel() for p in model.parameters())
+    echo(f"run {run_dir}: {cfg.model} ({n_params:,} parameters) on {cfg.dataset} "
+         f"({len(data.X_train)} train / {len(data.X_val)} validation / {len(data.X_test)} test), "
+         f"{cfg.optimizer} lr={cfg.lr}, {cfg.schedule} schedule, {cfg.epochs} epochs, seed {cfg.seed}")
+    callbacks = [train.TerminateOnNaN(raise_error=True), train.CSVLogger(os.path.join(run_dir, "history.csv")),
+                 train.ModelCheckpoint(run_dir, monitor="val_loss")]
+    if cfg.patience > 0:
+        callbacks.append(train.EarlyStopping("val_loss", patience=cfg.patience, restore_best_weights=True))
+    t0 = time.perf_counter()
+    history = train.fit(model, nn.CrossEntropyLoss(), opt, (data.X_train, data.y_train),
+                        val=(data.X_val, data.y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
+                        scheduler=sched, seed=cfg.seed, callbacks=callbacks, progress=progress)
+    seconds = time.perf_counter() - t0
+    # the checkpoint of the run is the best epoch's (validation loss)
+    best = os.path.join(run_dir, "best.safetensors")
+    final = os.path.join(run_dir, "checkpoint.safetensors")
+    os.replace(best, final)
+    os.remove(os.path.join(run_dir, "last.safetensors"))
+    from .io import load
+
+    model.load_state_dict(load(final)["model"])
+    metrics = evaluate_model(model, data)
+    metrics.update({"train_seconds": round(seconds, 2), "epochs_run": len(history),
+                    "best_val_loss": float(np.nanmin(history["val_loss"]))})
+    atomic_write(os.path.join(run_dir, "metrics.json"), json.dumps(metrics, indent=2).encode())
+    history.plot(os.path.join(run_dir, "curves.png"), title=f"{cfg.model} on {cfg.dataset}")
+    pred = predict_classes(model, data.X_test)
+    cm = train.confusion_matrix(data.y_test, pred, data.num_classes)
+    train.plot_confusion_matrix(cm, os.path.join(run_dir, "confusion.png"), labels=data.classes,
+                                title=f"test confusion matrix ({metrics['test_accuracy']:.2%})")
+    return run_dir, metrics
+
+
+def evaluate_model(model, data: Data) -> dict:
+    from . import nn, train
+
+    res = train.evaluate(model, nn.CrossEntropyLoss(), (data.X_test, data.y_test))
+    return {"test_loss": float(res["loss"]), "test_accuracy": float(res["accuracy"])}
+
+
+def predict_classes(model, X) -> np.ndarray:
+    from . import train
+
+    return train.predict(model, X).numpy().argmax(1)
+
+
+def load_run(run_dir: str):
+    """Rebuild the model of a run folder with its trained weights; returns (cfg, model, data)."""
+    from .io import load
+
+    cfg_path = os.path.join(run_dir, "config.toml")
+    ckpt = os.path.join(run_dir, "checkpoint.safetensors")
+    if not os.path.isdir(run_dir):
+        raise UserError(f"run folder {run_dir!r} does not exist")
+    for p in (cfg_path, ckpt):
+        if not os.path.exists(p):
+            raise UserError(f"{run_dir!r} is not a complete run folder: {os.path.basename(p)} is missing")
+    cfg = RunConfig.from_toml(cfg_path)
+    data = load_data(cfg, cfg.model)
+    model = build_model(cfg, data)
+    model.load_state_dict(load(ckpt)["model"])
+    model.eval()
+    return cfg, model, data
+
+
+def read_inputs(path: str, data: Data) -> np.ndarray:
+    """Inputs for ``predict``: a .npy array or a .csv file with one flattened sample per row."""
+    if not os.path.exists(path):
+        raise UserError(f"input file {path!r} does not exist")
+    if path.endswith(".npy"):
+        try:
+            X = np.load(path, allow_pickle=False)
+        except ValueError as e:
+            raise UserError(f"{path!r} is not a readable .npy array: {e}") from None
+    elif path.endswith(".csv") or path.endswith(".txt"):
+        try:
+            X = np.loadtxt(path, delimiter=",", ndmin=2)
+        except ValueError as e:
+            raise UserError(f"{path!r}: every row must hold numbers separated by commas ({e})") from None
+    else:
+        raise UserError(f"{path!r}: give a .npy or .csv file of inputs (one flattened sample per row)")
+    X = np.asarray(X, dtype=np.float32)
+    per_sample = int(np.prod(data.X_train.shape[1:]))
+    if X.ndim == 1:
+        X = X[None]
+    if X.reshape(len(X), -1).shape[1] != per_sample:
+        raise UserError(f"{path!r}: each sample must have {per_sample} values (shape {data.X_train.shape[1:]}), "
+                        f"got {X.reshape(len(X), -1).shape[1]}")
+    return X.reshape((len(X),) + data.X_train.shape[1:])

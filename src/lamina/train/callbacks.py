@@ -1,0 +1,299 @@
+"""Keras-style callbacks for ``fit``.
+
+Hooks: ``on_train_begin(logs)``, ``on_train_end(logs)``, ``on_epoch_begin(epoch, logs)``,
+``on_epoch_end(epoch, logs)``, ``on_batch_begin(batch, logs)``, ``on_batch_end(batch, logs)`` and
+``on_backward_end(batch, logs)`` (after ``loss.backward()``, before the optimizer step: where
+gradients can be read or clipped). A callback reaches the run through ``self.trainer``
+(``.model``, ``.optimizer``, ``.scheduler``, ``.history``, ``.stop_training``).
+"""
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import math
+import os
+
+import numpy as np
+
+
+class Callback:
+    trainer = None
+
+    def set_trainer(self, trainer) -> None:
+        self.trainer = trainer
+
+    @property
+    def model(self):
+        return self.trainer.model
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+    def on_backward_end(self, batch, logs=None): ...
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class CallbackList(Callback):
+    def __init__(self, callbacks=()):
+        self.callbacks = list(callbacks)
+
+    def set_trainer(self, trainer):
+        for c in self.callbacks:
+            c.set_trainer(trainer)
+
+    def _call(self, name, *args):
+        for c in self.callbacks:
+            getattr(c, name)(*args)
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        self._call("on_batch_begin", batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self._call("on_batch_end", batch, logs)
+
+    def on_backward_end(self, batch, logs=None):
+        self._call("on_backward_end", batch, logs)
+
+
+class LambdaCallback(Callback):
+    """Build a callback from functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
+
+    def __init__(self, **hooks):
+        for name, fn in hooks.items():
+            if not name.startswith("on_"):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}")
+            setattr(self, name, fn)
+
+
+def _monitor_value(logs, monitor):
+    if monitor not in logs:
+        raise KeyError(f"monitor {monitor!r} is not in the logs; available: {sorted(logs)} "
+                       "(val_* metrics need validation data)")
+    return float(logs[monitor])
+
+
+def _better(mode, monitor):
+    if mode == "auto":
+        mode = "max" if any(s in monitor for s in ("acc", "auc", "score")) else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min', 'max' or 'auto', got {mode!r}")
+    return mode
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs;
+    ``restore_best_weights`` puts back the weights of the best epoch."""
+
+    def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto", restore_best_weights=False,
+                 baseline=None):
+        self.monitor, self.patience, self.min_delta = monitor, patience, abs(min_delta)
+        self.mode = _better(mode, monitor)
+        self.restore_best_weights, self.baseline = restore_best_weights, baseline
+        self.best = None
+        self.best_epoch = None
+        self.wait = 0
+        self.stopped_epoch = None
+        self._best_state = None
+
+    def _improved(self, value):
+        if self.best is None:
+            return self.baseline is None or (value < self.baseline if self.mode == "min" else value > self.baseline)
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = _monitor_value(logs or {}, self.monitor)
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self._best_state = {k: np.array(v.numpy(), copy=True) for k, v in self.model.state_dict().items()}
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.stopped_epoch = epoch
+                self.trainer.stop_training = True
+                if self.restore_best_weights and self._best_state is not None:
+                    self.model.load_state_dict(self._best_state)
+
+    def state_dict(self):
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state):
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+
+
+class ModelCheckpoint(Callback):
+    """Save a full checkpoint (model, optimizer, scheduler, RNG states, epoch) after each epoch to
+    ``dirpath/last.safetensors`` and, when ``monitor`` improves, to ``dirpath/best.safetensors``.
+    Files are written atomically."""
+
+    def __init__(self, dirpath, monitor="val_loss", mode="auto", save_best=True, save_last=True):
+        self.dirpath, self.monitor = dirpath, monitor
+        self.mode = _better(mode, monitor)
+        self.save_best, self.save_last = save_best, save_last
+        self.best = None
+        self.best_path = os.path.join(dirpath, "best.safetensors")
+        self.last_path = os.path.join(dirpath, "last.safetensors")
+
+    def on_epoch_end(self, epoch, logs=None):
+        from .checkpoint import save_checkpoint
+
+        os.makedirs(self.dirpath, exist_ok=True)
+        if self.save_last:
+            save_checkpoint(self.last_path, self.trainer, epoch)
+        if self.save_best and self.monitor in (logs or {}):
+            v = float(logs[self.monitor])
+            if self.best is None or (v < self.best if self.mode == "min" else v > self.best):
+                self.best = v
+                save_checkpoint(self.best_path, self.trainer, epoch)
+
+    def state_dict(self):
+        return {"best": self.best}
+
+    def load_state_dict(self, state):
+        self.best = state["best"]
+
+
+class LearningRateScheduler(Callback):
+    """Set each group's learning rate from ``schedule(epoch, lr) -> new_lr`` at the start of every epoch."""
+
+    def __init__(self, schedule, verbose=False):
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for g in self.trainer.optimizer.param_groups:
+            g["lr"] = float(self.schedule(epoch, g["lr"]))
+        if self.verbose:
+            print(f"epoch {epoch}: learning rate {self.trainer.optimizer.param_groups[0]['lr']:.6g}")
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving for ``patience`` epochs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4, cooldown=0,
+                 min_lr=0.0):
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
+        self.monitor, self.factor, self.patience = monitor, factor, patience
+        self.mode = _better(mode, monitor)
+        self.min_delta, self.cooldown, self.min_lr = min_delta, cooldown, min_lr
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        v = _monitor_value(logs or {}, self.monitor)
+        better = self.best is None or (v < self.best - self.min_delta if self.mode == "min"
+                                       else v > self.best + self.min_delta)
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if better:
+            self.best, self.wait = v, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                for g in self.trainer.optimizer.param_groups:
+                    g["lr"] = max(g["lr"] * self.factor, self.min_lr)
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+    def state_dict(self):
+        return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+
+    def load_state_dict(self, state):
+        self.best, self.wait, self.cooldown_counter = state["best"], state["wait"], state["cooldown_counter"]
+
+
+class NaNLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class TerminateOnNaN(Callback):
+    """Stop training when a batch loss is NaN or infinite (``raise_error=True`` raises NaNLossError)."""
+
+    def __init__(self, raise_error=False):
+        self.raise_error = raise_error
+        self.triggered_at = None
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.triggered_at = batch
+            self.trainer.stop_training = True
+            if self.raise_error:
+                raise NaNLossError(f"loss became {loss} at batch {batch} of epoch {self.trainer.epoch}; "
+                                   "lower the learning rate or check the inputs")
+
+
+class CSVLogger(Callback):
+    """Write the epoch logs to a CSV file (rewritten atomically after each epoch)."""
+
+    def __init__(self, filename, separator=","):
+        self.filename, self.separator = filename, separator
+
+    def on_epoch_end(self, epoch, logs=None):
+        from .._atomic import atomic_write
+
+        h = self.trainer.history
+        keys = list(h.history)
+        buf = io.StringIO()
+        w = csv.writer(buf, delimiter=self.separator)
+        w.writerow(["epoch"] + keys)
+        for i, e in enumerate(h.epoch):
+            w.writerow([e] + [h.history[k][i] for k in keys])
+        atomic_write(self.filename, buf.getvalue().encode())
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch: batches done, running loss and metrics, rate and ETA."""
+
+    def __init__(self, leave=True, file=None, disable=None):
+        self.leave, self.file, self.disable = leave, file, disable
+        self._bar = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        from tqdm.auto import tqdm
+
+        t = self.trainer
+        self._bar = tqdm(total=t.steps_per_epoch, desc=f"epoch {epoch + 1}/{t.epochs}", unit="batch",
+                         leave=self.leave, file=self.file, disable=self.disable, dynamic_ncols=True)
+
+    def on_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(1)
+            shown = {k: f"{v:.4g}" for k, v in self.trainer.running_logs().items()}
+            self._bar.set_postfix(shown, refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._bar is not None:
+            self._bar.set_postfix({k: f"{v:.4g}" for k, v in (logs or {}).items()
+                                   if isinstance(v, float) and "/" not in k})
+            self._bar.close()
+            self._bar = None
+
+
+class History(Callback):
+    """Internal: records epoch logs into ``trainer.history``."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.trainer.history.append(epoch, copy.copy(logs or {}))

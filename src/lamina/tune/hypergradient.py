@@ -1,0 +1,350 @@
+"""Hypergradients: the derivative of the validation loss with respect to the training
+hyperparameters, through an unrolled run of training (seed 004, "Gradient based
+optimization: compute the gradient with respect to the hyperparameters and use it to
+optimize them").
+
+Training is written as a function of the hyperparameters h = (η, λ, wd, β), T steps of
+SGD from fixed starting weights θ_0 (PyTorch's SGD formulas, same order)::
+
+    d_t     = ∇L_train(θ_t; batch_t) + λ θ_t            L2 penalty λ/2·‖θ‖² ("l2")
+    v_t     = β v_{t-1} + d_t        (v_{-1} = 0)        momentum β ("momentum")
+    θ_{t+1} = θ_t − η v_t − η·wd·θ_t                      decoupled weight decay ("weight_decay")
+
+and f(h) = L_val(θ_T).  ``hypergradient`` returns f(h) and ∂f/∂h:
+
+* ``mode="reverse"`` (Maclaurin, Duvenaud & Adams 2015): every gradient ∇L_train is taken
+  with ``create_graph=True``, so the graph spans all T steps; one backward pass from
+  L_val gives the derivative for every hyperparameter at once.  Memory grows with T·|θ|.
+* ``mode="forward"`` (Franceschi et al. 2017): carry the tangent Z_t = dθ_t/dh alongside
+  θ_t with dual numbers.  The tangent of ∇L_train(θ_t) is the Hessian-vector product
+  H_t Z_t (forward-over-reverse), so Z_{t+1} = Z_t − η(H_t Z_t + λZ_t + ...) − (dη/dh) v_t.
+  Memory does not grow with T (the graph of each step is dropped), but it takes one
+  pass per scalar hyperparameter: cheap when there are few.
+
+A hyperparameter is a float, or a dict ``{prefix: float}`` giving one value per group of
+parameters (``{"0": 0.1, "2": 0.01}`` for layers ``0.*`` and ``2.*``; a parameter takes the
+longest matching prefix; ``""`` matches everything).  The gradients come back in the same
+shape.  ``HyperparameterOptimizer`` / ``tune_by_hypergradient`` (``hyperdescent.py``) step the
+hyperparameters by their hypergradient over outer iterations.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..autograd.engine import grad as _grad
+from ..autograd.forward_ad import dual_level
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..tensor import Tensor
+
+__all__ = ["hypergradient", "HypergradientResult", "functional_call", "HYPERPARAMETERS"]
+
+HYPERPARAMETERS = ("lr", "l2", "weight_decay", "momentum")
+
+
+# ---------------------------------------------------------------------------- modules as functions
+@contextmanager
+def _swapped(module, tensors: dict):
+    saved = []
+    try:
+        for name, t in tensors.items():
+            path, _, leaf = name.rpartition(".")
+            owner = module.get_submodule(path)
+            if leaf not in owner._parameters:
+                raise KeyError(f"functional_call: {type(module).__name__} has no parameter {name!r}; "
+                               f"its parameters are {[n for n, _ in module.named_parameters()]}")
+            saved.append((owner, leaf, owner._parameters[leaf]))
+            owner._parameters[leaf] = t
+        yield
+    finally:
+        for owner, leaf, old in reversed(saved):
+            owner._parameters[leaf] = old
+
+
+def functional_call(module, params: dict, *args, **kwargs):
+    """``module(*args, **kwargs)`` computed with the tensors ``params`` (name -> Tensor) in place of
+    its parameters (``torch.func.functional_call``); the module is left as it was."""
+    with _swapped(module, params):
+        return module(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------- hyperparameter specs
+def _flatten_hyper(hyper: dict) -> dict:
+    """{(name, group or None): float} from {name: float | {prefix: float}}."""
+    if not isinstance(hyper, dict) or "lr" not in hyper:
+        raise ValueError(f"hypergradient: hyper must be a dict with at least 'lr' (and optionally "
+                         f"{', '.join(repr(h) for h in HYPERPARAMETERS[1:])}), got {hyper!r}")
+    flat = {}
+    for name, value in hyper.items():
+        if name not in HYPERPARAMETERS:
+            raise ValueError(f"hypergradient: unknown hyperparameter {name!r}; known: {', '.join(HYPERPARAMETERS)}")
+        groups = value.items() if isinstance(value, dict) else [(None, value)]
+        for group, v in groups:
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                raise TypeError(f"hypergradient: hyper[{name!r}]" + ("" if group is None else f"[{group!r}]")
+                                + f" must be a number, got {v!r}") from None
+            if not math.isfinite(v):
+                raise ValueError(f"hypergradient: hyper[{name!r}] is {v}; expected a finite number")
+            flat[(name, group)] = v
+    return flat
+
+
+def _unflatten(flat: dict, hyper: dict) -> dict:
+    out: dict = {}
+    for (name, group), v in flat.items():
+        if isinstance(hyper[name], dict):
+            out.setdefault(name, {})[group] = v
+        else:
+            out[name] = v
+    return out
+
+
+def _assign_groups(flat: dict, names: list[str]) -> list[dict]:
+    """For each parameter, hyperparameter name -> key of ``flat`` it uses (longest prefix wins)."""
+    per_param = [dict() for _ in names]
+    hnames = {h for h, _ in flat}
+    for h in hnames:
+        keys = [g for n, g in flat if n == h]
+        for i, pname in enumerate(names):
+            if keys == [None]:
+                per_param[i][h] = (h, None)
+                continue
+            match = [g for g in keys if g == "" or pname == g or pname.startswith(g + ".")]
+            if not match:
+                raise ValueError(f"hypergradient: parameter {pname!r} is in no group of hyper[{h!r}] "
+                                 f"(groups {keys}); add its prefix or a '' group for the rest")
+            per_param[i][h] = (h, max(match, key=len))
+    return per_param
+
+
+def _as_params(params):
+    """(names, initial arrays, pack) where pack(list of tensors) is what the losses receive."""
+    from ..nn.modules.module import Module
+
+    if isinstance(params, Module):
+        named = [(n, p._data) for n, p in params.named_parameters() if p.requires_grad]
+        kind = "dict"
+    elif isinstance(params, dict):
+        named = [(str(n), p._data if isinstance(p, Tensor) else np.asarray(p)) for n, p in params.items()]
+        kind = "dict"
+    elif isinstance(params, (list, tuple)):
+        named = [(str(i), p._data if isinstance(p, Tensor) else np.asarray(p)) for i, p in enumerate(params)]
+        kind = "list"
+    else:
+        raise TypeError(f"hypergradient: params must be a Module, a dict name -> tensor or a list of tensors, "
+                        f"got {type(params).__name__}")
+    if not named:
+        raise ValueError("hypergradient: no parameters to train")
+    for n, a in named:
+        if a.dtype.kind != "f":
+            raise TypeError(f"hypergradient: parameter {n!r} has dtype {a.dtype}; expected floating point")
+    names = [n for n, _ in named]
+    arrays = [np.array(a, copy=True) for _, a in named]
+    if kind == "dict":
+        return names, arrays, lambda ts: dict(zip(names, ts))
+    return names, arrays, list
+
+
+def _batch_getter(batches):
+    if batches is None:
+        return lambda t: ()
+    if callable(batches):
+        return lambda t: (batches(t),)
+    seq = list(batches)
+    if not seq:
+        raise ValueError("hypergradient: batches is empty")
+    return lambda t: (seq[t % len(seq)],)
+
+
+def _scalar(loss, what: str, t=None) -> Tensor:
+    where = what if t is None else f"{what} at step {t}"
+    if not isinstance(loss, Tensor) or loss._data.size != 1:
+        got = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
+        raise TypeError(f"hypergradient: {where} must return a scalar Tensor, got {got}")
+    return loss
+
+
+# ---------------------------------------------------------------------------- the unrolled run
+def _step(theta, grads, vel, hp):
+    """One SGD step for every parameter; ``hp[i]`` maps hyperparameter name -> tensor."""
+    new_theta, new_vel = [], []
+    for i, (p, g) in enumerate(zip(theta, grads)):
+        h = hp[i]
+        d = g if g is not None else Tensor._make(np.zeros_like(p._data))
+        if "l2" in h:
+            d = d + h["l2"] * p
+        v = None
+        if "momentum" in h:
+            v = d if vel is None else h["momentum"] * vel[i] + d
+            d = v
+        q = p - h["lr"] * d
+        if "weight_decay" in h:
+            q = q - (h["lr"] * h["weight_decay"]) * p
+        new_theta.append(q)
+        new_vel.append(v)
+    return new_theta, (new_vel if new_vel and new_vel[0] is not None else None)
+
+
+def _hyper_tensors(flat, dtype, requires_grad=False):
+    return {k: Tensor._make(np.asarray(v, dtype=dtype), requires_grad) for k, v in flat.items()}
+
+
+def _per_param(groups, tensors):
+    return [{h: tensors[key] for h, key in g.items()} for g in groups]
+
+
+def _reverse(theta0, flat, groups, wrt, train_loss, val_loss, steps, batch, pack):
+    dtype = theta0[0].dtype
+    with enable_grad():
+        hyp = _hyper_tensors(flat, dtype, requires_grad=True)
+        hp = _per_param(groups, hyp)
+        theta = [Tensor._make(a.copy(), True) for a in theta0]
+        vel = None
+        for t in range(steps):
+            loss = _scalar(train_loss(pack(theta), *batch(t)), "train_loss", t)
+            if not loss.requires_grad:
+                raise RuntimeError(f"hypergradient: train_loss at step {t} does not depend on the parameters")
+            gs = _grad(loss, theta, create_graph=True, allow_unused=True)
+            theta, vel = _step(theta, gs, vel, hp)
+        val = _scalar(val_loss(pack(theta)), "val_loss")
+        targets = [hyp[k] for k in wrt]
+        gs = _grad(val, targets, allow_unused=True) if val.requires_grad else [None] * len(targets)
+    out = {k: (0.0 if g is None else float(g._data)) for k, g in zip(wrt, gs)}
+    return float(val._data), out, [p._data for p in theta]
+
+
+def _strip(t: Tensor | None) -> Tensor | None:
+    """A graph-free copy of ``t`` that keeps its (graph-free) tangent: forward mode's memory stays O(|θ|)."""
+    if t is None:
+        return None
+    out = Tensor._make(t._data)
+    if t._tangent is not None:
+        out._tangent = Tensor._make(t._tangent._data)
+    return out
+
+
+def _forward_one(theta0, flat, groups, key, train_loss, val_loss, steps, batch, pack):
+    """f(h) and ∂f/∂h[key] in one forward pass with dual numbers."""
+    dtype = theta0[0].dtype
+    with dual_level():
+        hyp = _hyper_tensors(flat, dtype)
+        if key is not None:
+            hyp[key]._tangent = Tensor._make(np.ones((), dtype=dtype))
+        hp = _per_param(groups, hyp)
+        theta = [Tensor._make(a.copy()) for a in theta0]
+        vel = None
+        for t in range(steps):
+            tracked = []
+            for p in theta:
+                q = Tensor._make(p._data, True)
+                q._tangent = p._tangent
+                tracked.append(q)
+            with enable_grad():
+                loss = _scalar(train_loss(pack(tracked), *batch(t)), "train_loss", t)
+                if not loss.requires_grad:
+                    raise RuntimeError(f"hypergradient: train_loss at step {t} does not depend on the parameters")
+                gs = _grad(loss, tracked, create_graph=True, allow_unused=True)
+            gs = [_strip(g) for g in gs]
+            with no_grad():
+                theta, vel = _step(theta, gs, vel, hp)
+            theta = [_strip(p) for p in theta]
+            vel = None if vel is None else [_strip(v) for v in vel]
+        with no_grad():
+            val = _scalar(val_loss(pack(theta)), "val_loss")
+    tan = 0.0 if val._tangent is None else float(val._tangent._data)
+    return float(val._data), tan, [p._data for p in theta]
+
+
+def _run(params, train_loss, val_loss, hyper, steps, wrt, batches, mode, theta0=None):
+    if not callable(train_loss) or not callable(val_loss):
+        raise TypeError("hypergradient: train_loss and val_loss must be callables of the parameters")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"hypergradient: steps must be an int >= 1, got {steps!r}")
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"hypergradient: mode must be 'reverse' or 'forward', got {mode!r}")
+    flat = _flatten_hyper(hyper)
+    wrt_names = list(hyper) if wrt is None else ([wrt] if isinstance(wrt, str) else list(wrt))
+    for n in wrt_names:
+        if n not in hyper:
+            raise ValueError(f"hypergradient: wrt names {n!r}, which is not in hyper ({', '.join(hyper)})")
+    keys = [k for k in flat if k[0] in wrt_names]
+    names, arrays, pack = _as_params(params)
+    if theta0 is not None:
+        arrays = [np.array(a, copy=True) for a in theta0]
+    groups = _assign_groups(flat, names)
+    batch = _batch_getter(batches)
+    if mode == "reverse":
+        with _buffers_kept(params):
+            value, grads, final = _reverse(arrays, flat, groups, keys, train_loss, val_loss, int(steps), batch, pack)
+    else:
+        grads = {}
+        value, final = None, None
+        for k in keys or [None]:
+            with _buffers_kept(params):
+                value, d, final = _forward_one(arrays, flat, groups, k, train_loss, val_loss, int(steps), batch,
+                                               pack)
+            if k is not None:
+                grads[k] = d
+    return value, grads, dict(zip(names, final)), flat
+
+
+@contextmanager
+def _buffers_kept(params):
+    """A module's buffers (BatchNorm's running statistics) change during an unrolled run as in
+    training; put them back afterwards so every run (and every forward-mode pass) starts alike."""
+    from ..nn.modules.module import Module
+
+    if not isinstance(params, Module):
+        yield
+        return
+    saved = [(b, b._data.copy()) for _, b in params.named_buffers()]
+    try:
+        yield
+    finally:
+        for b, arr in saved:
+            b._data = arr
+
+
+@dataclass
+class HypergradientResult:
+    """``value`` = L_val(θ_T); ``grads`` = ∂value/∂h shaped like ``hyper`` (names in ``wrt``);
+    ``params`` = θ_T (name -> array).  Unpacks as ``value, grads``."""
+
+    value: float
+    grads: dict
+    params: dict = field(repr=False)
+
+    def __iter__(self):
+        return iter((self.value, self.grads))
+
+
+def hypergradient(params, train_loss: Callable, val_loss: Callable, hyper: dict, steps: int, *,
+                  wrt=None, batches=None, mode: str = "reverse") -> HypergradientResult:
+    """Validation loss after ``steps`` SGD steps, and its derivative with respect to ``hyper``.
+
+    * ``params``: the starting weights θ_0 — a ``Module`` (its trainable parameters; the module
+      is not modified: buffers such as BatchNorm's running statistics evolve during the run
+      and are restored afterwards; they are not differentiated), a dict name -> tensor/array
+      or a list of them.  Copies are trained.
+    * ``train_loss(params, batch)`` (or ``train_loss(params)`` when ``batches`` is None) and
+      ``val_loss(params)`` get the current weights: a dict name -> Tensor (a list for a list);
+      use ``functional_call(model, params, x)`` to run a module with them.
+    * ``hyper``: ``{"lr": η, "l2": λ, "weight_decay": wd, "momentum": β}`` ("lr" required), each
+      a float or a dict ``{prefix: float}`` of per-group values.  ``wrt``: the names to
+      differentiate (default all); the others are constants.
+    * ``batches``: a sequence of batches (step t uses ``batches[t % len]``) or ``batches(t)``.
+    * ``mode``: ``"reverse"`` (create_graph through the unrolled run) or ``"forward"`` (dual
+      numbers, one pass per scalar hyperparameter).  Both give the same numbers.
+
+    Returns ``HypergradientResult(value, grads, params)``; ``value, grads = hypergradient(...)``.
+    """
+    value, grads, final, flat = _run(params, train_loss, val_loss, hyper, steps, wrt, batches, mode)
+    names = [n for n in hyper if n in {k[0] for k in grads}] if grads else []
+    sub = {n: hyper[n] for n in names}
+    return HypergradientResult(value, _unflatten(grads, sub) if grads else {}, final)
