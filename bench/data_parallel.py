@@ -57,6 +57,35 @@ def local_step(model, opt, loss_fn, x, y):
     return float(loss.item())
 
 
+def breakdown(model, loss_fn, x, y, repeat=10):
+    """Compute time of one shard's worker function here, on 1 BLAS thread (full batch and half),
+    and the bytes a 2-shard step pickles to each worker and back."""
+    import pickle
+
+    from threadpoolctl import threadpool_limits
+
+    from lamina.parallel._worker import shard_gradient
+    from lamina.parallel.data_parallel import _spec_for
+
+    spec = _spec_for(model, None)
+    state = {k: v._data for k, v in model.state_dict().items()}
+    out = {}
+    with threadpool_limits(1):
+        for name, n in (("full_batch", len(x)), ("half_batch", len(x) // 2)):
+            args = (spec, state, x[:n], y[:n], loss_fn, 0, True)
+            shard_gradient(*args)
+            ts = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                res = shard_gradient(*args)
+                ts.append(time.perf_counter() - t0)
+            out[f"compute_ms_{name}_1_thread"] = round(1e3 * statistics.median(ts), 2)
+    half = (spec, state, x[:len(x) // 2], y[:len(x) // 2], loss_fn, 0, True)
+    out["bytes_to_each_worker"] = len(pickle.dumps(half, protocol=pickle.HIGHEST_PROTOCOL))
+    out["bytes_back_from_each_worker"] = len(pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=7)
@@ -102,9 +131,13 @@ def main():
                        "speedup_vs_pool_1_worker": round(med["pool 1 worker"] / v, 2),
                        "speedup_vs_pool_1_worker_1_thread": round(med["pool 1 worker, 1 BLAS thread"] / v, 2)}
                    for k, v in med.items()}
+            row["breakdown"] = breakdown(model, loss_fn, x, y)
             results["batches"][batch] = row
             print(f"\nbatch {batch}: ms per step (median of {args.rounds} rounds of {args.steps} steps)")
             for k, r in row.items():
+                if k == "breakdown":
+                    print("  " + ", ".join(f"{a} {b}" for a, b in r.items()))
+                    continue
                 print(f"  {k:<36} {r['median_ms']:8.2f} ms   (best {r['best_ms']:7.2f})   "
                       f"x{r['speedup_vs_pool_1_worker']:.2f} vs pool 1 worker, "
                       f"x{r['speedup_vs_pool_1_worker_1_thread']:.2f} vs pool 1 worker 1 thread")

@@ -3,6 +3,18 @@
 ``grad_enabled``: reverse mode records a graph (``no_grad`` turns it off).
 ``fw_level``: >0 while a forward-mode (dual number) computation is active, so ops
 only look for tangents when someone asked for them.
+
+Both are per thread, as in PyTorch: a thread inside ``no_grad`` (or running a backward
+pass) does not stop another thread from recording its graph. The module replaces itself
+with a ``threading.local`` object, so ``_mode.grad_enabled`` reads the calling thread's value.
 """
-grad_enabled = True
-fw_level = 0
+import sys
+import threading
+
+
+class _Mode(threading.local):
+    grad_enabled = True
+    fw_level = 0
+
+
+sys.modules[__name__] = _Mode()

@@ -144,8 +144,16 @@ def _tune(args) -> int:
           + (f"; resuming {args.storage}: {done} trials done, {todo} to run" if done else ""))
     objective = TrainObjective(data, cfg, args.epochs, metric=args.metric, width=args.width)
     if todo:
-        study.optimize(objective, n_trials=todo, n_workers=args.workers, batch_mode=args.workers > 1,
-                       show_progress_bar=not args.quiet)
+        from .parallel import local_executor
+
+        # worker processes with CPUs // workers BLAS threads each (not BLAS's default: all CPUs each)
+        pool = local_executor(args.workers) if args.workers > 1 else None
+        try:
+            study.optimize(objective, n_trials=todo, executor=pool, n_workers=args.workers,
+                           batch_mode=args.workers > 1, show_progress_bar=not args.quiet)
+        finally:
+            if pool is not None:
+                pool.shutdown()
     rows = study.trials_dataframe()
     def fmt(v, spec):
         return "" if v is None else format(v, spec)

@@ -295,3 +295,24 @@ def test_mixed_dtype_gradient_is_cast_back_to_input_dtype():
     w = L.tensor(np.ones(3), requires_grad=True)  # float64
     (x * w).sum().backward()
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float64
+
+
+def test_grad_mode_is_per_thread():
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+
+    def other():
+        with L.no_grad():
+            inside.set()
+            release.wait(5)
+
+    t = threading.Thread(target=other)
+    t.start()
+    inside.wait(5)
+    try:
+        x = L.ones(2, requires_grad=True)
+        assert (x * 2).requires_grad  # the other thread's no_grad does not leak here
+    finally:
+        release.set()
+        t.join()

@@ -56,6 +56,14 @@ def test_max_pool2d_ties_pick_the_first_like_torch():
     np.testing.assert_array_equal(xl.grad.numpy(), xt.grad.numpy())
 
 
+@needs_torch
+def test_max_pool2d_on_integers_like_torch():
+    x = np.arange(30).reshape(1, 1, 5, 6) % 7
+    got = F.max_pool2d(lamina.tensor(x), 3, 2, padding=1)
+    np.testing.assert_array_equal(got.numpy(), TF.max_pool2d(torch.tensor(x), 3, 2, padding=1).numpy())
+    assert got.dtype == lamina.int64
+
+
 AVG_CASES = [
     dict(kernel_size=2),
     dict(kernel_size=3, stride=1, padding=1),

@@ -38,6 +38,13 @@ def test_tune_bayesian_maximising_accuracy(capsys):
     assert "bayesian search" in out and "val_accuracy" in out and "best trial #" in out
 
 
+def test_tune_with_two_worker_processes(capsys):
+    assert main(["tune", "--trials", "2", "--epochs", "1", "--width", "8", "--strategy", "evolutionary",
+                 "--workers", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "2 workers" in out and "best trial #" in out
+
+
 @pytest.mark.parametrize("argv,message", [
     (["tune", "--trials", "0"], "--trials must be >= 1, got 0"),
     (["tune", "--epochs", "-1"], "--epochs must be >= 1, got -1"),

@@ -1,19 +1,21 @@
-"""Ready-made models: MLP and the XOR network of seed 000 (mlp.py); the CNNs (LeNet-5, ResNet, Wide ResNet,
-UNet) live in their own files and are exported here when present."""
-import importlib as _importlib
-import importlib.util as _util
+"""Ready-made models.
 
-from .mlp import MLP, XORNet
+    MLP, XORNet                        mlp.py        (seed 000's XOR network, seed 001's MLP)
+    LinearRegression, LogisticRegression   linear.py
+    LeNet5                             lenet.py      ResNet / resnet18 / resnet34, WideResNet   resnet.py
+    UNet                               unet.py       SmallCNN                                    small_cnn.py
+"""
+from .lenet import *  # noqa: F401,F403
+from .lenet import __all__ as _lenet
+from .linear import *  # noqa: F401,F403
+from .linear import __all__ as _linear
+from .mlp import *  # noqa: F401,F403
+from .mlp import __all__ as _mlp
+from .resnet import *  # noqa: F401,F403
+from .resnet import __all__ as _resnet
+from .small_cnn import *  # noqa: F401,F403
+from .small_cnn import __all__ as _small_cnn
+from .unet import *  # noqa: F401,F403
+from .unet import __all__ as _unet
 
-__all__ = ["MLP", "XORNet"]
-
-from .linear import LinearRegression, LogisticRegression  # noqa: E402  (optim engineer)
-
-__all__ += ["LinearRegression", "LogisticRegression"]
-
-for _name in ("lenet", "resnet", "wrn", "wide_resnet", "unet", "small_cnn"):
-    if _util.find_spec(f"{__name__}.{_name}") is not None:
-        _mod = _importlib.import_module(f"{__name__}.{_name}")
-        _names = list(getattr(_mod, "__all__", []))
-        globals().update({n: getattr(_mod, n) for n in _names})
-        __all__ += [n for n in _names if n not in __all__]
+__all__ = _mlp + _linear + _lenet + _resnet + _unet + _small_cnn

@@ -92,7 +92,8 @@ class MaxPool2d(Op):
 
     def forward(self, x):
         self.order = order_of(x)  # outputs and gradients keep the input's memory layout
-        xp = padded(x, self.spec.pads, -np.inf)
+        lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min if x.dtype.kind in "iu" else False
+        xp = padded(x, self.spec.pads, lowest)
         out = arg = None
         for k, r, c in _offsets(self.spec):
             v = xp[:, :, r, c]

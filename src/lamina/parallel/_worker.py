@@ -22,9 +22,9 @@ __all__ = ["ModelSpec", "shard_gradient", "pickle_structure"]
 
 _CACHE_SIZE = 4
 _local = threading.local()
-# lamina's grad mode is one process-wide flag (the engine turns it off during backward), so two
-# threads of one process must not run forward/backward at the same time: with a thread pool
-# (or Dask's processes=False) the shards of a process take turns here.
+# Each shard seeds lamina's global generator (dropout) for its forward pass and restores it after,
+# so two threads of one process must not run a shard at the same time: with a thread pool (or
+# Dask's processes=False) the shards of a process take turns here. (Grad mode is per thread.)
 _GRAPH_LOCK = threading.Lock()
 
 
