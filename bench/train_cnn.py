@@ -227,8 +227,8 @@ def memory(args):
 # ------------------------------------------------------------------------------ main
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--rounds", type=int, default=9)
-    p.add_argument("--steps", type=int, default=60, help="training steps per framework per round")
+    p.add_argument("--rounds", type=int, default=15)
+    p.add_argument("--steps", type=int, default=40, help="training steps per framework per round")
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--pause", type=float, default=0.3,
                    help="seconds of idle time before each timed phase: after its last call each library's "

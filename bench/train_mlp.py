@@ -1,11 +1,13 @@
 """MLP training throughput, lamina vs PyTorch (CPU), in one process, interleaved round by round.
 
 Model 784-256-128-10, ReLU, cross-entropy, SGD with momentum 0.9, lr 0.01, batch 128, float32, on
-Fashion-MNIST (../shared/datasets/fashion-mnist). Both start from the same weights and see the same
-batches (their losses agree to the printed digits). Each round times N steps of lamina, then N steps
-of PyTorch (short rounds, so a load spike on a shared machine hits both sides alike, each after a short
-idle pause so neither pays for the other's spinning threads); the report gives
-each side's samples/s (median and best round) and the median of the per-round ratios.
+Fashion-MNIST (../shared/datasets/fashion-mnist). lamina, PyTorch and a hand-written NumPy
+forward/backward (the floor any NumPy engine can approach) start from the same weights and see the
+same batches: their losses agree to the printed digits. Each round times N steps of each, in turn;
+short rounds mean a load spike on a shared machine hits all sides alike. Before each timed block the
+bench idles ``--settle`` seconds: OpenBLAS worker threads keep spinning for a while after a call,
+and without the pause they steal PyTorch's cores (``--settle 0`` shows the effect: PyTorch loses
+more than half its speed, which inflates any NumPy-vs-PyTorch ratio measured that way).
 
 Run:   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/train_mlp.py [--rounds 20] [--steps 50]
 Goal (issue 3): lamina >= 1.3x PyTorch's throughput.

@@ -134,7 +134,7 @@ def load_data(cfg: RunConfig, for_model: str) -> Data:
     if test_split is None:
         Xtr, Xva, Xte, ytr, yva, yte = train_val_test_split(X, y, ratios=(1 - v - t, v, t), stratify=y, seed=cfg.seed)
     else:
-        Xtr, Xva, ytr, yva = train_val_test_split(X, y, ratios=(1 - v, v), stratify=y, seed=cfg.seed)
+        Xtr, Xva, _, ytr, yva, _ = train_val_test_split(X, y, ratios=(1 - v, v, 0.0), stratify=y, seed=cfg.seed)
         Xte, yte = test_split
     return Data(Xtr, ytr, Xva, yva, Xte, yte, int(y.max()) + 1, image, classes)
 

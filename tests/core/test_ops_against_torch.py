@@ -147,6 +147,8 @@ SHAPE_OPS = [
     ("chunk", lambda x: L.chunk(x, 2, 2), lambda x: torch.chunk(x, 2, 2)),
     ("pad", lambda x: L.ops.shape.pad(x, (1, 2, 0, 1)), lambda x: torch.nn.functional.pad(x, (1, 2, 0, 1))),
     ("clone", lambda x: x.clone(), lambda x: x.clone()),
+    ("movedim", lambda x: L.movedim(x, 1, -1), lambda x: torch.movedim(x, 1, -1)),
+    ("movedim_seq", lambda x: L.movedim(x, (0, 2), (2, 0)), lambda x: torch.movedim(x, (0, 2), (2, 0))),
     ("masked_fill", lambda x: x.masked_fill(x < 0, 0.5), lambda x: x.masked_fill(x < 0, 0.5)),
 ]
 

@@ -169,3 +169,21 @@ def test_matches_the_same_network_in_pytorch(which):
     tgrads = dict(tor.named_parameters())
     for name, p in lam.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), tgrads[name].grad.numpy(), rtol=2e-3, atol=2e-4, err_msg=name)
+
+
+def test_lenet_fused_forward_equals_layer_by_layer():
+    """LeNet5 runs conv → ReLU → max-pool as conv → max-pool → ReLU and conv + ReLU as one op; the values
+    and gradients equal those of running its layers one by one."""
+    lamina.manual_seed(0)
+    model = models.LeNet5()
+    x = lamina.tensor(R.standard_normal((20, 1, 28, 28)).astype(np.float32))
+    results = []
+    for fuse in (True, False):
+        model.fuse_activations = fuse
+        model.zero_grad()
+        y = model(x)
+        (y * y).sum().backward()
+        results.append((y.numpy().copy(), [p.grad.numpy().copy() for p in model.parameters()]))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6, atol=1e-6)
+    for g_fused, g_plain in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(g_fused, g_plain, rtol=1e-5, atol=1e-6)

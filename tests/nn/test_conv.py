@@ -196,3 +196,30 @@ def test_layer_repr_and_errors():
         nn.Conv2d(3, 4, 3, stride=2, padding="same")
     with pytest.raises(RuntimeError, match="expected input with 3 channels"):
         nn.Conv2d(3, 4, 3)(lamina.randn(1, 2, 5, 5))
+
+
+def test_buffer_cache_never_hands_out_a_buffer_in_use():
+    """Large results come from a cache of reusable buffers; one that anything still references is never reused."""
+    cache = conv_ops.BufferCache(max_bytes=1 << 24)
+    a = cache.empty((256, 256), np.float32)
+    a[...] = 1.0
+    view = a[::2]
+    del a
+    b = cache.empty((256, 256), np.float32)  # the first buffer is still referenced through `view`
+    b[...] = 2.0
+    assert (view == 1.0).all() and not np.shares_memory(view, b)
+    del view, b
+    c = cache.empty((256, 256), np.float32)  # now both are free: one is reused, nothing new allocated
+    assert cache.bytes == 2 * 256 * 256 * 4 and c.shape == (256, 256)
+
+
+def test_outputs_survive_later_calls():
+    w = lamina.randn(8, 3, 3, 3)
+    x1, x2 = lamina.randn(32, 3, 16, 16), lamina.randn(32, 3, 16, 16)
+    y1 = F.conv2d(x1, w, padding=1)
+    p1 = F.max_pool2d(y1, 2)
+    saved = y1.numpy().copy(), p1.numpy().copy()
+    for _ in range(3):
+        F.max_pool2d(F.conv2d(x2, w, padding=1), 2)
+    np.testing.assert_array_equal(y1.numpy(), saved[0])
+    np.testing.assert_array_equal(p1.numpy(), saved[1])

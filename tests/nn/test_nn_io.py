@@ -116,3 +116,9 @@ def test_save_is_atomic_when_writing_fails(tmp_path, monkeypatch):
         save({"w": L.zeros(2)}, path)
     assert load(path)["w"].tolist() == [1.0, 1.0]  # the old checkpoint is intact
     assert [f.name for f in tmp_path.iterdir()] == ["m.safetensors"]
+
+
+def test_top_level_names(tmp_path):
+    assert L.save is save and L.load is load
+    L.save({"w": L.ones(2)}, tmp_path / "a.safetensors")
+    assert L.load(tmp_path / "a.safetensors")["w"].tolist() == [1.0, 1.0]

@@ -250,3 +250,11 @@ def test_accuracy_and_zero_one_loss():
     assert F.accuracy(L.tensor([0.9, 0.2, 0.6]), L.tensor([1, 0, 0]), threshold=0.5).item() == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="do not match"):
         F.accuracy(L.randn(4, 3), L.randn(3))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_default_ignore_index_in_targets(reduction):
+    x = rn(5, 3)
+    t = np.array([0, -100, 2, -100, 1])
+    check_op(lambda a, y: F.cross_entropy(a, y, reduction=reduction),
+             lambda a, y: tF.cross_entropy(a, y, reduction=reduction), x, t)

@@ -159,7 +159,8 @@ def _m_axes(n: int) -> list:
 
 # ------------------------------------------------------------------------------ raw NumPy kernels
 def padded(x: np.ndarray, pads, value=0.0) -> np.ndarray:
-    """x (N, C, H, W) padded with ``value`` into a fresh buffer (x itself if there is no padding)."""
+    """x (N, C, H, W) padded with ``value`` into a buffer in ``memory_order``. Without padding: x itself
+    when it already has that layout (or is small), else a copy in that layout."""
     (pt, pb), (pl, pr) = pads
     n, c, h, w = x.shape
     if not (pt or pb or pl or pr):

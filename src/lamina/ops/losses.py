@@ -30,15 +30,18 @@ class CrossEntropy(Op):
     'mean' divides by Σ_i w_{y_i} over non-ignored rows (the count of those rows without weights),
     as PyTorch does."""
 
-    def __init__(self, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+    def __init__(self, target, weight=None, ignore_index=-100, label_smoothing=0.0, reduction="mean",
+                 none_ignored=False):
+        """``none_ignored=True``: the caller has checked that no target equals ``ignore_index``."""
         self.target, self.weight = target, weight
         self.ignore_index, self.eps, self.reduction = ignore_index, float(label_smoothing), reduction
+        self.none_ignored = none_ignored
 
     def forward(self, x):
         m, c = x.shape
         t = self.target
-        valid = t != self.ignore_index
-        self.all_valid = bool(valid.all())
+        valid = np.ones(m, dtype=bool) if self.none_ignored else t != self.ignore_index
+        self.all_valid = self.none_ignored or bool(valid.all())
         if not self.all_valid:
             t = np.where(valid, t, 0)
         self.valid, self.t = valid, t
@@ -131,8 +134,8 @@ class CrossEntropy(Op):
 
 
 def cross_entropy_indices(x: Tensor, target: np.ndarray, weight=None, ignore_index=-100, label_smoothing=0.0,
-                          reduction="mean") -> Tensor:
-    return run1(CrossEntropy(target, weight, ignore_index, label_smoothing, reduction), x)
+                          reduction="mean", none_ignored=False) -> Tensor:
+    return run1(CrossEntropy(target, weight, ignore_index, label_smoothing, reduction, none_ignored), x)
 
 
 class BinaryCrossEntropy(Op):

@@ -12,6 +12,10 @@ channels or pixels).
   (AvgPoolAdjoint), whose backward is average pooling again.
 * Adaptive average pooling averages PyTorch's bins [⌊iH/OH⌋, ⌈(i+1)H/OH⌉): a separable linear
   map A_h · x · A_wᵀ (AxisLinear, whose backward is the same op with Aᵀ).
+* Upsampling (``interpolate``: nearest, bilinear with align_corners False/True) resamples one axis
+  at a time: y[o] = (1 − λ)·x[i0] + λ·x[i1] (AxisResample); its adjoint adds each ȳ[o] back onto
+  rows i0, i1 (AxisResampleAdjoint, one np.add.reduceat per tap), and the two are each other's backward.
+Outputs keep the memory layout of their input (see ``conv.memory_order``).
 """
 from __future__ import annotations
 
@@ -94,19 +98,22 @@ class MaxPool2d(Op):
         self.order = order_of(x)  # outputs and gradients keep the input's memory layout
         lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min if x.dtype.kind in "iu" else False
         xp = padded(x, self.spec.pads, lowest)
-        out = arg = None
-        for k, r, c in _offsets(self.spec):
-            v = xp[:, :, r, c]
-            if out is None:
-                out = alloc(v.shape, v.dtype, None, self.order)
-                np.copyto(out, v)
-                arg = np.zeros_like(out, dtype=np.uint8 if self.spec.kernel[0] * self.spec.kernel[1] <= 256
-                                    else np.int32)
-                continue
-            won = np.greater(v, out)
-            np.maximum(out, v, out=out)
+        views = [xp[:, :, r, c] for _, r, c in _offsets(self.spec)]
+        out = alloc(views[0].shape, x.dtype, None, self.order)
+        arg_type = np.uint8 if len(views) <= 256 else np.int32
+        if len(views) == 1:
+            np.copyto(out, views[0])
+            self.arg = np.zeros_like(out, dtype=arg_type)
+            return out
+        won = np.greater(views[1], views[0])  # strictly greater: the first maximum wins ties, as in PyTorch
+        np.maximum(views[0], views[1], out=out)
+        arg = won.astype(arg_type)
+        step = np.empty_like(arg)
+        for k in range(2, len(views)):
+            np.greater(views[k], out, out=won)
+            np.maximum(out, views[k], out=out)
             # offsets come in increasing order, so "the latest winner" is a running maximum
-            np.maximum(arg, won.view(np.uint8) * arg.dtype.type(k), out=arg)
+            np.maximum(arg, np.multiply(won, arg_type(k), out=step), out=arg)
         self.arg = arg
         return out
 

@@ -116,8 +116,18 @@ def t(x: Tensor) -> Tensor:
 
 
 def movedim(x: Tensor, source, destination) -> Tensor:
-    dims = list(np.moveaxis(np.arange(x.ndim), source, destination))
-    return permute(x, dims)
+    """Move dims ``source`` to positions ``destination`` (ints or sequences), keeping the others in order."""
+    nd = x.ndim
+    src = [source] if isinstance(source, numbers.Integral) else list(source)
+    dst = [destination] if isinstance(destination, numbers.Integral) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: {len(src)} source dims but {len(dst)} destination dims")
+    src = [_axis(s, nd, "movedim") for s in src]
+    dst = [_axis(d, nd, "movedim") for d in dst]
+    order = [n for n in range(nd) if n not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, order)
 
 
 def squeeze(x: Tensor, dim=None) -> Tensor:

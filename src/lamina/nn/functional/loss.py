@@ -183,7 +183,9 @@ def multilabel_soft_margin_loss(input: Tensor, target, weight=None, reduction: s
 
 
 # ---------------------------------------------------------------------------- multi-class
-def _index_target(name, input: Tensor, target, ignore_index):
+def _index_target(name, input: Tensor, target, ignore_index, with_range=False):
+    """The targets as int64, checked: each is a class 0..C-1 or ignore_index. ``with_range=True`` also returns
+    whether all are classes (so none is ignored)."""
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: class-index targets must be integers, got dtype {t.dtype} "
@@ -193,12 +195,14 @@ def _index_target(name, input: Tensor, target, ignore_index):
         raise ShapeError(f"{name}: input of shape {tuple(input.shape)} (classes on dim {1 if input.ndim > 1 else 0}) "
                          f"needs a target of shape {expected}, got {tuple(t.shape)}")
     c = input.shape[1] if input.ndim > 1 else input.shape[0]
-    if t.size and (t.min() < 0 or t.max() >= c):  # two cheap reductions; the detailed check only on failure
+    in_range = not t.size or (t.min() >= 0 and t.max() < c)  # two cheap reductions; details only on failure
+    if not in_range:
         bad = (t != ignore_index) & ((t < 0) | (t >= c))
         if bad.any():
             raise IndexError(f"{name}: target value {int(t[bad].reshape(-1)[0])} is out of range for {c} classes "
                              f"(expected 0 .. {c - 1}, or ignore_index={ignore_index})")
-    return t.astype(np.int64, copy=False)
+    t = t.astype(np.int64, copy=False)
+    return (t, bool(in_range)) if with_range else t
 
 
 def _rows(input: Tensor, t: np.ndarray):
@@ -243,9 +247,11 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
     if traw.dtype.kind in "fb" and (tuple(traw.shape) == tuple(input.shape) or input.ndim == 1):
         return _cross_entropy_probs(input, _float_target("cross_entropy", input, target), w, cdim, c,
                                     reduction, label_smoothing)
-    t = _index_target("cross_entropy", input, target, ignore_index)
+    t, in_range = _index_target("cross_entropy", input, target, ignore_index, with_range=True)
     x2, t2 = _rows(input, t)
-    loss = _losses.cross_entropy_indices(x2, t2, w, ignore_index, label_smoothing, reduction)
+    # every target is a class 0..C-1, and ignore_index is not one: nothing to ignore
+    none_ignored = in_range and not 0 <= ignore_index < c
+    loss = _losses.cross_entropy_indices(x2, t2, w, ignore_index, label_smoothing, reduction, none_ignored)
     if reduction == "none":
         loss = reshape(loss, t.shape)
     return loss
