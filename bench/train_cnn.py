@@ -6,16 +6,19 @@ Model (both frameworks, same initial weights): conv 6@5×5 pad 2 → ReLU → ma
 maxpool 2 → FC 120 → ReLU → FC 84 → ReLU → FC 10; batch 64, float32, SGD(lr 0.05, momentum 0.9),
 cross-entropy. Each round runs ``--steps`` training steps of one framework then the other (the order
 alternates) after a short pause (``--pause``: the other library's worker threads keep spinning for up
-to ~0.1 s after its last call); the result is the median of per-round samples/s and of per-round ratios.
+to ~0.1 s after its last call) and a few untimed steps (``--phase-warmup``: wake the library's own
+threads, refill caches); the result is the median of per-round samples/s and of per-round ratios.
 Goal (issue 3): lamina ≥ 0.6× PyTorch's throughput.
 
 ``--memory`` runs each framework alone in a fresh subprocess (so neither library's memory is counted
 for the other) on random data of the same shape and reports
   * peak RSS (VmHWM of /proc/self/status: the whole process, interpreter and libraries included),
-  * RSS growth during training (peak minus the RSS measured after model and data were set up),
-  * for lamina also the tracemalloc peak of one training step: NumPy registers its array buffers with
-    tracemalloc, so this is the memory of activations, saved im2col columns and gradients. PyTorch's
-    allocator is invisible to tracemalloc, so for PyTorch only the RSS figures exist.
+  * RSS growth during training (peak minus the RSS measured after model and data were set up, before
+    the first step),
+  * for lamina also the tracemalloc peak of the first training step (NumPy registers its array buffers
+    with tracemalloc, so this is the memory of activations, saved im2col columns and gradients; later
+    steps reuse the same buffers) and the size of the conv/pool buffer cache. PyTorch's allocator is
+    invisible to tracemalloc, so for PyTorch only the RSS figures exist.
 ``--epochs N`` also trains N full epochs with each framework and reports test accuracy (a sanity check
 that both learn the same way). Results are written to bench/results/train_cnn.json.
 """
@@ -155,6 +158,7 @@ def throughput(args, x, y):
         names = ["lamina", "torch"] if r % 2 == 0 else ["torch", "lamina"]
         for name in names:
             time.sleep(args.pause)
+            run_steps(steps[name], feeders[name], args.phase_warmup)  # wake threads, caches, clock speed
             rates[name].append(args.steps * BATCH / run_steps(steps[name], feeders[name], args.steps))
         print(f"  round {r + 1}: lamina {rates['lamina'][-1]:8.0f}  torch {rates['torch'][-1]:8.0f} samples/s  "
               f"ratio {rates['lamina'][-1] / rates['torch'][-1]:.2f}", flush=True)
@@ -197,20 +201,23 @@ def memory_child(framework: str, steps: int = 30):
     y = rng.integers(0, 10, BATCH * 8)
     _, step, _ = lamina_setup() if framework == "lamina" else torch_setup()
     feeder = Feeder(x, y, 0)
-    step(*feeder.next())
-    base = _status_mb("VmRSS")
-    peak_before = _status_mb("VmHWM")
-    run_steps(step, feeder, steps)
-    peak = _status_mb("VmHWM")
-    res = {"peak_rss_mb": peak, "rss_after_setup_mb": base, "training_rss_growth_mb": max(0.0, peak - base),
-           "peak_before_training_mb": peak_before}
+    base, peak_before = _status_mb("VmRSS"), _status_mb("VmHWM")
+    res = {}
     if framework == "lamina":
         import tracemalloc
 
-        tracemalloc.start()
+        from lamina.ops.conv import buffers
+
+        tracemalloc.start()  # the first step allocates everything a step needs (later steps reuse buffers)
         step(*feeder.next())
-        res["tracemalloc_step_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        res["tracemalloc_first_step_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
+    run_steps(step, feeder, steps)
+    peak = _status_mb("VmHWM")
+    res.update({"peak_rss_mb": peak, "rss_before_training_mb": base, "peak_before_training_mb": peak_before,
+                "training_rss_growth_mb": peak - base})
+    if framework == "lamina":
+        res["buffer_cache_mb"] = buffers.bytes / 2**20
     print(json.dumps(res))
 
 
@@ -228,8 +235,9 @@ def memory(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=15)
-    p.add_argument("--steps", type=int, default=40, help="training steps per framework per round")
+    p.add_argument("--steps", type=int, default=50, help="training steps per framework per round")
     p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--phase-warmup", type=int, default=5, help="untimed steps at the start of each timed phase")
     p.add_argument("--pause", type=float, default=0.3,
                    help="seconds of idle time before each timed phase: after its last call each library's "
                         "BLAS/OpenMP worker threads keep spinning for a while and would steal a core from the other")

@@ -1,4 +1,4 @@
-"""The ``lamina`` command line: train, evaluate, predict, graph, xor.
+"""The ``lamina`` command line: train, evaluate, predict, graph, tune, word2vec, xor.
 
 A mistake in the input (a missing file, a corrupt dataset, an unknown model or config key, a
 loss that turns NaN) ends with one line on stderr and a non-zero exit code, not a traceback.
@@ -179,6 +179,63 @@ def _tune(args) -> int:
     return 0
 
 
+def _word2vec(args) -> int:
+    """Train word vectors on a text corpus (seed 004), save them in the word2vec text format, show neighbours."""
+    from .models import Word2Vec
+    from .text import Vocabulary, read_corpus
+
+    for flag, v, lo in (("--dim", args.dim, 1), ("--window", args.window, 1), ("--negative", args.negative, 1),
+                        ("--epochs", args.epochs, 1), ("--min-count", args.min_count, 1),
+                        ("--max-vocab", args.max_vocab, 2), ("--batch-size", args.batch_size, 1),
+                        ("--neighbours", args.neighbours, 1)):
+        if v is not None and v < lo:
+            raise UserError(f"{flag} must be >= {lo}, got {v}")
+    for flag, v in (("--lr", args.lr), ("--min-lr", args.min_lr), ("--sample", args.sample)):
+        if not v >= 0:
+            raise UserError(f"{flag} must be >= 0, got {v}")
+    try:
+        words = read_corpus(args.corpus, lowercase=args.lowercase)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    vocab = Vocabulary.build(words, max_size=args.max_vocab, min_count=args.min_count)
+    if len(vocab) < 3:
+        raise UserError(f"corpus {args.corpus!r}: fewer than 2 distinct words appear at least --min-count "
+                        f"{args.min_count} times ({len(words)} words in all); lower --min-count or use a larger corpus")
+    ids = vocab.encode(words)
+    known = int((ids != 0).sum())
+    print(f"word2vec: {len(words):,} words, vocabulary of {len(vocab) - 1:,} words seen >= {args.min_count} times "
+          f"({known / len(words):.1%} of the corpus); {args.mode}, dim {args.dim}, window {args.window}, "
+          f"{args.negative} negatives, {args.epochs} epoch{'s' if args.epochs > 1 else ''}")
+    model = Word2Vec(len(vocab), args.dim, mode=args.mode, negative=args.negative, loss=args.loss)
+    try:
+        history = model.fit(ids, vocab, epochs=args.epochs, batch_size=args.batch_size, window=args.window,
+                            lr=args.lr, min_lr=min(args.min_lr, args.lr), sample=args.sample, seed=args.seed,
+                            progress=not args.quiet)
+    except (ValueError, FloatingPointError) as e:
+        raise UserError(str(e)) from None
+    wv = model.wv
+    wv.save_word2vec_format(args.out)
+    print(f"trained in {args.epochs} epochs at {sum(history['words_per_sec']) / args.epochs:,.0f} words/s, final "
+          f"loss {history['loss'][-1]:.4f}; wrote {len(wv):,} vectors of dim {wv.vector_size} to {args.out}")
+    if args.show:
+        missing = [w for w in args.show if w not in wv]
+        if missing:
+            raise UserError(f"--show: {', '.join(repr(w) for w in missing)} not in the vocabulary")
+        shown = args.show
+    else:  # a few frequent words: ranks 10, 30, 50, ... of the vocabulary (the very top are function words)
+        order = [w for w, _ in vocab.most_common() if w in wv]
+        ranks = range(10, 100, 20) if len(order) > 100 else range(0, min(len(order), 5))
+        shown = [order[r] for r in ranks]
+    for w in shown:
+        near = ", ".join(f"{n} {s:.2f}" for n, s in wv.most_similar(w, k=args.neighbours))
+        print(f"  {w}: {near}")
+    if args.plot:
+        points = list(dict.fromkeys(shown + [n for w in shown for n, _ in wv.most_similar(w, k=3)]))
+        wv.plot_pca(points, args.plot, title=f"word2vec ({args.mode}, dim {args.dim}) on {os.path.basename(args.corpus)}")
+        print(f"wrote the PCA plot of {len(points)} words to {args.plot}")
+    return 0
+
+
 def _add_train_flags(p, defaults: RunConfig):
     p.add_argument("--config", help="a TOML file with these settings (keys as below, optionally under [train]); "
                                     "flags override it")
@@ -262,6 +319,40 @@ def build_parser() -> argparse.ArgumentParser:
     tu.add_argument("--data-root", dest="data_root", help="folder of the MNIST / Fashion-MNIST IDX files")
     tu.add_argument("--quiet", action="store_true", help="no progress bar")
     tu.set_defaults(func=_tune)
+
+    w = sub.add_parser("word2vec", help="train word vectors (skip-gram / CBOW) on a text corpus",
+                       description="Train word2vec vectors (seed 004) on the whitespace-separated words of CORPUS "
+                                   "(a UTF-8 text file, e.g. text8) with negative sampling and row-sparse SGD, show "
+                                   "a progress bar (words/s, loss), save the vectors in the word2vec text format "
+                                   "and print the nearest neighbours of a few frequent words.")
+    w.add_argument("corpus", metavar="CORPUS", help="UTF-8 text file")
+    w.add_argument("--dim", type=int, default=128, help="vector size (default 128)")
+    w.add_argument("--mode", choices=("skipgram", "cbow"), default="skipgram", help="default skipgram")
+    w.add_argument("--loss", choices=("negative_sampling", "softmax"), default="negative_sampling",
+                   help="default negative_sampling (softmax: full softmax, small vocabularies only)")
+    w.add_argument("--window", type=int, default=5, help="context words on each side (default 5)")
+    w.add_argument("--negative", type=int, default=5, help="negative samples per example (default 5)")
+    w.add_argument("--epochs", type=int, default=5, help="default 5")
+    w.add_argument("--min-count", dest="min_count", type=int, default=5,
+                   help="ignore words seen fewer times (default 5)")
+    w.add_argument("--max-vocab", dest="max_vocab", type=int, default=50000,
+                   help="keep the N most frequent words (default 50000)")
+    w.add_argument("--batch-size", dest="batch_size", type=int,
+                   help="word pairs per SGD step (default 2048; 128 with --loss softmax)")
+    w.add_argument("--lr", type=float, default=0.025, help="initial learning rate (default 0.025)")
+    w.add_argument("--min-lr", dest="min_lr", type=float, default=1e-4,
+                   help="learning rate at the end, reached linearly (default 1e-4)")
+    w.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold of frequent words (default "
+                                                               "1e-3; 0: off)")
+    w.add_argument("--lowercase", action="store_true", help="lowercase the corpus first")
+    w.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    w.add_argument("--out", default="vectors.txt", help="output file (default vectors.txt)")
+    w.add_argument("--show", nargs="+", metavar="WORD", help="words whose neighbours to print (default: a few "
+                                                             "frequent words)")
+    w.add_argument("--neighbours", type=int, default=8, help="neighbours printed per word (default 8)")
+    w.add_argument("--plot", help="also draw a PCA plot of the shown words and their neighbours (.png or .svg)")
+    w.add_argument("--quiet", action="store_true", help="no progress bar")
+    w.set_defaults(func=_word2vec)
 
     x = sub.add_parser("xor", help="train seed 000's XOR network with the autodiff engine alone",
                        description="Train the 2-hidden-1 XOR network of seed 000 by full-batch gradient descent "

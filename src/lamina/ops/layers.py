@@ -96,10 +96,15 @@ def linear(x: Tensor, w: Tensor, b: Tensor | None = None, relu: bool = False) ->
 # ---------------------------------------------------------------------------- embedding
 class Embedding(Op):
     """out[..., :] = W[idx[...], :]. The gradient is a row scatter (np.add.at), never a one-hot matmul;
-    ``rows(g)`` gives it in row-sparse form (unique row ids, summed rows) for sparse updates."""
+    ``rows(g)`` gives it in row-sparse form (unique row ids, summed rows) for sparse updates.
 
-    def __init__(self, idx: np.ndarray, padding_idx=None):
-        self.idx, self.padding_idx = idx, padding_idx
+    ``sparse=True``: a plain backward (no graph of the gradient) into a leaf W returns a
+    ``lamina.sparse.RowSparseGrad`` — the looked-up row ids and the gradient rows, O(len(idx) · dim),
+    repeated ids not summed (the optimizer coalesces) — instead of a dense (rows, dim) array. Under
+    ``create_graph`` / forward mode, or when W is not a leaf, the dense differentiable rule runs."""
+
+    def __init__(self, idx: np.ndarray, padding_idx=None, sparse: bool = False):
+        self.idx, self.padding_idx, self.sparse = idx, padding_idx, sparse
 
     def forward(self, w):
         self.shape = w.shape
@@ -116,6 +121,8 @@ class Embedding(Op):
         return uniq, acc
 
     def backward(self, g):
+        if self.sparse and plain_backward() and self.inputs[0]._node is None:
+            return (_row_sparse(self.idx, g._data, self.shape, self.padding_idx),)
         if plain_backward():
             gw = np.zeros(self.shape, dtype=g.dtype)
             np.add.at(gw, self.idx.reshape(-1), g._data.reshape(-1, self.shape[1]))
@@ -155,8 +162,22 @@ class EmbeddingScatter(Op):
         return run1(EmbeddingScatter(self.idx, self.shape, self.padding_idx), t)
 
 
-def embedding(idx: np.ndarray, w: Tensor, padding_idx=None) -> Tensor:
-    return run1(Embedding(idx, padding_idx), w)
+def _row_sparse(idx: np.ndarray, g: np.ndarray, shape: tuple, padding_idx=None):
+    """The gradient of a lookup W[idx] as a RowSparseGrad: ids idx (flattened), rows g (len(idx), dim)."""
+    from ..sparse import RowSparseGrad
+
+    flat = idx.reshape(-1)
+    rows = g.reshape(flat.size, shape[1])
+    if padding_idx is not None and (flat == padding_idx).any():
+        keep = flat != padding_idx
+        flat, rows = flat[keep], rows[keep]
+    else:
+        rows = np.array(rows)  # owned: the incoming gradient may be a read-only or shared view
+    return RowSparseGrad.make(flat, rows, shape)
+
+
+def embedding(idx: np.ndarray, w: Tensor, padding_idx=None, sparse: bool = False) -> Tensor:
+    return run1(Embedding(idx, padding_idx, sparse), w)
 
 
 # ---------------------------------------------------------------------------- batch normalisation

@@ -1,8 +1,8 @@
 """``lamina.optim``: optimizers with PyTorch's API, line searches and learning-rate schedules.
 
 First order (match ``torch.optim`` step for step): SGD (momentum, dampening, Nesterov),
-Adagrad, Adadelta, RMSprop, Adam, AdamW.  Quasi-Newton: LBFGS (optionally with a
-strong-Wolfe line search).  Second order, for small full-batch problems: Newton,
+Adagrad, Adadelta, RMSprop, Adam, AdamW; SparseAdam for row-sparse embedding gradients.
+Quasi-Newton: LBFGS (optionally with a strong-Wolfe line search).  Second order, for small full-batch problems: Newton,
 GaussNewton, LevenbergMarquardt.  ``lr_scheduler``: learning-rate schedules.
 """
 from . import lr_scheduler
@@ -17,7 +17,8 @@ from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .second_order import GaussNewton, LevenbergMarquardt, Newton
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "LBFGS", "Newton", "GaussNewton",
-           "LevenbergMarquardt", "lr_scheduler", "backtracking", "strong_wolfe", "cubic_interpolate",
+           "SparseAdam", "LevenbergMarquardt", "lr_scheduler", "backtracking", "strong_wolfe", "cubic_interpolate",
            "LineSearchResult", "set_num_threads", "get_num_threads"]

@@ -55,6 +55,10 @@ class FlatParams:
         parts = []
         for p, _shape, a, b in self._slices():
             g = p.grad
+            if getattr(g, "is_sparse", False):
+                raise RuntimeError(f"FlatParams.grads: the parameter of shape {tuple(p.shape)} has a row-sparse "
+                                   "gradient (nn.Embedding(sparse=True)); LBFGS and the second-order methods need "
+                                   "dense gradients: create the embedding with sparse=False")
             parts.append(np.zeros(b - a, dtype=self.dtype) if g is None else g._data.reshape(-1))
         return np.concatenate(parts).astype(self.dtype, copy=False)
 

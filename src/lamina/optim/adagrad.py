@@ -10,11 +10,16 @@ towards zero as G grows — the problem AdaDelta and RMSProp address.
 
 As in PyTorch, the accumulator ``sum`` is created when the optimizer is built, filled
 with ``initial_accumulator_value``.
+
+A row-sparse gradient (``nn.Embedding(sparse=True)``) updates only its rows R, as PyTorch does:
+G_R += g_R², θ_R -= lr_t * g_R / (√G_R + eps) with g the coalesced gradient — O(|R| · dim) per
+step.  Weight decay is not defined for it (PyTorch raises too).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ._sparse import is_sparse, sparse_rows
 from .optimizer import Optimizer, negate_or_decay
 
 
@@ -27,6 +32,21 @@ def _adagrad_kernel(p, g, acc, t0, t1, *, clr, eps, weight_decay, maximize):
     np.divide(d, t1, out=t1)
     np.multiply(t1, -clr, out=t1)
     np.add(p, t1, out=p)
+
+
+def _sparse_adagrad(p, acc, grad, clr, eps, maximize):
+    """The Adagrad rule on the rows of a row-sparse gradient only, in place on ``p`` and ``acc``."""
+    rows, g = sparse_rows(grad, p.dtype)
+    if maximize:
+        np.negative(g, out=g)
+    s = acc[rows]
+    s += g * g
+    acc[rows] = s
+    np.sqrt(s, out=s)
+    s += p.dtype.type(eps)
+    g /= s
+    g *= p.dtype.type(-clr)
+    p[rows] += g
 
 
 class Adagrad(Optimizer):
@@ -54,12 +74,19 @@ class Adagrad(Optimizer):
         kw = dict(eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
                   maximize=bool(group["maximize"]))
         tasks = []
-        for p, g in self._with_grads(group):
+        for i, (p, g) in enumerate(self._with_grads(group, allow_sparse=True)):
             state = self.state[p]
             if "sum" not in state:
                 state["step"] = 0
                 state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
+            if is_sparse(g) and kw["weight_decay"] != 0:
+                raise RuntimeError(f"Adagrad.step: weight_decay={kw['weight_decay']} is not compatible with the "
+                                   f"row-sparse gradient of the parameter of shape {tuple(p.shape)} (as in PyTorch); "
+                                   "use weight_decay=0 or an embedding with sparse=False")
             state["step"] += 1
             clr = lr / (1 + (state["step"] - 1) * lr_decay)
+            if is_sparse(g):
+                _sparse_adagrad(p._data, state["sum"], g, clr, kw["eps"], kw["maximize"])
+                continue
             tasks.append((_adagrad_kernel, [p._data, g, state["sum"]], dict(kw, clr=clr)))
         self._run(tasks, n_tmp=2)

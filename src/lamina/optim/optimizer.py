@@ -30,8 +30,9 @@ from collections import defaultdict
 import numpy as np
 
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..sparse import RowSparseGrad
 from ..tensor import Tensor
-from . import _foreach
+from . import _foreach, _sparse
 
 
 class _RequiredParameter:
@@ -111,6 +112,9 @@ class Optimizer:
                     continue
                 if set_to_none:
                     p.grad = None
+                elif p.grad.__class__ is RowSparseGrad:  # PyTorch: a zeroed sparse grad has no rows
+                    g = p.grad
+                    p.grad = RowSparseGrad.make(g.indices[:0], g._data[:0], g.dense_shape)
                 else:
                     g = p.grad
                     if not g._data.flags.writeable:
@@ -135,12 +139,23 @@ class Optimizer:
         raise TypeError(f"{type(self).__name__} does not define _step_group(group): "
                         "Optimizer is a base class; subclass it to write an update rule")
 
-    def _with_grads(self, group: dict):
-        """(parameter, gradient array) for every parameter of ``group`` that has a gradient."""
+    def _with_grads(self, group: dict, allow_sparse: bool = False):
+        """(parameter, gradient array) for every parameter of ``group`` that has a gradient.
+
+        A row-sparse gradient (``lamina.sparse.RowSparseGrad``) raises a clear error, unless
+        ``allow_sparse``: then it is returned as is, for the optimizer's sparse update."""
         out = []
-        for p in group["params"]:
+        for i, p in enumerate(group["params"]):
             g = p.grad
             if g is None:
+                continue
+            if g.__class__ is RowSparseGrad:
+                if not allow_sparse:
+                    gi = next(k for k, gr in enumerate(self.param_groups) if gr is group)
+                    raise _sparse.dense_only_error(type(self).__name__, gi, i, p)
+                if not p._data.flags.writeable:
+                    p._data = p._data.copy()
+                out.append((p, g))
                 continue
             garr = g._data
             if garr.shape != p._data.shape:

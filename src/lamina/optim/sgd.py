@@ -24,11 +24,22 @@ Momentum, the two forms of the notes
   ``SGD(momentum=β, nesterov=True)``: the parameters it stores are the look-ahead
   points θ̃ themselves (Sutskever's reformulation), so the gradient is taken at the
   stored parameters.
+
+Row-sparse gradients (``nn.Embedding(sparse=True)``)
+----------------------------------------------------
+Without momentum only the rows R in the gradient change: θ_R = θ_R - lr * G_R, with G the
+coalesced gradient (repeated rows summed) — the same values as PyTorch, at O(|R| · dim) per
+step.  ``weight_decay`` is then *lazy*: θ_R = θ_R - lr * (G_R + weight_decay * θ_R), only on
+the rows of the batch (PyTorch raises for sparse gradients with weight decay; dense decay would
+cost O(rows · dim) per step).  With momentum every row moves at every step (the velocity of a
+row outlives its gradient), so the gradient is made dense and the dense rule runs: same values
+as PyTorch's sparse momentum, but O(rows · dim) per step.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ._sparse import is_sparse, sparse_rows
 from .optimizer import Optimizer, negate_or_decay
 
 
@@ -59,6 +70,17 @@ def _sgd_kernel(p, g, *rest, lr, weight_decay, momentum, dampening, nesterov, ma
     np.add(p, t1, out=p)
 
 
+def _sparse_sgd(p, grad, lr, weight_decay, maximize):
+    """θ_R -= lr * (±G_R + weight_decay * θ_R) on the rows R of a row-sparse gradient, in place."""
+    rows, d = sparse_rows(grad, p.dtype)
+    if maximize:
+        np.negative(d, out=d)
+    if weight_decay != 0:
+        d += p[rows] * p.dtype.type(weight_decay)
+    d *= p.dtype.type(-lr)
+    p[rows] += d
+
+
 class SGD(Optimizer):
     """``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False)``."""
 
@@ -83,7 +105,14 @@ class SGD(Optimizer):
                   dampening=float(group["dampening"]), nesterov=bool(group["nesterov"]),
                   maximize=bool(group["maximize"]))
         tasks = []
-        for p, g in self._with_grads(group):
+        for p, g in self._with_grads(group, allow_sparse=True):
+            if is_sparse(g):
+                if momentum == 0:
+                    _sparse_sgd(p._data, g, kw["lr"], kw["weight_decay"], kw["maximize"])
+                    continue
+                rows, vals = sparse_rows(g, p._data.dtype)
+                g = np.zeros_like(p._data)
+                g[rows] = vals
             arrays = [p._data, g]
             first = False
             if momentum != 0:

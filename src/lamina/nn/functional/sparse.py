@@ -59,8 +59,11 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
     """Rows of ``weight`` (num_embeddings, dim) at integer ``input`` (any shape) -> input.shape + (dim,).
 
     ``padding_idx``: that row gets no gradient. ``max_norm``: rows looked up are first renormalised in place.
-    ``scale_grad_by_freq``: each row's gradient is divided by its count in the batch. ``sparse``: accepted
-    for PyTorch compatibility; the gradient is a dense (num_embeddings, dim) array filled by a row scatter."""
+    ``scale_grad_by_freq``: each row's gradient is divided by its count in the batch. ``sparse=True``: when
+    ``weight`` is a leaf, ``loss.backward()`` leaves a row-sparse gradient (``lamina.sparse.RowSparseGrad``:
+    the looked-up rows only, O(len(input) · dim)) in ``weight.grad``, for ``optim.SGD``, ``optim.Adagrad``
+    and ``optim.SparseAdam``; otherwise (and under ``create_graph``) the gradient is a dense
+    (num_embeddings, dim) array filled by a row scatter."""
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {tuple(weight.shape)}")
     num = weight.shape[0]
@@ -71,7 +74,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
         padding_idx %= num
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
-    out = _layers.embedding(idx, weight, padding_idx)
+    out = _layers.embedding(idx, weight, padding_idx, bool(sparse))
     if scale_grad_by_freq and out.requires_grad and _mode.grad_enabled:
         counts = np.bincount(idx.reshape(-1), minlength=num)
         scale = (1.0 / counts[idx]).astype(weight.dtype)[..., None]

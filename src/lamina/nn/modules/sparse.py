@@ -17,8 +17,10 @@ class Embedding(Module):
     """``Embedding(V, D)(idx)`` returns the rows W[idx] of shape idx.shape + (D,). W ~ N(0, 1) as in PyTorch
     (the ``padding_idx`` row starts at zero and receives no gradient).
 
-    The gradient is a row scatter-add into W, never a one-hot product. ``sparse=True`` is accepted for
-    PyTorch compatibility; the gradient is still delivered dense."""
+    The gradient is a row scatter-add into W, never a one-hot product. ``sparse=True``: ``weight.grad`` is a
+    row-sparse ``lamina.sparse.RowSparseGrad`` holding only the rows looked up in the batch, so a step of
+    ``optim.SGD`` (without momentum), ``optim.Adagrad`` or ``optim.SparseAdam`` costs O(batch · dim), not
+    O(num_embeddings · dim); the other optimizers refuse it with a clear error."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,

@@ -1,0 +1,170 @@
+"""Word2Vec throughput and quality, lamina vs gensim, on a real English corpus (issue 7).
+
+Corpus: the text of GCIDE (Debian's ``dict-gcide``: ``apt-get install dict-gcide``; the dictionary
+/usr/share/dictd/gcide.dict.dz is gzip-compatible), lowercased, markup stripped, words = runs of
+a-z letters (about 4.8 M words); or any plain-text file given with ``--corpus`` (e.g. text8).
+The extracted text is cached in ``$LAMINA_BENCH_CACHE`` (default ~/.cache/lamina) — never in the repo.
+
+Same settings on both sides: skip-gram, negative sampling (5), dim 100, window 5, min_count 5,
+sample 1e-3, linear decay 0.025 → 1e-4, ``--epochs`` epochs; gensim with workers=2 (the machine's two
+cores), lamina single process (NumPy; its BLAS may use the second core for the batched products).
+Runs alternate gensim / lamina, ``--rounds`` times with different seeds; words/s = corpus words
+× epochs / training seconds (vocabulary building excluded on both sides).
+
+Quality: overlap@10 — for each of the 1000 most frequent words, the fraction of its 10 nearest
+neighbours (cosine, whole vocabulary) that two models share; averaged. gensim vs gensim (two
+seeds) is the noise floor of the measure.
+
+Run:   python bench/word2vec.py [--epochs 3] [--rounds 2] [--corpus FILE]
+Writes bench/results/word2vec.json and bench/results/word2vec_neighbours.md.
+Goal (issue 7): lamina >= 1/3 of gensim's words/s.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import machine_info
+
+import lamina as L
+from lamina.models import KeyedVectors, Word2Vec
+from lamina.text import Vocabulary
+
+GCIDE = "/usr/share/dictd/gcide.dict.dz"
+RESULTS = os.path.join(os.path.dirname(__file__), "results")
+SHOW = ["king", "queen", "water", "red", "horse", "three", "good", "church", "ship", "tree", "music", "iron"]
+DIM, WINDOW, NEGATIVE, MIN_COUNT, SAMPLE, LR, MIN_LR = 100, 5, 5, 5, 1e-3, 0.025, 1e-4
+
+
+def gcide_words() -> list[str]:
+    """The words of GCIDE's entries: pronunciations (\\...\\) and source tags ([1913 Webster]) removed."""
+    cache = os.path.join(os.environ.get("LAMINA_BENCH_CACHE", os.path.expanduser("~/.cache/lamina")), "gcide.txt")
+    if not os.path.exists(cache):
+        if not os.path.exists(GCIDE):
+            sys.exit(f"word2vec bench: {GCIDE} not found; install it with 'apt-get install dict-gcide' "
+                     "or pass --corpus FILE (e.g. text8)")
+        raw = gzip.open(GCIDE, "rb").read().decode("utf-8", errors="replace")
+        raw = re.sub(r"\\[^\\\n]*\\", " ", raw)
+        raw = re.sub(r"\[(?:1913 Webster|WordNet 1\.5|PJC|Century Dict\.|Webster 1913 Suppl\.)[^\]]*\]", " ", raw)
+        os.makedirs(os.path.dirname(cache), exist_ok=True)
+        tmp = cache + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(" ".join(re.findall(r"[a-z]+", raw.lower())))
+        os.replace(tmp, cache)
+    return open(cache, encoding="utf-8").read().split()
+
+
+def train_gensim(words, epochs, seed):
+    from gensim.models import Word2Vec as GensimW2V
+
+    sentences = [words[i:i + 10000] for i in range(0, len(words), 10000)]  # gensim's longest sentence
+    m = GensimW2V(vector_size=DIM, window=WINDOW, negative=NEGATIVE, min_count=MIN_COUNT, sample=SAMPLE, sg=1,
+                  workers=2, alpha=LR, min_alpha=MIN_LR, seed=seed)
+    m.build_vocab(sentences)
+    t0 = time.perf_counter()
+    m.train(sentences, total_examples=m.corpus_count, epochs=epochs)
+    return time.perf_counter() - t0, KeyedVectors(list(m.wv.index_to_key), m.wv.vectors)
+
+
+def train_lamina(ids, vocab, epochs, seed, **kw):
+    L.manual_seed(seed)
+    model = Word2Vec(len(vocab), DIM, negative=NEGATIVE, **kw)
+    t0 = time.perf_counter()
+    model.fit(ids, vocab, epochs=epochs, window=WINDOW, lr=LR, min_lr=MIN_LR, sample=SAMPLE, seed=seed,
+              progress=False)
+    return time.perf_counter() - t0, model.wv
+
+
+def top10(kv: KeyedVectors, words) -> np.ndarray:
+    u = kv.unit_vectors()
+    q = np.array([kv.index(w) for w in words])
+    sims = u[q] @ u.T
+    sims[np.arange(len(q)), q] = -np.inf
+    return np.argpartition(-sims, 10, axis=1)[:, :10]
+
+
+def overlap(a: KeyedVectors, b: KeyedVectors, words) -> float:
+    """Mean fraction of shared 10 nearest neighbours (compared as words)."""
+    na, nb = top10(a, words), top10(b, words)
+    ka, kb = np.array(a.index_to_key), np.array(b.index_to_key)
+    return float(np.mean([len(set(ka[x]) & set(kb[y])) / 10 for x, y in zip(na, nb)]))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--corpus", help="plain-text corpus (default: GCIDE)")
+    p.add_argument("--pair-negatives", action="store_true",
+                   help="also time one run of lamina with a draw of negatives per pair (shared_negatives=False)")
+    args = p.parse_args()
+    words = open(args.corpus, encoding="utf-8").read().split() if args.corpus else gcide_words()
+    vocab = Vocabulary.build(words, max_size=10**7, min_count=MIN_COUNT)
+    ids = vocab.encode(words)
+    print(f"corpus: {len(words):,} words, {len(vocab) - 1:,} words seen >= {MIN_COUNT} times; "
+          f"{args.epochs} epochs; {machine_info()}")
+    runs = {"gensim": [], "lamina": []}
+    vectors = {"gensim": [], "lamina": []}
+    for r in range(args.rounds):
+        for name in ("gensim", "lamina"):
+            seconds, kv = train_gensim(words, args.epochs, r + 1) if name == "gensim" else \
+                train_lamina(ids, vocab, args.epochs, r + 1)
+            runs[name].append(len(words) * args.epochs / seconds)
+            vectors[name].append(kv)
+            print(f"round {r + 1} {name:7s} {seconds:6.1f} s  {runs[name][-1]:10,.0f} words/s", flush=True)
+    result = {"corpus": args.corpus or "GCIDE (dict-gcide)", "words": len(words), "vocabulary": len(vocab) - 1,
+              "epochs": args.epochs, "dim": DIM, "window": WINDOW, "negative": NEGATIVE, "min_count": MIN_COUNT,
+              "sample": SAMPLE, "machine": machine_info(),
+              "words_per_sec": {k: [round(v) for v in vs] for k, vs in runs.items()}}
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    result["ratio_lamina_over_gensim"] = round(med["lamina"] / med["gensim"], 3)
+    print(f"median words/s: gensim {med['gensim']:,.0f}, lamina {med['lamina']:,.0f}; "
+          f"lamina / gensim = {result['ratio_lamina_over_gensim']:.2f} (goal >= 0.33)")
+    if args.pair_negatives:
+        seconds, _ = train_lamina(ids, vocab, 1, 1, shared_negatives=False)
+        result["lamina_pair_negatives_words_per_sec"] = round(len(words) / seconds)
+        print(f"lamina, negatives drawn per pair (1 epoch): {len(words) / seconds:,.0f} words/s")
+
+    g, lam = vectors["gensim"], vectors["lamina"]
+    common = [w for w in g[0].index_to_key if w in lam[0]][:1000]
+    ov = {"lamina_vs_gensim": [overlap(a, b, common) for a in lam for b in g]}
+    if len(g) > 1:
+        ov["gensim_vs_gensim"] = [overlap(g[0], g[1], common)]
+        ov["lamina_vs_lamina"] = [overlap(lam[0], lam[1], common)]
+    result["overlap_at_10"] = {k: round(float(np.mean(v)), 3) for k, v in ov.items()}
+    print("mean overlap@10 over the 1000 most frequent words: " +
+          ", ".join(f"{k} {v:.3f}" for k, v in result["overlap_at_10"].items()))
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "word2vec.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    shown = [w for w in SHOW if w in lam[0] and w in g[0]]
+    lines = [f"Nearest neighbours (cosine) after {args.epochs} epochs of skip-gram on {result['corpus']} "
+             f"({len(words):,} words; dim {DIM}, window {WINDOW}, {NEGATIVE} negatives, min_count {MIN_COUNT}, "
+             f"sample {SAMPLE}), lamina beside gensim — written by bench/word2vec.py.", "",
+             "| word | lamina | gensim |", "| --- | --- | --- |"]
+    for w in shown:
+        lines.append(f"| {w} | {', '.join(n for n, _ in lam[0].most_similar(w, 8))} | "
+                     f"{', '.join(n for n, _ in g[0].most_similar(w, 8))} |")
+    lines += ["", f"Mean overlap@10 (1000 most frequent words): lamina vs gensim "
+              f"{result['overlap_at_10']['lamina_vs_gensim']:.2f}"
+              + (f", gensim vs gensim (two seeds) {result['overlap_at_10']['gensim_vs_gensim']:.2f}, lamina vs "
+                 f"lamina {result['overlap_at_10']['lamina_vs_lamina']:.2f}" if len(g) > 1 else "") + ".",
+              f"Throughput (median words/s): lamina {med['lamina']:,.0f}, gensim (2 workers) {med['gensim']:,.0f}"
+              + (f"; lamina with a draw of negatives per pair (shared_negatives=False) "
+                 f"{result['lamina_pair_negatives_words_per_sec']:,}" if args.pair_negatives else "") + "."]
+    with open(os.path.join(RESULTS, "word2vec_neighbours.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

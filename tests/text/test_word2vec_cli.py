@@ -1,0 +1,67 @@
+"""``lamina word2vec CORPUS ...``: trains, saves vectors, prints neighbours; one-line errors."""
+import numpy as np
+import pytest
+
+from lamina.cli import main
+from lamina.models import KeyedVectors
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    groups = [["cat", "dog", "horse", "cow"], ["red", "green", "blue", "white"], ["one", "two", "three", "four"]]
+    words = [groups[g][i] for g in rng.integers(0, 3, 600) for i in rng.integers(0, 4, 10)]
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    path.write_text(" ".join(words), encoding="utf-8")
+    return path
+
+
+def test_word2vec_trains_saves_and_prints_neighbours(corpus_file, tmp_path, capsys):
+    out, plot = tmp_path / "vectors.txt", tmp_path / "words.svg"
+    code = main(["word2vec", str(corpus_file), "--dim", "12", "--window", "2", "--epochs", "3", "--min-count", "1",
+                 "--lr", "0.05", "--sample", "0", "--out", str(out), "--show", "cat", "red", "--neighbours", "3", "--plot", str(plot),
+                 "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "6,000 words, vocabulary of 12 words" in text and "words/s" in text
+    kv = KeyedVectors.load_word2vec_format(out)
+    assert len(kv) == 12 and kv.vector_size == 12
+    neighbours = {line.split(":")[0].strip(): line.split(":")[1] for line in text.splitlines() if line.startswith("  ")}
+    assert set(neighbours) == {"cat", "red"}
+    assert all(w in neighbours["cat"] for w in ("dog", "horse", "cow"))
+    assert "<svg" in plot.read_text()
+
+
+def test_word2vec_progress_bar_and_default_words(corpus_file, tmp_path, capsys):
+    assert main(["word2vec", str(corpus_file), "--dim", "8", "--epochs", "1", "--min-count", "1", "--out",
+                 str(tmp_path / "v.txt"), "--mode", "cbow"]) == 0
+    captured = capsys.readouterr()
+    assert "word/s" in captured.err and "loss=" in captured.err
+    assert sum(line.startswith("  ") for line in captured.out.splitlines()) == 5  # a few frequent words
+
+
+@pytest.mark.parametrize("content,match", [
+    (None, "does not exist"),
+    (b"", "is empty"),
+    (b"caf\xe9 au lait", "not valid UTF-8"),
+    (b"   \n\t ", "no words"),
+    (b"a b c", "fewer than 2 distinct words"),
+])
+def test_word2vec_corpus_errors_are_one_line(tmp_path, capsys, content, match):
+    path = tmp_path / "corpus.txt"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["word2vec", str(path), "--out", str(tmp_path / "v.txt"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("lamina word2vec: error:") and match in err and "\n" not in err
+    assert not (tmp_path / "v.txt").exists()
+
+
+@pytest.mark.parametrize("flags,match", [(["--dim", "0"], "--dim must be >= 1"),
+                                         (["--lr", "-1"], "--lr must be >= 0"),
+                                         (["--show", "zebra"], "'zebra' not in the vocabulary")])
+def test_word2vec_bad_flags(corpus_file, tmp_path, capsys, flags, match):
+    args = ["word2vec", str(corpus_file), "--epochs", "1", "--dim", "4", "--min-count", "1", "--quiet", "--out",
+            str(tmp_path / "v.txt")]
+    assert main(args + flags) == 2
+    assert match in capsys.readouterr().err
