@@ -18,13 +18,7 @@ class RowSparseGrad(Tensor):
 
     @classmethod
     def make(cls, indices: np.ndarray, values: np.ndarray, dense_shape: tuple) -> "RowSparseGrad":
-        t = object.__new__(cls)
-        t._data = values
-        t.requires_grad = False
-        t.grad = None
-        t._node = None
-        t._tangent = None
-        t._hooks = None
+        t = super()._make(values)
         t.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         t.dense_shape = tuple(dense_shape)
         return t
