@@ -115,17 +115,21 @@ def main():
           f"{args.epochs} epochs; {machine_info()}")
     runs = {"gensim": [], "lamina": []}
     vectors = {"gensim": [], "lamina": []}
+    loads = []  # 1-minute load average before each run: > ~0.5 means another process shares the cores
     for r in range(args.rounds):
         for name in ("gensim", "lamina"):
+            loads.append(round(os.getloadavg()[0], 2))
             seconds, kv = train_gensim(words, args.epochs, r + 1) if name == "gensim" else \
                 train_lamina(ids, vocab, args.epochs, r + 1)
             runs[name].append(len(words) * args.epochs / seconds)
             vectors[name].append(kv)
-            print(f"round {r + 1} {name:7s} {seconds:6.1f} s  {runs[name][-1]:10,.0f} words/s", flush=True)
+            print(f"round {r + 1} {name:7s} {seconds:6.1f} s  {runs[name][-1]:10,.0f} words/s  "
+                  f"(load before: {loads[-1]})", flush=True)
     result = {"corpus": args.corpus or "GCIDE (dict-gcide)", "words": len(words), "vocabulary": len(vocab) - 1,
               "epochs": args.epochs, "dim": DIM, "window": WINDOW, "negative": NEGATIVE, "min_count": MIN_COUNT,
               "sample": SAMPLE, "machine": machine_info(),
-              "words_per_sec": {k: [round(v) for v in vs] for k, vs in runs.items()}}
+              "words_per_sec": {k: [round(v) for v in vs] for k, vs in runs.items()},
+              "load_before_each_run": loads}
     # On a shared machine another process slows gensim (2 threads) more than lamina (1): the best round of
     # each side is the least disturbed estimate, and the one the ratio uses; the medians are shown too.
     med = {k: statistics.median(v) for k, v in runs.items()}

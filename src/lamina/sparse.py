@@ -36,6 +36,9 @@ class RowSparseGrad(Tensor):
     def size(self, dim=None):
         return self.dense_shape if dim is None else self.dense_shape[dim]
 
+    def detach(self) -> "RowSparseGrad":
+        return RowSparseGrad.make(self.indices, self._data, self.dense_shape)
+
     def values(self) -> Tensor:
         return Tensor._make(self._data)
 

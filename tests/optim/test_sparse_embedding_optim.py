@@ -221,3 +221,14 @@ def test_coalesce_rows_equals_add_at(n, vocab):
     assert rows.tolist() == sorted(set(idx.tolist()))
     assert summed.dtype == np.float32 and summed.shape == (rows.size, 5)
     np.testing.assert_allclose(summed, ref[rows], rtol=1e-5, atol=1e-5)
+
+
+def test_autograd_grad_of_sparse_embedding_has_the_weight_shape():
+    import lamina as L
+    from lamina import nn
+
+    e = nn.Embedding(7, 3, sparse=True)
+    y = e(L.tensor(np.array([1, 1, 4])))
+    (g,) = L.autograd.grad(y.sum(), [e.weight])
+    assert g.shape == (7, 3)
+    np.testing.assert_allclose(np.asarray(g)[[1, 4, 0]], [[2, 2, 2], [1, 1, 1], [0, 0, 0]])

@@ -135,3 +135,14 @@ def test_history_plot_and_confusion_matrix(tmp_path):
     assert cm.sum() == 200 and np.trace(cm) == (pred == y.numpy()).sum()
     train.plot_confusion_matrix(cm, str(tmp_path / "cm.png"))
     assert (tmp_path / "cm.png").exists()
+
+
+def test_grad_clip_bounds_the_gradient_norm():
+    X, y = _data(100)
+    model = _model()
+    seen = []
+    cb = train.LambdaCallback(on_batch_end=lambda b, logs: seen.append(
+        sum(float((p.grad.numpy() ** 2).sum()) for p in model.parameters()) ** 0.5))
+    train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), 0.1), (X, y), epochs=1, batch_size=20,
+              grad_clip=0.05, callbacks=[cb], progress=False)
+    assert max(seen) <= 0.05 + 1e-6

@@ -119,7 +119,7 @@ class MaxPool2d(Op):
 
     def indices(self) -> np.ndarray:
         """PyTorch's return_indices: the winner's flat position h·W + w in its (unpadded) input plane."""
-        (kh, kw), (sh, sw), (dh, dw) = self.spec.kernel, self.spec.stride, self.spec.dilation
+        (_, kw), (sh, sw), (dh, dw) = self.spec.kernel, self.spec.stride, self.spec.dilation
         (pt, _), (pl, _) = self.spec.pads
         oh, ow = self.spec.out_hw
         a = self.arg.astype(np.int64)

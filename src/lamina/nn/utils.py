@@ -1,0 +1,43 @@
+"""Gradient clipping, as ``torch.nn.utils``."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def _grads(parameters):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+    """Scale all gradients in place so their joint ``norm_type``-norm is at most ``max_norm``;
+    returns the norm before clipping. Row-sparse gradients count their stored rows."""
+    grads = _grads(parameters)
+    if not grads:
+        return Tensor._make(np.asarray(0.0, dtype=np.float32))
+    if norm_type == math.inf:
+        total = max(float(np.abs(g._data).max(initial=0.0)) for g in grads)
+    else:
+        total = sum(float(np.sum(np.abs(g._data.astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1:
+        for g in grads:
+            if not g._data.flags.writeable:
+                g._data = g._data.copy()
+            g._data *= np.asarray(coef, dtype=g._data.dtype)
+    return Tensor._make(np.asarray(total, dtype=grads[0]._data.dtype))
+
+
+def clip_grad_value_(parameters, clip_value: float) -> None:
+    """Clamp every gradient element to [-clip_value, clip_value] in place."""
+    for g in _grads(parameters):
+        if not g._data.flags.writeable:
+            g._data = g._data.copy()
+        np.clip(g._data, -clip_value, clip_value, out=g._data)
