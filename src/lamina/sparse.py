@@ -82,9 +82,6 @@ class RowSparseGrad(Tensor):
                 f"dtype=lamina.{self._data.dtype})")
 
 
-Tensor.is_sparse = False
-
-
 def accumulate(prev, g):
     """prev + g where either may be row-sparse (sparse + sparse stays sparse)."""
     if isinstance(g, RowSparseGrad):

@@ -5,8 +5,9 @@ A tensor holds its values (``_data``, an ndarray), whether gradients flow to it
 accumulated gradient of a leaf (``grad``) and, during forward mode, its tangent
 (``_tangent``: the x' of the dual number x + εx').
 
-This module imports no op: the ops in ``lamina.ops`` attach themselves as methods,
-so ``x.exp()`` and ``lamina.exp(x)`` are the same function.
+This module imports no op: ``lamina/ops/methods.py`` attaches the ops as methods from one
+table, so ``x.exp()`` and ``lamina.exp(x)`` are the same function; the stub generated from
+that table (``_tensor_methods.pyi``) shows them to type checkers.
 """
 from __future__ import annotations
 
@@ -14,14 +15,22 @@ import numbers
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from . import _mode
-from .backend import CPU, as_dtype, check_device, get_default_dtype, is_floating, xp
+from .backend import CPU, as_dtype, check_device, get_default_dtype, rng, xp
+
+if TYPE_CHECKING:  # the methods the ops attach (lamina/ops/methods.py), as a type checker sees them
+    from ._tensor_methods import TensorMethods as _Methods
+else:
+    _Methods = object
 
 
-class Tensor:
+class Tensor(_Methods):
     __slots__ = ("_data", "requires_grad", "grad", "_node", "_tangent", "_hooks", "__weakref__")
     # ndarray (op) Tensor defers to Tensor's reflected operator.
     __array_priority__ = 1000
+    is_sparse = False  # a RowSparseGrad (lamina.sparse) says True
 
     def __init__(self, data=None, dtype=None, requires_grad=False, device=None):
         """``Tensor(data)`` behaves like ``lamina.tensor(data)``; ``Tensor(2, 3)`` sizes are not supported."""
@@ -172,47 +181,7 @@ class Tensor:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
-    # ------------------------------------------------------------------ dtype / device
-    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False) -> "Tensor":
-        """``to(dtype)``, ``to('cpu')``, ``to(device, dtype)`` or ``to(other_tensor)``."""
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) or type(a).__name__ == "device":
-                check_device(a)
-            else:
-                dtype = a
-        check_device(device)
-        dtype = as_dtype(dtype)
-        if dtype is None or dtype == self.dtype:
-            return self.clone() if copy else self
-        from .ops.elementwise import cast  # the dtype change is an op: gradients flow through it
-
-        return cast(self, dtype)
-
-    def type(self, dtype=None):
-        if dtype is None:
-            return f"lamina.{self.dtype}"
-        return self.to(dtype)
-
-    def float(self):
-        return self.to(np.float32)
-
-    def double(self):
-        return self.to(np.float64)
-
-    def half(self):
-        return self.to(np.float16)
-
-    def long(self):
-        return self.to(np.int64)
-
-    def int(self):
-        return self.to(np.int32)
-
-    def bool(self):
-        return self.to(np.bool_)
-
+    # ------------------------------------------------------------------ device
     def cpu(self):
         return self
 
@@ -260,18 +229,6 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Back-propagate from this tensor, accumulating into ``.grad`` of the leaves."""
-        global _engine
-        if _engine is None:
-            from .autograd import engine as _engine
-        if gradient is None and inputs is None and self.requires_grad and self._data.size == 1:
-            # the common case, loss.backward(), without the general argument handling
-            g = Tensor._make(np.ones_like(self._data))
-            _engine.run_backward((self,), (g,), bool(retain_graph or create_graph), create_graph)
-        else:
-            _engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     # ------------------------------------------------------------------ in-place updates
     def _check_inplace(self, name):
@@ -326,13 +283,9 @@ class Tensor:
     clip_ = clamp_
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from .backend import rng
-
         return self._assign("uniform_", rng(generator).uniform(a, b, self.shape))
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from .backend import rng
-
         return self._assign("normal_", rng(generator).normal(mean, std, self.shape))
 
     def __setitem__(self, index, value):
@@ -366,9 +319,6 @@ class Tensor:
             raise RuntimeError(f"{name}: result type {np.result_type(self._data, o)} can't be cast to {self.dtype}")
         ufunc(self._data, o, out=self._data, casting="unsafe")
         return self
-
-
-_engine = None
 
 
 class _HookHandle:
@@ -582,8 +532,6 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1), drawn from lamina's seeded generator."""
-    from .backend import rng
-
     check_device(device)
     d = _float_dtype(dtype)
     return _new(rng(generator).random(_size(size), dtype=d if d.itemsize >= 4 else np.float32).astype(d, copy=False),
@@ -592,8 +540,6 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) ->
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Standard normal, drawn from lamina's seeded generator."""
-    from .backend import rng
-
     check_device(device)
     d = _float_dtype(dtype)
     arr = rng(generator).standard_normal(_size(size), dtype=d if d.itemsize >= 4 else np.float32)
@@ -601,8 +547,6 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
 
 
 def randint(low, high=None, size=(), generator=None, dtype=None, device=None) -> Tensor:
-    from .backend import rng
-
     check_device(device)
     if high is None:
         low, high = 0, low
@@ -610,8 +554,6 @@ def randint(low, high=None, size=(), generator=None, dtype=None, device=None) ->
 
 
 def randperm(n, generator=None, dtype=None, device=None) -> Tensor:
-    from .backend import rng
-
     check_device(device)
     return _new(rng(generator).permutation(int(n)).astype(np.int64), dtype, False)
 
@@ -625,8 +567,6 @@ def randn_like(t, dtype=None, generator=None) -> Tensor:
 
 
 def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None) -> Tensor:
-    from .backend import rng
-
     if size is None:
         size = np.broadcast_shapes(np.shape(_raw(mean)), np.shape(_raw(std)))
     arr = rng(generator).normal(_raw(mean), _raw(std), _size((size,)))

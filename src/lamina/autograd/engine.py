@@ -8,10 +8,11 @@ that shape here, in one place, rather than in every op.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import _mode
+from ..backend import xp
+from ..sparse import RowSparseGrad, accumulate
 from ..tensor import Tensor
+from .op import cast, sum_to
 
 
 def _topological_order(roots):
@@ -22,18 +23,12 @@ def _topological_order(roots):
         node, done = stack.pop()
         if done:
             order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        inputs = node.inputs
-        if inputs is None:
-            continue
-        for t, need in zip(inputs, node.needs):
-            n = t._node
-            if need and n is not None and n not in seen:
-                stack.append((n, False))
+        elif node not in seen:
+            seen.add(node)
+            stack.append((node, True))
+            if node.inputs is not None:
+                stack.extend((t._node, False) for t, need in zip(node.inputs, node.needs)
+                             if need and t._node is not None and t._node not in seen)
     order.reverse()
     return order
 
@@ -60,136 +55,136 @@ def _check_root(t: Tensor, g, where: str):
                 f"{where}: grad can be implicitly created only for scalar outputs, but the output has "
                 f"shape {tuple(t.shape)}; pass gradient= (a tensor of that shape), or reduce first (.sum())"
             )
-        return Tensor._make(np.ones_like(t._data))
-    g = g if isinstance(g, Tensor) else Tensor._make(np.asarray(g, dtype=t.dtype))
+        return Tensor._make(xp.ones_like(t._data))
+    g = g if isinstance(g, Tensor) else Tensor._make(xp.asarray(g, dtype=t.dtype))
     if g.shape != t.shape:
         raise RuntimeError(f"{where}: gradient has shape {tuple(g.shape)} but the output has shape {tuple(t.shape)}")
     return g
 
 
-_sum_to = _cast = None
-RowSparseGrad = sparse_accumulate = None
+def _run_hooks(hooks, g):
+    for h in hooks:
+        new = h(g)
+        if new is not None:
+            g = new
+    return g
 
 
-def _load_ops():
-    global _sum_to, _cast, RowSparseGrad, sparse_accumulate
-    from ..ops.elementwise import cast
-    from ..ops.shape import sum_to
-    from ..sparse import RowSparseGrad, accumulate as sparse_accumulate
+class _Walk:
+    """The gradients summed so far during one backward pass: per node (its output) and per leaf."""
 
-    _sum_to, _cast = sum_to, cast
+    def __init__(self, outputs, grad_outputs, capture):
+        self.node_grads: dict = {}
+        self.leaf_grads: dict = {}
+        self.roots = []
+        for t, g in zip(outputs, grad_outputs):
+            if t._node is None:  # a leaf given as output: its gradient is g itself
+                self.add_leaf(t, g)
+            else:
+                self.roots.append(t._node)
+                self.add_node(t._node, g)
+        self.capture_nodes = {}
+        self.captured = None
+        if capture is not None:
+            self.capture_nodes = {t._node: i for i, t in enumerate(capture) if t._node is not None}
+            self.captured = [None] * len(capture)
+
+    def add_node(self, node, g):
+        prev = self.node_grads.get(node)
+        self.node_grads[node] = g if prev is None else prev + g
+
+    def add_leaf(self, t, g):
+        prev = self.leaf_grads.get(t)
+        self.leaf_grads[t] = g if prev is None else accumulate(prev, g)
+
+    def visit(self, node, g, create_graph):
+        """Hooks, retained grads and captures of the node's output, then pass its gradient to its inputs."""
+        if node.freed:
+            raise _freed_error(node)
+        if node.hooks:
+            g = _run_hooks(node.hooks, g)
+        if node.retained is not None:
+            t = node.retained()
+            if t is not None:
+                t.grad = g if create_graph else g.detach()
+        if node in self.capture_nodes:
+            self.captured[self.capture_nodes[node]] = g
+        for t, gi, need in zip(node.inputs, node.backward(g), node.needs):
+            if need and gi is not None:
+                self.send(t, gi)
+
+    def send(self, t, gi):
+        """Add the gradient ``gi`` of input ``t``, brought to t's shape and dtype."""
+        if gi.__class__ is RowSparseGrad:  # an embedding's row-sparse gradient
+            if t._node is None:
+                self.leaf_grads[t] = accumulate(self.leaf_grads.get(t), gi)
+                return
+            gi = gi.to_dense()
+        d, td = gi._data, t._data
+        if d.shape != td.shape:
+            gi = sum_to(gi, td.shape)
+        if d.dtype != td.dtype:
+            gi = cast(gi, td.dtype)
+        if t._node is None:
+            self.add_leaf(t, gi)
+        else:
+            self.add_node(t._node, gi)
 
 
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     """Back-propagate. With ``capture`` (a list of tensors) return their gradients instead of
     accumulating into leaves' ``.grad``."""
-    if _sum_to is None:
-        _load_ops()
-    sum_to, cast = _sum_to, _cast
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = bool(create_graph)
     try:
-        node_grads = {}  # node -> summed gradient of that node's output
-        leaf_grads = {}  # leaf tensor -> summed gradient
-        roots = []
-        for t, g in zip(outputs, grad_outputs):
-            n = t._node
-            if n is None:  # a leaf given as output: its gradient is g itself
-                prev = leaf_grads.get(t)
-                leaf_grads[t] = g if prev is None else prev + g
-            else:
-                roots.append(n)
-                prev = node_grads.get(n)
-                node_grads[n] = g if prev is None else prev + g
-        capture_nodes = None
+        walk = _Walk(outputs, grad_outputs, capture)
+        for node in _topological_order(walk.roots):
+            g = walk.node_grads.pop(node, None)
+            if g is not None:
+                walk.visit(node, g, create_graph)
+                if not retain_graph:
+                    node.release()
         if capture is not None:
-            capture_nodes = {t._node: i for i, t in enumerate(capture) if t._node is not None}
-            captured = [None] * len(capture)
-
-        for node in _topological_order(roots):
-            g = node_grads.pop(node, None)
-            if g is None:
-                continue
-            if node.freed:
-                raise _freed_error(node)
-            if node.hooks:
-                for h in node.hooks:
-                    new = h(g)
-                    if new is not None:
-                        g = new
-            if node.retained is not None:
-                t = node.retained()
-                if t is not None:
-                    t.grad = g if create_graph else g.detach()
-            if capture_nodes and node in capture_nodes:
-                captured[capture_nodes[node]] = g
-            grads = node.backward(g)
-            for t, gi, need in zip(node.inputs, grads, node.needs):
-                if gi is None or not need:
-                    continue
-                if gi.__class__ is RowSparseGrad:  # an embedding's row-sparse gradient
-                    if t._node is None:
-                        leaf_grads[t] = sparse_accumulate(leaf_grads.get(t), gi)
-                        continue
-                    gi = gi.to_dense()
-                d, td = gi._data, t._data
-                if d.shape != td.shape:
-                    gi = sum_to(gi, td.shape)
-                if d.dtype != td.dtype:
-                    gi = cast(gi, td.dtype)
-                n = t._node
-                if n is None:
-                    prev = leaf_grads.get(t)
-                    leaf_grads[t] = gi if prev is None else sparse_accumulate(prev, gi)
-                else:
-                    prev = node_grads.get(n)
-                    node_grads[n] = gi if prev is None else prev + gi
-            if not retain_graph:
-                node.release()
-
-        if capture is not None:
-            for i, t in enumerate(capture):
-                if t._node is None:
-                    g = leaf_grads.get(t)
-                    if g is not None:
-                        captured[i] = _run_hooks(t, g)
-            return captured
-
-        owned = set()
-        for leaf, g in leaf_grads.items():
-            if leaf._hooks:
-                g = _run_hooks(leaf, g)
-            if g.__class__ is RowSparseGrad or leaf.grad.__class__ is RowSparseGrad:
-                leaf.grad = sparse_accumulate(leaf.grad, g)
-            elif not create_graph:
-                prev = leaf.grad
-                if prev is None:
-                    leaf.grad = _owned(g, owned)
-                elif prev._node is None and prev._data.flags.writeable and prev._data.shape == g._data.shape:
-                    np.add(prev._data, g._data, out=prev._data, casting="unsafe")  # in place, as PyTorch does
-                else:
-                    leaf.grad = Tensor._make(prev._data + g._data)
-            else:
-                leaf.grad = g if leaf.grad is None else leaf.grad + g
+            return _captured(walk, capture)
+        _accumulate_leaves(walk.leaf_grads, create_graph)
         return None
     finally:
         _mode.grad_enabled = prev_mode
 
 
-def _run_hooks(leaf, g):
-    if leaf._hooks:
-        for h in leaf._hooks:
-            new = h(g)
-            if new is not None:
-                g = new
-    return g
+def _captured(walk: _Walk, capture):
+    for i, t in enumerate(capture):
+        if t._node is None:
+            g = walk.leaf_grads.get(t)
+            if g is not None:
+                walk.captured[i] = _run_hooks(t._hooks, g) if t._hooks else g
+    return walk.captured
+
+
+def _accumulate_leaves(leaf_grads: dict, create_graph: bool) -> None:
+    """leaf.grad += g for every leaf reached (in place when the existing grad allows it, as PyTorch does)."""
+    owned: set = set()
+    for leaf, g in leaf_grads.items():
+        if leaf._hooks:
+            g = _run_hooks(leaf._hooks, g)
+        prev = leaf.grad
+        if g.__class__ is RowSparseGrad or prev.__class__ is RowSparseGrad:
+            leaf.grad = accumulate(prev, g)
+        elif create_graph:
+            leaf.grad = g if prev is None else prev + g
+        elif prev is None:
+            leaf.grad = _owned(g, owned)
+        elif prev._node is None and prev._data.flags.writeable and prev._data.shape == g._data.shape:
+            xp.add(prev._data, g._data, out=prev._data, casting="unsafe")
+        else:
+            leaf.grad = Tensor._make(prev._data + g._data)
 
 
 def _owned(g: Tensor, owned: set) -> Tensor:
     """A detached gradient whose array no other leaf holds and that can be updated in place."""
     a = g._data
     if not a.flags.writeable or a.base is not None or id(a) in owned:
-        a = np.array(a)
+        a = xp.array(a)
     owned.add(id(a))
     return Tensor._make(a)
 
@@ -202,24 +197,57 @@ def _as_list(x):
     return list(x)
 
 
+def _roots(where, tensors, grads):
+    outs = _as_list(tensors)
+    gs = _as_list(grads) or [None] * len(outs)
+    if len(gs) != len(outs):
+        raise ValueError(f"{where}: got {len(outs)} outputs but {len(gs)} gradients")
+    return outs, [_check_root(t, g, where) for t, g in zip(outs, gs)]
+
+
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """``lamina.autograd.backward``: accumulate gradients of ``tensors`` into the leaves' ``.grad``."""
-    outs = _as_list(tensors)
-    gs = _as_list(grad_tensors) or [None] * len(outs)
-    if len(gs) != len(outs):
-        raise ValueError(f"backward: got {len(outs)} outputs but {len(gs)} gradients")
-    gs = [_check_root(t, g, "backward") for t, g in zip(outs, gs)]
+    outs, gs = _roots("backward", tensors, grad_tensors)
     if retain_graph is None:
         retain_graph = create_graph
-    if inputs is not None:
-        ins = _as_list(inputs)
-        got = run_backward(outs, gs, retain_graph, create_graph, capture=ins)
-        for t, g in zip(ins, got):
-            if g is not None:
-                g = g if create_graph else g.detach()
-                t.grad = g if t.grad is None else t.grad + g
+    if inputs is None:
+        run_backward(outs, gs, retain_graph, create_graph)
         return
-    run_backward(outs, gs, retain_graph, create_graph)
+    ins = _as_list(inputs)
+    for t, g in zip(ins, run_backward(outs, gs, retain_graph, create_graph, capture=ins)):
+        if g is not None:
+            g = g if create_graph else g.detach()
+            t.grad = g if t.grad is None else t.grad + g
+
+
+def tensor_backward(self: Tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None) -> None:
+    """``Tensor.backward``: back-propagate from this tensor, accumulating into ``.grad`` of the leaves."""
+    if gradient is None and inputs is None and self.requires_grad and self._data.size == 1:
+        # the common case, loss.backward(), without the general argument handling
+        g = Tensor._make(xp.ones_like(self._data))
+        run_backward((self,), (g,), bool(retain_graph or create_graph), create_graph)
+    else:
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+
+def _check_inputs(ins) -> None:
+    for t in ins:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(
+                "autograd.grad: every input must be a tensor with requires_grad=True; "
+                f"got {'a tensor without requires_grad' if isinstance(t, Tensor) else type(t).__name__}"
+            )
+
+
+def _unused(i, t, materialize_grads, allow_unused):
+    if materialize_grads:
+        return Tensor._make(xp.zeros_like(t._data))
+    if not allow_unused:
+        raise RuntimeError(
+            f"autograd.grad: input {i} (shape {tuple(t.shape)}) was not used to compute the outputs; "
+            "pass allow_unused=True to get None for it"
+        )
+    return None
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
@@ -227,31 +255,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """``lamina.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``, returned
     as a tuple (``.grad`` fields are left alone). With ``create_graph=True`` the result is itself
     differentiable (gradients of gradients)."""
-    outs = _as_list(outputs)
     ins = _as_list(inputs)
-    for t in ins:
-        if not isinstance(t, Tensor) or not t.requires_grad:
-            raise RuntimeError(
-                "autograd.grad: every input must be a tensor with requires_grad=True; "
-                f"got {'a tensor without requires_grad' if isinstance(t, Tensor) else type(t).__name__}"
-            )
-    gs = _as_list(grad_outputs) or [None] * len(outs)
-    if len(gs) != len(outs):
-        raise ValueError(f"autograd.grad: got {len(outs)} outputs but {len(gs)} grad_outputs")
-    gs = [_check_root(t, g, "autograd.grad") for t, g in zip(outs, gs)]
+    _check_inputs(ins)
+    outs, gs = _roots("autograd.grad", outputs, grad_outputs)
     if retain_graph is None:
         retain_graph = create_graph
     got = run_backward(outs, gs, retain_graph, create_graph, capture=ins)
     result = []
     for i, (t, g) in enumerate(zip(ins, got)):
         if g is None:
-            if materialize_grads:
-                g = Tensor._make(np.zeros_like(t._data))
-            elif allow_unused is False or (allow_unused is None and not materialize_grads):
-                raise RuntimeError(
-                    f"autograd.grad: input {i} (shape {tuple(t.shape)}) was not used to compute the outputs; "
-                    "pass allow_unused=True to get None for it"
-                )
+            g = _unused(i, t, materialize_grads, allow_unused)
         elif not create_graph:
             g = g.detach()
         result.append(g)

@@ -7,10 +7,14 @@ Use float64 inputs: in float32 the differences are dominated by rounding.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..tensor import Tensor
-from .grad_mode import no_grad
+from . import forward_ad
+from .engine import grad
+from .grad_mode import enable_grad, no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -39,8 +43,6 @@ def _numerical(fn, inputs, idx, eps):
 
 
 def _analytic_reverse(fn, inputs, diff_idx):
-    from .engine import grad
-
     outs = [o for o in _outputs(fn(*inputs))]
     sizes = [o._data.size for o in outs]
     rows = {i: [] for i in diff_idx}
@@ -59,16 +61,18 @@ def _analytic_reverse(fn, inputs, diff_idx):
 
 
 def _analytic_forward(fn, inputs, idx):
-    from ..func import jvp
-
+    """Columns J e_j, one forward-mode pass (dual numbers x + ε e_j) per element of inputs[idx]."""
     x = inputs[idx]
     cols = []
     for j in range(x._data.size):
-        tangents = [Tensor._make(np.zeros_like(t._data)) for t in inputs]
-        tangents[idx]._data.reshape(-1)[j] = 1
-        _, tan = jvp(fn, tuple(inputs), tuple(tangents))
-        tan = tan if isinstance(tan, tuple) else (tan,)
-        cols.append(np.concatenate([np.asarray(t._data, np.float64).ravel() for t in tan]))
+        e = np.zeros_like(x._data)
+        e.reshape(-1)[j] = 1
+        with forward_ad.dual_level():
+            args = list(inputs)
+            args[idx] = forward_ad.make_dual(x, Tensor._make(e))
+            outs = _outputs(fn(*args))
+            tans = [o._data * 0 if o._tangent is None else o._tangent._data for o in outs]
+        cols.append(np.concatenate([np.asarray(t, np.float64).ravel() for t in tans]))
     return np.stack(cols, axis=1)
 
 
@@ -84,8 +88,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
     for i in diff_idx:
         if inputs[i].dtype != np.float64:
-            import warnings
-
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; finite differences will be "
                           "inaccurate", stacklevel=2)
     analytic = _analytic_reverse(fn, inputs, diff_idx) if check_backward_ad else {}
@@ -113,8 +115,6 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Check second derivatives: gradcheck of x ↦ ∂⟨fn(x), u⟩/∂x with a fixed random u."""
-    from .engine import grad
-
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff_idx = [i for i, t in enumerate(inputs) if t.requires_grad]
     outs = _outputs(fn(*inputs))
@@ -123,8 +123,10 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     us = _outputs(us)
 
     def first_grads(*xs):
-        res = _outputs(fn(*xs))
-        gs = grad(res, [xs[i] for i in diff_idx], us, create_graph=True, allow_unused=True, materialize_grads=True)
+        with enable_grad():  # finite differences call this under no_grad(); the first gradients need a graph
+            res = _outputs(fn(*xs))
+            gs = grad(res, [xs[i] for i in diff_idx], us, create_graph=True, allow_unused=True,
+                      materialize_grads=True)
         return tuple(gs)
 
     return gradcheck(first_grads, inputs, eps=eps, atol=atol, rtol=rtol, raise_exception=raise_exception)

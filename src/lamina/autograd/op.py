@@ -1,37 +1,67 @@
-"""``Op``: one node of the define-by-run graph, and ``run``, which applies it.
+"""``Op``: one node of the define-by-run graph; the kinds of op; ``run``, which applies one.
 
-An op has three rules, side by side:
+An op has up to three rules, side by side:
 
 * ``forward(*arrays) -> array`` computes on raw arrays (fast, no graph);
-* ``backward(grad) -> tuple`` is the transposed-Jacobian-by-vector product
-  (seed 001: for y = Wx it returns W^T o and o x^T), written with lamina tensor
-  ops so that it is itself differentiable (grad of grad, Hessian-vector products);
+* ``backward(grad) -> tuple`` is the transposed-Jacobian-by-vector product x̄ = Jᵀ ȳ
+  (for y = W x: W̄ = ȳ xᵀ and x̄ = Wᵀ ȳ), written with lamina tensor ops so that it is
+  itself differentiable (grad of grad, Hessian-vector products);
 * ``jvp(*tangents) -> Tensor`` is the forward-mode rule: the ε-part of
-  f(x + εx') = f(x) + ε f'(x) x' (seed 001's dual numbers).
+  f(x + εx') = f(x) + ε J x' (dual numbers, ε² = 0).
 
-The op object is its own context: ``forward`` may keep what ``backward`` needs
-on ``self``; ``self.inputs`` holds the input tensors and ``self.output()`` the
-result, re-wrapped so gradients still flow through it.
+Most ops state their derivative once, by their kind, and get the other rule for free:
+
+* ``Elementwise``: the Jacobian is diagonal; ``partial(i, v) = ∂f/∂xᵢ ∘ v`` gives
+  both x̄ᵢ = partial(i, ȳ) and J t = Σᵢ partial(i, tᵢ). ``ElementwiseUnary`` names it
+  ``derivative(v) = f'(x) ∘ v``.
+* ``LinearMap``: f is linear in its inputs together (reshape, sum, indexing, cat), so
+  J t = f(t): the forward-mode rule is the op itself applied to the tangents.
+* ``Multilinear``: f is linear in each input separately (matmul, convolution), so
+  J t = Σᵢ f(x₁, …, tᵢ, …, xₙ).
+
+The op object is its own context: ``forward`` may keep what ``backward`` needs on
+``self``; ``self.inputs`` holds the input tensors and ``self.output()`` the result.
+Every concrete op class lands in ``Op.registry`` so the test suite can check them all.
+
+The few primitives the engine and ``run`` need themselves live here too:
+``broadcast_to`` (tangents of broadcasting ops), ``sum_to`` (a gradient summed back over
+broadcast dims) and ``cast`` (a gradient brought to its input's dtype).
 """
 from __future__ import annotations
 
+import weakref
+from typing import Any, ClassVar
+
 from .. import _mode
-from ..tensor import Tensor
+from ..backend import fast_broadcast, xp
+from ..tensor import Tensor, _HookHandle
+
+# attributes that belong to a node of the graph, not to the op's own parameters
+_GRAPH_STATE = frozenset({"inputs", "needs", "out", "out_tangent", "hooks", "retained", "freed"})
 
 
 class Op:
     """Base class of every differentiable primitive."""
 
+    registry: ClassVar[list[type[Op]]] = []
+    abstract: ClassVar[bool] = True  # a kind of op, not an op: kept out of the registry
+
     # inputs: tuple of input tensors (None once the graph is freed);
     # needs: which inputs want a gradient; out / out_tangent: the result and its tangent;
     # hooks / retained: gradient hooks and retain_grad() of the output tensor.
-    inputs = None
-    needs = ()
-    out = None
-    out_tangent = None
-    hooks = None
-    retained = None
+    inputs: Any = None
+    needs: tuple = ()
+    out: Any = None
+    out_tangent: Any = None
+    hooks: list | None = None
+    retained: Any = None
     freed = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("abstract", False):
+            cls.abstract = False
+            Op.registry.append(cls)
 
     def forward(self, *arrays):
         raise TypeError(f"{type(self).__name__} has no forward rule")
@@ -49,22 +79,24 @@ class Op:
         t._tangent = self.out_tangent
         return t
 
+    def fresh(self) -> Op:
+        """The same op (same parameters), not yet applied: to apply it again, e.g. to tangents."""
+        op = object.__new__(type(self))
+        op.__dict__.update({k: v for k, v in self.__dict__.items() if k not in _GRAPH_STATE})
+        return op
+
     def release(self) -> None:
         """Free saved buffers after backward (unless retain_graph=True)."""
         self.__dict__.clear()
         self.freed = True
 
-    def retain(self, tensor) -> None:
-        import weakref
-
+    def retain(self, tensor: Tensor) -> None:
         self.retained = weakref.ref(tensor)
 
-    def add_hook(self, hook):
+    def add_hook(self, hook) -> _HookHandle:
         if self.hooks is None:
             self.hooks = []
         self.hooks.append(hook)
-        from ..tensor import _HookHandle
-
         return _HookHandle(self.hooks, hook)
 
     def name(self) -> str:
@@ -74,9 +106,122 @@ class Op:
         return f"<{self.name()}>"
 
 
+def _add(a, b):
+    """a + b where None is a zero."""
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
+def sum_terms(*terms):
+    """The sum of the terms that are not None (None is a zero tangent or gradient)."""
+    out = None
+    for t in terms:
+        out = _add(out, t)
+    return out
+
+
+class Elementwise(Op):
+    """y = f(x₁, …, xₙ) value by value: x̄ᵢ = ∂f/∂xᵢ ∘ ȳ and J t = Σᵢ ∂f/∂xᵢ ∘ tᵢ, both from ``partial``."""
+
+    abstract = True
+
+    def partial(self, i: int, v: Tensor) -> Tensor:
+        """∂f/∂xᵢ ∘ v (v a cotangent or a tangent)."""
+        raise TypeError(f"{type(self).__name__} does not state its partial derivatives")
+
+    def backward(self, g):
+        return tuple([self.partial(i, g) if need else None for i, need in enumerate(self.needs)])
+
+    def jvp(self, *tangents):
+        out = None
+        for i, t in enumerate(tangents):
+            if t is not None:
+                out = _add(out, self.partial(i, t))
+        return out
+
+
+class ElementwiseUnary(Elementwise):
+    """y = f(x) value by value: x̄ = f'(x) ∘ ȳ and J t = f'(x) ∘ t, both from ``derivative``."""
+
+    abstract = True
+
+    def derivative(self, v: Tensor) -> Tensor:
+        """f'(x) ∘ v."""
+        raise TypeError(f"{type(self).__name__} does not state its derivative")
+
+    def partial(self, i, v):
+        return self.derivative(v)
+
+    def backward(self, g):
+        return (self.derivative(g),)
+
+    def jvp(self, t):
+        return self.derivative(t)
+
+
+def _zeros_like(x: Tensor) -> Tensor:
+    return Tensor._make(xp.zeros_like(x._data))
+
+
+class LinearMap(Op):
+    """f is linear in all its inputs together, so J t = f(t): the op applied to the tangents."""
+
+    abstract = True
+
+    def tangent_op(self) -> Op:
+        """The linear map applied to tangents (the op itself; an affine op returns its linear part)."""
+        return self.fresh()
+
+    def jvp(self, *tangents):
+        if len(tangents) == 1:
+            return run1(self.tangent_op(), tangents[0])
+        return run(self.tangent_op(), *[_zeros_like(x) if t is None else t for t, x in zip(tangents, self.inputs)])
+
+
+class Multilinear(Op):
+    """f is linear in each input separately (a product), so J t = Σᵢ f(x₁, …, tᵢ, …, xₙ)."""
+
+    abstract = True
+
+    def jvp(self, *tangents):
+        out = None
+        for i, t in enumerate(tangents):
+            if t is not None:
+                args = list(self.inputs)
+                args[i] = t
+                out = _add(out, run(self.fresh(), *args))
+        return out
+
+
+# ----------------------------------------------------------------------------- applying an op
+def _record(op: Op, inputs: tuple, out) -> None:
+    op.inputs = inputs
+    op.out = out
+
+
+def _tangent(op: Op, inputs: tuple, out, recorded: bool):
+    """The forward-mode tangent of ``out`` (None when no input carries one)."""
+    tangents = [t._tangent for t in inputs]
+    if all(tg is None for tg in tangents):
+        return None
+    if not recorded:
+        _record(op, inputs, out)
+        op.needs = (False,) * len(inputs)
+    _mode.fw_level -= 1  # the tangent computation carries no tangent of its own
+    try:
+        tan = op.jvp(*tangents)
+    finally:
+        _mode.fw_level += 1
+    if tan is not None and tan.shape != out.shape:
+        tan = broadcast_to(tan, out.shape)
+    op.out_tangent = tan
+    return tan
+
+
 def run(op: Op, *inputs: Tensor) -> Tensor:
     """Apply ``op`` to tensors: compute forward, then record the graph and the tangent if asked."""
-    if len(inputs) == 2:
+    if len(inputs) == 2:  # the common binary case without the generic list handling
         a, b = inputs
         out = op.forward(a._data, b._data)
         record = _mode.grad_enabled and (a.requires_grad or b.requires_grad)
@@ -93,23 +238,7 @@ def run(op: Op, *inputs: Tensor) -> Tensor:
         op.out = out
         res._node = op
     if _mode.fw_level:
-        tangents = [t._tangent for t in inputs]
-        if any(tg is not None for tg in tangents):
-            if not record:
-                op.inputs = inputs
-                op.needs = (False,) * len(inputs)
-                op.out = out
-            _mode.fw_level -= 1  # the tangent computation carries no tangent of its own
-            try:
-                tan = op.jvp(*tangents)
-            finally:
-                _mode.fw_level += 1
-            if tan is not None:
-                if tan.shape != out.shape:
-                    from ..ops.shape import broadcast_to
-
-                    tan = broadcast_to(tan, out.shape)
-                res._tangent = op.out_tangent = tan
+        res._tangent = _tangent(op, inputs, out, record)
     return res
 
 
@@ -124,14 +253,74 @@ def run1(op: Op, x: Tensor) -> Tensor:
     else:
         res = Tensor._make(out)
     if _mode.fw_level and x._tangent is not None:
-        if res._node is None:
-            op.inputs = (x,)
-            op.needs = (False,)
-            op.out = out
-        _mode.fw_level -= 1
-        try:
-            tan = op.jvp(x._tangent)
-        finally:
-            _mode.fw_level += 1
-        res._tangent = op.out_tangent = tan
+        res._tangent = _tangent(op, (x,), out, res._node is not None)
     return res
+
+
+# ----------------------------------------------------------------------------- the engine's primitives
+class BroadcastTo(LinearMap):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return fast_broadcast(x, self.shape)
+
+    def backward(self, g):
+        return (sum_to(g, self.in_shape),)
+
+
+class SumTo(LinearMap):
+    """Sum a broadcast gradient back to ``shape`` (the adjoint of broadcasting)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(self.shape) if s == 1 and x.shape[i + lead] != 1
+        )
+        out = x.sum(axis=axes) if axes else x
+        return out.reshape(self.shape)
+
+    def backward(self, g):
+        return (broadcast_to(g, self.in_shape),)
+
+
+class Cast(LinearMap):
+    """A change of floating dtype; the gradient goes back in the input's dtype."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.src = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, g):
+        return (cast(g, self.src),)
+
+
+def broadcast_to(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape)
+    if x._data.shape == shape:
+        return x
+    return run1(BroadcastTo(shape), x)
+
+
+def sum_to(x: Tensor, shape) -> Tensor:
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return run1(SumTo(shape), x)
+
+
+def cast(x: Tensor, dtype) -> Tensor:
+    dtype = xp.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if dtype.kind not in "fc":  # integers and booleans carry no gradient
+        return Tensor._make(x._data.astype(dtype))
+    return run1(Cast(dtype), x)

@@ -1,2 +1,5 @@
-"""The differentiable ops. Importing this package attaches them to ``Tensor`` as methods."""
-from . import elementwise, linalg, reduce, shape  # noqa: F401
+"""The differentiable ops, one file per family; ``methods.bind()`` attaches them to ``Tensor``."""
+from . import activations, conv, convert, elementwise, layers, linalg, losses, pool, reduce, shape  # noqa: F401
+from . import methods
+
+methods.bind()

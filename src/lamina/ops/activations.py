@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.op import Op, run1
+from ..autograd.op import ElementwiseUnary, run1
 from ..tensor import Tensor
 from .elementwise import exp, sigmoid, tanh, where
 
@@ -16,7 +16,7 @@ def _mask(cond: np.ndarray, dtype) -> Tensor:
     return Tensor._make(cond.astype(dtype))
 
 
-class LeakyRelu(Op):
+class LeakyRelu(ElementwiseUnary):
     """f(x) = x for x > 0, a·x otherwise (seed 003)."""
 
     def __init__(self, slope: float):
@@ -29,14 +29,11 @@ class LeakyRelu(Op):
         x = self.inputs[0]._data
         return Tensor._make(np.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope)))
 
-    def backward(self, g):
-        return (g * self._deriv(),)
-
-    def jvp(self, t):
-        return t * self._deriv()
+    def derivative(self, v):
+        return v * self._deriv()
 
 
-class Elu(Op):
+class Elu(ElementwiseUnary):
     """f(x) = scale·x for x > 0, scale·α·(eˣ − 1) otherwise. ELU has scale 1; SELU (seed 001) has
     λ = 1.0507009873554804934193349852946 and α = 1.6732632423543772848170429916717."""
 
@@ -56,14 +53,11 @@ class Elu(Op):
         pos = x._data > 0
         return where(pos, self.scale, exp(where(pos, 0.0, x)) * (self.scale * self.alpha))
 
-    def backward(self, g):
-        return (g * self._deriv(),)
-
-    def jvp(self, t):
-        return t * self._deriv()
+    def derivative(self, v):
+        return v * self._deriv()
 
 
-class Softplus(Op):
+class Softplus(ElementwiseUnary):
     """f(x) = log(1 + e^{βx})/β, and x itself where βx > threshold (PyTorch's rule); computed as
     (max(βx, 0) + log1p(e^{−|βx|}))/β, which never overflows. f'(x) = σ(βx)."""
 
@@ -87,11 +81,8 @@ class Softplus(Op):
             return s
         return where(x._data * self.beta > self.threshold, 1.0, s)
 
-    def backward(self, g):
-        return (g * self._deriv(),)
-
-    def jvp(self, t):
-        return t * self._deriv()
+    def derivative(self, v):
+        return v * self._deriv()
 
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
@@ -106,7 +97,7 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float | None = 20.0) -> Te
     return run1(Softplus(float(beta), threshold), x)
 
 
-class GeluTanh(Op):
+class GeluTanh(ElementwiseUnary):
     """GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
 
     C = float(np.sqrt(2.0 / np.pi))
@@ -122,14 +113,11 @@ class GeluTanh(Op):
         th = tanh(inner)
         return (th + 1.0) * 0.5 + x * 0.5 * (1.0 - th * th) * self.C * (x * x * (3 * 0.044715) + 1.0)
 
-    def backward(self, g):
-        return (g * self._deriv(),)
-
-    def jvp(self, t):
-        return t * self._deriv()
+    def derivative(self, v):
+        return v * self._deriv()
 
 
-class NormalCdf(Op):
+class NormalCdf(ElementwiseUnary):
     """Φ(x) = ½(1 + erf(x/√2)), the standard normal CDF; Φ'(x) = e^{−x²/2}/√(2π)."""
 
     def forward(self, x):
@@ -141,11 +129,8 @@ class NormalCdf(Op):
         x = self.inputs[0]
         return exp(x * x * -0.5) * float(1.0 / np.sqrt(2 * np.pi))
 
-    def backward(self, g):
-        return (g * self._deriv(),)
-
-    def jvp(self, t):
-        return t * self._deriv()
+    def derivative(self, v):
+        return v * self._deriv()
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:

@@ -34,10 +34,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import _mode
-from ..autograd.op import Op, run
+from ..autograd.op import Multilinear, Op, run, sum_terms as _sum
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .elementwise import _sum
 
 
 class ConvSpec(NamedTuple):
@@ -301,9 +300,7 @@ class Conv2d(Op):
     def _through_relu(self, g: Tensor) -> Tensor:
         if not self.relu:
             return g
-        if not _mode.grad_enabled and not _mode.fw_level:  # plain backward: one fused NumPy pass
-            return Tensor._make(np.multiply(g._data, self.out > 0))
-        return g * Tensor._make((self.out > 0).astype(self.out.dtype))
+        return g * Tensor._make(self.out > 0)  # ȳ ∘ [y > 0]; a boolean mask keeps ȳ's dtype
 
     def backward(self, g):
         x, w = self.inputs[0], self.inputs[1]
@@ -349,7 +346,7 @@ class ConvTranspose2d(Op):
                     None if tb is None else tb.reshape(1, -1, 1, 1))
 
 
-class Conv2dWeight(Op):
+class Conv2dWeight(Multilinear):
     """w̄ = conv_weight(x, ȳ), the gradient of ⟨ȳ, conv(x, w)⟩ in w (bilinear in x and ȳ).
 
     Backward of w̄ against a cotangent v: x̄ = convᵀ(ȳ, v), ȳ̄ = conv(x, v)."""
@@ -367,10 +364,6 @@ class Conv2dWeight(Op):
         ggy = _conv(x, v, None, self.spec, gy.shape[2:]) if self.needs[1] else None
         return gx, ggy
 
-    def jvp(self, tx, tg):
-        x, gy = self.inputs
-        return _sum(None if tx is None else _conv_w(tx, gy, self.wshape, self.spec),
-                    None if tg is None else _conv_w(x, tg, self.wshape, self.spec))
 
 
 def _conv(x, w, b, spec, out_hw, keep_cols=False, relu=False) -> Tensor:

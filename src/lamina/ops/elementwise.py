@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from ..autograd.op import Op, run, run1
+from ..autograd.op import Cast, Elementwise, ElementwiseUnary, cast, run, run1  # noqa: F401  (Cast, cast re-exported)
 from ..backend import get_default_dtype, xp
 from ..errors import broadcast_error
 from ..tensor import Tensor
@@ -30,15 +30,6 @@ def _const(x, like: Tensor | None = None) -> Tensor:
 
 def _mask(cond_array, dtype) -> Tensor:
     return Tensor._make(cond_array.astype(dtype))
-
-
-def _sum(*terms):
-    """Sum of the tangent terms that are not None (None is a zero tangent)."""
-    out = None
-    for t in terms:
-        if t is not None:
-            out = t if out is None else out + t
-    return out
 
 
 _SCALARS = (numbers.Number, np.generic)
@@ -81,43 +72,37 @@ def _run2(name, op, a, b):
 
 
 # ---------------------------------------------------------------------------- arithmetic
-class Add(Op):
+class Add(Elementwise):
     def forward(self, a, b):
         return a + b
+
+    def partial(self, i, v):
+        return v
 
     def backward(self, g):
         return g, g
 
-    def jvp(self, ta, tb):
-        return _sum(ta, tb)
 
-
-class AddScalar(Op):
+class AddScalar(ElementwiseUnary):
     def __init__(self, s):
         self.s = s
 
     def forward(self, x):
         return x + self.s
 
-    def backward(self, g):
-        return (g,)
-
-    def jvp(self, t):
-        return t
+    def derivative(self, v):
+        return v
 
 
-class Sub(Op):
+class Sub(Elementwise):
     def forward(self, a, b):
         return a - b
 
-    def backward(self, g):
-        return g, -g
-
-    def jvp(self, ta, tb):
-        return _sum(ta, None if tb is None else -tb)
+    def partial(self, i, v):
+        return -v if i else v
 
 
-class RSubScalar(Op):
+class RSubScalar(ElementwiseUnary):
     """s - x"""
 
     def __init__(self, s):
@@ -126,11 +111,8 @@ class RSubScalar(Op):
     def forward(self, x):
         return self.s - x
 
-    def backward(self, g):
-        return (-g,)
-
-    def jvp(self, t):
-        return -t
+    def derivative(self, v):
+        return -v
 
 
 class SubScalar(AddScalar):
@@ -138,64 +120,51 @@ class SubScalar(AddScalar):
         self.s = -s
 
 
-class Mul(Op):
+class Mul(Elementwise):
+    """∂(ab)/∂a = b, ∂(ab)/∂b = a."""
+
     def forward(self, a, b):
         return a * b
 
-    def backward(self, g):
-        a, b = self.inputs
-        na, nb = self.needs
-        return (g * b if na else None), (g * a if nb else None)
-
-    def jvp(self, ta, tb):
-        a, b = self.inputs
-        return _sum(None if ta is None else ta * b, None if tb is None else a * tb)
+    def partial(self, i, v):
+        return v * self.inputs[1 - i]
 
 
-class MulScalar(Op):
+class MulScalar(ElementwiseUnary):
     def __init__(self, s):
         self.s = s
 
     def forward(self, x):
         return x * self.s
 
-    def backward(self, g):
-        return (g * self.s,)
-
-    def jvp(self, t):
-        return t * self.s
+    def derivative(self, v):
+        return v * self.s
 
 
-class Div(Op):
+class Div(Elementwise):
+    """∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −(a/b)/b."""
+
     def forward(self, a, b):
         return a / b
 
-    def backward(self, g):
-        a, b = self.inputs
-        na, nb = self.needs
-        return (g / b if na else None), (-g * self.output() / b if nb else None)
-
-    def jvp(self, ta, tb):
-        a, b = self.inputs
-        return _sum(None if ta is None else ta / b, None if tb is None else -tb * self.output() / b)
+    def partial(self, i, v):
+        b = self.inputs[1]
+        return -v * self.output() / b if i else v / b
 
 
-class DivScalar(Op):
+class DivScalar(ElementwiseUnary):
     def __init__(self, s):
         self.s = s
 
     def forward(self, x):
         return x / self.s
 
-    def backward(self, g):
-        return (g / self.s,)
-
-    def jvp(self, t):
-        return t / self.s
+    def derivative(self, v):
+        return v / self.s
 
 
-class RDivScalar(Op):
-    """s / x"""
+class RDivScalar(ElementwiseUnary):
+    """s / x, with d(s/x)/dx = −(s/x)/x."""
 
     def __init__(self, s):
         self.s = s
@@ -203,38 +172,25 @@ class RDivScalar(Op):
     def forward(self, x):
         return self.s / x
 
-    def backward(self, g):
-        (x,) = self.inputs
-        return (-g * self.output() / x,)
-
-    def jvp(self, t):
-        (x,) = self.inputs
-        return -t * self.output() / x
+    def derivative(self, v):
+        return -v * self.output() / self.inputs[0]
 
 
-class Pow(Op):
+class Pow(Elementwise):
+    """∂(aᵇ)/∂a = b aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ log a (taken as 0 where a ≤ 0)."""
+
     def forward(self, a, b):
         return a**b
 
-    def backward(self, g):
+    def partial(self, i, v):
         a, b = self.inputs
-        na, nb = self.needs
-        ga = g * b * a ** (b - 1) if na else None
-        gb = None
-        if nb:
-            safe = where(a._data > 0, a, 1.0)  # d(a^b)/db = a^b log a, taken as 0 where a <= 0
-            gb = g * self.output() * log(safe)
-        return ga, gb
-
-    def jvp(self, ta, tb):
-        a, b = self.inputs
-        t1 = None if ta is None else ta * b * a ** (b - 1)
-        t2 = None if tb is None else tb * self.output() * log(where(a._data > 0, a, 1.0))
-        return _sum(t1, t2)
+        if i == 0:
+            return v * b * a ** (b - 1)
+        return v * self.output() * log(where(a._data > 0, a, 1.0))
 
 
-class PowScalar(Op):
-    """x ** s"""
+class PowScalar(ElementwiseUnary):
+    """x ** s, with d(xˢ)/dx = s xˢ⁻¹."""
 
     def __init__(self, s):
         self.s = s
@@ -247,38 +203,27 @@ class PowScalar(Op):
             return xp.sqrt(x)
         return x**s
 
-    def _deriv(self):
+    def derivative(self, v):
         (x,) = self.inputs
         s = self.s
-        if s == 2:
-            return x * 2.0
         if s == 1:
-            return None
-        return x ** (s - 1) * s
-
-    def backward(self, g):
-        d = self._deriv()
-        return (g if d is None else g * d,)
-
-    def jvp(self, t):
-        d = self._deriv()
-        return t if d is None else t * d
+            return v
+        if s == 2:
+            return v * (x * 2.0)
+        return v * (x ** (s - 1) * s)
 
 
-class RPowScalar(Op):
-    """s ** x"""
+class RPowScalar(ElementwiseUnary):
+    """s ** x, with d(sˣ)/dx = sˣ log s."""
 
     def __init__(self, s):
         self.s = s
 
     def forward(self, x):
-        return np.power(self.s, x, dtype=x.dtype if x.dtype.kind == "f" else None)
+        return xp.power(self.s, x, dtype=x.dtype if x.dtype.kind == "f" else None)
 
-    def backward(self, g):
-        return (g * self.output() * float(np.log(self.s)),)
-
-    def jvp(self, t):
-        return t * self.output() * float(np.log(self.s))
+    def derivative(self, v):
+        return v * self.output() * float(xp.log(self.s))
 
 
 def add(a, b, alpha=1):
@@ -311,15 +256,12 @@ true_divide = divide = div
 multiply, subtract = mul, sub
 
 
-class Neg(Op):
+class Neg(ElementwiseUnary):
     def forward(self, x):
         return -x
 
-    def backward(self, g):
-        return (-g,)
-
-    def jvp(self, t):
-        return -t
+    def derivative(self, v):
+        return -v
 
 
 def neg(x):
@@ -330,188 +272,160 @@ negative = neg
 
 
 # ---------------------------------------------------------------------------- unary math
-class Exp(Op):
+class Exp(ElementwiseUnary):
+    """d eˣ/dx = eˣ."""
+
     def forward(self, x):
         return xp.exp(x)
 
-    def backward(self, g):
-        return (g * self.output(),)
-
-    def jvp(self, t):
-        return t * self.output()
+    def derivative(self, v):
+        return v * self.output()
 
 
-class Log(Op):
+class Log(ElementwiseUnary):
+    """d log x/dx = 1/x."""
+
     def forward(self, x):
         return xp.log(x)
 
-    def backward(self, g):
-        return (g / self.inputs[0],)
-
-    def jvp(self, t):
-        return t / self.inputs[0]
+    def derivative(self, v):
+        return v / self.inputs[0]
 
 
-class Log1p(Op):
+class Log1p(ElementwiseUnary):
+    """d log(1 + x)/dx = 1/(1 + x)."""
+
     def forward(self, x):
         return xp.log1p(x)
 
-    def backward(self, g):
-        return (g / (self.inputs[0] + 1.0),)
-
-    def jvp(self, t):
-        return t / (self.inputs[0] + 1.0)
+    def derivative(self, v):
+        return v / (self.inputs[0] + 1.0)
 
 
-class Expm1(Op):
+class Expm1(ElementwiseUnary):
+    """d (eˣ − 1)/dx = y + 1."""
+
     def forward(self, x):
         return xp.expm1(x)
 
-    def backward(self, g):
-        return (g * (self.output() + 1.0),)
-
-    def jvp(self, t):
-        return t * (self.output() + 1.0)
+    def derivative(self, v):
+        return v * (self.output() + 1.0)
 
 
-class Sqrt(Op):
+class Sqrt(ElementwiseUnary):
+    """d √x/dx = 1/(2√x)."""
+
     def forward(self, x):
         return xp.sqrt(x)
 
-    def backward(self, g):
-        return (g * 0.5 / self.output(),)
-
-    def jvp(self, t):
-        return t * 0.5 / self.output()
+    def derivative(self, v):
+        return v * 0.5 / self.output()
 
 
-class Abs(Op):
+class Abs(ElementwiseUnary):
+    """d|x|/dx = sign(x)."""
+
     def forward(self, x):
         return xp.abs(x)
 
-    def backward(self, g):
+    def derivative(self, v):
         x = self.inputs[0]._data
-        return (g * _mask(xp.sign(x), x.dtype),)
-
-    def jvp(self, t):
-        x = self.inputs[0]._data
-        return t * _mask(xp.sign(x), x.dtype)
+        return v * _mask(xp.sign(x), x.dtype)
 
 
-class Sin(Op):
+class Sin(ElementwiseUnary):
     def forward(self, x):
         return xp.sin(x)
 
-    def backward(self, g):
-        return (g * cos(self.inputs[0]),)
-
-    def jvp(self, t):
-        return t * cos(self.inputs[0])
+    def derivative(self, v):
+        return v * cos(self.inputs[0])
 
 
-class Cos(Op):
+class Cos(ElementwiseUnary):
     def forward(self, x):
         return xp.cos(x)
 
-    def backward(self, g):
-        return (-g * sin(self.inputs[0]),)
-
-    def jvp(self, t):
-        return -t * sin(self.inputs[0])
+    def derivative(self, v):
+        return -v * sin(self.inputs[0])
 
 
-class Tanh(Op):
+class Tanh(ElementwiseUnary):
+    """d tanh x/dx = 1 − y²."""
+
     def forward(self, x):
         return xp.tanh(x)
 
-    def backward(self, g):
-        return (run(TanhGrad(), g, self.output()),)
-
-    def jvp(self, t):
-        return run(TanhGrad(), t, self.output())
+    def derivative(self, v):
+        return run(TanhGrad(), v, self.output())
 
 
-class TanhGrad(Op):
-    """g ∘ (1 − y²), the backward of y = tanh(x) as one op (differentiable in g and y)."""
+class TanhGrad(Elementwise):
+    """g ∘ (1 − y²), the derivative of y = tanh(x) as one op (differentiable in g and y):
+    ∂/∂g = 1 − y², ∂/∂y = −2 g y."""
 
     def forward(self, g, y):
         return g * (1.0 - y * y)
 
-    def backward(self, gg):
+    def partial(self, i, v):
         g, y = self.inputs
-        return run(TanhGrad(), gg, y), (gg * g * y * -2.0 if self.needs[1] else None)
-
-    def jvp(self, tg, ty):
-        g, y = self.inputs
-        return _sum(None if tg is None else run(TanhGrad(), tg, y), None if ty is None else ty * g * y * -2.0)
+        return v * g * y * -2.0 if i else run(TanhGrad(), v, y)
 
 
-class Sigmoid(Op):
+class Sigmoid(ElementwiseUnary):
+    """dσ/dx = y (1 − y)."""
+
     def forward(self, x):
         # stable for large |x|: exp of a non-positive number only
         e = xp.exp(-xp.abs(x))
         return xp.where(x >= 0, 1.0, e).astype(x.dtype, copy=False) / (1.0 + e)
 
-    def backward(self, g):
-        return (run(SigmoidGrad(), g, self.output()),)
-
-    def jvp(self, t):
-        return run(SigmoidGrad(), t, self.output())
+    def derivative(self, v):
+        return run(SigmoidGrad(), v, self.output())
 
 
-class SigmoidGrad(Op):
-    """g ∘ y(1 − y), the backward of y = σ(x) as one op (differentiable in g and y)."""
+class SigmoidGrad(Elementwise):
+    """g ∘ y(1 − y), the derivative of y = σ(x) as one op (differentiable in g and y):
+    ∂/∂g = y(1 − y), ∂/∂y = g (1 − 2y)."""
 
     def forward(self, g, y):
         return g * y * (1.0 - y)
 
-    def backward(self, gg):
+    def partial(self, i, v):
         g, y = self.inputs
-        return run(SigmoidGrad(), gg, y), (gg * g * (1.0 - y * 2.0) if self.needs[1] else None)
-
-    def jvp(self, tg, ty):
-        g, y = self.inputs
-        return _sum(None if tg is None else run(SigmoidGrad(), tg, y),
-                    None if ty is None else ty * g * (1.0 - y * 2.0))
+        return v * g * (1.0 - y * 2.0) if i else run(SigmoidGrad(), v, y)
 
 
-class Relu(Op):
+class Relu(ElementwiseUnary):
+    """d max(x, 0)/dx = [x > 0]."""
+
     def forward(self, x):
         return xp.maximum(x, 0)
 
-    def backward(self, g):
+    def derivative(self, v):
         x = self.inputs[0]._data
-        return (g * _mask(x > 0, x.dtype),)
-
-    def jvp(self, t):
-        x = self.inputs[0]._data
-        return t * _mask(x > 0, x.dtype)
+        return v * _mask(x > 0, x.dtype)
 
 
-class Clamp(Op):
+class Clamp(ElementwiseUnary):
+    """d clip(x, lo, hi)/dx = [lo ≤ x ≤ hi]."""
+
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi
 
     def forward(self, x):
         return xp.clip(x, self.lo, self.hi)
 
-    def _mask(self):
+    def derivative(self, v):
         x = self.inputs[0]._data
-        m = np.ones(x.shape, dtype=bool)
+        m = xp.ones(x.shape, dtype=bool)
         if self.lo is not None:
             m &= x >= self.lo
         if self.hi is not None:
             m &= x <= self.hi
-        return _mask(m, x.dtype)
-
-    def backward(self, g):
-        return (g * self._mask(),)
-
-    def jvp(self, t):
-        return t * self._mask()
+        return v * _mask(m, x.dtype)
 
 
-class Maximum(Op):
+class Maximum(Elementwise):
     """max(a, b) elementwise; a tie sends half the gradient to each side."""
 
     sign = 1
@@ -519,65 +433,29 @@ class Maximum(Op):
     def forward(self, a, b):
         return xp.maximum(a, b) if self.sign > 0 else xp.minimum(a, b)
 
-    def _masks(self):
+    def partial(self, i, v):
         a, b = self.inputs[0]._data, self.inputs[1]._data
-        gt = (a > b) if self.sign > 0 else (a < b)
-        eq = (a == b) * 0.5
-        dt = np.result_type(a, b)
-        return _mask(gt + eq, dt), _mask((~gt) & (a != b), dt) + _mask(eq, dt)
-
-    def backward(self, g):
-        ma, mb = self._masks()
-        return g * ma, g * mb
-
-    def jvp(self, ta, tb):
-        ma, mb = self._masks()
-        return _sum(None if ta is None else ta * ma, None if tb is None else tb * mb)
+        first = (a > b) if self.sign > 0 else (a < b)
+        wins = (~first) & (a != b) if i else first
+        return v * _mask(wins + (a == b) * 0.5, xp.result_type(a, b))
 
 
 class Minimum(Maximum):
     sign = -1
 
 
-class Where(Op):
+class Where(Elementwise):
+    """cond ? a : b, with ∂/∂a = [cond], ∂/∂b = [not cond]."""
+
     def __init__(self, cond):
         self.cond = cond
 
     def forward(self, a, b):
         return xp.where(self.cond, a, b)
 
-    def backward(self, g):
-        zero = Tensor._make(np.zeros((), dtype=g.dtype))
-        na, nb = self.needs
-        return (where(self.cond, g, zero) if na else None), (where(self.cond, zero, g) if nb else None)
-
-    def jvp(self, ta, tb):
-        zero = Tensor._make(np.zeros((), dtype=self.out.dtype))
-        return where(self.cond, zero if ta is None else ta, zero if tb is None else tb)
-
-
-class Cast(Op):
-    def __init__(self, dtype):
-        self.dtype = dtype
-
-    def forward(self, x):
-        self.src = x.dtype
-        return x.astype(self.dtype)
-
-    def backward(self, g):
-        return (cast(g, self.src),)
-
-    def jvp(self, t):
-        return cast(t, self.dtype)
-
-
-def cast(x: Tensor, dtype) -> Tensor:
-    dtype = np.dtype(dtype)
-    if x.dtype == dtype:
-        return x
-    if dtype.kind not in "fc":  # integers and booleans carry no gradient
-        return Tensor._make(x._data.astype(dtype))
-    return run1(Cast(dtype), x)
+    def partial(self, i, v):
+        zero = Tensor._make(xp.zeros((), dtype=v.dtype))
+        return where(self.cond, zero, v) if i else where(self.cond, v, zero)
 
 
 def exp(x):
@@ -796,49 +674,3 @@ def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
 
 def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
     return _nograd(np.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
-
-
-def _bind():
-    T = Tensor
-    T.__add__ = add
-    T.__radd__ = lambda self, other: add(other, self)
-    T.__sub__ = sub
-    T.__rsub__ = lambda self, other: sub(other, self)
-    T.__mul__ = mul
-    T.__rmul__ = lambda self, other: mul(other, self)
-    T.__truediv__ = div
-    T.__rtruediv__ = lambda self, other: div(other, self)
-    T.__pow__ = pow
-    T.__rpow__ = lambda self, other: pow(other, self)
-    T.__neg__ = neg
-    T.__pos__ = lambda self: self
-    T.__abs__ = abs
-    T.__floordiv__ = floor_divide
-    T.__rfloordiv__ = lambda self, other: floor_divide(other, self)
-    T.__mod__ = remainder
-    T.__eq__ = eq
-    T.__ne__ = ne
-    T.__lt__ = lt
-    T.__le__ = le
-    T.__gt__ = gt
-    T.__ge__ = ge
-    T.__invert__ = logical_not
-    T.__and__ = logical_and
-    T.__or__ = logical_or
-    T.__xor__ = logical_xor
-    for fn in (add, sub, mul, div, pow, neg, exp, log, log1p, expm1, log2, log10, exp2, sqrt, rsqrt, square,
-               reciprocal, abs, sin, cos, tan, tanh, sigmoid, relu, clamp, clip, maximum, minimum, eq, ne, lt, le,
-               gt, ge, logical_not, logical_and, logical_or, sign, floor, ceil, round, trunc, isnan, isinf,
-               isfinite, remainder, fmod, floor_divide, equal, allclose, isclose):
-        setattr(T, fn.__name__, fn)
-    T.multiply, T.subtract, T.divide, T.true_divide, T.negative, T.absolute = mul, sub, div, div, neg, abs
-    T.greater, T.greater_equal, T.less, T.less_equal, T.not_equal = gt, ge, lt, le, ne
-    T.where = lambda self, condition, other: where(condition, self, other)
-    T.relu_ = lambda self: self._assign("relu_", np.maximum(self._data, 0))
-    T.sigmoid_ = lambda self: self._assign("sigmoid_", Sigmoid().forward(self._data))
-    T.exp_ = lambda self: self._assign("exp_", np.exp(self._data))
-    T.sqrt_ = lambda self: self._assign("sqrt_", np.sqrt(self._data))
-    T.neg_ = lambda self: self._assign("neg_", -self._data)
-
-
-_bind()

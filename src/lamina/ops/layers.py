@@ -1,22 +1,20 @@
 """Fused layer primitives: linear (one GEMM), embedding lookup, batch normalisation, window sums.
 
 Each is one graph node instead of a chain of small ops, so the engine adds almost
-nothing to the NumPy work. Backward rules have two paths with the same formula:
-
-* a plain NumPy path, used for ordinary ``loss.backward()`` (the gradient itself is
-  not differentiated, so building a graph for it would only cost time);
-* a path written with lamina tensor ops, used when a graph of the gradient is being
-  recorded (``create_graph=True``, forward mode): gradients of gradients then work.
+nothing to the NumPy work. Each backward rule is written once, with lamina tensor ops
+(GEMMs with transpose flags, adjoint ops such as ``EmbeddingScatter``): under an ordinary
+``loss.backward()`` those ops record nothing and cost one array call each, and under
+``create_graph=True`` the same rule is differentiable again.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import _mode
-from ..autograd.op import Op, run, run1
+from ..autograd.op import LinearMap, Op, run, run1, sum_terms as _sum
+from ..sparse import RowSparseGrad
 from ..tensor import Tensor
-from .elementwise import _sum
-from .linalg import matmul
+from .linalg import _mm, matmul
 from .reduce import mean
 from .reduce import sum as tsum
 from .shape import reshape, transpose
@@ -44,20 +42,13 @@ class Linear(Op):
     def backward(self, g):
         x, w = self.inputs[0], self.inputs[1]
         needs = self.needs
-        nb = len(needs) > 2 and needs[2]
         out_f, in_f = w.shape
-        if plain_backward():
-            ga = g._data
-            gx = _const(np.matmul(ga, w._data)) if needs[0] else None
-            g2 = ga if ga.ndim == 2 else ga.reshape(-1, out_f)
-            gw = _const(np.matmul(g2.T, x._data if x.ndim == 2 else x._data.reshape(-1, in_f))) if needs[1] else None
-            gb = _const(g2.sum(axis=0)) if nb else None
-        else:
-            gx = matmul(g, w) if needs[0] else None
-            g2 = reshape(g, (-1, out_f))
-            gw = matmul(transpose(g2, 0, 1), reshape(x, (-1, in_f))) if needs[1] else None
-            gb = tsum(g2, 0) if nb else None
-        return (gx, gw, gb) if len(needs) > 2 else (gx, gw)
+        g2 = reshape(g, (-1, out_f))
+        gx = matmul(g, w) if needs[0] else None
+        gw = _mm(g2, reshape(x, (-1, in_f)), True, False) if needs[1] else None  # W̄ = ȳᵀ x
+        if len(needs) == 2:
+            return gx, gw
+        return gx, gw, (tsum(g2, 0) if needs[2] else None)
 
     def jvp(self, tx, tw, tb=None):
         x, w = self.inputs[0], self.inputs[1]
@@ -77,13 +68,11 @@ class LinearReLU(Linear):
         return self.out > 0
 
     def backward(self, g):
-        if plain_backward():
-            return Linear.backward(self, _const(g._data * self._mask()))
-        return Linear.backward(self, g * _const(self._mask().astype(g.dtype)))
+        return Linear.backward(self, g * _const(self._mask()))  # ȳ ∘ [y > 0]; a boolean mask keeps ȳ's dtype
 
     def jvp(self, tx, tw, tb=None):
         t = Linear.jvp(self, tx, tw, tb)
-        return None if t is None else t * _const(self._mask().astype(self.out.dtype))
+        return None if t is None else t * _const(self._mask())
 
 
 def linear(x: Tensor, w: Tensor, b: Tensor | None = None, relu: bool = False) -> Tensor:
@@ -94,7 +83,7 @@ def linear(x: Tensor, w: Tensor, b: Tensor | None = None, relu: bool = False) ->
 
 
 # ---------------------------------------------------------------------------- embedding
-class Embedding(Op):
+class Embedding(LinearMap):
     """out[..., :] = W[idx[...], :]. The gradient is a row scatter (np.add.at), never a one-hot matmul;
     ``rows(g)`` gives it in row-sparse form (unique row ids, summed rows) for sparse updates.
 
@@ -123,19 +112,11 @@ class Embedding(Op):
     def backward(self, g):
         if self.sparse and plain_backward() and self.inputs[0]._node is None:
             return (_row_sparse(self.idx, g._data, self.shape, self.padding_idx),)
-        if plain_backward():
-            gw = np.zeros(self.shape, dtype=g.dtype)
-            np.add.at(gw, self.idx.reshape(-1), g._data.reshape(-1, self.shape[1]))
-            if self.padding_idx is not None:
-                gw[self.padding_idx] = 0
-            return (_const(gw),)
         return (run1(EmbeddingScatter(self.idx, self.shape, self.padding_idx), g),)
 
-    def jvp(self, t):
-        return run1(Embedding(self.idx, self.padding_idx), t)
 
 
-class EmbeddingScatter(Op):
+class EmbeddingScatter(LinearMap):
     """The adjoint of a row lookup: add each gradient row into row idx of a zero matrix."""
 
     def __init__(self, idx, shape, padding_idx):
@@ -158,13 +139,10 @@ class EmbeddingScatter(Op):
     def backward(self, gg):
         return (self._lookup(gg),)
 
-    def jvp(self, t):
-        return run1(EmbeddingScatter(self.idx, self.shape, self.padding_idx), t)
 
 
 def _row_sparse(idx: np.ndarray, g: np.ndarray, shape: tuple, padding_idx=None):
     """The gradient of a lookup W[idx] as a RowSparseGrad: ids idx (flattened), rows g (len(idx), dim)."""
-    from ..sparse import RowSparseGrad
 
     flat = idx.reshape(-1)
     rows = g.reshape(flat.size, shape[1])
@@ -209,50 +187,31 @@ class BatchNorm(Op):
         y += beta.reshape(shape)
         return y
 
-    def backward(self, g):
-        needs = self.needs
-        affine = len(needs) > 1
+    def _stats(self):
+        """x̂ and 1/σ: the arrays saved by forward, or — when the gradient itself is being recorded —
+        rebuilt from x with tensor ops, so second derivatives see their dependence on x."""
         if plain_backward():
-            ga, xhat, axes = g._data, self.xhat, self.axes
-            gb = ga.sum(axis=axes)
-            gg = (ga * xhat).sum(axis=axes)
-            out = [None, None, None] if affine else [None]
-            if needs[0]:
-                m = ga.size // ga.shape[1]
-                scale = self.rstd if not affine else self.rstd * self.inputs[1]._data.reshape(self.cshape)
-                gx = ga - (gb / m).reshape(self.cshape)
-                gx -= xhat * (gg / m).reshape(self.cshape)
-                gx *= scale
-                out[0] = _const(gx)
-            if affine:
-                out[1] = _const(gg) if needs[1] else None
-                out[2] = _const(gb) if needs[2] else None
-            return tuple(out)
-        return self._graph_backward(g)
-
-    def _xhat(self):
-        """x̂ rebuilt from the input with tensor ops (so second derivatives see its dependence on x)."""
+            return _const(self.xhat), _const(self.rstd)
         x = self.inputs[0]
         xc = x - mean(x, self.axes, keepdim=True)
-        var = mean(xc * xc, self.axes, keepdim=True)
-        return xc * (var + self.eps) ** -0.5, (var + self.eps) ** -0.5
+        rstd = (mean(xc * xc, self.axes, keepdim=True) + self.eps) ** -0.5
+        return xc * rstd, rstd
 
-    def _graph_backward(self, g):
+    def backward(self, g):
+        """x̄ = (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)) ∘ γ/σ,  γ̄ = Σ ȳ ∘ x̂,  β̄ = Σ ȳ (sums over all but the channel dim)."""
         needs = self.needs
         affine = len(needs) > 1
-        xhat, rstd = self._xhat()
-        gb = tsum(g, self.axes)
-        gg = tsum(g * xhat, self.axes)
+        xhat, rstd = self._stats()
         gx = None
         if needs[0]:
             scale = rstd if not affine else rstd * reshape(self.inputs[1], self.cshape)
             gx = (g - mean(g, self.axes, keepdim=True) - xhat * mean(g * xhat, self.axes, keepdim=True)) * scale
         if not affine:
             return (gx,)
-        return gx, (gg if needs[1] else None), (gb if needs[2] else None)
+        return gx, (tsum(g * xhat, self.axes) if needs[1] else None), (tsum(g, self.axes) if needs[2] else None)
 
     def jvp(self, tx, tg=None, tb=None):
-        xhat, rstd = self._xhat()
+        xhat, rstd = self._stats()
         affine = len(self.inputs) > 1
         out = None
         if tx is not None:
@@ -274,7 +233,7 @@ def batch_norm_train(x: Tensor, gamma: Tensor | None, beta: Tensor | None, eps: 
 
 
 # ---------------------------------------------------------------------------- window sums (for LRN)
-class WindowSum(Op):
+class WindowSum(LinearMap):
     """y[i] = Σ_{j<n} xpad[i + j] along one axis, zero padding (before, after) with before + after = n − 1.
 
     Its adjoint is the same sum with the padding swapped, so the backward is another WindowSum."""
@@ -298,8 +257,6 @@ class WindowSum(Op):
     def backward(self, g):
         return (run1(WindowSum(self.axis, self.size, self.after, self.before), g),)
 
-    def jvp(self, t):
-        return run1(WindowSum(self.axis, self.size, self.before, self.after), t)
 
 
 def window_sum(x: Tensor, axis: int, size: int) -> Tensor:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.op import Op, run
+from ..autograd.op import Multilinear, run
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .elementwise import _const, _sum
+from .elementwise import _const
 from .shape import squeeze, transpose, unsqueeze  # noqa: F401
 
 
@@ -20,7 +20,7 @@ def _mT(x: Tensor) -> Tensor:
     return transpose(x, -1, -2)
 
 
-class MatMul(Op):
+class MatMul(Multilinear):
     """C = op(A) @ op(B) where op transposes the last two dims when ``ta`` / ``tb`` is set.
 
     Carrying the transposes as flags (BLAS reads a transposed operand without a copy) keeps
@@ -71,12 +71,6 @@ class MatMul(Op):
         ga = _mm(g2, unsqueeze(b, 0), False, False) if na else None
         gb = squeeze(_mm(a, g2, True, False), -1) if nb else None
         return ga, gb
-
-    def jvp(self, ta_, tb_):
-        a, b = self.inputs
-        t1 = None if ta_ is None else _mm(ta_, b, self.ta, self.tb)
-        t2 = None if tb_ is None else _mm(a, tb_, self.ta, self.tb)
-        return _sum(t1, t2)
 
 
 def _mm(a, b, ta, tb):
@@ -141,13 +135,3 @@ def outer(a, b):
 
 
 ger = outer
-
-
-def _bind():
-    Tensor.__matmul__ = matmul
-    Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
-    for fn in (matmul, mm, bmm, mv, dot, outer):
-        setattr(Tensor, fn.__name__, fn)
-
-
-_bind()

@@ -104,24 +104,16 @@ class CrossEntropy(Op):
             return g.reshape(-1, 1) if isinstance(g, np.ndarray) else g.reshape((-1, 1))
         return g / self.denom
 
-    def backward(self, g):
-        x = self.inputs[0]
+    def _probs(self) -> Tensor:
+        """softmax(x): the array saved by forward, or rebuilt with tensor ops when the gradient is recorded."""
         if plain_backward():
-            scale = self._scale(g._data)
-            p = self.e / self.s
-            if not self.eps and self.weight is None and self.all_valid:
-                grad = p * scale
-                rows = np.arange(p.shape[0])
-                grad[rows, self.t] -= scale if np.ndim(scale) == 0 else scale[:, 0]
-                return (Tensor._make(grad),)
-            q, qsum = self._q(x.dtype)
-            grad = p * qsum
-            grad -= q
-            grad *= scale
-            return (Tensor._make(grad),)
-        q, qsum = self._q(x.dtype)
-        grad = softmax(x, 1) * Tensor._make(qsum) - Tensor._make(q)
-        return (grad * self._scale(g),)
+            return Tensor._make(self.e / self.s)
+        return softmax(self.inputs[0], 1)
+
+    def backward(self, g):
+        """x̄ = (softmax(x) ∘ Σ_c q − q) ∘ scale, q the (weighted, smoothed) target distribution."""
+        q, qsum = self._q(self.inputs[0].dtype)
+        return ((self._probs() * Tensor._make(qsum) - Tensor._make(q)) * self._scale(g),)
 
     def jvp(self, tx):
         x = self.inputs[0]

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..autograd.op import Op, run1
+from ..autograd.op import LinearMap, Op, run1
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .conv import _batched, alloc, order_of, padded, pair
@@ -134,7 +134,7 @@ class MaxPool2d(Op):
         return run1(MaxPoolGather(self.spec, self.arg), t)
 
 
-class MaxPoolScatter(Op):
+class MaxPoolScatter(LinearMap):
     """x̄: each output gradient goes to the input pixel that won its window (summed where windows overlap)."""
 
     def __init__(self, spec: PoolSpec, arg, in_shape, order=None):
@@ -154,11 +154,9 @@ class MaxPoolScatter(Op):
     def backward(self, gg):
         return (run1(MaxPoolGather(self.spec, self.arg), gg),)
 
-    def jvp(self, t):
-        return run1(MaxPoolScatter(self.spec, self.arg, self.in_shape, self.order), t)
 
 
-class MaxPoolGather(Op):
+class MaxPoolGather(LinearMap):
     """y = x at the recorded winners (the adjoint of MaxPoolScatter; linear in x)."""
 
     def __init__(self, spec: PoolSpec, arg):
@@ -176,8 +174,6 @@ class MaxPoolGather(Op):
     def backward(self, g):
         return (run1(MaxPoolScatter(self.spec, self.arg, self.in_shape, order_of(self.inputs[0]._data)), g),)
 
-    def jvp(self, t):
-        return run1(MaxPoolGather(self.spec, self.arg), t)
 
 
 # ------------------------------------------------------------------------------ average pooling
@@ -197,7 +193,7 @@ def avg_divisor(spec: PoolSpec, pad: tuple, count_include_pad: bool, divisor_ove
     return div.flat[0] if np.all(div == div.flat[0]) else div
 
 
-class AvgPool2d(Op):
+class AvgPool2d(LinearMap):
     """y = (Σ over the window of x) / divisor: a sum of kh·kw strided views."""
 
     def __init__(self, spec: PoolSpec, divisor):
@@ -220,11 +216,9 @@ class AvgPool2d(Op):
     def backward(self, g):
         return (run1(AvgPoolAdjoint(self.spec, self.divisor, self.inputs[0].shape, self.order), g),)
 
-    def jvp(self, t):
-        return run1(AvgPool2d(self.spec, self.divisor), t)
 
 
-class AvgPoolAdjoint(Op):
+class AvgPoolAdjoint(LinearMap):
     """x̄ = Sᵀ(ȳ / divisor): every output gradient spread evenly over its window (col2im of a mean)."""
 
     def __init__(self, spec: PoolSpec, divisor, in_shape, order=None):
@@ -243,12 +237,10 @@ class AvgPoolAdjoint(Op):
     def backward(self, gg):
         return (run1(AvgPool2d(self.spec, self.divisor), gg),)
 
-    def jvp(self, t):
-        return run1(AvgPoolAdjoint(self.spec, self.divisor, self.in_shape, self.order), t)
 
 
 # ------------------------------------------------------------------------------ separable linear maps
-class AxisLinear(Op):
+class AxisLinear(LinearMap):
     """y = A x along one axis (-1 or -2): y[..., o, :] = Σ_h A[o, h] x[..., h, :]. Backward: Aᵀ ȳ."""
 
     def __init__(self, a: np.ndarray, axis: int):
@@ -261,8 +253,6 @@ class AxisLinear(Op):
     def backward(self, g):
         return (run1(AxisLinear(self.a.T, self.axis), g),)
 
-    def jvp(self, t):
-        return run1(AxisLinear(self.a, self.axis), t)
 
 
 def adaptive_avg_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -372,7 +362,7 @@ def _add_along(vals: np.ndarray, idx: np.ndarray, n: int, axis: int) -> np.ndarr
     return np.moveaxis(out, 0, axis)
 
 
-class AxisResample(Op):
+class AxisResample(LinearMap):
     """Interpolation along one axis: y[o] = (1 − λ[o])·x[i0[o]] + λ[o]·x[i1[o]] (nearest: y[o] = x[i0[o]]).
 
     Linear in x; the backward is the adjoint (AxisResampleAdjoint), the jvp this op on the tangent."""
@@ -397,11 +387,9 @@ class AxisResample(Op):
     def backward(self, g):
         return (run1(AxisResampleAdjoint(self), g),)
 
-    def jvp(self, t):
-        return run1(AxisResample(self.axis, self.n_in, self.i0, self.i1, self.lam), t)
 
 
-class AxisResampleAdjoint(Op):
+class AxisResampleAdjoint(LinearMap):
     """x̄[h] = Σ_{o: i0[o]=h} (1 − λ[o]) ȳ[o] + Σ_{o: i1[o]=h} λ[o] ȳ[o] (scatter-add; its adjoint is AxisResample)."""
 
     def __init__(self, fwd: AxisResample):
@@ -420,8 +408,6 @@ class AxisResampleAdjoint(Op):
         f = self.fwd
         return (run1(AxisResample(f.axis, f.n_in, f.i0, f.i1, f.lam), gg),)
 
-    def jvp(self, t):
-        return run1(AxisResampleAdjoint(self.fwd), t)
 
 
 def source_index(n_in: int, n_out: int, mode: str, align_corners: bool, scale_factor, dtype):

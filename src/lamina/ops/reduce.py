@@ -12,10 +12,11 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd.op import Op, run1
+from ..autograd.op import LinearMap, Op, broadcast_to, run1
 from ..tensor import Tensor
-from .elementwise import exp, sqrt, where
-from .shape import broadcast_to, reshape
+from .elementwise import abs as _abs
+from .elementwise import exp, log, maximum, minimum, sqrt, where
+from .shape import flip, gather, narrow, reshape
 
 
 def _dims(dim, ndim, op):
@@ -39,6 +40,8 @@ def _keep_shape(shape, axes):
 
 
 class _Reduce(Op):
+    abstract = True
+
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
 
@@ -53,7 +56,7 @@ class _Reduce(Op):
         return fn(t, self.axes, self.keepdim)
 
 
-class Sum(_Reduce):
+class Sum(_Reduce, LinearMap):
     def forward(self, x):
         if not self.keepdim and len(self.axes) == x.ndim:
             return np.asarray(x.sum())
@@ -62,11 +65,9 @@ class Sum(_Reduce):
     def backward(self, g):
         return (self._expand(g),)
 
-    def jvp(self, t):
-        return run1(Sum(self.axes, self.keepdim), t)
 
 
-class Mean(_Reduce):
+class Mean(_Reduce, LinearMap):
     def forward(self, x):
         self.n = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
         return x.mean(axis=self.axes, keepdims=self.keepdim)
@@ -74,8 +75,6 @@ class Mean(_Reduce):
     def backward(self, g):
         return (self._expand(g) / self.n,)
 
-    def jvp(self, t):
-        return run1(Mean(self.axes, self.keepdim), t)
 
 
 class Amax(_Reduce):
@@ -157,7 +156,7 @@ class LogSoftmax(Op):
         return t - sum(exp(self.output()) * t, self.axis, keepdim=True)
 
 
-class CumSum(Op):
+class CumSum(LinearMap):
     def __init__(self, axis):
         self.axis = axis
 
@@ -165,12 +164,8 @@ class CumSum(Op):
         return np.cumsum(x, axis=self.axis)
 
     def backward(self, g):
-        from .shape import flip
-
         return (flip(run1(CumSum(self.axis), flip(g, self.axis)), self.axis),)
 
-    def jvp(self, t):
-        return run1(CumSum(self.axis), t)
 
 
 # ---------------------------------------------------------------------------- functions
@@ -208,8 +203,6 @@ values_indices = namedtuple("values_indices", ["values", "indices"])
 def max(x: Tensor, dim=None, keepdim: bool = False):
     """``max(x)`` is the largest value; ``max(x, dim)`` returns (values, indices); ``max(a, b)`` is ``maximum``."""
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
-
         return maximum(x, dim)
     if dim is None:
         return amax(x)
@@ -218,8 +211,6 @@ def max(x: Tensor, dim=None, keepdim: bool = False):
 
 def min(x: Tensor, dim=None, keepdim: bool = False):
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
-
         return minimum(x, dim)
     if dim is None:
         return amin(x)
@@ -246,15 +237,11 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False):
-    from .shape import gather
-
     idx = argsort(x, dim, descending)
     return values_indices(gather(x, dim, idx), idx)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
-    from .shape import gather, narrow
-
     idx = narrow(argsort(x, dim, descending=largest), dim, 0, k)
     return values_indices(gather(x, dim, idx), idx)
 
@@ -311,22 +298,14 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
             return where(zero, 0.0, sqrt(where(zero, 1.0, s)))
         return sqrt(s)
     if p in (1, 1.0):
-        return sum(abs_(x), dim, keepdim)
+        return sum(_abs(x), dim, keepdim)
     if p == float("inf"):
-        return amax(abs_(x), dim, keepdim)
-    return sum(abs_(x) ** p, dim, keepdim) ** (1.0 / p)
-
-
-def abs_(x):
-    from .elementwise import abs as _abs
-
-    return _abs(x)
+        return amax(_abs(x), dim, keepdim)
+    return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Product over dims (a composite of log/exp where all values are non-zero, exact otherwise)."""
-    from .elementwise import log, sign, abs as _abs
-
     if (x._data == 0).any():
         raise ValueError("prod: inputs containing zeros are not supported for differentiation")
     s = Tensor._make(np.prod(np.sign(x._data), axis=_dims(dim, x.ndim, "prod"), keepdims=keepdim))
@@ -346,13 +325,3 @@ def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "count_nonzero")
     return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
-
-
-def _bind():
-    T = Tensor
-    for fn in (sum, mean, amax, amin, max, min, argmax, argmin, argsort, sort, topk, var, std, logsumexp,
-               softmax, log_softmax, cumsum, norm, prod, any, all, count_nonzero):
-        setattr(T, fn.__name__, fn)
-
-
-_bind()

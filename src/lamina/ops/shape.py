@@ -10,9 +10,10 @@ import numbers
 
 import numpy as np
 
-from ..autograd.op import Op, run, run1
+from ..autograd.op import LinearMap, broadcast_to, cast, run, run1, sum_to
 from ..errors import ShapeError
 from ..tensor import Tensor
+from .elementwise import _const, where
 
 
 def _shape_arg(shape) -> tuple:
@@ -29,7 +30,7 @@ def _axis(dim: int, ndim: int, op: str) -> int:
 
 
 # ---------------------------------------------------------------------------- reshape / permute
-class Reshape(Op):
+class Reshape(LinearMap):
     def __init__(self, shape):
         self.shape = shape
 
@@ -46,8 +47,6 @@ class Reshape(Op):
     def backward(self, g):
         return (reshape(g, self.in_shape),)
 
-    def jvp(self, t):
-        return reshape(t, self.shape)
 
 
 def reshape(x: Tensor, *shape) -> Tensor:
@@ -59,8 +58,6 @@ def reshape(x: Tensor, *shape) -> Tensor:
 
 def view(x: Tensor, *shape) -> Tensor:
     if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
-        from .elementwise import cast
-
         return cast(x, shape[0])
     return reshape(x, *shape)
 
@@ -72,7 +69,7 @@ def view_as(x, other):
 reshape_as = view_as
 
 
-class Permute(Op):
+class Permute(LinearMap):
     def __init__(self, dims):
         self.dims = dims
 
@@ -82,8 +79,6 @@ class Permute(Op):
     def backward(self, g):
         return (permute(g, tuple(np.argsort(self.dims))),)
 
-    def jvp(self, t):
-        return permute(t, self.dims)
 
 
 def permute(x: Tensor, *dims) -> Tensor:
@@ -161,73 +156,6 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- broadcasting
-def fast_broadcast(x: np.ndarray, shape: tuple) -> np.ndarray:
-    """``np.broadcast_to`` (a read-only view) at a quarter of its cost on small arrays.
-    Raises ShapeError when ``x`` cannot be broadcast to ``shape``."""
-    lead = len(shape) - x.ndim
-    if lead < 0:
-        raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {shape} (too few dims)")
-    strides = [0] * lead
-    for i, (n, st) in enumerate(zip(x.shape, x.strides)):
-        m = shape[lead + i]
-        if n == m:
-            strides.append(st)
-        elif n == 1:
-            strides.append(0)
-        else:
-            raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {shape} "
-                             "(each size must match or be 1 in the source)")
-    if x.flags.c_contiguous and x.size:
-        out = np.ndarray(shape, x.dtype, buffer=x, strides=strides)
-        out.flags.writeable = False
-        return out
-    return np.broadcast_to(x, shape)
-
-
-class BroadcastTo(Op):
-    def __init__(self, shape):
-        self.shape = shape
-
-    def forward(self, x):
-        self.in_shape = x.shape
-        return fast_broadcast(x, self.shape)
-
-    def backward(self, g):
-        return (sum_to(g, self.in_shape),)
-
-    def jvp(self, t):
-        return broadcast_to(t, self.shape)
-
-
-class SumTo(Op):
-    """Sum a broadcast gradient back to ``shape`` (the adjoint of broadcasting)."""
-
-    def __init__(self, shape):
-        self.shape = shape
-
-    def forward(self, x):
-        self.in_shape = x.shape
-        lead = x.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, s in enumerate(self.shape) if s == 1 and x.shape[i + lead] != 1
-        )
-        out = x.sum(axis=axes) if axes else x
-        return out.reshape(self.shape)
-
-    def backward(self, g):
-        return (broadcast_to(g, self.in_shape),)
-
-    def jvp(self, t):
-        return sum_to(t, self.shape)
-
-
-def broadcast_to(x: Tensor, shape) -> Tensor:
-    shape = tuple(shape)
-    if x._data.shape == shape:
-        return x
-    return run1(BroadcastTo(shape), x)
-
-
 def expand(x: Tensor, *sizes) -> Tensor:
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim
@@ -239,13 +167,6 @@ def expand(x: Tensor, *sizes) -> Tensor:
 
 def expand_as(x, other):
     return broadcast_to(x, other.shape)
-
-
-def sum_to(x: Tensor, shape) -> Tensor:
-    shape = tuple(shape)
-    if x.shape == shape:
-        return x
-    return run1(SumTo(shape), x)
 
 
 def broadcast_tensors(*tensors):
@@ -278,7 +199,7 @@ def _is_basic(index) -> bool:
     return all(isinstance(i, (numbers.Integral, slice)) or i is None or i is Ellipsis for i in index)
 
 
-class GetItem(Op):
+class GetItem(LinearMap):
     def __init__(self, index):
         self.index = index
 
@@ -292,11 +213,9 @@ class GetItem(Op):
     def backward(self, g):
         return (index_add_into(g, self.index, self.in_shape),)
 
-    def jvp(self, t):
-        return run1(GetItem(self.index), t)
 
 
-class IndexAddInto(Op):
+class IndexAddInto(LinearMap):
     """Scatter ``g`` into zeros of ``shape`` at ``index``; repeated indices accumulate."""
 
     def __init__(self, index, shape):
@@ -313,8 +232,6 @@ class IndexAddInto(Op):
     def backward(self, gg):
         return (run1(GetItem(self.index), gg),)
 
-    def jvp(self, t):
-        return index_add_into(t, self.index, self.shape)
 
 
 def index_add_into(g, index, shape):
@@ -337,12 +254,10 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
-    from .elementwise import where
-
     return where(mask, value, x)
 
 
-class Gather(Op):
+class Gather(LinearMap):
     """out[i][j] = x[i][index[i][j]] along ``dim`` (PyTorch's gather)."""
 
     def __init__(self, dim, index):
@@ -355,11 +270,9 @@ class Gather(Op):
     def backward(self, g):
         return (run1(ScatterAdd(self.dim, self.index, self.in_shape), g),)
 
-    def jvp(self, t):
-        return run1(Gather(self.dim, self.index), t)
 
 
-class ScatterAdd(Op):
+class ScatterAdd(LinearMap):
     def __init__(self, dim, index, shape):
         self.dim, self.index, self.shape = dim, index, shape
 
@@ -373,8 +286,6 @@ class ScatterAdd(Op):
     def backward(self, gg):
         return (run1(Gather(self.dim, self.index), gg),)
 
-    def jvp(self, t):
-        return run1(ScatterAdd(self.dim, self.index, self.shape), t)
 
 
 def gather(x: Tensor, dim: int, index) -> Tensor:
@@ -391,7 +302,7 @@ def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------------------- joining
-class Cat(Op):
+class Cat(LinearMap):
     def __init__(self, dim):
         self.dim = dim
 
@@ -410,17 +321,12 @@ class Cat(Op):
     def backward(self, g):
         return tuple(p if need else None for p, need in zip(self._pieces(g), self.needs))
 
-    def jvp(self, *ts):
-        parts = [t if t is not None else Tensor._make(np.zeros_like(x._data)) for t, x in zip(ts, self.inputs)]
-        return cat(parts, self.dim)
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
-    from .elementwise import _const
-
     tensors = [t if isinstance(t, Tensor) else _const(t) for t in tensors]
     nd = tensors[0].ndim
     d = _axis(dim, nd, "cat")
@@ -516,7 +422,7 @@ def repeat_interleave(x: Tensor, repeats: int, dim=None) -> Tensor:
     return flatten(y, d, d + 1)
 
 
-class Flip(Op):
+class Flip(LinearMap):
     def __init__(self, dims):
         self.dims = dims
 
@@ -526,8 +432,6 @@ class Flip(Op):
     def backward(self, g):
         return (run1(Flip(self.dims), g),)
 
-    def jvp(self, t):
-        return run1(Flip(self.dims), t)
 
 
 def flip(x: Tensor, dims) -> Tensor:
@@ -535,7 +439,7 @@ def flip(x: Tensor, dims) -> Tensor:
     return run1(Flip(tuple(_axis(d, x.ndim, "flip") for d in dims)), x)
 
 
-class Pad(Op):
+class Pad(LinearMap):
     """Constant padding; ``widths`` is NumPy's ((before, after), ...) per dim."""
 
     def __init__(self, widths, value):
@@ -547,11 +451,12 @@ class Pad(Op):
     def forward(self, x):
         return np.pad(x, self.widths, constant_values=self.value)
 
+    def tangent_op(self):
+        return Pad(self.widths, 0)  # the padding constant has no tangent
+
     def backward(self, g):
         return (run1(GetItem(self._crop()), g),)
 
-    def jvp(self, t):
-        return run1(Pad(self.widths, 0), t)
 
 
 def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
@@ -570,31 +475,14 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     return run1(Pad(tuple(widths), value), x)
 
 
-class Clone(Op):
+class Clone(LinearMap):
     def forward(self, x):
         return x.copy()
 
     def backward(self, g):
         return (g,)
 
-    def jvp(self, t):
-        return t
 
 
 def clone(x: Tensor) -> Tensor:
     return run1(Clone(), x)
-
-
-def _bind():
-    T = Tensor
-    T.__getitem__ = getitem
-    for fn in (reshape, view, view_as, reshape_as, permute, transpose, movedim, squeeze, unsqueeze, flatten,
-               unflatten, expand, expand_as, broadcast_to, index_select, narrow, masked_fill, gather, split,
-               chunk, unbind, repeat, tile, repeat_interleave, flip, clone, t, sum_to, scatter_add):
-        setattr(T, fn.__name__, fn)
-    T.swapaxes = T.swapdims = transpose
-    T.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
-    T.mT = property(lambda self: transpose(self, -2, -1))
-
-
-_bind()

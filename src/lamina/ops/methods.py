@@ -1,0 +1,187 @@
+"""The table of ``Tensor`` methods that the ops provide, and the typing stub made from it.
+
+``tensor.py`` sits below the ops and imports none of them; this table is the one place
+where ``x.exp()``, ``x + y``, ``x.reshape(...)``, ``x.backward()`` become methods. The same
+table writes ``lamina/_tensor_methods.pyi``, the stub that shows type checkers these
+methods (``python -m lamina.ops.methods`` rewrites it; a test keeps it in sync).
+"""
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+from ..autograd import engine
+from ..tensor import Tensor
+from . import convert
+from . import elementwise as ew
+from . import linalg, reduce, shape
+
+
+# --------------------------------------------------------------------- reflected and in-place forms
+def _radd(self, other):
+    return ew.add(other, self)
+
+
+def _rsub(self, other):
+    return ew.sub(other, self)
+
+
+def _rmul(self, other):
+    return ew.mul(other, self)
+
+
+def _rtruediv(self, other):
+    return ew.div(other, self)
+
+
+def _rpow(self, other):
+    return ew.pow(other, self)
+
+
+def _rfloordiv(self, other):
+    return ew.floor_divide(other, self)
+
+
+def _rmatmul(self, other):
+    return linalg.matmul(other, self)
+
+
+def _pos(self):
+    return self
+
+
+def _where(self, condition, other):
+    return ew.where(condition, self, other)
+
+
+def _full_transpose(self) -> Tensor:
+    return shape.permute(self, tuple(reversed(range(self.ndim))))
+
+
+def _matrix_transpose(self) -> Tensor:
+    return shape.transpose(self, -2, -1)
+
+
+def _inplace(name: str, fn):
+    def method(self) -> Tensor:
+        return self._assign(name, fn(self)._data)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place ``{name[:-1]}`` (outside a recorded graph)."
+    return method
+
+
+# --------------------------------------------------------------------- the table
+OPERATORS = {
+    "__add__": ew.add, "__radd__": _radd, "__sub__": ew.sub, "__rsub__": _rsub, "__mul__": ew.mul,
+    "__rmul__": _rmul, "__truediv__": ew.div, "__rtruediv__": _rtruediv, "__pow__": ew.pow, "__rpow__": _rpow,
+    "__neg__": ew.neg, "__pos__": _pos, "__abs__": ew.abs, "__floordiv__": ew.floor_divide,
+    "__rfloordiv__": _rfloordiv, "__mod__": ew.remainder, "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt,
+    "__le__": ew.le, "__gt__": ew.gt, "__ge__": ew.ge, "__invert__": ew.logical_not, "__and__": ew.logical_and,
+    "__or__": ew.logical_or, "__xor__": ew.logical_xor, "__matmul__": linalg.matmul, "__rmatmul__": _rmatmul,
+    "__getitem__": shape.getitem,
+}
+
+_FUNCTIONS = [
+    # elementwise
+    ew.add, ew.sub, ew.mul, ew.div, ew.pow, ew.neg, ew.exp, ew.log, ew.log1p, ew.expm1, ew.log2, ew.log10, ew.exp2,
+    ew.sqrt, ew.rsqrt, ew.square, ew.reciprocal, ew.abs, ew.sin, ew.cos, ew.tan, ew.tanh, ew.sigmoid, ew.relu,
+    ew.clamp, ew.clip, ew.maximum, ew.minimum, ew.eq, ew.ne, ew.lt, ew.le, ew.gt, ew.ge, ew.logical_not,
+    ew.logical_and, ew.logical_or, ew.sign, ew.floor, ew.ceil, ew.round, ew.trunc, ew.isnan, ew.isinf, ew.isfinite,
+    ew.remainder, ew.fmod, ew.floor_divide, ew.equal, ew.allclose, ew.isclose,
+    convert.to,
+    # shape and indexing
+    shape.reshape, shape.view, shape.view_as, shape.reshape_as, shape.permute, shape.transpose, shape.movedim,
+    shape.squeeze, shape.unsqueeze, shape.flatten, shape.unflatten, shape.expand, shape.expand_as,
+    shape.broadcast_to, shape.index_select, shape.narrow, shape.masked_fill, shape.gather, shape.split,
+    shape.chunk, shape.unbind, shape.repeat, shape.tile, shape.repeat_interleave, shape.flip, shape.clone, shape.t,
+    shape.sum_to, shape.scatter_add,
+    # reductions
+    reduce.sum, reduce.mean, reduce.amax, reduce.amin, reduce.max, reduce.min, reduce.argmax, reduce.argmin,
+    reduce.argsort, reduce.sort, reduce.topk, reduce.var, reduce.std, reduce.logsumexp, reduce.softmax,
+    reduce.log_softmax, reduce.cumsum, reduce.norm, reduce.prod, reduce.any, reduce.all, reduce.count_nonzero,
+    # products
+    linalg.matmul, linalg.mm, linalg.bmm, linalg.mv, linalg.dot, linalg.outer,
+]
+
+METHODS: dict = {fn.__name__: fn for fn in _FUNCTIONS}
+METHODS.update({
+    "multiply": ew.mul, "subtract": ew.sub, "divide": ew.div, "true_divide": ew.div, "negative": ew.neg,
+    "absolute": ew.abs, "greater": ew.gt, "greater_equal": ew.ge, "less": ew.lt, "less_equal": ew.le,
+    "not_equal": ew.ne, "swapaxes": shape.transpose, "swapdims": shape.transpose, "where": _where,
+    "backward": engine.tensor_backward, "type": convert.type_, "float": convert.to_float,
+    "double": convert.to_double, "half": convert.to_half, "long": convert.to_long, "int": convert.to_int,
+    "bool": convert.to_bool,
+    "relu_": _inplace("relu_", ew.relu), "sigmoid_": _inplace("sigmoid_", ew.sigmoid),
+    "exp_": _inplace("exp_", ew.exp), "sqrt_": _inplace("sqrt_", ew.sqrt), "neg_": _inplace("neg_", ew.neg),
+})
+
+PROPERTIES = {"T": _full_transpose, "mT": _matrix_transpose}
+
+
+def bind() -> None:
+    """Attach every entry of the table to ``Tensor``."""
+    for name, fn in {**OPERATORS, **METHODS}.items():
+        setattr(Tensor, name, fn)
+    for name, fn in PROPERTIES.items():
+        setattr(Tensor, name, property(fn))
+
+
+# --------------------------------------------------------------------- the typing stub
+_STUB_HEADER = '''"""Generated by ``python -m lamina.ops.methods`` from ``lamina/ops/methods.py``: do not edit.
+
+The methods that the ops attach to ``Tensor``, as a type checker sees them."""
+from typing import Any
+
+from .tensor import Tensor
+
+class TensorMethods:
+'''
+
+_KNOWN_TYPES = {"Tensor", "int", "float", "bool", "str", "tuple", "list", "dict", "None", "Any"}
+
+
+def _annotation(text) -> str:
+    """An annotation string usable in the stub (Any where it names something the stub does not import)."""
+    if text is inspect.Parameter.empty or not isinstance(text, str):
+        return "Any"
+    words = {w for w in text.replace("|", " ").replace("[", " ").replace("]", " ").replace(",", " ").split()}
+    return text if words <= _KNOWN_TYPES else "Any"
+
+
+def _param(p: inspect.Parameter) -> str:
+    prefix = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}.get(p.kind, "")
+    text = f"{prefix}{p.name}: {_annotation(p.annotation)}"
+    return text + (" = ..." if p.default is not inspect.Parameter.empty else "")
+
+
+def _signature(name: str, fn) -> str:
+    sig = inspect.signature(fn)
+    params = list(sig.parameters.values())[1:]  # the first parameter becomes self
+    parts = ["self"]
+    seen_kw_only = False
+    for p in params:
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and not seen_kw_only:
+            parts.append("*")
+            seen_kw_only = True
+        seen_kw_only = seen_kw_only or p.kind is inspect.Parameter.VAR_POSITIONAL
+        parts.append(_param(p))
+    ret = sig.return_annotation
+    ret = "Tensor" if ret is inspect.Signature.empty else _annotation(ret)
+    ignore = "  # type: ignore[override]" if name in ("__eq__", "__ne__") else ""
+    return f"    def {name}({', '.join(parts)}) -> {ret}: ...{ignore}"
+
+
+def render_stub() -> str:
+    lines = [_signature(name, fn) for name, fn in sorted({**OPERATORS, **METHODS}.items())]
+    lines += [f"    @property\n    def {name}(self) -> Tensor: ..." for name in sorted(PROPERTIES)]
+    return _STUB_HEADER + "\n".join(lines) + "\n"
+
+
+STUB_PATH = Path(__file__).resolve().parent.parent / "_tensor_methods.pyi"
+
+
+if __name__ == "__main__":  # pragma: no cover - a developer's command
+    STUB_PATH.write_text(render_stub(), encoding="utf-8")
+    sys.stdout.write(f"wrote {STUB_PATH}\n")
