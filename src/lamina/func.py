@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 
+from .backend import xp
 from . import _mode
 from .autograd.engine import grad as _autograd_grad
 from .autograd.forward_ad import alias, dual_level
@@ -23,7 +23,7 @@ from .tensor import Tensor
 def _as_tensor(x) -> Tensor:
     if isinstance(x, Tensor):
         return x
-    return Tensor._make(np.asarray(x, dtype=np.float64 if isinstance(x, float) else None))
+    return Tensor._make(xp.asarray(x, dtype=xp.float64 if isinstance(x, float) else None))
 
 
 def _track(x: Tensor) -> Tensor:
@@ -81,7 +81,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
             else:
                 gs = (None,) * len(tracked)
         gs = tuple(
-            Tensor._make(np.zeros_like(t._data)) if g is None else _keep_tangent(g, create) for g, t in zip(gs, tracked)
+            Tensor._make(xp.zeros_like(t._data)) if g is None else _keep_tangent(g, create) for g, t in zip(gs, tracked)
         )
         g = gs[0] if isinstance(argnums, numbers.Integral) else gs
         value = out if create else _keep_tangent(out, False)
@@ -119,11 +119,11 @@ def vjp(func, *primals, has_aux=False):
             if c.shape != o.shape:
                 raise RuntimeError(f"vjp_fn: cotangent of shape {tuple(c.shape)} for an output of shape {tuple(o.shape)}")
         if not pairs:
-            return tuple(Tensor._make(np.zeros_like(t._data)) for t in tracked)
+            return tuple(Tensor._make(xp.zeros_like(t._data)) for t in tracked)
         with enable_grad():
             gs = _autograd_grad([o for o, _ in pairs], tracked, [c for _, c in pairs], retain_graph=True,
                                 create_graph=create, allow_unused=True)
-        return tuple(Tensor._make(np.zeros_like(t._data)) if g is None else _keep_tangent(g, create)
+        return tuple(Tensor._make(xp.zeros_like(t._data)) if g is None else _keep_tangent(g, create)
                      for g, t in zip(gs, tracked))
 
     shown = out if create else (type(outs)(_keep_tangent(o, False) for o in outs) if isinstance(out, (tuple, list))
@@ -153,7 +153,7 @@ def jvp(func, primals, tangents, has_aux=False):
     outer = _outer_tracking(primals) or _outer_tracking(tangents) or _mode.fw_level > 0
 
     def split(o):
-        tan = o._tangent if o._tangent is not None else Tensor._make(np.zeros_like(o._data))
+        tan = o._tangent if o._tangent is not None else Tensor._make(xp.zeros_like(o._data))
         if not outer:
             return Tensor._make(o._data), _keep_tangent(tan, False)
         return Tensor._make(o._data, o.requires_grad, o._node), tan
@@ -167,8 +167,8 @@ def jvp(func, primals, tangents, has_aux=False):
 
 
 def _basis(shape, dtype):
-    n = int(np.prod(shape))
-    eye = np.eye(n, dtype=dtype)
+    n = int(xp.prod(shape))
+    eye = xp.eye(n, dtype=dtype)
     return [Tensor._make(eye[i].reshape(shape)) for i in range(n)]
 
 
@@ -194,7 +194,7 @@ def jacrev(func, argnums=0):
             if rows:
                 j = reshape(stack([r[k] for r in rows]), tuple(out.shape) + tuple(x.shape))
             else:
-                j = Tensor._make(np.zeros(tuple(out.shape) + tuple(x.shape), dtype=x.dtype))
+                j = Tensor._make(xp.zeros(tuple(out.shape) + tuple(x.shape), dtype=x.dtype))
             jacs.append(j)
         return jacs[0] if isinstance(argnums, numbers.Integral) else tuple(jacs)
 
@@ -212,7 +212,7 @@ def jacfwd(func, argnums=0):
             x = _as_tensor(args[i])
             cols = []
             for e in _basis(x.shape, x.dtype):
-                tangents = [Tensor._make(np.zeros_like(_as_tensor(a)._data)) for a in args]
+                tangents = [Tensor._make(xp.zeros_like(_as_tensor(a)._data)) for a in args]
                 tangents[i] = e
                 _, t = jvp(func, args, tangents)
                 cols.append(t)

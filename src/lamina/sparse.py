@@ -8,8 +8,8 @@ so a step costs O(batch · dim) instead of O(vocabulary · dim); optimizers that
 """
 from __future__ import annotations
 
-import numpy as np
 
+from .backend import index_add, xp
 from .tensor import Tensor
 
 
@@ -17,9 +17,9 @@ class RowSparseGrad(Tensor):
     __slots__ = ("indices", "dense_shape")
 
     @classmethod
-    def make(cls, indices: np.ndarray, values: np.ndarray, dense_shape: tuple) -> "RowSparseGrad":
+    def make(cls, indices: xp.ndarray, values: xp.ndarray, dense_shape: tuple) -> "RowSparseGrad":
         t = super()._make(values)
-        t.indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        t.indices = xp.asarray(indices, dtype=xp.int64).reshape(-1)
         t.dense_shape = tuple(dense_shape)
         return t
 
@@ -44,20 +44,20 @@ class RowSparseGrad(Tensor):
 
     def coalesce(self) -> "RowSparseGrad":
         """One entry per row: repeated indices are summed (sorted by row)."""
-        rows, inv = np.unique(self.indices, return_inverse=True)
+        rows, inv = xp.unique(self.indices, return_inverse=True)
         if len(rows) == len(self.indices):
-            order = np.argsort(self.indices, kind="stable")
+            order = xp.argsort(self.indices, kind="stable")
             return RowSparseGrad.make(self.indices[order], self._data[order], self.dense_shape)
-        vals = np.zeros((len(rows),) + self._data.shape[1:], dtype=self._data.dtype)
-        np.add.at(vals, inv, self._data)
+        vals = xp.zeros((len(rows),) + self._data.shape[1:], dtype=self._data.dtype)
+        index_add(vals, inv, self._data)
         return RowSparseGrad.make(rows, vals, self.dense_shape)
 
     def to_dense(self) -> Tensor:
-        out = np.zeros(self.dense_shape, dtype=self._data.dtype)
-        np.add.at(out, self.indices, self._data)
+        out = xp.zeros(self.dense_shape, dtype=self._data.dtype)
+        index_add(out, self.indices, self._data)
         return Tensor._make(out)
 
-    def numpy(self, force: bool = False) -> np.ndarray:
+    def numpy(self, force: bool = False) -> xp.ndarray:
         return self.to_dense()._data
 
     def __array__(self, dtype=None, copy=None):
@@ -65,10 +65,10 @@ class RowSparseGrad(Tensor):
 
     def add(self, other):
         if isinstance(other, RowSparseGrad):
-            return RowSparseGrad.make(np.concatenate([self.indices, other.indices]),
-                                      np.concatenate([self._data, other._data]), self.dense_shape)
-        dense = np.array(other._data if isinstance(other, Tensor) else other, dtype=self._data.dtype)
-        np.add.at(dense, self.indices, self._data)
+            return RowSparseGrad.make(xp.concatenate([self.indices, other.indices]),
+                                      xp.concatenate([self._data, other._data]), self.dense_shape)
+        dense = xp.array(other._data if isinstance(other, Tensor) else other, dtype=self._data.dtype)
+        index_add(dense, self.indices, self._data)
         return Tensor._make(dense)
 
     __add__ = __radd__ = add

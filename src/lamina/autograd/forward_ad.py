@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ..backend import xp
 from .. import _mode
 from ..tensor import Tensor
 from .op import Op, run1
@@ -59,7 +60,7 @@ def make_dual(primal: Tensor, tangent: Tensor) -> Tensor:
     if not _mode.fw_level:
         raise RuntimeError("make_dual: call it inside `with lamina.autograd.forward_ad.dual_level():`")
     if not isinstance(tangent, Tensor):
-        tangent = Tensor._make(__import__("numpy").asarray(tangent, dtype=primal.dtype))
+        tangent = Tensor._make(xp.asarray(tangent, dtype=primal.dtype))
     if tangent.shape != primal.shape:
         raise RuntimeError(f"make_dual: tangent of shape {tuple(tangent.shape)} does not match primal of shape "
                            f"{tuple(primal.shape)}")

@@ -22,8 +22,8 @@ written with lamina ops is itself differentiable.
 """
 from __future__ import annotations
 
-import numpy as np
 
+from ..backend import xp
 from .. import _mode
 from ..tensor import Tensor
 from .grad_mode import no_grad
@@ -80,7 +80,7 @@ class _FunctionOp(Op):
         for gi, x in zip(grads, self.inputs):
             if gi is not None and gi.shape != x.shape:
                 try:
-                    np.broadcast_shapes(gi.shape, x.shape)
+                    xp.broadcast_shapes(gi.shape, x.shape)
                 except ValueError:
                     raise RuntimeError(f"{self.fn_cls.__name__}.backward returned a gradient of shape {gi.shape} "
                                        f"for an input of shape {x.shape}") from None
@@ -91,14 +91,14 @@ class _FunctionOp(Op):
             raise RuntimeError(f"{self.fn_cls.__name__}: no jvp staticmethod, so it cannot be used in forward mode")
         full = [None] * self.n_args
         for p, t, x in zip(self.positions, tangents, self.inputs):
-            full[p] = t if t is not None else Tensor._make(np.zeros_like(x._data))
+            full[p] = t if t is not None else Tensor._make(xp.zeros_like(x._data))
         return _as_tensor(self.fn_cls.jvp(self.ctx, *full))
 
 
 def _as_tensor(v):
     if v is None or isinstance(v, Tensor):
         return v
-    return Tensor._make(np.asarray(v))
+    return Tensor._make(xp.asarray(v))
 
 
 class Function:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 
+from ..backend import xp
 from ..tensor import Tensor
 from . import forward_ad
 from .engine import grad
@@ -34,12 +34,12 @@ def _numerical(fn, inputs, idx, eps):
         for j in range(flat.size):
             old = flat[j]
             flat[j] = old + eps
-            plus = np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in _outputs(fn(*inputs))])
+            plus = xp.concatenate([xp.asarray(o._data, dtype=xp.float64).ravel() for o in _outputs(fn(*inputs))])
             flat[j] = old - eps
-            minus = np.concatenate([np.asarray(o._data, dtype=np.float64).ravel() for o in _outputs(fn(*inputs))])
+            minus = xp.concatenate([xp.asarray(o._data, dtype=xp.float64).ravel() for o in _outputs(fn(*inputs))])
             flat[j] = old
             cols.append((plus - minus) / (2 * eps))
-    return np.stack(cols, axis=1) if cols else np.zeros((0, 0))
+    return xp.stack(cols, axis=1) if cols else xp.zeros((0, 0))
 
 
 def _analytic_reverse(fn, inputs, diff_idx):
@@ -50,14 +50,14 @@ def _analytic_reverse(fn, inputs, diff_idx):
         for m in range(sizes[k]):
             if not o.requires_grad:
                 for i in diff_idx:
-                    rows[i].append(np.zeros(inputs[i]._data.size))
+                    rows[i].append(xp.zeros(inputs[i]._data.size))
                 continue
-            ct = np.zeros(o.shape, dtype=o.dtype)
+            ct = xp.zeros(o.shape, dtype=o.dtype)
             ct.reshape(-1)[m] = 1
             gs = grad(o, [inputs[i] for i in diff_idx], Tensor._make(ct), retain_graph=True, allow_unused=True)
             for i, g in zip(diff_idx, gs):
-                rows[i].append(np.zeros(inputs[i]._data.size) if g is None else np.asarray(g._data, np.float64).ravel())
-    return {i: np.array(r).reshape(sum(sizes), -1) for i, r in rows.items()}
+                rows[i].append(xp.zeros(inputs[i]._data.size) if g is None else xp.asarray(g._data, xp.float64).ravel())
+    return {i: xp.array(r).reshape(sum(sizes), -1) for i, r in rows.items()}
 
 
 def _analytic_forward(fn, inputs, idx):
@@ -65,15 +65,15 @@ def _analytic_forward(fn, inputs, idx):
     x = inputs[idx]
     cols = []
     for j in range(x._data.size):
-        e = np.zeros_like(x._data)
+        e = xp.zeros_like(x._data)
         e.reshape(-1)[j] = 1
         with forward_ad.dual_level():
             args = list(inputs)
             args[idx] = forward_ad.make_dual(x, Tensor._make(e))
             outs = _outputs(fn(*args))
             tans = [o._data * 0 if o._tangent is None else o._tangent._data for o in outs]
-        cols.append(np.concatenate([np.asarray(t, np.float64).ravel() for t in tans]))
-    return np.stack(cols, axis=1)
+        cols.append(xp.concatenate([xp.asarray(t, xp.float64).ravel() for t in tans]))
+    return xp.stack(cols, axis=1)
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, check_forward_ad=False,
@@ -82,12 +82,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
 
     ``inputs`` is a tensor or a tuple of tensors; those with ``requires_grad`` are checked."""
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-    inputs = tuple(t if isinstance(t, Tensor) else Tensor._make(np.asarray(t)) for t in inputs)
+    inputs = tuple(t if isinstance(t, Tensor) else Tensor._make(xp.asarray(t)) for t in inputs)
     diff_idx = [i for i, t in enumerate(inputs) if t.requires_grad]
     if not diff_idx:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
     for i in diff_idx:
-        if inputs[i].dtype != np.float64:
+        if inputs[i].dtype != xp.float64:
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; finite differences will be "
                           "inaccurate", stacklevel=2)
     analytic = _analytic_reverse(fn, inputs, diff_idx) if check_backward_ad else {}
@@ -99,9 +99,9 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         if check_forward_ad:
             checks.append(("forward mode", _analytic_forward(fn, inputs, i)))
         for what, ana in checks:
-            if ana.shape != num.shape or not np.allclose(ana, num, rtol=rtol, atol=atol):
-                err = np.abs(ana - num) if ana.shape == num.shape else None
-                where = np.unravel_index(np.argmax(err), err.shape) if err is not None else None
+            if ana.shape != num.shape or not xp.allclose(ana, num, rtol=rtol, atol=atol):
+                err = xp.abs(ana - num) if ana.shape == num.shape else None
+                where = xp.unravel_index(xp.argmax(err), err.shape) if err is not None else None
                 msg = (f"gradcheck: {what} Jacobian of input {i} (shape {tuple(inputs[i].shape)}) does not match "
                        f"finite differences" + (f": largest difference {err.max():.3g} at (output {where[0]}, "
                                                 f"input element {where[1]}); analytic {ana[where]:.6g}, numerical "
@@ -118,7 +118,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     diff_idx = [i for i, t in enumerate(inputs) if t.requires_grad]
     outs = _outputs(fn(*inputs))
-    rng = np.random.default_rng(0)
+    rng = xp.random.default_rng(0)
     us = grad_outputs or [Tensor._make(rng.standard_normal(o.shape).astype(o.dtype)) for o in outs]
     us = _outputs(us)
 

@@ -5,14 +5,14 @@ written with tensor ops so that second derivatives work.
 """
 from __future__ import annotations
 
-import numpy as np
 
+from ..backend import xp
 from ..autograd.op import ElementwiseUnary, run1
 from ..tensor import Tensor
 from .elementwise import exp, sigmoid, tanh, where
 
 
-def _mask(cond: np.ndarray, dtype) -> Tensor:
+def _mask(cond: xp.ndarray, dtype) -> Tensor:
     return Tensor._make(cond.astype(dtype))
 
 
@@ -23,11 +23,11 @@ class LeakyRelu(ElementwiseUnary):
         self.slope = slope
 
     def forward(self, x):
-        return np.where(x > 0, x, x * x.dtype.type(self.slope))
+        return xp.where(x > 0, x, x * x.dtype.type(self.slope))
 
     def _deriv(self):
         x = self.inputs[0]._data
-        return Tensor._make(np.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope)))
+        return Tensor._make(xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope)))
 
     def derivative(self, v):
         return v * self._deriv()
@@ -42,8 +42,8 @@ class Elu(ElementwiseUnary):
 
     def forward(self, x):
         t = x.dtype.type
-        neg = np.expm1(np.minimum(x, 0)) * t(self.alpha)
-        out = np.where(x > 0, x, neg)
+        neg = xp.expm1(xp.minimum(x, 0)) * t(self.alpha)
+        out = xp.where(x > 0, x, neg)
         if self.scale != 1.0:
             out *= t(self.scale)
         return out
@@ -67,11 +67,11 @@ class Softplus(ElementwiseUnary):
     def forward(self, x):
         t = x.dtype.type
         z = x * t(self.beta) if self.beta != 1 else x
-        out = np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+        out = xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
         if self.beta != 1:
             out /= t(self.beta)
         if self.threshold is not None:
-            out = np.where(z > self.threshold, x, out)
+            out = xp.where(z > self.threshold, x, out)
         return out
 
     def _deriv(self):
@@ -100,12 +100,12 @@ def softplus(x: Tensor, beta: float = 1.0, threshold: float | None = 20.0) -> Te
 class GeluTanh(ElementwiseUnary):
     """GELU, tanh approximation: ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
 
-    C = float(np.sqrt(2.0 / np.pi))
+    C = float(xp.sqrt(2.0 / xp.pi))
 
     def forward(self, x):
         t = x.dtype.type
         inner = t(self.C) * (x + t(0.044715) * x * x * x)
-        return t(0.5) * x * (1 + np.tanh(inner))
+        return t(0.5) * x * (1 + xp.tanh(inner))
 
     def _deriv(self):
         x = self.inputs[0]
@@ -123,11 +123,11 @@ class NormalCdf(ElementwiseUnary):
     def forward(self, x):
         from scipy.special import erf
 
-        return (0.5 * (1.0 + erf(x / np.sqrt(2.0)))).astype(x.dtype, copy=False)
+        return (0.5 * (1.0 + erf(x / xp.sqrt(2.0)))).astype(x.dtype, copy=False)
 
     def _deriv(self):
         x = self.inputs[0]
-        return exp(x * x * -0.5) * float(1.0 / np.sqrt(2 * np.pi))
+        return exp(x * x * -0.5) * float(1.0 / xp.sqrt(2 * xp.pi))
 
     def derivative(self, v):
         return v * self._deriv()

@@ -30,9 +30,8 @@ import threading
 from collections import OrderedDict
 from typing import NamedTuple
 
-import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
+from ..backend import as_strided, xp
 from .. import _mode
 from ..autograd.op import Multilinear, Op, run, sum_terms as _sum
 from ..errors import ShapeError
@@ -73,11 +72,11 @@ class BufferCache:
         self._buffers = OrderedDict()  # nbytes -> [uint8 arrays], least recently used first
         self._lock = threading.Lock()
 
-    def empty(self, shape, dtype) -> np.ndarray:
-        dtype = np.dtype(dtype)
-        nbytes = int(np.prod(shape)) * dtype.itemsize
+    def empty(self, shape, dtype) -> xp.ndarray:
+        dtype = xp.dtype(dtype)
+        nbytes = int(xp.prod(shape)) * dtype.itemsize
         if nbytes < self.min_bytes:
-            return np.empty(shape, dtype)
+            return xp.empty(shape, dtype)
         with self._lock:
             found = None
             same = self._buffers.setdefault(nbytes, [])
@@ -87,7 +86,7 @@ class BufferCache:
                     found = buf
                     break
             if found is None:
-                found = np.empty(nbytes, np.uint8)
+                found = xp.empty(nbytes, xp.uint8)
                 same.append(found)
                 self.bytes += nbytes
                 self._evict()
@@ -114,22 +113,22 @@ class BufferCache:
 buffers = BufferCache()
 
 
-def order_of(a: np.ndarray) -> tuple:
+def order_of(a: xp.ndarray) -> tuple:
     """The memory order of an array: its logical axes from the largest stride to the smallest."""
     return tuple(sorted(range(a.ndim), key=lambda i: -abs(a.strides[i])))
 
 
-def alloc(shape, dtype, fill=0.0, order=None) -> np.ndarray:
+def alloc(shape, dtype, fill=0.0, order=None) -> xp.ndarray:
     """A logical (N, C, H, W) array laid out in ``order`` (default ``memory_order``), filled with ``fill``
     (None: uninitialised)."""
     order = memory_order(shape[0]) if order is None else order
     buf = buffers.empty(tuple(shape[a] for a in order), dtype)
     if fill is not None:
         buf.fill(fill)
-    return buf.transpose(np.argsort(order))
+    return buf.transpose(xp.argsort(order))
 
 
-def as_matrix(a: np.ndarray) -> np.ndarray:
+def as_matrix(a: xp.ndarray) -> xp.ndarray:
     """(N, C, H, W) -> contiguous (C, M) with M in memory order; free when ``a`` already has that layout."""
     order = memory_order(a.shape[0])
     t = a.transpose(order)
@@ -138,17 +137,17 @@ def as_matrix(a: np.ndarray) -> np.ndarray:
     return t.reshape(a.shape[1], -1)
 
 
-def _copy(a: np.ndarray) -> np.ndarray:
+def _copy(a: xp.ndarray) -> xp.ndarray:
     """A C-contiguous copy of ``a`` in a reusable buffer."""
     out = buffers.empty(a.shape, a.dtype)
-    np.copyto(out, a)
+    xp.copyto(out, a)
     return out
 
 
-def from_matrix(m: np.ndarray, shape) -> np.ndarray:
+def from_matrix(m: xp.ndarray, shape) -> xp.ndarray:
     """Inverse of ``as_matrix``: a (C, M) matrix viewed as the logical (N, C, H, W) array ``shape``."""
     order = memory_order(shape[0])
-    return m.reshape(tuple(shape[a] for a in order)).transpose(np.argsort(order))
+    return m.reshape(tuple(shape[a] for a in order)).transpose(xp.argsort(order))
 
 
 def _m_axes(n: int) -> list:
@@ -157,7 +156,7 @@ def _m_axes(n: int) -> list:
 
 
 # ------------------------------------------------------------------------------ raw NumPy kernels
-def padded(x: np.ndarray, pads, value=0.0) -> np.ndarray:
+def padded(x: xp.ndarray, pads, value=0.0) -> xp.ndarray:
     """x (N, C, H, W) padded with ``value`` into a buffer in ``memory_order``. Without padding: x itself
     when it already has that layout (or is small), else a copy in that layout."""
     (pt, pb), (pl, pr) = pads
@@ -165,7 +164,7 @@ def padded(x: np.ndarray, pads, value=0.0) -> np.ndarray:
     if not (pt or pb or pl or pr):
         if order_of(x) == memory_order(n) or x.size < BufferCache.min_bytes // 4:
             return x
-        return _copy(x.transpose(memory_order(n))).transpose(np.argsort(memory_order(n)))
+        return _copy(x.transpose(memory_order(n))).transpose(xp.argsort(memory_order(n)))
     buf = alloc((n, c, h + pt + pb, w + pl + pr), x.dtype, value)
     buf[:, :, pt:pt + h, pl:pl + w] = x
     return buf
@@ -176,24 +175,24 @@ def _is_pointwise(kh, kw, spec, in_hw, out_hw) -> bool:
             and tuple(in_hw) == tuple(out_hw))
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, spec: ConvSpec, out_hw) -> np.ndarray:
+def im2col(x: xp.ndarray, kh: int, kw: int, spec: ConvSpec, out_hw) -> xp.ndarray:
     """Every receptive field of x as a column: (C·kh·kw, M), rows ordered (c, i, j) like the weight,
     columns M = (n, oh, ow) in memory order. One strided view (as_strided) and one copy; no loop."""
     n, c, h, w = x.shape
     if _is_pointwise(kh, kw, spec, (h, w), out_hw):
         return as_matrix(x)
-    xp = padded(x, spec.pads)
-    sn, sc, sh, sw = xp.strides
+    xpad = padded(x, spec.pads)
+    sn, sc, sh, sw = xpad.strides
     (st_h, st_w), (d_h, d_w) = spec.stride, spec.dilation
     size = {0: n, 2: out_hw[0], 3: out_hw[1]}
     step = {0: sn, 2: sh * st_h, 3: sw * st_w}
     m_axes = _m_axes(n)
-    windows = as_strided(xp, (c, kh, kw) + tuple(size[a] for a in m_axes),
+    windows = as_strided(xpad, (c, kh, kw) + tuple(size[a] for a in m_axes),
                          (sc, sh * d_h, sw * d_w) + tuple(step[a] for a in m_axes), writeable=False)
     return _copy(windows).reshape(c * kh * kw, -1)
 
 
-def col2im(cols: np.ndarray, shape, kh: int, kw: int, spec: ConvSpec, out_hw) -> np.ndarray:
+def col2im(cols: xp.ndarray, shape, kh: int, kw: int, spec: ConvSpec, out_hw) -> xp.ndarray:
     """Adjoint of im2col: add every column back onto its receptive field; returns (N, C, H, W).
 
     The loop runs over the kh·kw kernel offsets only; each step adds a whole (N, C, OH, OW) block."""
@@ -230,20 +229,20 @@ def conv_forward(x, w, b, spec: ConvSpec, out_hw, cols=None):
     if cols is None:
         cols = im2col(x, kh, kw, spec, out_hw)
     m = cols.shape[1]
-    dtype = np.result_type(x, w)
+    dtype = xp.result_type(x, w)
     out = buffers.empty((o, m), dtype)
     if g == 1 and o <= _FEW_CHANNELS:
-        out_t = np.matmul(cols.T, w.reshape(o, k).T, out=buffers.empty((m, o), dtype))
+        out_t = xp.matmul(cols.T, w.reshape(o, k).T, out=buffers.empty((m, o), dtype))
         if b is None:
-            np.copyto(out, out_t.T)
+            xp.copyto(out, out_t.T)
         else:
-            np.add(out_t.T, b.reshape(o, 1), out=out)
+            xp.add(out_t.T, b.reshape(o, 1), out=out)
         del out_t
     else:
         if g == 1:
-            np.matmul(w.reshape(o, k), cols, out=out)
+            xp.matmul(w.reshape(o, k), cols, out=out)
         else:
-            np.matmul(w.reshape(g, o // g, k), cols.reshape(g, k, m), out=out.reshape(g, o // g, m))
+            xp.matmul(w.reshape(g, o // g, k), cols.reshape(g, k, m), out=out.reshape(g, o // g, m))
         if b is not None:
             out += b.reshape(o, 1)
     return from_matrix(out, (n, o) + tuple(out_hw)), cols
@@ -256,11 +255,11 @@ def conv_input_grad(gy, w, spec: ConvSpec, in_hw):
     g = spec.groups
     gm = as_matrix(gy)
     k = cg * kh * kw
-    cols = buffers.empty((g, k, gm.shape[1]), np.result_type(gy, w))
+    cols = buffers.empty((g, k, gm.shape[1]), xp.result_type(gy, w))
     if g == 1:
-        np.matmul(w.reshape(o, k).T, gm, out=cols[0])
+        xp.matmul(w.reshape(o, k).T, gm, out=cols[0])
     else:
-        np.matmul(w.reshape(g, o // g, k).transpose(0, 2, 1), gm.reshape(g, o // g, -1), out=cols)
+        xp.matmul(w.reshape(g, o // g, k).transpose(0, 2, 1), gm.reshape(g, o // g, -1), out=cols)
     return col2im(cols.reshape(g * k, -1), (n, cg * g) + tuple(in_hw), kh, kw, spec, (oh, ow))
 
 
@@ -272,11 +271,11 @@ def conv_weight_grad(x, gy, wshape, spec: ConvSpec, cols=None):
         cols = im2col(x, kh, kw, spec, gy.shape[2:])
     gm = as_matrix(gy)
     if g == 1:
-        gw = np.matmul(cols, gm.T).T
+        gw = xp.matmul(cols, gm.T).T
     else:
-        gw = np.matmul(cols.reshape(g, cg * kh * kw, -1), gm.reshape(g, o // g, -1).transpose(0, 2, 1))
+        gw = xp.matmul(cols.reshape(g, cg * kh * kw, -1), gm.reshape(g, o // g, -1).transpose(0, 2, 1))
         gw = gw.transpose(0, 2, 1)
-    return np.ascontiguousarray(gw).reshape(wshape)
+    return xp.ascontiguousarray(gw).reshape(wshape)
 
 
 # ------------------------------------------------------------------------------ the three ops
@@ -292,7 +291,7 @@ class Conv2d(Op):
     def forward(self, x, w, b=None):
         y, cols = conv_forward(x, w, b, self.spec, self.out_hw)
         if self.relu:  # in place on the fresh GEMM result: no extra array
-            np.maximum(y, 0, out=y)
+            xp.maximum(y, 0, out=y)
         if self.keep_cols:  # the weight gradient reuses the column matrix
             self.cols = cols
         return y

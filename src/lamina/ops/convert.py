@@ -5,6 +5,8 @@ input's dtype); integer and boolean results carry no gradient.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ..autograd.op import cast
 from ..backend import as_dtype, check_device, device, xp
 from ..tensor import Tensor
@@ -29,7 +31,7 @@ def to(x: Tensor, *args, dtype=None, device=None, copy: bool = False, non_blocki
 _Device = device
 
 
-def type_(x: Tensor, dtype=None):
+def type_(x: Tensor, dtype=None) -> Any:
     """The dtype's name (``'lamina.float32'``) without an argument, else ``to(dtype)``."""
     if dtype is None:
         return f"lamina.{x.dtype}"

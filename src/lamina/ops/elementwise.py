@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 
 from ..autograd.op import Cast, Elementwise, ElementwiseUnary, cast, run, run1  # noqa: F401  (Cast, cast re-exported)
 from ..backend import get_default_dtype, xp
@@ -20,10 +19,10 @@ def _const(x, like: Tensor | None = None) -> Tensor:
     """A non-differentiable tensor from a scalar/array (dtype of ``like`` for Python floats)."""
     if isinstance(x, Tensor):
         return x
-    arr = np.asarray(x)
-    if like is not None and arr.dtype.kind == "f" and like.dtype.kind == "f" and not isinstance(x, np.ndarray):
+    arr = xp.asarray(x)
+    if like is not None and arr.dtype.kind == "f" and like.dtype.kind == "f" and not isinstance(x, xp.ndarray):
         arr = arr.astype(like.dtype)
-    elif arr.dtype == np.float64 and not isinstance(x, np.ndarray):
+    elif arr.dtype == xp.float64 and not isinstance(x, xp.ndarray):
         arr = arr.astype(get_default_dtype())
     return Tensor._make(arr)
 
@@ -32,11 +31,11 @@ def _mask(cond_array, dtype) -> Tensor:
     return Tensor._make(cond_array.astype(dtype))
 
 
-_SCALARS = (numbers.Number, np.generic)
+_SCALARS = (numbers.Number, xp.generic)
 
 
 def _is_scalar(x) -> bool:
-    return isinstance(x, _SCALARS) and not isinstance(x, np.ndarray)
+    return isinstance(x, _SCALARS) and not isinstance(x, xp.ndarray)
 
 
 def _promote_for_scalar(t: Tensor, s) -> Tensor:
@@ -51,11 +50,11 @@ def _binary(name, cls, scls, rscls, a, b):
         if isinstance(b, Tensor):
             return _run2(name, cls(), a, b)
         if _is_scalar(b):
-            s = b.item() if isinstance(b, np.generic) else b
+            s = b.item() if isinstance(b, xp.generic) else b
             return run1(scls(s), _promote_for_scalar(a, s))
         return _run2(name, cls(), a, _const(b, a))
     if _is_scalar(a):
-        s = a.item() if isinstance(a, np.generic) else a
+        s = a.item() if isinstance(a, xp.generic) else a
         return run1(rscls(s), _promote_for_scalar(b, s))
     return _run2(name, cls(), _const(a, b), b)
 
@@ -65,7 +64,7 @@ def _run2(name, op, a, b):
         return run(op, a, b)
     except ValueError as e:
         try:
-            np.broadcast_shapes(a.shape, b.shape)
+            xp.broadcast_shapes(a.shape, b.shape)
         except ValueError:
             raise broadcast_error(name, a.shape, b.shape) from None
         raise e
@@ -244,7 +243,7 @@ def mul(a, b):
 
 def div(a, b, rounding_mode=None):
     if rounding_mode is not None:
-        return floor_divide(a, b) if rounding_mode == "floor" else _nograd(np.trunc, div(a, b))
+        return floor_divide(a, b) if rounding_mode == "floor" else _nograd(xp.trunc, div(a, b))
     return _binary("div", Div, DivScalar, RDivScalar, a, b)
 
 
@@ -475,11 +474,11 @@ def expm1(x):
 
 
 def log2(x):
-    return log(x) * (1.0 / np.log(2.0))
+    return log(x) * (1.0 / xp.log(2.0))
 
 
 def log10(x):
-    return log(x) * (1.0 / np.log(10.0))
+    return log(x) * (1.0 / xp.log(10.0))
 
 
 def exp2(x):
@@ -561,22 +560,22 @@ def minimum(a, b):
 
 def where(condition, input, other):
     """``condition ? input : other`` elementwise; gradients flow to the chosen side."""
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
-    if cond.dtype != np.bool_:
+    cond = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
+    if cond.dtype != xp.bool_:
         cond = cond.astype(bool)
     a = input if isinstance(input, Tensor) else _const(input, other if isinstance(other, Tensor) else None)
     b = other if isinstance(other, Tensor) else _const(other, a)
     try:
-        np.broadcast_shapes(cond.shape, a.shape, b.shape)
+        xp.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
-        raise broadcast_error("where", cond.shape, np.broadcast_shapes(a.shape, b.shape)
+        raise broadcast_error("where", cond.shape, xp.broadcast_shapes(a.shape, b.shape)
                               if _broadcastable(a.shape, b.shape) else a.shape) from None
     return _run2("where", Where(cond), a, b)
 
 
 def _broadcastable(a, b):
     try:
-        np.broadcast_shapes(a, b)
+        xp.broadcast_shapes(a, b)
         return True
     except ValueError:
         return False
@@ -585,7 +584,7 @@ def _broadcastable(a, b):
 # ---------------------------------------------------------------------------- no-gradient ops
 def _nograd(fn, *args, **kw):
     arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-    return Tensor._make(np.asarray(fn(*arrays, **kw)))
+    return Tensor._make(xp.asarray(fn(*arrays, **kw)))
 
 
 def _compare(name, fn):
@@ -595,82 +594,82 @@ def _compare(name, fn):
         ra = a._data if isinstance(a, Tensor) else a
         rb = b._data if isinstance(b, Tensor) else b
         try:
-            return Tensor._make(np.asarray(fn(ra, rb)))
+            return Tensor._make(xp.asarray(fn(ra, rb)))
         except ValueError:
-            raise broadcast_error(name, np.shape(ra), np.shape(rb)) from None
+            raise broadcast_error(name, xp.shape(ra), xp.shape(rb)) from None
 
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (boolean result, no gradient)."
     return op
 
 
-eq = _compare("eq", np.equal)
-ne = _compare("ne", np.not_equal)
-lt = _compare("lt", np.less)
-le = _compare("le", np.less_equal)
-gt = _compare("gt", np.greater)
-ge = _compare("ge", np.greater_equal)
-logical_and = _compare("logical_and", np.logical_and)
-logical_or = _compare("logical_or", np.logical_or)
-logical_xor = _compare("logical_xor", np.logical_xor)
+eq = _compare("eq", xp.equal)
+ne = _compare("ne", xp.not_equal)
+lt = _compare("lt", xp.less)
+le = _compare("le", xp.less_equal)
+gt = _compare("gt", xp.greater)
+ge = _compare("ge", xp.greater_equal)
+logical_and = _compare("logical_and", xp.logical_and)
+logical_or = _compare("logical_or", xp.logical_or)
+logical_xor = _compare("logical_xor", xp.logical_xor)
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def logical_not(x):
-    return _nograd(np.logical_not, x)
+    return _nograd(xp.logical_not, x)
 
 
 def sign(x):
-    return _nograd(np.sign, x)
+    return _nograd(xp.sign, x)
 
 
 def floor(x):
-    return _nograd(np.floor, x)
+    return _nograd(xp.floor, x)
 
 
 def ceil(x):
-    return _nograd(np.ceil, x)
+    return _nograd(xp.ceil, x)
 
 
 def round(x, decimals=0):
-    return _nograd(np.round, x, decimals=decimals)
+    return _nograd(xp.round, x, decimals=decimals)
 
 
 def trunc(x):
-    return _nograd(np.trunc, x)
+    return _nograd(xp.trunc, x)
 
 
 def floor_divide(a, b):
-    return _nograd(np.floor_divide, a, b)
+    return _nograd(xp.floor_divide, a, b)
 
 
 def remainder(a, b):
-    return _nograd(np.remainder, a, b)
+    return _nograd(xp.remainder, a, b)
 
 
 fmod = remainder
 
 
 def isnan(x):
-    return _nograd(np.isnan, x)
+    return _nograd(xp.isnan, x)
 
 
 def isinf(x):
-    return _nograd(np.isinf, x)
+    return _nograd(xp.isinf, x)
 
 
 def isfinite(x):
-    return _nograd(np.isfinite, x)
+    return _nograd(xp.isfinite, x)
 
 
 def equal(a, b) -> bool:
     """True when both tensors have the same shape and values."""
-    return bool(np.array_equal(a._data, b._data))
+    return bool(xp.array_equal(a._data, b._data))
 
 
 def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
-    return bool(np.allclose(getattr(a, "_data", a), getattr(b, "_data", b), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    return bool(xp.allclose(getattr(a, "_data", a), getattr(b, "_data", b), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
-    return _nograd(np.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return _nograd(xp.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)

@@ -8,8 +8,8 @@ nothing to the NumPy work. Each backward rule is written once, with lamina tenso
 """
 from __future__ import annotations
 
-import numpy as np
 
+from ..backend import index_add, xp
 from .. import _mode
 from ..autograd.op import LinearMap, Op, run, run1, sum_terms as _sum
 from ..sparse import RowSparseGrad
@@ -25,7 +25,7 @@ def plain_backward() -> bool:
     return not _mode.grad_enabled and not _mode.fw_level
 
 
-def _const(a: np.ndarray) -> Tensor:
+def _const(a: xp.ndarray) -> Tensor:
     return Tensor._make(a)
 
 
@@ -34,7 +34,7 @@ class Linear(Op):
     """y = x Wᵀ + b with one GEMM; for a batch (seed 001): W̄ = oᵀx, x̄ = o W, b̄ = Σₙ o."""
 
     def forward(self, x, w, b=None):
-        y = np.matmul(x, w.T)
+        y = xp.matmul(x, w.T)
         if b is not None:
             y += b
         return y
@@ -62,7 +62,7 @@ class LinearReLU(Linear):
 
     def forward(self, x, w, b=None):
         y = Linear.forward(self, x, w, b)
-        return np.maximum(y, 0, out=y)
+        return xp.maximum(y, 0, out=y)
 
     def _mask(self):
         return self.out > 0
@@ -84,7 +84,7 @@ def linear(x: Tensor, w: Tensor, b: Tensor | None = None, relu: bool = False) ->
 
 # ---------------------------------------------------------------------------- embedding
 class Embedding(LinearMap):
-    """out[..., :] = W[idx[...], :]. The gradient is a row scatter (np.add.at), never a one-hot matmul;
+    """out[..., :] = W[idx[...], :]. The gradient is a row scatter (xp.add.at), never a one-hot matmul;
     ``rows(g)`` gives it in row-sparse form (unique row ids, summed rows) for sparse updates.
 
     ``sparse=True``: a plain backward (no graph of the gradient) into a leaf W returns a
@@ -92,19 +92,19 @@ class Embedding(LinearMap):
     repeated ids not summed (the optimizer coalesces) — instead of a dense (rows, dim) array. Under
     ``create_graph`` / forward mode, or when W is not a leaf, the dense differentiable rule runs."""
 
-    def __init__(self, idx: np.ndarray, padding_idx=None, sparse: bool = False):
+    def __init__(self, idx: xp.ndarray, padding_idx=None, sparse: bool = False):
         self.idx, self.padding_idx, self.sparse = idx, padding_idx, sparse
 
     def forward(self, w):
         self.shape = w.shape
         return w[self.idx]
 
-    def rows(self, g: np.ndarray):
+    def rows(self, g: xp.ndarray):
         """Row-sparse gradient: (unique indices, gradient rows summed per index)."""
         flat = self.idx.reshape(-1)
-        uniq, inv = np.unique(flat, return_inverse=True)
-        acc = np.zeros((uniq.size, self.shape[1]), dtype=g.dtype)
-        np.add.at(acc, inv, g.reshape(flat.size, -1))
+        uniq, inv = xp.unique(flat, return_inverse=True)
+        acc = xp.zeros((uniq.size, self.shape[1]), dtype=g.dtype)
+        index_add(acc, inv, g.reshape(flat.size, -1))
         if self.padding_idx is not None:
             acc[uniq == self.padding_idx] = 0
         return uniq, acc
@@ -123,15 +123,15 @@ class EmbeddingScatter(LinearMap):
         self.idx, self.shape, self.padding_idx = idx, shape, padding_idx
 
     def forward(self, g):
-        gw = np.zeros(self.shape, dtype=g.dtype)
-        np.add.at(gw, self.idx.reshape(-1), g.reshape(-1, self.shape[1]))
+        gw = xp.zeros(self.shape, dtype=g.dtype)
+        index_add(gw, self.idx.reshape(-1), g.reshape(-1, self.shape[1]))
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return gw
 
     def _lookup(self, t):
         if self.padding_idx is not None:
-            keep = np.ones((self.shape[0], 1), dtype=t.dtype)
+            keep = xp.ones((self.shape[0], 1), dtype=t.dtype)
             keep[self.padding_idx] = 0
             t = t * _const(keep)
         return run1(Embedding(self.idx), t)
@@ -141,7 +141,7 @@ class EmbeddingScatter(LinearMap):
 
 
 
-def _row_sparse(idx: np.ndarray, g: np.ndarray, shape: tuple, padding_idx=None):
+def _row_sparse(idx: xp.ndarray, g: xp.ndarray, shape: tuple, padding_idx=None):
     """The gradient of a lookup W[idx] as a RowSparseGrad: ids idx (flattened), rows g (len(idx), dim)."""
 
     flat = idx.reshape(-1)
@@ -150,11 +150,11 @@ def _row_sparse(idx: np.ndarray, g: np.ndarray, shape: tuple, padding_idx=None):
         keep = flat != padding_idx
         flat, rows = flat[keep], rows[keep]
     else:
-        rows = np.array(rows)  # owned: the incoming gradient may be a read-only or shared view
+        rows = xp.array(rows)  # owned: the incoming gradient may be a read-only or shared view
     return RowSparseGrad.make(flat, rows, shape)
 
 
-def embedding(idx: np.ndarray, w: Tensor, padding_idx=None, sparse: bool = False) -> Tensor:
+def embedding(idx: xp.ndarray, w: Tensor, padding_idx=None, sparse: bool = False) -> Tensor:
     return run1(Embedding(idx, padding_idx, sparse), w)
 
 
@@ -177,8 +177,8 @@ class BatchNorm(Op):
         self.cshape = tuple(shape)
         mu = x.mean(axis=axes, keepdims=True)
         xc = x - mu
-        var = np.mean(xc * xc, axis=axes, keepdims=True)
-        rstd = 1.0 / np.sqrt(var + x.dtype.type(self.eps))
+        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+        rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
         xc *= rstd
         self.mean, self.var, self.rstd, self.xhat = mu.reshape(-1), var.reshape(-1), rstd, xc
         if gamma is None:
@@ -245,13 +245,13 @@ class WindowSum(LinearMap):
         ax, n = self.axis, x.shape[self.axis]
         widths = [(0, 0)] * x.ndim
         widths[ax] = (self.before, self.after)
-        xp = np.pad(x, widths)
+        xpad = xp.pad(x, widths)
         sl = [slice(None)] * x.ndim
         sl[ax] = slice(0, n)
-        y = xp[tuple(sl)].copy()
+        y = xpad[tuple(sl)].copy()
         for j in range(1, self.size):
             sl[ax] = slice(j, j + n)
-            y += xp[tuple(sl)]
+            y += xpad[tuple(sl)]
         return y
 
     def backward(self, g):

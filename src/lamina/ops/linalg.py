@@ -7,8 +7,8 @@ and squeezed back, exactly as the forward does.
 """
 from __future__ import annotations
 
-import numpy as np
 
+from ..backend import xp
 from ..autograd.op import Multilinear, run
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -35,7 +35,7 @@ class MatMul(Multilinear):
             a = a.swapaxes(-1, -2)
         if self.tb:
             b = b.swapaxes(-1, -2)
-        return np.matmul(a, b)
+        return xp.matmul(a, b)
 
     def backward(self, g):
         a, b = self.inputs
@@ -90,7 +90,7 @@ def _check(a: Tensor, b: Tensor):
         )
     if a.ndim > 2 and b.ndim > 2:
         try:
-            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
             raise ShapeError(f"matmul: batch dims {a.shape[:-2]} and {b.shape[:-2]} of shapes {a.shape} and "
                              f"{b.shape} cannot be broadcast together") from None

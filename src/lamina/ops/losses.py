@@ -14,8 +14,8 @@ a dozen small ops).
 """
 from __future__ import annotations
 
-import numpy as np
 
+from ..backend import xp
 from ..autograd.op import Op, run, run1
 from ..tensor import Tensor
 from .elementwise import clamp, log
@@ -40,16 +40,16 @@ class CrossEntropy(Op):
     def forward(self, x):
         m, c = x.shape
         t = self.target
-        valid = np.ones(m, dtype=bool) if self.none_ignored else t != self.ignore_index
+        valid = xp.ones(m, dtype=bool) if self.none_ignored else t != self.ignore_index
         self.all_valid = self.none_ignored or bool(valid.all())
         if not self.all_valid:
-            t = np.where(valid, t, 0)
+            t = xp.where(valid, t, 0)
         self.valid, self.t = valid, t
-        rows = np.arange(m)
+        rows = xp.arange(m)
         z = x - x.max(axis=1, keepdims=True)
-        e = np.exp(z)
+        e = xp.exp(z)
         s = e.sum(axis=1, keepdims=True)
-        lse = np.log(s)
+        lse = xp.log(s)
         self.e, self.s = e, s
         dt = x.dtype.type
         nll = lse[:, 0] - z[rows, t]
@@ -59,15 +59,15 @@ class CrossEntropy(Op):
             if self.reduction == "none":
                 return nll
             total = nll.sum()
-            return np.asarray(total / self.denom if self.reduction == "mean" else total, dtype=x.dtype)
+            return xp.asarray(total / self.denom if self.reduction == "mean" else total, dtype=x.dtype)
         w = self.weight
         # q's row sums and the weight of each row's target
-        wt = (w[t] if w is not None else np.ones(m, dtype=x.dtype)) * dt(1.0 - self.eps)
+        wt = (w[t] if w is not None else xp.ones(m, dtype=x.dtype)) * dt(1.0 - self.eps)
         if not self.all_valid:
             wt = wt * valid
         loss = wt * nll
         if self.eps:
-            wsm = w if w is not None else np.ones(c, dtype=x.dtype)
+            wsm = w if w is not None else xp.ones(c, dtype=x.dtype)
             smooth = (lse - z) @ wsm  # −Σ_c w_c ℓ_ic
             smooth *= dt(self.eps / c)
             if not self.all_valid:
@@ -78,7 +78,7 @@ class CrossEntropy(Op):
         if self.reduction == "none":
             return loss
         total = loss.sum()
-        return np.asarray(total / self.denom if self.reduction == "mean" else total, dtype=x.dtype)
+        return xp.asarray(total / self.denom if self.reduction == "mean" else total, dtype=x.dtype)
 
     def _denominator(self, dtype):
         if self.reduction != "mean":
@@ -91,17 +91,17 @@ class CrossEntropy(Op):
     def _q(self, dtype):
         """Dense q (M, C) and its row sums, as arrays."""
         m, c = self.e.shape
-        q = np.zeros((m, c), dtype=dtype)
-        q[np.arange(m), self.t] = self.wt if self.wt is not None else 1
+        q = xp.zeros((m, c), dtype=dtype)
+        q[xp.arange(m), self.t] = self.wt if self.wt is not None else 1
         if self.eps:
-            wsm = self.weight if self.weight is not None else np.ones(c, dtype=dtype)
+            wsm = self.weight if self.weight is not None else xp.ones(c, dtype=dtype)
             q += (self.eps / c) * (wsm[None, :] * self.valid[:, None]).astype(dtype)
         return q, q.sum(axis=1, keepdims=True)
 
     def _scale(self, g):
         """The reduction's weight of each row's loss, times the incoming gradient, as an (M, 1) or () array/tensor."""
         if self.reduction == "none":
-            return g.reshape(-1, 1) if isinstance(g, np.ndarray) else g.reshape((-1, 1))
+            return g.reshape(-1, 1) if isinstance(g, xp.ndarray) else g.reshape((-1, 1))
         return g / self.denom
 
     def _probs(self) -> Tensor:
@@ -125,7 +125,7 @@ class CrossEntropy(Op):
         return d / float(self.denom) if self.reduction == "mean" else d
 
 
-def cross_entropy_indices(x: Tensor, target: np.ndarray, weight=None, ignore_index=-100, label_smoothing=0.0,
+def cross_entropy_indices(x: Tensor, target: xp.ndarray, weight=None, ignore_index=-100, label_smoothing=0.0,
                           reduction="mean", none_ignored=False) -> Tensor:
     return run1(CrossEntropy(target, weight, ignore_index, label_smoothing, reduction, none_ignored), x)
 
@@ -137,9 +137,9 @@ class BinaryCrossEntropy(Op):
     EPS = 1e-12
 
     def forward(self, p, y):
-        with np.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100 next
-            lp = np.maximum(np.log(p), -100)
-            l1p = np.maximum(np.log1p(-p), -100)
+        with xp.errstate(divide="ignore"):  # log 0 = -inf, clamped to -100 next
+            lp = xp.maximum(xp.log(p), -100)
+            l1p = xp.maximum(xp.log1p(-p), -100)
         return -(y * lp + (1 - y) * l1p)
 
     def backward(self, g):

@@ -14,7 +14,7 @@ channels or pixels).
   map A_h · x · A_wᵀ (AxisLinear, whose backward is the same op with Aᵀ).
 * Upsampling (``interpolate``: nearest, bilinear with align_corners False/True) resamples one axis
   at a time: y[o] = (1 − λ)·x[i0] + λ·x[i1] (AxisResample); its adjoint adds each ȳ[o] back onto
-  rows i0, i1 (AxisResampleAdjoint, one np.add.reduceat per tap), and the two are each other's backward.
+  rows i0, i1 (AxisResampleAdjoint, one xp.add.reduceat per tap), and the two are each other's backward.
 Outputs keep the memory layout of their input (see ``conv.memory_order``).
 """
 from __future__ import annotations
@@ -22,8 +22,8 @@ from __future__ import annotations
 import numbers
 from typing import NamedTuple
 
-import numpy as np
 
+from ..backend import xp
 from ..autograd.op import LinearMap, Op, run1
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -68,13 +68,13 @@ def _offsets(spec: PoolSpec):
             yield i * kw + j, rows, slice(j * dw, j * dw + sw * (ow - 1) + 1, sw)
 
 
-def _like(a: np.ndarray, ref: np.ndarray) -> np.ndarray:
+def _like(a: xp.ndarray, ref: xp.ndarray) -> xp.ndarray:
     """``a`` in the memory layout of ``ref`` (copied if it differs), so elementwise steps stream through both."""
     order = order_of(ref)
     if a.size * a.itemsize < (1 << 16) or order_of(a) == order:
         return a
     out = alloc(a.shape, a.dtype, None, order)
-    np.copyto(out, a)
+    xp.copyto(out, a)
     return out
 
 
@@ -96,35 +96,35 @@ class MaxPool2d(Op):
 
     def forward(self, x):
         self.order = order_of(x)  # outputs and gradients keep the input's memory layout
-        lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min if x.dtype.kind in "iu" else False
-        xp = padded(x, self.spec.pads, lowest)
-        views = [xp[:, :, r, c] for _, r, c in _offsets(self.spec)]
+        lowest = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min if x.dtype.kind in "iu" else False
+        xpad = padded(x, self.spec.pads, lowest)
+        views = [xpad[:, :, r, c] for _, r, c in _offsets(self.spec)]
         out = alloc(views[0].shape, x.dtype, None, self.order)
-        arg_type = np.uint8 if len(views) <= 256 else np.int32
+        arg_type = xp.uint8 if len(views) <= 256 else xp.int32
         if len(views) == 1:
-            np.copyto(out, views[0])
-            self.arg = np.zeros_like(out, dtype=arg_type)
+            xp.copyto(out, views[0])
+            self.arg = xp.zeros_like(out, dtype=arg_type)
             return out
-        won = np.greater(views[1], views[0])  # strictly greater: the first maximum wins ties, as in PyTorch
-        np.maximum(views[0], views[1], out=out)
+        won = xp.greater(views[1], views[0])  # strictly greater: the first maximum wins ties, as in PyTorch
+        xp.maximum(views[0], views[1], out=out)
         arg = won.astype(arg_type)
-        step = np.empty_like(arg)
+        step = xp.empty_like(arg)
         for k in range(2, len(views)):
-            np.greater(views[k], out, out=won)
-            np.maximum(out, views[k], out=out)
+            xp.greater(views[k], out, out=won)
+            xp.maximum(out, views[k], out=out)
             # offsets come in increasing order, so "the latest winner" is a running maximum
-            np.maximum(arg, np.multiply(won, arg_type(k), out=step), out=arg)
+            xp.maximum(arg, xp.multiply(won, arg_type(k), out=step), out=arg)
         self.arg = arg
         return out
 
-    def indices(self) -> np.ndarray:
+    def indices(self) -> xp.ndarray:
         """PyTorch's return_indices: the winner's flat position h·W + w in its (unpadded) input plane."""
         (_, kw), (sh, sw), (dh, dw) = self.spec.kernel, self.spec.stride, self.spec.dilation
         (pt, _), (pl, _) = self.spec.pads
         oh, ow = self.spec.out_hw
-        a = self.arg.astype(np.int64)
-        h = np.arange(oh).reshape(-1, 1) * sh - pt + (a // kw) * dh
-        w = np.arange(ow) * sw - pl + (a % kw) * dw
+        a = self.arg.astype(xp.int64)
+        h = xp.arange(oh).reshape(-1, 1) * sh - pt + (a // kw) * dh
+        w = xp.arange(ow) * sw - pl + (a % kw) * dw
         return h * self.spec.in_hw[1] + w
 
     def backward(self, g):
@@ -148,7 +148,7 @@ class MaxPoolScatter(LinearMap):
             if overlapping:
                 buf[:, :, r, c] += g * (arg == k)
             else:  # each input pixel belongs to one window: write instead of accumulate
-                np.multiply(g, arg == k, out=buf[:, :, r, c])
+                xp.multiply(g, arg == k, out=buf[:, :, r, c])
         return buf[crop]
 
     def backward(self, gg):
@@ -164,11 +164,11 @@ class MaxPoolGather(LinearMap):
 
     def forward(self, x):
         self.in_shape = x.shape
-        xp = padded(x, self.spec.pads, 0)
+        xpad = padded(x, self.spec.pads, 0)
         out = None
         for k, r, c in _offsets(self.spec):
-            v = xp[:, :, r, c]
-            out = v.copy(order="K") if out is None else np.where(self.arg == k, v, out)
+            v = xpad[:, :, r, c]
+            out = v.copy(order="K") if out is None else xp.where(self.arg == k, v, out)
         return out
 
     def backward(self, g):
@@ -184,13 +184,13 @@ def avg_divisor(spec: PoolSpec, pad: tuple, count_include_pad: bool, divisor_ove
         return dtype.type(divisor_override)
     sizes = []
     for n, k, s, p, o in zip(spec.in_hw, spec.kernel, spec.stride, pad, spec.out_hw):
-        start = np.arange(o) * s - p
-        end = np.minimum(start + k, n + p)
+        start = xp.arange(o) * s - p
+        end = xp.minimum(start + k, n + p)
         if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, n)
+            start, end = xp.maximum(start, 0), xp.minimum(end, n)
         sizes.append(end - start)
-    div = np.multiply.outer(sizes[0], sizes[1]).astype(dtype)
-    return div.flat[0] if np.all(div == div.flat[0]) else div
+    div = xp.multiply.outer(sizes[0], sizes[1]).astype(dtype)
+    return div.flat[0] if xp.all(div == div.flat[0]) else div
 
 
 class AvgPool2d(LinearMap):
@@ -201,13 +201,13 @@ class AvgPool2d(LinearMap):
 
     def forward(self, x):
         self.order = order_of(x)
-        xp = padded(x, self.spec.pads, 0)
+        xpad = padded(x, self.spec.pads, 0)
         acc = None
         for _, r, c in _offsets(self.spec):
-            v = xp[:, :, r, c]
+            v = xpad[:, :, r, c]
             if acc is None:
                 acc = alloc(v.shape, v.dtype, None, self.order)
-                np.copyto(acc, v)
+                xp.copyto(acc, v)
             else:
                 acc += v
         acc /= self.divisor
@@ -243,24 +243,24 @@ class AvgPoolAdjoint(LinearMap):
 class AxisLinear(LinearMap):
     """y = A x along one axis (-1 or -2): y[..., o, :] = Σ_h A[o, h] x[..., h, :]. Backward: Aᵀ ȳ."""
 
-    def __init__(self, a: np.ndarray, axis: int):
+    def __init__(self, a: xp.ndarray, axis: int):
         self.a, self.axis = a, axis
 
     def forward(self, x):
         a = self.a.astype(x.dtype, copy=False)
-        return np.matmul(x, a.T) if self.axis == -1 else np.matmul(a, x)
+        return xp.matmul(x, a.T) if self.axis == -1 else xp.matmul(a, x)
 
     def backward(self, g):
         return (run1(AxisLinear(self.a.T, self.axis), g),)
 
 
 
-def adaptive_avg_matrix(n_in: int, n_out: int) -> np.ndarray:
+def adaptive_avg_matrix(n_in: int, n_out: int) -> xp.ndarray:
     """Row o averages PyTorch's adaptive bin [⌊o·n_in/n_out⌋, ⌈(o+1)·n_in/n_out⌉)."""
-    o = np.arange(n_out)
+    o = xp.arange(n_out)
     start = (o * n_in) // n_out
     end = -((-(o + 1) * n_in) // n_out)
-    cols = np.arange(n_in)
+    cols = xp.arange(n_in)
     inside = (cols >= start[:, None]) & (cols < end[:, None])
     return inside / (end - start)[:, None]
 
@@ -352,14 +352,14 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
 
 
 # ------------------------------------------------------------------------------ upsampling (interpolation)
-def _add_along(vals: np.ndarray, idx: np.ndarray, n: int, axis: int) -> np.ndarray:
+def _add_along(vals: xp.ndarray, idx: xp.ndarray, n: int, axis: int) -> xp.ndarray:
     """out[..., h, ...] = Σ_{o: idx[o] = h} vals[..., o, ...] along ``axis``, for a non-decreasing ``idx``:
-    consecutive equal indices form segments, summed at once by np.add.reduceat."""
-    v = np.moveaxis(vals, axis, 0)
-    starts = np.flatnonzero(np.diff(idx, prepend=-1))
-    out = np.zeros((n,) + v.shape[1:], dtype=vals.dtype)
-    out[idx[starts]] = np.add.reduceat(v, starts, axis=0)
-    return np.moveaxis(out, 0, axis)
+    consecutive equal indices form segments, summed at once by xp.add.reduceat."""
+    v = xp.moveaxis(vals, axis, 0)
+    starts = xp.flatnonzero(xp.diff(idx, prepend=-1))
+    out = xp.zeros((n,) + v.shape[1:], dtype=vals.dtype)
+    out[idx[starts]] = xp.add.reduceat(v, starts, axis=0)
+    return xp.moveaxis(out, 0, axis)
 
 
 class AxisResample(LinearMap):
@@ -376,12 +376,12 @@ class AxisResample(LinearMap):
         return 1 - lam, lam
 
     def forward(self, x):
-        a = np.take(x, self.i0, axis=self.axis)
+        a = xp.take(x, self.i0, axis=self.axis)
         if self.lam is None:
             return a
         w0, w1 = self._weights(x.dtype)
         a *= w0
-        a += w1 * np.take(x, self.i1, axis=self.axis)
+        a += w1 * xp.take(x, self.i1, axis=self.axis)
         return a
 
     def backward(self, g):
@@ -413,8 +413,8 @@ class AxisResampleAdjoint(LinearMap):
 def source_index(n_in: int, n_out: int, mode: str, align_corners: bool, scale_factor, dtype):
     """PyTorch's source coordinates for each output position: (i0, i1, λ) for linear modes,
     (i0, None, None) for nearest. Arithmetic in the input's precision, as PyTorch does."""
-    ft = np.float64 if np.dtype(dtype) == np.float64 else np.float32
-    o = np.arange(n_out, dtype=ft)
+    ft = xp.float64 if xp.dtype(dtype) == xp.float64 else xp.float32
+    o = xp.arange(n_out, dtype=ft)
     if align_corners:
         scale = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
     elif scale_factor is not None and scale_factor > 0:
@@ -423,11 +423,11 @@ def source_index(n_in: int, n_out: int, mode: str, align_corners: bool, scale_fa
         scale = ft(n_in) / ft(n_out)
     if mode in ("nearest", "nearest-exact"):
         src = o * scale if mode == "nearest" else (o + ft(0.5)) * scale
-        return np.minimum(np.floor(src).astype(np.int64), n_in - 1), None, None
-    src = o * scale if align_corners else np.maximum(scale * (o + ft(0.5)) - ft(0.5), ft(0))
-    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-    lam = np.clip(src - i0, 0, 1)
-    return i0, np.minimum(i0 + 1, n_in - 1), lam
+        return xp.minimum(xp.floor(src).astype(xp.int64), n_in - 1), None, None
+    src = o * scale if align_corners else xp.maximum(scale * (o + ft(0.5)) - ft(0.5), ft(0))
+    i0 = xp.minimum(xp.floor(src).astype(xp.int64), n_in - 1)
+    lam = xp.clip(src - i0, 0, 1)
+    return i0, xp.minimum(i0 + 1, n_in - 1), lam
 
 
 _MODES = {1: ("nearest", "nearest-exact", "linear", "area"), 2: ("nearest", "nearest-exact", "bilinear", "area")}
@@ -449,7 +449,7 @@ def _sizes(x, size, scale_factor, op):
     if len(sf) != dims or any(s <= 0 for s in sf):
         raise ValueError(f"{op}: scale_factor must be {dims} positive numbers for input of shape "
                          f"{tuple(x.shape)}, got {scale_factor!r}")
-    out = tuple(int(np.floor(n * float(s))) for n, s in zip(in_sizes, sf))
+    out = tuple(int(xp.floor(n * float(s))) for n, s in zip(in_sizes, sf))
     if min(out) < 1:
         raise ValueError(f"{op}: scale_factor {scale_factor!r} gives an empty output for input {tuple(x.shape)}")
     return out, tuple(float(s) for s in sf)
@@ -486,7 +486,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     y = input
     for axis, n_in, n_out, sf in zip(range(-dims, 0), input.shape[2:], out_sizes, scales):
         i0, i1, lam = source_index(n_in, n_out, mode, bool(align_corners), sf, input.dtype)
-        if n_in == n_out and np.array_equal(i0, np.arange(n_in)) and (lam is None or not lam.any()):
+        if n_in == n_out and xp.array_equal(i0, xp.arange(n_in)) and (lam is None or not lam.any()):
             continue  # the identity along this axis
         y = run1(AxisResample(axis, n_in, i0, i1, lam), y)
     return y

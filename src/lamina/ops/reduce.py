@@ -9,9 +9,10 @@ from __future__ import annotations
 import builtins
 import numbers
 from collections import namedtuple
+from typing import Any
 
-import numpy as np
 
+from ..backend import xp
 from ..autograd.op import LinearMap, Op, broadcast_to, run1
 from ..tensor import Tensor
 from .elementwise import abs as _abs
@@ -59,7 +60,7 @@ class _Reduce(Op):
 class Sum(_Reduce, LinearMap):
     def forward(self, x):
         if not self.keepdim and len(self.axes) == x.ndim:
-            return np.asarray(x.sum())
+            return xp.asarray(x.sum())
         return x.sum(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g):
@@ -69,7 +70,7 @@ class Sum(_Reduce, LinearMap):
 
 class Mean(_Reduce, LinearMap):
     def forward(self, x):
-        self.n = int(np.prod([x.shape[a] for a in self.axes])) if self.axes else 1
+        self.n = int(xp.prod([x.shape[a] for a in self.axes])) if self.axes else 1
         return x.mean(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g):
@@ -80,7 +81,7 @@ class Mean(_Reduce, LinearMap):
 class Amax(_Reduce):
     """max over dims; ties share the gradient equally."""
 
-    fn = staticmethod(np.max)
+    fn = staticmethod(xp.max)
 
     def forward(self, x):
         return self.fn(x, axis=self.axes, keepdims=self.keepdim)
@@ -99,14 +100,14 @@ class Amax(_Reduce):
 
 
 class Amin(Amax):
-    fn = staticmethod(np.min)
+    fn = staticmethod(xp.min)
 
 
 class LogSumExp(_Reduce):
     def forward(self, x):
         m = x.max(axis=self.axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        m = xp.where(xp.isfinite(m), m, 0)
+        out = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
         return out if self.keepdim else out.reshape([s for i, s in enumerate(x.shape) if i not in self.axes])
 
     def _softmax(self):
@@ -128,7 +129,7 @@ class Softmax(Op):
         self.axis = axis
 
     def forward(self, x):
-        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
+        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
         e /= e.sum(axis=self.axis, keepdims=True)
         return e
 
@@ -147,7 +148,7 @@ class LogSoftmax(Op):
 
     def forward(self, x):
         z = x - x.max(axis=self.axis, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=self.axis, keepdims=True))
+        return z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
 
     def backward(self, g):
         return (g - exp(self.output()) * sum(g, self.axis, keepdim=True),)
@@ -161,7 +162,7 @@ class CumSum(LinearMap):
         self.axis = axis
 
     def forward(self, x):
-        return np.cumsum(x, axis=self.axis)
+        return xp.cumsum(x, axis=self.axis)
 
     def backward(self, g):
         return (flip(run1(CumSum(self.axis), flip(g, self.axis)), self.axis),)
@@ -172,8 +173,8 @@ class CumSum(LinearMap):
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
-    elif x._data.dtype.kind in "biu" and x._data.dtype != np.int64:
-        x = x.to(np.int64)
+    elif x._data.dtype.kind in "biu" and x._data.dtype != xp.int64:
+        x = x.to(xp.int64)
     return run1(Sum(_dims(dim, x._data.ndim, "sum"), keepdim), x)
 
 
@@ -200,7 +201,7 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False):
+def max(x: Tensor, dim=None, keepdim: bool = False) -> Any:
     """``max(x)`` is the largest value; ``max(x, dim)`` returns (values, indices); ``max(a, b)`` is ``maximum``."""
     if isinstance(dim, Tensor):
         return maximum(x, dim)
@@ -209,7 +210,7 @@ def max(x: Tensor, dim=None, keepdim: bool = False):
     return values_indices(amax(x, dim, keepdim), argmax(x, dim, keepdim))
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False):
+def min(x: Tensor, dim=None, keepdim: bool = False) -> Any:
     if isinstance(dim, Tensor):
         return minimum(x, dim)
     if dim is None:
@@ -219,29 +220,29 @@ def min(x: Tensor, dim=None, keepdim: bool = False):
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return Tensor._make(np.asarray(np.argmax(x._data), dtype=np.int64))
+        return Tensor._make(xp.asarray(xp.argmax(x._data), dtype=xp.int64))
     d = _dims(dim, x.ndim, "argmax")[0]
-    return Tensor._make(np.argmax(x._data, axis=d, keepdims=keepdim).astype(np.int64))
+    return Tensor._make(xp.argmax(x._data, axis=d, keepdims=keepdim).astype(xp.int64))
 
 
 def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if dim is None:
-        return Tensor._make(np.asarray(np.argmin(x._data), dtype=np.int64))
+        return Tensor._make(xp.asarray(xp.argmin(x._data), dtype=xp.int64))
     d = _dims(dim, x.ndim, "argmin")[0]
-    return Tensor._make(np.argmin(x._data, axis=d, keepdims=keepdim).astype(np.int64))
+    return Tensor._make(xp.argmin(x._data, axis=d, keepdims=keepdim).astype(xp.int64))
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
     a = -x._data if descending else x._data
-    return Tensor._make(np.argsort(a, axis=dim, kind="stable").astype(np.int64))
+    return Tensor._make(xp.argsort(a, axis=dim, kind="stable").astype(xp.int64))
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False):
+def sort(x: Tensor, dim: int = -1, descending: bool = False) -> Any:
     idx = argsort(x, dim, descending)
     return values_indices(gather(x, dim, idx), idx)
 
 
-def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     idx = narrow(argsort(x, dim, descending=largest), dim, 0, k)
     return values_indices(gather(x, dim, idx), idx)
 
@@ -251,9 +252,9 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
     if correction is None:
         correction = 0 if unbiased is False else 1
     axes = _dims(dim, x.ndim, "var")
-    n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    n = int(xp.prod([x.shape[a] for a in axes])) if axes else 1
     d = x - mean(x, axes, keepdim=True)
-    return sum(d * d, axes, keepdim) / np.maximum(n - correction, 0)
+    return sum(d * d, axes, keepdim) / xp.maximum(n - correction, 0)
 
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
@@ -308,20 +309,20 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Product over dims (a composite of log/exp where all values are non-zero, exact otherwise)."""
     if (x._data == 0).any():
         raise ValueError("prod: inputs containing zeros are not supported for differentiation")
-    s = Tensor._make(np.prod(np.sign(x._data), axis=_dims(dim, x.ndim, "prod"), keepdims=keepdim))
+    s = Tensor._make(xp.prod(xp.sign(x._data), axis=_dims(dim, x.ndim, "prod"), keepdims=keepdim))
     return s * exp(sum(log(_abs(x)), dim, keepdim))
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "any")
-    return Tensor._make(np.asarray(np.any(x._data, axis=axes, keepdims=keepdim)))
+    return Tensor._make(xp.asarray(xp.any(x._data, axis=axes, keepdims=keepdim)))
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "all")
-    return Tensor._make(np.asarray(np.all(x._data, axis=axes, keepdims=keepdim)))
+    return Tensor._make(xp.asarray(xp.all(x._data, axis=axes, keepdims=keepdim)))
 
 
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "count_nonzero")
-    return Tensor._make(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
+    return Tensor._make(xp.asarray(xp.count_nonzero(x._data, axis=axes), dtype=xp.int64))

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 
+from ..backend import index_add, xp
 from ..autograd.op import LinearMap, broadcast_to, cast, run, run1, sum_to
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -41,7 +41,7 @@ class Reshape(LinearMap):
         except ValueError:
             raise ShapeError(
                 f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {self.shape}"
-                + ("" if -1 in self.shape else f" ({int(np.prod(self.shape))} elements)")
+                + ("" if -1 in self.shape else f" ({int(xp.prod(self.shape))} elements)")
             ) from None
 
     def backward(self, g):
@@ -77,7 +77,7 @@ class Permute(LinearMap):
         return x.transpose(self.dims)
 
     def backward(self, g):
-        return (permute(g, tuple(np.argsort(self.dims))),)
+        return (permute(g, tuple(xp.argsort(self.dims))),)
 
 
 
@@ -147,7 +147,7 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, (1,))
     s, e = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
-    return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+    return reshape(x, x.shape[:s] + (int(xp.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
@@ -170,7 +170,7 @@ def expand_as(x, other):
 
 
 def broadcast_tensors(*tensors):
-    shape = np.broadcast_shapes(*[t.shape for t in tensors])
+    shape = xp.broadcast_shapes(*[t.shape for t in tensors])
     return tuple(broadcast_to(t, shape) for t in tensors)
 
 
@@ -184,10 +184,10 @@ def _normalize_index(index):
         if isinstance(i, Tensor):
             i = i._data
         elif isinstance(i, list):
-            i = np.asarray([j._data if isinstance(j, Tensor) else j for j in i])
-        if isinstance(i, np.ndarray):
-            if i.dtype == np.bool_:
-                out.extend(np.nonzero(i))
+            i = xp.asarray([j._data if isinstance(j, Tensor) else j for j in i])
+        if isinstance(i, xp.ndarray):
+            if i.dtype == xp.bool_:
+                out.extend(xp.nonzero(i))
                 continue
             if i.dtype.kind not in "iu":
                 raise IndexError(f"index: tensors used as indices must be integer or bool, got {i.dtype}")
@@ -222,11 +222,11 @@ class IndexAddInto(LinearMap):
         self.index, self.shape = index, shape
 
     def forward(self, g):
-        z = np.zeros(self.shape, dtype=g.dtype)
+        z = xp.zeros(self.shape, dtype=g.dtype)
         if _is_basic(self.index):
             z[self.index] = g
         else:
-            np.add.at(z, self.index, g)
+            index_add(z, self.index, g)
         return z
 
     def backward(self, gg):
@@ -244,7 +244,7 @@ def getitem(x: Tensor, index) -> Tensor:
 
 def index_select(x: Tensor, dim: int, index) -> Tensor:
     d = _axis(dim, x.ndim, "index_select")
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
     return getitem(x, (slice(None),) * d + (idx,))
 
 
@@ -265,7 +265,7 @@ class Gather(LinearMap):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return np.take_along_axis(x, self.index, axis=self.dim)
+        return xp.take_along_axis(x, self.index, axis=self.dim)
 
     def backward(self, g):
         return (run1(ScatterAdd(self.dim, self.index, self.in_shape), g),)
@@ -277,10 +277,10 @@ class ScatterAdd(LinearMap):
         self.dim, self.index, self.shape = dim, index, shape
 
     def forward(self, g):
-        z = np.zeros(self.shape, dtype=g.dtype)
-        idx = list(np.indices(self.index.shape, sparse=True))
+        z = xp.zeros(self.shape, dtype=g.dtype)
+        idx = list(xp.indices(self.index.shape, sparse=True))
         idx[self.dim] = self.index
-        np.add.at(z, tuple(idx), g)
+        index_add(z, tuple(idx), g)
         return z
 
     def backward(self, gg):
@@ -289,15 +289,15 @@ class ScatterAdd(LinearMap):
 
 
 def gather(x: Tensor, dim: int, index) -> Tensor:
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
     d = _axis(dim, x.ndim, "gather")
     if idx.ndim != x.ndim:
         raise ShapeError(f"gather: index has {idx.ndim} dims but the input has {x.ndim} (shapes {idx.shape} and {x.shape})")
-    return run1(Gather(d, idx.astype(np.int64, copy=False)), x)
+    return run1(Gather(d, idx.astype(xp.int64, copy=False)), x)
 
 
 def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
     return x + run1(ScatterAdd(_axis(dim, x.ndim, "scatter_add"), idx, x.shape), src)
 
 
@@ -308,7 +308,7 @@ class Cat(LinearMap):
 
     def forward(self, *xs):
         self.sizes = [x.shape[self.dim] for x in xs]
-        return np.concatenate(xs, axis=self.dim)
+        return xp.concatenate(xs, axis=self.dim)
 
     def _pieces(self, g):
         out, start = [], 0
@@ -366,7 +366,7 @@ def vstack(tensors):
     return cat([t if t.ndim > 1 else unsqueeze(t, 0) for t in tensors], 0)
 
 
-def split(x: Tensor, split_size_or_sections, dim: int = 0):
+def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple[Tensor, ...]:
     d = _axis(dim, x.ndim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, numbers.Integral):
@@ -383,12 +383,12 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0):
     return tuple(out)
 
 
-def chunk(x: Tensor, chunks: int, dim: int = 0):
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     n = x.shape[_axis(dim, x.ndim, "chunk")]
     return split(x, -(-n // chunks), dim)
 
 
-def unbind(x: Tensor, dim: int = 0):
+def unbind(x: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     d = _axis(dim, x.ndim, "unbind")
     return tuple(getitem(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))
 
@@ -427,7 +427,7 @@ class Flip(LinearMap):
         self.dims = dims
 
     def forward(self, x):
-        return np.flip(x, self.dims)
+        return xp.flip(x, self.dims)
 
     def backward(self, g):
         return (run1(Flip(self.dims), g),)
@@ -449,7 +449,7 @@ class Pad(LinearMap):
         return tuple(slice(b, -a if a else None) for b, a in self.widths)
 
     def forward(self, x):
-        return np.pad(x, self.widths, constant_values=self.value)
+        return xp.pad(x, self.widths, constant_values=self.value)
 
     def tangent_op(self):
         return Pad(self.widths, 0)  # the padding constant has no tangent
