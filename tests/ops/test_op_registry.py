@@ -1,0 +1,198 @@
+"""Every op in ``Op.registry`` goes through ``check_op``: values and gradients against PyTorch and finite
+differences, second order, forward mode against reverse mode, and ``gradgradcheck``.
+
+A case names the op classes it exists for; ``test_every_registered_op_has_a_case`` fails when an op is
+added without one, and ``test_each_case_runs_the_ops_it_names`` checks that the case really runs them
+(in its forward, backward, double backward or forward-mode pass).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import lamina
+import lamina.models  # noqa: F401  (registers the word2vec loss op)
+import lamina.nn.functional as F
+from lamina.autograd import Function, forward_ad, gradgradcheck
+from lamina.autograd.op import Op
+from lamina.models.negative_sampling import negative_sampling_loss
+from opcheck import check_op
+
+
+def _rn(seed, *shape):
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def _pos(seed, *shape):
+    return np.random.default_rng(seed).uniform(0.5, 2.0, shape)
+
+
+class _Cube(Function):
+    """A user-defined op: y = x³, ȳ ↦ 3x² ȳ."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * 3 * x * x
+
+
+def _dual_identity(x):
+    """x through make_dual (the Alias op) outside any dual level's tangent."""
+    with forward_ad.dual_level():
+        d = forward_ad.make_dual(x, lamina.zeros_like(x))
+        return forward_ad.unpack_dual(d).primal * 1.0
+
+
+_IDX = np.array([[0, 2, 2], [1, 4, 0]])
+_TARGET = np.array([1, 0, 3, 2])
+_NS_IN, _NS_OUT = np.array([[0], [2], [2]]), np.array([[1, 3], [2, 0], [4, 4]])
+
+
+def _ns_torch(x, y):
+    s = (x[_NS_IN] * y[_NS_OUT]).sum(-1)
+    return (-TF.logsigmoid(s[..., 0]).sum() - TF.logsigmoid(-s[..., 1:]).sum()) / _NS_IN.size
+
+
+# (ops the case exists for, lamina function, torch function, inputs, check_op options)
+CASES = [
+    ("BroadcastTo SumTo", lambda a: a.expand(3, 2, 4) * 2.0, lambda a: a.expand(3, 2, 4) * 2.0, [_rn(1, 2, 1)], {}),
+    # a float32 round trip hides the finite-difference step: checked against torch and forward mode only
+    ("Cast", lambda a: a.float().double() * a, lambda a: a.float().double() * a, [_rn(2, 3)],
+     {"atol": 1e-6, "fd": False}),
+    ("Alias", _dual_identity, lambda a: a * 1.0, [_rn(3, 3)], {"fwd": False}),
+    ("_FunctionOp", _Cube.apply, lambda a: a**3, [_rn(4, 3)], {"second_order": False, "fwd": False}),
+    ("Add Mul Sub Div", lambda a, b: (a + b) * (a - b) / (b * b + 1.0), lambda a, b: (a + b) * (a - b) / (b * b + 1.0),
+     [_rn(5, 2, 3), _rn(6, 3)], {}),
+    ("AddScalar SubScalar RSubScalar MulScalar DivScalar RDivScalar",
+     lambda a: ((a + 1.5) - 0.5) * 2.0 / 3.0 + (2.0 - a) + 1.0 / (a * a + 1.0),
+     lambda a: ((a + 1.5) - 0.5) * 2.0 / 3.0 + (2.0 - a) + 1.0 / (a * a + 1.0), [_rn(7, 4)], {}),
+    ("Pow", lambda a, b: a**b, lambda a, b: a**b, [_pos(8, 3), _rn(9, 3)], {}),
+    ("PowScalar RPowScalar", lambda a: a**3 + a**0.5 + 2.0**a + a**2, lambda a: a**3 + a**0.5 + 2.0**a + a**2,
+     [_pos(10, 4)], {}),
+    ("Neg Exp Log Log1p Expm1 Sqrt", lambda a: -a.exp() + a.log() + a.log1p() + a.expm1() + a.sqrt(),
+     lambda a: -a.exp() + a.log() + a.log1p() + a.expm1() + a.sqrt(), [_pos(11, 5)], {}),
+    ("Abs Sin Cos", lambda a: a.abs() * a.sin() + a.cos(), lambda a: a.abs() * a.sin() + a.cos(), [_pos(12, 5)], {}),
+    ("Tanh TanhGrad", lambda a: a.tanh(), lambda a: a.tanh(), [_rn(13, 2, 3)], {}),
+    ("Sigmoid SigmoidGrad", lambda a: a.sigmoid(), lambda a: a.sigmoid(), [_rn(14, 2, 3)], {}),
+    ("Relu Clamp", lambda a: a.relu() + a.clamp(-0.5, 0.5), lambda a: a.relu() + a.clamp(-0.5, 0.5),
+     [np.array([-1.3, -0.2, 0.3, 0.9, 1.7])], {}),
+    ("Maximum Minimum Where", lambda a, b: lamina.maximum(a, b) + lamina.minimum(a, b) * lamina.where(a > 0, a, b),
+     lambda a, b: torch.maximum(a, b) + torch.minimum(a, b) * torch.where(a > 0, a, b), [_rn(15, 4), _rn(16, 4)], {}),
+    ("LeakyRelu Elu", lambda a: F.leaky_relu(a, 0.1) + F.elu(a) + F.selu(a),
+     lambda a: TF.leaky_relu(a, 0.1) + TF.elu(a) + TF.selu(a), [np.array([-1.3, -0.2, 0.3, 0.9])], {}),
+    ("Softplus", lambda a: F.softplus(a, 1.5, 10.0), lambda a: TF.softplus(a, 1.5, 10.0), [_rn(17, 5)], {}),
+    ("GeluTanh NormalCdf", lambda a: F.gelu(a, approximate="tanh") + F.gelu(a),
+     lambda a: TF.gelu(a, approximate="tanh") + TF.gelu(a), [_rn(18, 5)], {}),
+    ("Conv2d Conv2dWeight", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
+     lambda x, w, b: TF.conv2d(x, w, b, stride=2, padding=1), [_rn(19, 2, 3, 5, 5), _rn(20, 4, 3, 3, 3), _rn(21, 4)],
+     {}),
+    ("ConvTranspose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2),
+     lambda x, w, b: TF.conv_transpose2d(x, w, b, stride=2), [_rn(22, 2, 3, 3, 3), _rn(23, 3, 2, 3, 3), _rn(24, 2)],
+     {}),
+    ("Reshape Permute Flip Clone", lambda a: a.reshape(3, 4).permute(1, 0).flip(0).clone(),
+     lambda a: a.reshape(3, 4).permute(1, 0).flip(0).clone(), [_rn(25, 2, 6)], {}),
+    ("GetItem IndexAddInto", lambda a: a[np.array([0, 2, 2])] * a[1:, ::2].sum(),
+     lambda a: a[torch.tensor([0, 2, 2])] * a[1:, ::2].sum(), [_rn(26, 3, 4)], {}),
+    ("Gather ScatterAdd", lambda a, s: a.gather(1, lamina.tensor([[0, 0], [1, 2]])) + a.scatter_add(
+        1, lamina.tensor([[0, 0], [1, 2]]), s)[:, :2],
+     lambda a, s: a.gather(1, torch.tensor([[0, 0], [1, 2]])) + a.scatter_add(1, torch.tensor([[0, 0], [1, 2]]),
+                                                                                s)[:, :2],
+     [_rn(27, 2, 3), _rn(28, 2, 2)], {}),
+    ("Cat", lambda a, b: lamina.cat([a, b], 1), lambda a, b: torch.cat([a, b], 1), [_rn(29, 2, 3), _rn(30, 2, 2)], {}),
+    ("Pad", lambda a: F.pad(a, (1, 2), value=0.5), lambda a: TF.pad(a, (1, 2), value=0.5), [_rn(31, 2, 3)], {}),
+    ("MatMul", lambda a, b: a @ b, lambda a, b: a @ b, [_rn(32, 2, 3, 4), _rn(33, 4, 5)], {}),
+    ("Sum Mean", lambda a: a.sum(1) + a.mean(0).sum(), lambda a: a.sum(1) + a.mean(0).sum(), [_rn(34, 3, 4)], {}),
+    ("Amax Amin", lambda a: a.amax(1) + a.amin(0), lambda a: a.amax(1) + a.amin(0), [_rn(35, 3, 3)], {}),
+    ("LogSumExp Softmax LogSoftmax", lambda a: a.logsumexp(1).sum() + a.softmax(1) * a.log_softmax(0),
+     lambda a: a.logsumexp(1).sum() + a.softmax(1) * a.log_softmax(0), [_rn(36, 3, 4)], {}),
+    ("CumSum", lambda a: a.cumsum(1), lambda a: a.cumsum(1), [_rn(37, 2, 4)], {}),
+    ("Linear", F.linear, TF.linear, [_rn(38, 4, 3), _rn(39, 2, 3), _rn(40, 2)], {}),
+    ("LinearReLU", F.linear_relu, lambda a, w, b: torch.relu(TF.linear(a, w, b)), [_rn(41, 4, 3), _rn(42, 2, 3),
+                                                                                     _rn(43, 2)], {}),
+    ("Embedding EmbeddingScatter", lambda w: F.embedding(_IDX, w), lambda w: TF.embedding(torch.tensor(_IDX), w),
+     [_rn(44, 5, 3)], {}),
+    ("BatchNorm", lambda a, w, b: F.batch_norm(a, None, None, w, b, training=True),
+     lambda a, w, b: TF.batch_norm(a, None, None, w, b, training=True), [_rn(45, 4, 3, 2), _rn(46, 3), _rn(47, 3)],
+     {}),
+    ("WindowSum", lambda a: F.local_response_norm(a, 3, 0.3, 0.75, 2.0),
+     lambda a: TF.local_response_norm(a, 3, 0.3, 0.75, 2.0), [_rn(48, 2, 4, 3)], {}),
+    ("CrossEntropy", lambda a: F.cross_entropy(a, lamina.tensor(_TARGET)),
+     lambda a: TF.cross_entropy(a, torch.tensor(_TARGET)), [_rn(49, 4, 5)], {}),
+    ("BinaryCrossEntropy", lambda p, y: F.binary_cross_entropy(p, y), lambda p, y: TF.binary_cross_entropy(p, y),
+     [np.random.default_rng(50).uniform(0.1, 0.9, (3, 2)), np.random.default_rng(51).uniform(0, 1, (3, 2))], {}),
+    ("MaxPool2d MaxPoolScatter MaxPoolGather", lambda a: F.max_pool2d(a, 2, padding=1),
+     lambda a: TF.max_pool2d(a, 2, padding=1), [_rn(52, 1, 2, 4, 5)], {}),
+    ("AvgPool2d AvgPoolAdjoint", lambda a: F.avg_pool2d(a, 2), lambda a: TF.avg_pool2d(a, 2), [_rn(53, 1, 2, 4, 4)],
+     {}),
+    ("AxisLinear", lambda a: F.adaptive_avg_pool2d(a, (2, 3)), lambda a: TF.adaptive_avg_pool2d(a, (2, 3)),
+     [_rn(54, 1, 2, 5, 7)], {}),
+    ("AxisResample AxisResampleAdjoint", lambda a: F.interpolate(a, scale_factor=2, mode="bilinear"),
+     lambda a: TF.interpolate(a, scale_factor=2, mode="bilinear"), [_rn(55, 1, 2, 3, 3)], {}),
+    # scale_grad_by_freq rescales the gradient on purpose: not a derivative, so no finite differences
+    ("_ScaleGrad", lambda w: F.embedding(_IDX, w, scale_grad_by_freq=True),
+     lambda w: TF.embedding(torch.tensor(_IDX), w, scale_grad_by_freq=True), [_rn(56, 5, 3)],
+     {"fd": False, "fwd": False}),
+    ("NegativeSamplingLoss", lambda x, y: negative_sampling_loss(x * 1.0, y * 1.0, _NS_IN, _NS_OUT, "each", "mean"),
+     _ns_torch, [_rn(57, 5, 3), _rn(58, 5, 3)], {}),
+]
+
+IDS = [c[0] for c in CASES]
+
+
+def test_every_registered_op_has_a_case():
+    covered = {name for case in CASES for name in case[0].split()}
+    missing = sorted(cls.__name__ for cls in Op.registry if cls.__name__ not in covered)
+    assert not missing, f"ops without a check_op case in tests/ops/test_op_registry.py: {missing}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_op_against_torch_and_finite_differences(case):
+    _, lf, tf, arrays, options = case
+    check_op(lf, tf, *arrays, **options)
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_op_gradgradcheck(case):
+    _, lf, _, arrays, options = case
+    if options.get("second_order") is False or options.get("fd") is False:
+        pytest.skip("no finite-difference second derivative for this case (see its comment in CASES)")
+    xs = tuple(lamina.tensor(a.copy(), requires_grad=True) for a in arrays)
+    assert gradgradcheck(lf, xs, atol=1e-4, rtol=1e-3)
+
+
+@pytest.fixture
+def op_recorder(monkeypatch):
+    """The op classes whose forward or backward runs while the fixture is active."""
+    seen: set[str] = set()
+    for cls in [Op, *Op.registry]:
+        for rule in ("forward", "backward"):
+            if rule in cls.__dict__:
+                def recording(self, *args, _inner=cls.__dict__[rule]):
+                    seen.add(type(self).__name__)
+                    return _inner(self, *args)
+
+                monkeypatch.setattr(cls, rule, recording)
+    return seen
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_each_case_runs_the_ops_it_names(case, op_recorder):
+    names, lf, _, arrays, options = case
+    xs = [lamina.tensor(a.copy(), requires_grad=True) for a in arrays]
+    out = lf(*xs)
+    u = lamina.tensor(np.random.default_rng(0).standard_normal(out.shape))
+    gs = lamina.autograd.grad(out, xs, u, create_graph=True, allow_unused=True, materialize_grads=True)
+    s = sum((g * g).sum() for g in gs)
+    if s.requires_grad:
+        lamina.autograd.grad(s, xs, allow_unused=True)
+    if options.get("fwd", True):
+        lamina.func.jvp(lf, tuple(lamina.tensor(a) for a in arrays), tuple(lamina.ones_like(lamina.tensor(a))
+                                                                         for a in arrays))
+    assert set(names.split()) <= op_recorder, f"not run: {sorted(set(names.split()) - op_recorder)}"
