@@ -1,29 +1,96 @@
 """Row-sparse gradients: the gradient of an embedding lookup touches only the looked-up rows.
 
-``RowSparseGrad`` stands for a (num_rows, dim) matrix that is zero except at ``indices``, where
-it holds ``values`` (len(indices), dim). An ``Embedding(sparse=True)`` puts one in ``weight.grad``,
-so a step costs O(batch · dim) instead of O(vocabulary · dim); optimizers that support it
-(SGD, Adagrad, SparseAdam) update only those rows. Repeated indices are allowed until
-``coalesce()`` sums them.
+``RowSparseGrad`` stands for a (num_rows, dim) matrix that is zero except at the row ids
+``indices`` (an int64 array, repeats allowed), where it holds ``values()`` (len(indices), dim).
+An ``Embedding(sparse=True)`` puts one in ``weight.grad``, so a step costs O(batch · dim) instead
+of O(vocabulary · dim); optimizers that support it (SGD, Adagrad, SparseAdam) update only those rows.
+
+Like PyTorch's sparse gradients it is honest about what it stands for: ``is_sparse`` is True,
+``shape``, ``numel()``, ``len()`` and ``dtype`` are those of the dense matrix, ``to_dense()`` and
+``coalesce()`` convert it, and any other op (``g * 2``, ``g.sum()``, ``g.numpy()``) sees the dense
+matrix: it is materialised for that op, never used with the shape of its stored rows.
+
+``coalesce_rows`` is a segmented sum written with whole-array NumPy operations (``xp.add.at`` on
+rows is about 8x slower): sort the ids, then
+
+* ids seen once: their rows are copied;
+* ids seen ``c`` times (c <= ``max_bucket``), all together: their rows are gathered into a
+  (groups, c, dim) block and summed over axis 1;
+* ids seen more often (the frequent words of a corpus): one ``np.add.reduceat`` over their
+  gathered rows (few, long segments: where ``reduceat`` is fast).
 """
 from __future__ import annotations
-
 
 from .backend import index_add, xp
 from .tensor import Tensor
 
 
+def coalesce_rows(indices, values, max_bucket: int = 8):
+    """``(rows, summed)``: the distinct ids of ``indices`` in increasing order and, for each, the
+    sum of its rows of ``values`` (shape (len(indices), ...); float dtype kept)."""
+    idx = xp.asarray(indices).reshape(-1)
+    n = idx.size
+    vals = xp.asarray(values)
+    if vals.shape[:1] != (n,):
+        raise ValueError(f"coalesce_rows: {n} indices but values of shape {vals.shape}")
+    if n == 0:
+        return idx.astype(xp.int64), vals.copy()
+    flat = vals.reshape(n, -1)
+    order = xp.argsort(idx)
+    srt = idx[order]
+    new = xp.empty(n, dtype=bool)
+    new[0] = True
+    xp.not_equal(srt[1:], srt[:-1], out=new[1:])
+    starts = xp.flatnonzero(new)
+    rows = srt[starts].astype(xp.int64, copy=False)
+    m = starts.size
+    if m == n:  # no repeated id
+        return rows, vals[order]
+    counts = xp.empty(m, dtype=xp.int64)
+    xp.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1] = n - starts[-1]
+    out = xp.empty((m, flat.shape[1]), dtype=flat.dtype)
+    by_count = xp.argsort(counts, kind="stable")  # groups of equal count side by side
+    sc = counts[by_count]
+    lo = 0
+    for hi in (*(xp.flatnonzero(sc[1:] != sc[:-1]) + 1).tolist(), m):
+        c, g = int(sc[lo]), by_count[lo:hi]
+        if c == 1:
+            out[g] = flat[order[starts[g]]]
+        elif c <= max_bucket:
+            out[g] = flat[order[starts[g][:, None] + xp.arange(c)]].sum(axis=1)
+        else:  # every remaining group is heavy: one reduceat over their rows
+            g, hc = by_count[lo:], sc[lo:]
+            seg = xp.zeros(g.size, dtype=xp.int64)
+            xp.cumsum(hc[:-1], out=seg[1:])
+            pos = xp.repeat(starts[g] - seg, hc) + xp.arange(int(seg[-1] + hc[-1]))
+            out[g] = xp.add.reduceat(flat[order[pos]], seg, axis=0)
+            break
+        lo = hi
+    return rows, out.reshape((m,) + vals.shape[1:])
+
+
 class RowSparseGrad(Tensor):
-    __slots__ = ("indices", "dense_shape")
+    __slots__ = ("indices", "_values", "dense_shape")
 
     @classmethod
-    def make(cls, indices: xp.ndarray, values: xp.ndarray, dense_shape: tuple) -> "RowSparseGrad":
-        t = super()._make(values)
+    def make(cls, indices, values, dense_shape: tuple) -> RowSparseGrad:
+        t = object.__new__(cls)
+        t.requires_grad, t.grad, t._node, t._tangent, t._hooks = False, None, None, None, None
         t.indices = xp.asarray(indices, dtype=xp.int64).reshape(-1)
+        t._values = values
         t.dense_shape = tuple(dense_shape)
+        if values.shape[:1] != t.indices.shape or tuple(values.shape[1:]) != t.dense_shape[1:]:
+            raise ValueError(f"RowSparseGrad: {t.indices.size} row ids with values of shape {values.shape} "
+                             f"do not describe rows of a matrix of shape {t.dense_shape}")
         return t
 
     is_sparse = True
+
+    @property  # type: ignore[override]
+    def _data(self):
+        """The dense matrix: what every op that does not know the row-sparse form computes on."""
+        return self._dense()
 
     @property
     def shape(self):
@@ -33,53 +100,82 @@ class RowSparseGrad(Tensor):
     def ndim(self):
         return len(self.dense_shape)
 
+    @property
+    def dtype(self):
+        return self._values.dtype
+
     def size(self, dim=None):
         return self.dense_shape if dim is None else self.dense_shape[dim]
 
-    def detach(self) -> "RowSparseGrad":
-        return RowSparseGrad.make(self.indices, self._data, self.dense_shape)
+    def dim(self) -> int:
+        return len(self.dense_shape)
+
+    def numel(self) -> int:
+        n = 1
+        for s in self.dense_shape:
+            n *= s
+        return n
+
+    def __len__(self):
+        return self.dense_shape[0]
+
+    def detach(self) -> RowSparseGrad:
+        return RowSparseGrad.make(self.indices, self._values, self.dense_shape)
 
     def values(self) -> Tensor:
-        return Tensor._make(self._data)
+        """The stored rows, (len(indices), dim)."""
+        return Tensor._make(self._values)
 
-    def coalesce(self) -> "RowSparseGrad":
-        """One entry per row: repeated indices are summed (sorted by row)."""
-        rows, inv = xp.unique(self.indices, return_inverse=True)
-        if len(rows) == len(self.indices):
-            order = xp.argsort(self.indices, kind="stable")
-            return RowSparseGrad.make(self.indices[order], self._data[order], self.dense_shape)
-        vals = xp.zeros((len(rows),) + self._data.shape[1:], dtype=self._data.dtype)
-        index_add(vals, inv, self._data)
+    def is_coalesced(self) -> bool:
+        return bool(self.indices.size < 2 or (self.indices[1:] > self.indices[:-1]).all())
+
+    def coalesce(self) -> RowSparseGrad:
+        """One entry per row, sorted by row id: repeated ids are summed."""
+        rows, vals = coalesce_rows(self.indices, self._values)
         return RowSparseGrad.make(rows, vals, self.dense_shape)
 
-    def to_dense(self) -> Tensor:
-        out = xp.zeros(self.dense_shape, dtype=self._data.dtype)
-        index_add(out, self.indices, self._data)
-        return Tensor._make(out)
+    def cleared(self) -> RowSparseGrad:
+        """The zero gradient of the same matrix (no rows), as ``zero_grad(set_to_none=False)`` leaves it."""
+        return RowSparseGrad.make(self.indices[:0], self._values[:0], self.dense_shape)
 
-    def numpy(self, force: bool = False) -> xp.ndarray:
-        return self.to_dense()._data
+    def _dense(self):
+        out = xp.zeros(self.dense_shape, dtype=self._values.dtype)
+        index_add(out, self.indices, self._values)
+        return out
+
+    def to_dense(self) -> Tensor:
+        return Tensor._make(self._dense())
+
+    def numpy(self, force: bool = False):
+        return self._dense()
 
     def __array__(self, dtype=None, copy=None):
-        return self.numpy() if dtype is None else self.numpy().astype(dtype)
+        d = self._dense()
+        return d if dtype is None else d.astype(dtype)
 
     def add(self, other):
+        """self + other: row-sparse when both are, else the dense sum."""
         if isinstance(other, RowSparseGrad):
             return RowSparseGrad.make(xp.concatenate([self.indices, other.indices]),
-                                      xp.concatenate([self._data, other._data]), self.dense_shape)
-        dense = xp.array(other._data if isinstance(other, Tensor) else other, dtype=self._data.dtype)
-        index_add(dense, self.indices, self._data)
+                                      xp.concatenate([self._values, other._values]), self.dense_shape)
+        dense = xp.array(other._data if isinstance(other, Tensor) else other, dtype=self._values.dtype)
+        index_add(dense, self.indices, self._values)
         return Tensor._make(dense)
 
     __add__ = __radd__ = add
 
     def mul_(self, s):
-        self._data = self._data * (s._data if isinstance(s, Tensor) else s)
+        """Scale the stored rows in place (what gradient clipping does)."""
+        self._values = self._values * (s._data if isinstance(s, Tensor) else s)
         return self
+
+    def _assign(self, name, values):
+        raise RuntimeError(f"{name}: a row-sparse gradient cannot be updated in place like a dense tensor; "
+                           "use .to_dense() first (or mul_ to scale it)")
 
     def __repr__(self):
         return (f"RowSparseGrad(shape={self.dense_shape}, rows={len(self.indices)}, "
-                f"dtype=lamina.{self._data.dtype})")
+                f"dtype=lamina.{self._values.dtype})")
 
 
 def accumulate(prev, g):

@@ -112,7 +112,7 @@ def _cap_rows(grad, cap: float, vocab_size: int) -> None:
     count = np.bincount(grad.indices, minlength=vocab_size)[grad.indices]
     over = np.flatnonzero(count > cap)
     if over.size:
-        grad._data[over] *= (cap / count[over]).astype(grad._data.dtype)[:, None]
+        grad._values[over] *= (cap / count[over]).astype(grad.dtype)[:, None]
 
 
 def fit(model, corpus, vocab=None, *, epochs=5, batch_size=None, window=5, num_skips=None, lr=0.025, min_lr=1e-4,

@@ -8,6 +8,11 @@ import numpy as np
 from ..tensor import Tensor
 
 
+def _stored(g):
+    """The array a gradient stores: the rows of a row-sparse one, else its values."""
+    return g._values if g.is_sparse else g._data
+
+
 def _grads(parameters):
     if isinstance(parameters, Tensor):
         parameters = [parameters]
@@ -21,23 +26,29 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     if not grads:
         return Tensor._make(np.asarray(0.0, dtype=np.float32))
     if norm_type == math.inf:
-        total = max(float(np.abs(g._data).max(initial=0.0)) for g in grads)
+        total = max(float(np.abs(_stored(g)).max(initial=0.0)) for g in grads)
     else:
-        total = sum(float(np.sum(np.abs(g._data.astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
+        total = sum(float(np.sum(np.abs(_stored(g).astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
     coef = max_norm / (total + 1e-6)
     if coef < 1:
         for g in grads:
+            if g.is_sparse:
+                g.mul_(coef)
+                continue
             if not g._data.flags.writeable:
                 g._data = g._data.copy()
             g._data *= np.asarray(coef, dtype=g._data.dtype)
-    return Tensor._make(np.asarray(total, dtype=grads[0]._data.dtype))
+    return Tensor._make(np.asarray(total, dtype=grads[0].dtype))
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient element to [-clip_value, clip_value] in place."""
     for g in _grads(parameters):
+        if g.is_sparse:
+            g._values = np.clip(g._values, -clip_value, clip_value)
+            continue
         if not g._data.flags.writeable:
             g._data = g._data.copy()
         np.clip(g._data, -clip_value, clip_value, out=g._data)

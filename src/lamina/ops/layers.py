@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..backend import index_add, xp
 from .. import _mode
 from ..autograd.op import LinearMap, Op, run, run1, sum_terms as _sum
-from ..sparse import RowSparseGrad
+from ..sparse import RowSparseGrad, coalesce_rows
 from ..tensor import Tensor
 from .linalg import _mm, matmul
 from .reduce import mean
@@ -101,10 +101,7 @@ class Embedding(LinearMap):
 
     def rows(self, g: xp.ndarray):
         """Row-sparse gradient: (unique indices, gradient rows summed per index)."""
-        flat = self.idx.reshape(-1)
-        uniq, inv = xp.unique(flat, return_inverse=True)
-        acc = xp.zeros((uniq.size, self.shape[1]), dtype=g.dtype)
-        index_add(acc, inv, g.reshape(flat.size, -1))
+        uniq, acc = coalesce_rows(self.idx.reshape(-1), g.reshape(-1, self.shape[1]))
         if self.padding_idx is not None:
             acc[uniq == self.padding_idx] = 0
         return uniq, acc

@@ -113,8 +113,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad.__class__ is RowSparseGrad:  # PyTorch: a zeroed sparse grad has no rows
-                    g = p.grad
-                    p.grad = RowSparseGrad.make(g.indices[:0], g._data[:0], g.dense_shape)
+                    p.grad = p.grad.cleared()
                 else:
                     g = p.grad
                     if not g._data.flags.writeable:
