@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_write
 from .errors import DataFileError
 
 __all__ = ["read_idx", "write_idx", "read_idx_images", "read_idx_labels", "IMAGES_MAGIC", "LABELS_MAGIC"]
@@ -151,13 +151,5 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None) -
     )
     if compress or (compress is None and path.suffix == ".gz"):
         payload = gzip.compress(payload, mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, payload)
     return path

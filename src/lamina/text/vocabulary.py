@@ -16,7 +16,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from ._util import check_int, write_text_atomic
+from .._atomic import atomic_write
+from ._util import check_int
 
 _FORMAT = "lamina.text.Vocabulary"
 _VERSION = 1
@@ -191,7 +192,7 @@ class Vocabulary:
 
     def save(self, path) -> None:
         """Write the vocabulary as UTF-8 JSON, atomically (temporary file + ``os.replace``)."""
-        write_text_atomic(path, json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
+        atomic_write(path, json.dumps(self.to_dict(), ensure_ascii=False) + "\n", parents=False)
 
     @classmethod
     def load(cls, path) -> "Vocabulary":
