@@ -50,7 +50,7 @@ def _child(path: str, key) -> str:
 
 
 class _Encoder:
-    def __init__(self):
+    def __init__(self) -> None:
         self.tensors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _name(self, path: str) -> str:

@@ -153,12 +153,12 @@ class StandardScaler(_Transformer):
         self.with_std = with_std
         self.n_features_in_ = None
 
-    def fit(self, X, y=None) -> "StandardScaler":
+    def fit(self, X, y=None) -> StandardScaler:
         """Compute mean and std of ``X`` (the training split)."""
         self.n_features_in_ = None
         return self.partial_fit(X)
 
-    def partial_fit(self, X, y=None) -> "StandardScaler":
+    def partial_fit(self, X, y=None) -> StandardScaler:
         """Update mean and std with one more batch ``X``."""
         first = self.n_features_in_ is None
         X = self._matrix(X, "partial_fit", reset=first).astype(np.float64)
@@ -245,12 +245,12 @@ class MinMaxScaler(_Transformer):
         self.clip = clip
         self.n_features_in_ = None
 
-    def fit(self, X, y=None) -> "MinMaxScaler":
+    def fit(self, X, y=None) -> MinMaxScaler:
         """Record the per-feature min and max of ``X`` (the training split)."""
         self.n_features_in_ = None
         return self.partial_fit(X)
 
-    def partial_fit(self, X, y=None) -> "MinMaxScaler":
+    def partial_fit(self, X, y=None) -> MinMaxScaler:
         """Widen the recorded min/max with one more batch ``X``."""
         first = self.n_features_in_ is None
         X = self._matrix(X, "partial_fit", reset=first).astype(np.float64)
@@ -476,7 +476,7 @@ class PCA(_Transformer):
             f"or a float in (0, 1)"
         )
 
-    def fit(self, X, y=None) -> "PCA":
+    def fit(self, X, y=None) -> PCA:
         """Centre ``X`` and find its principal axes."""
         X = self._matrix(X, "fit", reset=True).astype(np.float64)
         n, d = X.shape
@@ -554,7 +554,7 @@ class ZCA(_Transformer):
         self.eps = eps
         self.n_features_in_ = None
 
-    def fit(self, X, y=None) -> "ZCA":
+    def fit(self, X, y=None) -> ZCA:
         """Estimate the mean and the whitening matrix from ``X``."""
         X = self._matrix(X, "fit", reset=True).astype(np.float64)
         n, d = X.shape

@@ -139,7 +139,10 @@ def _mnist_arrays(cfg: RunConfig, image: bool) -> Arrays:
     return _scaled_pixels(Xa, image), ya.astype(np.int64), test_split, _DIGITS
 
 
-def _split(cfg: RunConfig, X: np.ndarray, y: np.ndarray, test_split) -> tuple[np.ndarray, ...]:
+Splits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _split(cfg: RunConfig, X: np.ndarray, y: np.ndarray, test_split) -> Splits:
     """(X_train, y_train, X_val, y_val, X_test, y_test): stratified by ``y``; the dataset's own test split
     when it has one."""
     v, t = cfg.val_fraction, cfg.test_fraction

@@ -20,7 +20,9 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from .._atomic import atomic_open
 from .errors import ChecksumError, DownloadError
@@ -60,7 +62,7 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-Opener = Callable[..., object]
+Opener = Callable[..., AbstractContextManager[Any]]  # opener(url, timeout=...) -> binary response
 
 
 def download_file(

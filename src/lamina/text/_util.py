@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+
 
 def make_rng(seed, op: str) -> np.random.Generator:
     """A NumPy generator from ``seed``.
@@ -12,8 +14,6 @@ def make_rng(seed, op: str) -> np.random.Generator:
     or a ``lamina.Generator`` is used as is.
     """
     if seed is None:
-        from lamina import backend
-
         return np.random.default_rng(int(backend.rng().integers(0, 2**63 - 1)))
     if isinstance(seed, np.random.Generator):
         return seed
