@@ -8,10 +8,40 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
-from .runs import DATASETS, MODELS, OPTIMIZERS, SCHEDULES, RunConfig, UserError
+import numpy as np
+
+from . import nn, train, tune, viz
+from ._atomic import atomic_write
+from .datasets import DatasetError
+from .demo import train_xor
+from .io import CheckpointError
+from .models import Word2Vec
+from .parallel import local_executor
+from .runs import (
+    DATASETS,
+    MODELS,
+    OPTIMIZERS,
+    SCHEDULES,
+    RunConfig,
+    UserError,
+    build_model,
+    evaluate_model,
+    load_data,
+    load_run,
+    read_inputs,
+    train_run,
+)
+from .tensor import tensor
+from .text import Vocabulary, read_corpus
+from .train import NaNLossError
+from .tune.train_objective import TrainObjective
 
 EXIT_USER_ERROR = 2
+# mistakes in the input: one line on stderr and EXIT_USER_ERROR, no traceback
+_USER_ERRORS = (UserError, DatasetError, CheckpointError, NaNLossError, FileNotFoundError, PermissionError,
+                IsADirectoryError)
 
 
 def _config_from_args(args) -> RunConfig:
@@ -23,9 +53,14 @@ def _config_from_args(args) -> RunConfig:
     return cfg.updated(overrides, source="command line")
 
 
-def _train(args) -> int:
-    from .runs import train_run
+def _check_at_least(bounds) -> None:
+    """``bounds``: (flag, value, lower bound) triples; a value given below its bound is a UserError."""
+    for flag, v, lo in bounds:
+        if v is not None and v < lo:
+            raise UserError(f"{flag} must be >= {lo}, got {v}")
 
+
+def _train(args) -> int:
     cfg = _config_from_args(args)
     run_dir, metrics = train_run(cfg, progress=not args.quiet)
     print(f"test accuracy {metrics['test_accuracy']:.4f}  test loss {metrics['test_loss']:.4f}  "
@@ -35,8 +70,6 @@ def _train(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .runs import evaluate_model, load_run
-
     cfg, model, data = load_run(args.run)
     m = evaluate_model(model, data)
     print(f"{args.run}: {cfg.model} on {cfg.dataset}: test accuracy {m['test_accuracy']:.4f}  "
@@ -45,11 +78,6 @@ def _evaluate(args) -> int:
 
 
 def _predict(args) -> int:
-    import numpy as np
-
-    from . import train
-    from .runs import load_run, read_inputs
-
     cfg, model, data = load_run(args.run)
     X = read_inputs(args.file, data)
     logits = train.predict(model, X).numpy()
@@ -59,9 +87,7 @@ def _predict(args) -> int:
     lines = ["index,prediction,probability"] + [f"{i},{data.classes[p]},{proba[i, p]:.4f}" for i, p in enumerate(pred)]
     text = "\n".join(lines) + "\n"
     if args.out:
-        from ._atomic import atomic_write
-
-        atomic_write(args.out, text.encode())
+        atomic_write(args.out, text)
         print(f"wrote {len(pred)} predictions to {args.out}")
     else:
         sys.stdout.write(text)
@@ -69,11 +95,6 @@ def _predict(args) -> int:
 
 
 def _graph(args) -> int:
-    import numpy as np
-
-    from . import tensor, viz
-    from .runs import build_model, load_data, load_run
-
     if args.run:
         cfg, model, data = load_run(args.run)
     else:
@@ -82,93 +103,84 @@ def _graph(args) -> int:
         model = build_model(cfg, data)
     model.train()
     x = tensor(np.asarray(data.X_train[:2]))
-    from . import nn
-
     loss = nn.CrossEntropyLoss()(model(x), tensor(np.asarray(data.y_train[:2])))
     dot = viz.to_dot(loss, params=dict(model.named_parameters()))
     out = args.output
-    if out.endswith(".dot") or out.endswith(".gv"):
+    try:
         viz.render(dot, out)
-    else:
-        try:
-            viz.render(dot, out)
-        except RuntimeError as e:
-            fallback = os.path.splitext(out)[0] + ".dot"
-            viz.render(dot, fallback)
-            print(f"lamina: {e}", file=sys.stderr)
-            print(f"wrote the DOT text to {fallback} instead")
-            return 0
+    except RuntimeError as e:  # no Graphviz 'dot' program (a .dot/.gv output never needs it)
+        fallback = os.path.splitext(out)[0] + ".dot"
+        viz.render(dot, fallback)
+        print(f"lamina: {e}", file=sys.stderr)
+        print(f"wrote the DOT text to {fallback} instead")
+        return 0
     print(f"wrote the backward graph of {cfg.model} ({len(dot.splitlines())} lines of DOT) to {out}")
     return 0
 
 
 def _xor(args) -> int:
-    from .demo import train_xor
-
     train_xor(hidden=args.hidden, epochs=args.epochs, lr=args.lr, seed=args.seed)
     return 0
 
 
-def _tune(args) -> int:
-    """Search lr, width, optimizer and weight decay of the default model (``lamina.tune``)."""
-    from . import tune
-    from .runs import load_data
-    from .tune.train_objective import TrainObjective
+# ---------------------------------------------------------------------------- tune
+def _check_tune_args(args) -> None:
+    _check_at_least((("--trials", args.trials, 1), ("--epochs", args.epochs, 1), ("--workers", args.workers, 1),
+                     ("--width", args.width, 1), ("--batch-size", args.batch_size, 1)))
+    folder = os.path.dirname(os.path.abspath(args.storage)) if args.storage else None
+    if folder is not None and not os.path.isdir(folder):
+        raise UserError(f"--storage {args.storage!r}: folder {folder!r} does not exist")
 
-    for flag, v, lo in (("--trials", args.trials, 1), ("--epochs", args.epochs, 1), ("--workers", args.workers, 1),
-                        ("--width", args.width, 1), ("--batch-size", args.batch_size, 1)):
-        if v is not None and v < lo:
-            raise UserError(f"{flag} must be >= {lo}, got {v}")
-    if args.storage and not os.path.isdir(os.path.dirname(os.path.abspath(args.storage))):
-        raise UserError(f"--storage {args.storage!r}: folder {os.path.dirname(os.path.abspath(args.storage))!r} "
-                        "does not exist")
-    cfg = RunConfig(seed=args.seed, dataset=args.dataset, data_root=args.data_root or "",
-                    batch_size=args.batch_size)
-    data = load_data(cfg, cfg.model)
-    n = args.trials
-    strategies = {"random": lambda: tune.Random(seed=args.seed), "grid": lambda: tune.Grid(n_points=3, seed=args.seed),
-                  "bayesian": lambda: tune.Bayesian(n_startup_trials=max(2, min(8, n // 2)), seed=args.seed),
-                  "evolutionary": lambda: tune.Evolutionary(population_size=max(2, min(8, n // 2)), seed=args.seed)}
+
+def _create_study(args):
+    """The study of ``lamina tune``: the chosen strategy and pruner, recorded in ``--storage`` when given."""
+    n, seed = args.trials, args.seed
+    strategies = {"random": lambda: tune.Random(seed=seed), "grid": lambda: tune.Grid(n_points=3, seed=seed),
+                  "bayesian": lambda: tune.Bayesian(n_startup_trials=max(2, min(8, n // 2)), seed=seed),
+                  "evolutionary": lambda: tune.Evolutionary(population_size=max(2, min(8, n // 2)), seed=seed)}
     pruner = {"median": tune.MedianPruner(n_startup_trials=4, n_warmup_steps=1),
               "halving": tune.SuccessiveHalvingPruner(), "none": None}[args.pruner]
     direction = "minimize" if args.metric == "val_loss" else "maximize"
     try:
-        study = tune.create_study(direction, strategies[args.strategy](), pruner, storage=args.storage, seed=args.seed)
+        return tune.create_study(direction, strategies[args.strategy](), pruner, storage=args.storage, seed=seed)
     except ValueError as e:
         raise UserError(f"--storage {args.storage!r}: {e}") from None
-    done = sum(t.state.is_finished() for t in study.trials)
-    todo = max(0, n - done)
-    print(f"tune: {args.strategy} search of lr, width, optimizer, weight_decay for the cnn on {args.dataset} "
-          f"({len(data.X_train)} train / {len(data.X_val)} validation), {args.metric}, {args.epochs} "
-          f"epoch{'s' if args.epochs > 1 else ''} per trial, {args.workers} worker{'s' if args.workers > 1 else ''}"
-          + (f"; resuming {args.storage}: {done} trials done, {todo} to run" if done else ""))
-    objective = TrainObjective(data, cfg, args.epochs, metric=args.metric, width=args.width)
-    if todo:
-        from .parallel import local_executor
 
-        # worker processes with CPUs // workers BLAS threads each (not BLAS's default: all CPUs each)
-        pool = local_executor(args.workers) if args.workers > 1 else None
-        try:
-            study.optimize(objective, n_trials=todo, executor=pool, n_workers=args.workers,
-                           batch_mode=args.workers > 1, show_progress_bar=not args.quiet)
-        finally:
-            if pool is not None:
-                pool.shutdown()
-    rows = study.trials_dataframe()
-    def fmt(v, spec):
-        return "" if v is None else format(v, spec)
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n > 1 else ''}"
+
+
+def _run_trials(study, objective, todo: int, args) -> None:
+    # worker processes with CPUs // workers BLAS threads each (not BLAS's default: all CPUs each)
+    pool = local_executor(args.workers) if args.workers > 1 else None
+    try:
+        study.optimize(objective, n_trials=todo, executor=pool, n_workers=args.workers,
+                       batch_mode=args.workers > 1, show_progress_bar=not args.quiet)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _fmt(v, spec: str) -> str:
+    return "" if v is None else format(v, spec)
+
+
+def _print_trials(rows, args) -> None:
     print(f"{'#':>3} {'state':<8} {args.metric:>12} {'val_acc':>8} {'lr':>9} {'width':>5} {'optimizer':<9} "
           f"{'wd':>9} {'seconds':>7}")
     for r in rows:
-        print(f"{r['number']:>3} {r['state']:<8} {fmt(r['value'], '.4f'):>12} "
-              f"{fmt(r.get('user_attrs_val_accuracy'), '.4f'):>8} {fmt(r.get('params_lr'), '.2e'):>9} "
-              f"{fmt(r.get('params_width', args.width), 'd'):>5} {fmt(r.get('params_optimizer'), ''):<9} "
-              f"{fmt(r.get('params_weight_decay'), '.1e'):>9} {fmt(r['duration'], '.1f'):>7}")
+        print(f"{r['number']:>3} {r['state']:<8} {_fmt(r['value'], '.4f'):>12} "
+              f"{_fmt(r.get('user_attrs_val_accuracy'), '.4f'):>8} {_fmt(r.get('params_lr'), '.2e'):>9} "
+              f"{_fmt(r.get('params_width', args.width), 'd'):>5} {_fmt(r.get('params_optimizer'), ''):<9} "
+              f"{_fmt(r.get('params_weight_decay'), '.1e'):>9} {_fmt(r['duration'], '.1f'):>7}")
+
+
+def _print_best(study, n_rows: int, args) -> None:
     try:
         best = study.best_trial
     except ValueError:
-        raise UserError(f"no trial completed ({len(rows)} ran); see the table above") from None
+        raise UserError(f"no trial completed ({n_rows} ran); see the table above") from None
     params = {**({"width": args.width} if args.width else {}), **best.params}
     shown = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items())
     print(f"best trial #{best.number}: {args.metric} {best.value:.4f} "
@@ -176,23 +188,41 @@ def _tune(args) -> int:
     flags = " ".join(f"--{k.replace('_', '-')} {v:.3g}" if isinstance(v, float) else f"--{k.replace('_', '-')} {v}"
                      for k, v in params.items())
     print(f"train it: lamina train {flags}")
+
+
+def _tune(args) -> int:
+    """Search lr, width, optimizer and weight decay of the default model (``lamina.tune``)."""
+    _check_tune_args(args)
+    cfg = RunConfig(seed=args.seed, dataset=args.dataset, data_root=args.data_root or "",
+                    batch_size=args.batch_size)
+    data = load_data(cfg, cfg.model)
+    study = _create_study(args)
+    done = sum(t.state.is_finished() for t in study.trials)
+    todo = max(0, args.trials - done)
+    print(f"tune: {args.strategy} search of lr, width, optimizer, weight_decay for the cnn on {args.dataset} "
+          f"({len(data.X_train)} train / {len(data.X_val)} validation), {args.metric}, "
+          f"{_plural(args.epochs, 'epoch')} per trial, {_plural(args.workers, 'worker')}"
+          + (f"; resuming {args.storage}: {done} trials done, {todo} to run" if done else ""))
+    if todo:
+        _run_trials(study, TrainObjective(data, cfg, args.epochs, metric=args.metric, width=args.width), todo, args)
+    rows = study.trials_dataframe()
+    _print_trials(rows, args)
+    _print_best(study, len(rows), args)
     return 0
 
 
-def _word2vec(args) -> int:
-    """Train word vectors on a text corpus (seed 004), save them in the word2vec text format, show neighbours."""
-    from .models import Word2Vec
-    from .text import Vocabulary, read_corpus
-
-    for flag, v, lo in (("--dim", args.dim, 1), ("--window", args.window, 1), ("--negative", args.negative, 1),
-                        ("--epochs", args.epochs, 1), ("--min-count", args.min_count, 1),
-                        ("--max-vocab", args.max_vocab, 2), ("--batch-size", args.batch_size, 1),
-                        ("--neighbours", args.neighbours, 1)):
-        if v is not None and v < lo:
-            raise UserError(f"{flag} must be >= {lo}, got {v}")
+# ---------------------------------------------------------------------------- word2vec
+def _check_word2vec_args(args) -> None:
+    _check_at_least((("--dim", args.dim, 1), ("--window", args.window, 1), ("--negative", args.negative, 1),
+                     ("--epochs", args.epochs, 1), ("--min-count", args.min_count, 1),
+                     ("--max-vocab", args.max_vocab, 2), ("--batch-size", args.batch_size, 1),
+                     ("--neighbours", args.neighbours, 1)))
     for flag, v in (("--lr", args.lr), ("--min-lr", args.min_lr), ("--sample", args.sample)):
         if not v >= 0:
             raise UserError(f"{flag} must be >= 0, got {v}")
+
+
+def _read_vocabulary(args) -> tuple[list, Vocabulary]:
     try:
         words = read_corpus(args.corpus, lowercase=args.lowercase)
     except ValueError as e:
@@ -201,11 +231,31 @@ def _word2vec(args) -> int:
     if len(vocab) < 3:
         raise UserError(f"corpus {args.corpus!r}: fewer than 2 distinct words appear at least --min-count "
                         f"{args.min_count} times ({len(words)} words in all); lower --min-count or use a larger corpus")
+    return words, vocab
+
+
+def _words_to_show(args, vocab: Vocabulary, wv) -> list:
+    if args.show:
+        missing = [w for w in args.show if w not in wv]
+        if missing:
+            raise UserError(f"--show: {', '.join(repr(w) for w in missing)} not in the vocabulary")
+        return args.show
+    # a few frequent words: ranks 10, 30, 50, ... of the vocabulary (the very top are function words)
+    order = [w for w, _ in vocab.most_common() if w in wv]
+    ranks = range(10, 100, 20) if len(order) > 100 else range(0, min(len(order), 5))
+    return [order[r] for r in ranks]
+
+
+def _word2vec(args) -> int:
+    """Train word vectors on a text corpus (skip-gram or CBOW with negative sampling: maximise
+    log σ(u_o·v_c) + Σ_k log σ(−u_k·v_c)), save them in the word2vec text format, show neighbours."""
+    _check_word2vec_args(args)
+    words, vocab = _read_vocabulary(args)
     ids = vocab.encode(words)
     known = int((ids != 0).sum())
     print(f"word2vec: {len(words):,} words, vocabulary of {len(vocab) - 1:,} words seen >= {args.min_count} times "
           f"({known / len(words):.1%} of the corpus); {args.mode}, dim {args.dim}, window {args.window}, "
-          f"{args.negative} negatives, {args.epochs} epoch{'s' if args.epochs > 1 else ''}")
+          f"{args.negative} negatives, {_plural(args.epochs, 'epoch')}")
     model = Word2Vec(len(vocab), args.dim, mode=args.mode, negative=args.negative, loss=args.loss)
     try:
         history = model.fit(ids, vocab, epochs=args.epochs, batch_size=args.batch_size, window=args.window,
@@ -217,15 +267,7 @@ def _word2vec(args) -> int:
     wv.save_word2vec_format(args.out)
     print(f"trained in {args.epochs} epochs at {sum(history['words_per_sec']) / args.epochs:,.0f} words/s, final "
           f"loss {history['loss'][-1]:.4f}; wrote {len(wv):,} vectors of dim {wv.vector_size} to {args.out}")
-    if args.show:
-        missing = [w for w in args.show if w not in wv]
-        if missing:
-            raise UserError(f"--show: {', '.join(repr(w) for w in missing)} not in the vocabulary")
-        shown = args.show
-    else:  # a few frequent words: ranks 10, 30, 50, ... of the vocabulary (the very top are function words)
-        order = [w for w, _ in vocab.most_common() if w in wv]
-        ranks = range(10, 100, 20) if len(order) > 100 else range(0, min(len(order), 5))
-        shown = [order[r] for r in ranks]
+    shown = _words_to_show(args, vocab, wv)
     for w in shown:
         near = ", ".join(f"{n} {s:.2f}" for n, s in wv.most_similar(w, k=args.neighbours))
         print(f"  {w}: {near}")
@@ -321,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     tu.set_defaults(func=_tune)
 
     w = sub.add_parser("word2vec", help="train word vectors (skip-gram / CBOW) on a text corpus",
-                       description="Train word2vec vectors (seed 004) on the whitespace-separated words of CORPUS "
+                       description="Train word2vec vectors (skip-gram or CBOW) on the whitespace-separated words of CORPUS "
                                    "(a UTF-8 text file, e.g. text8) with negative sampling and row-sparse SGD, show "
                                    "a progress bar (words/s, loss), save the vectors in the word2vec text format "
                                    "and print the nearest neighbours of a few frequent words.")
@@ -354,24 +396,16 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.set_defaults(func=_word2vec)
 
-    x = sub.add_parser("xor", help="train seed 000's XOR network with the autodiff engine alone",
-                       description="Train the 2-hidden-1 XOR network of seed 000 by full-batch gradient descent "
+    x = sub.add_parser("xor", help="train a 2-2-1 XOR network with the autodiff engine alone",
+                       description="Train the 2-hidden-1 XOR network f = σ(X W1 + b1) W2 + b2 by full-batch gradient "
+                                   "descent on the binary cross-entropy, W ← W − η ∂J/∂W, "
                                    "using only lamina tensors and autograd, then print its test accuracy.")
-    x.add_argument("--hidden", type=int, default=2, help="hidden units (default 2, as in seed 000)")
+    x.add_argument("--hidden", type=int, default=2, help="hidden units (default 2)")
     x.add_argument("--epochs", type=int, default=10000, help="gradient steps (default 10000)")
     x.add_argument("--lr", type=float, default=0.15, help="learning rate (default 0.15)")
     x.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     x.set_defaults(func=_xor)
     return p
-
-
-def _user_errors():
-    from .datasets import DatasetError
-    from .io import CheckpointError
-    from .train import NaNLossError
-
-    return (UserError, DatasetError, CheckpointError, NaNLossError, FileNotFoundError, PermissionError,
-            IsADirectoryError)
 
 
 def main(argv=None) -> int:
@@ -380,15 +414,13 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USER_ERROR
-    import warnings
-
     warnings.filterwarnings("ignore", category=RuntimeWarning)  # NaN/overflow show up as a clear error instead
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("lamina: interrupted", file=sys.stderr)
         return 130
-    except _user_errors() as e:
+    except _USER_ERRORS as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         print(f"lamina {args.command}: error: {msg}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -1,4 +1,4 @@
-"""Seed 000's XOR network trained with the autodiff engine alone (no nn, no optim).
+"""A 2-hidden-1 XOR network trained with the autodiff engine alone (no nn, no optim).
 
     X ~ U(-1, 1)^2,  y = [x1 >= 0] xor [x2 >= 0]
     a1 = σ(X W1 + b1),  f = a1 W2 + b2,  J = BCE-with-logits(f, y)
@@ -12,6 +12,8 @@ import numpy as np
 
 import lamina as L
 
+from .datasets import xor
+
 
 def bce_with_logits(f, y):
     # log(1 + e^f) - y f, written stably: max(f, 0) - y f + log(1 + e^-|f|)
@@ -20,13 +22,11 @@ def bce_with_logits(f, y):
 
 def train_xor(hidden: int = 2, epochs: int = 10000, lr: float = 0.15, seed: int = 0, n: int = 4000,
               log_every: int = 1000, out=print) -> float:
-    """Train the 2-hidden-2-1 network of seed 000 and return its test accuracy."""
-    from .datasets import xor
-
+    """Train the 2-``hidden``-1 network above and return its test accuracy."""
     L.manual_seed(seed)
-    X, y = xor(n, seed=seed)
+    X_train, y_train = xor(n, seed=seed)
     Xt, yt = xor(n, seed=seed + 1)
-    X, y = L.tensor(X, dtype=L.float32), L.tensor(y, dtype=L.float32).unsqueeze(1)
+    X, y = L.tensor(X_train, dtype=L.float32), L.tensor(y_train, dtype=L.float32).unsqueeze(1)
     bound1, bound2 = 1 / np.sqrt(2), 1 / np.sqrt(hidden)
     W1 = (L.rand(2, hidden) * 2 - 1).mul_(bound1).requires_grad_()
     b1 = (L.rand(hidden) * 2 - 1).mul_(bound1).requires_grad_()

@@ -20,11 +20,14 @@ import json
 import math
 import os
 import struct
-import tempfile
 from collections import OrderedDict
 
 import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
 
+from ._atomic import atomic_write
 from .tensor import Parameter, Tensor
 
 __all__ = ["save", "load", "CheckpointError"]
@@ -42,9 +45,13 @@ class CheckpointError(RuntimeError, ValueError):
 
 
 # ---------------------------------------------------------------------------- encoding
+def _child(path: str, key) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
 class _Encoder:
-    def __init__(self):
-        self.tensors: "OrderedDict[str, np.ndarray]" = OrderedDict()
+    def __init__(self) -> None:
+        self.tensors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _name(self, path: str) -> str:
         name, k = path or "tensor", 1
@@ -53,30 +60,37 @@ class _Encoder:
             k += 1
         return name
 
+    def _array(self, obj: Tensor | np.ndarray, path: str) -> dict:
+        arr = obj._data if isinstance(obj, Tensor) else obj
+        if arr.dtype not in _SUPPORTED:
+            raise CheckpointError(f"lamina.save: the array at '{path}' has dtype {arr.dtype}, which safetensors "
+                                  f"cannot store (supported: {', '.join(sorted(str(d) for d in _SUPPORTED))})")
+        name = self._name(path)
+        self.tensors[name] = np.asarray(arr, order="C")  # (np.ascontiguousarray would make 0-d arrays 1-d)
+        kind = "parameter" if isinstance(obj, Parameter) else "tensor" if isinstance(obj, Tensor) else "ndarray"
+        entry: dict[str, str | bool] = {"T": name, "kind": kind}
+        if isinstance(obj, Tensor) and obj.requires_grad:
+            entry["requires_grad"] = True
+        return entry
+
+    def _dict(self, obj: dict, path: str) -> dict:
+        items = []
+        for k, v in obj.items():
+            if not (k is None or isinstance(k, (str, bool, int, float))):
+                raise CheckpointError(f"lamina.save: dict key {k!r} at '{path}' must be a str, int, float, "
+                                      f"bool or None, got {type(k).__name__}")
+            items.append([k, self.encode(v, _child(path, k))])
+        return {"D": items}
+
     def encode(self, obj, path: str):
-        if isinstance(obj, Tensor) or isinstance(obj, np.ndarray):
-            arr = obj._data if isinstance(obj, Tensor) else obj
-            if arr.dtype not in _SUPPORTED:
-                raise CheckpointError(f"lamina.save: the array at '{path}' has dtype {arr.dtype}, which safetensors "
-                                      f"cannot store (supported: {', '.join(sorted(str(d) for d in _SUPPORTED))})")
-            name = self._name(path)
-            self.tensors[name] = np.asarray(arr, order="C")  # (np.ascontiguousarray would make 0-d arrays 1-d)
-            kind = "parameter" if isinstance(obj, Parameter) else "tensor" if isinstance(obj, Tensor) else "ndarray"
-            entry = {"T": name, "kind": kind}
-            if isinstance(obj, Tensor) and obj.requires_grad:
-                entry["requires_grad"] = True
-            return entry
+        """The JSON structure of ``obj``; its arrays go to ``self.tensors`` under their dotted paths."""
+        if isinstance(obj, (Tensor, np.ndarray)):
+            return self._array(obj, path)
         if isinstance(obj, dict):
-            items = []
-            for k, v in obj.items():
-                if not (k is None or isinstance(k, (str, bool, int, float))):
-                    raise CheckpointError(f"lamina.save: dict key {k!r} at '{path}' must be a str, int, float, "
-                                          f"bool or None, got {type(k).__name__}")
-                items.append([k, self.encode(v, f"{path}.{k}" if path else str(k))])
-            return {"D": items}
+            return self._dict(obj, path)
         if isinstance(obj, (list, tuple)):
             tag = "L" if isinstance(obj, list) else "U"
-            return {tag: [self.encode(v, f"{path}.{i}" if path else str(i)) for i, v in enumerate(obj)]}
+            return {tag: [self.encode(v, _child(path, i)) for i, v in enumerate(obj)]}
         if obj is None or isinstance(obj, (str, bool, int, float)):
             return obj
         if isinstance(obj, np.generic):
@@ -86,28 +100,35 @@ class _Encoder:
                               "bool, None)")
 
 
-def _decode(node, tensors, path="root"):
+def _decode_array(node: dict, tensors: dict):
+    arr = tensors[node["T"]]
+    kind = node.get("kind", "tensor")
+    if kind == "ndarray":
+        return arr
+    if kind == "parameter":
+        return Parameter(Tensor._make(arr), requires_grad=node.get("requires_grad", True))
+    t = Tensor._make(arr)
+    if node.get("requires_grad"):
+        t.requires_grad_(True)
+    return t
+
+
+# The entry tags of the structure, tried in this order: tensor, dict, list, tuple, NumPy scalar.
+_DECODERS = {
+    "T": _decode_array,
+    "D": lambda node, tensors: OrderedDict((k, _decode(v, tensors)) for k, v in node["D"]),
+    "L": lambda node, tensors: [_decode(v, tensors) for v in node["L"]],
+    "U": lambda node, tensors: tuple(_decode(v, tensors) for v in node["U"]),
+    "S": lambda node, tensors: np.dtype(node["dtype"]).type(node["S"]),
+}
+
+
+def _decode(node, tensors: dict):
     if not isinstance(node, dict):
         return node
-    if "T" in node:
-        arr = tensors[node["T"]]
-        kind = node.get("kind", "tensor")
-        if kind == "ndarray":
-            return arr
-        if kind == "parameter":
-            return Parameter(Tensor._make(arr), requires_grad=node.get("requires_grad", True))
-        t = Tensor._make(arr)
-        if node.get("requires_grad"):
-            t.requires_grad_(True)
-        return t
-    if "D" in node:
-        return OrderedDict((k, _decode(v, tensors)) for k, v in node["D"])
-    if "L" in node:
-        return [_decode(v, tensors) for v in node["L"]]
-    if "U" in node:
-        return tuple(_decode(v, tensors) for v in node["U"])
-    if "S" in node:
-        return np.dtype(node["dtype"]).type(node["S"])
+    for tag, decode in _DECODERS.items():
+        if tag in node:
+            return decode(node, tensors)
     raise CheckpointError(f"lamina.load: unknown entry {sorted(node)} in the checkpoint structure")
 
 
@@ -115,8 +136,6 @@ def _decode(node, tensors, path="root"):
 def save(obj, f, metadata: dict | None = None) -> None:
     """Write ``obj`` (a state_dict, or nested dicts/lists of tensors and JSON-able values) to ``f`` (a path or a
     binary file object) in the safetensors format. ``metadata``: extra str -> str entries for the header."""
-    from safetensors.numpy import save as st_save
-
     enc = _Encoder()
     structure = enc.encode(obj, "")
     meta = {"format": _FORMAT, _STRUCT_KEY: json.dumps(structure, allow_nan=True)}
@@ -128,30 +147,12 @@ def save(obj, f, metadata: dict | None = None) -> None:
     if hasattr(f, "write"):
         f.write(data)
         return
-    _atomic_write(os.fspath(f), data)
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    atomic_write(f, data, parents=False)
 
 
 # ---------------------------------------------------------------------------- load
-def _header(data: bytes, name: str) -> dict:
-    """Parse and check the safetensors header, with a clear error for truncated or foreign files."""
+def _header_json(data: bytes, name: str) -> tuple[int, dict]:
+    """The header's length and its parsed JSON object."""
     size = len(data)
     if size < 8:
         raise CheckpointError(f"lamina.load: '{name}' is not a valid checkpoint: it has {size} bytes, fewer than "
@@ -167,27 +168,57 @@ def _header(data: bytes, name: str) -> dict:
                               f"valid JSON ({e})") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"lamina.load: '{name}' is corrupt: the header is not a JSON object")
-    end = 0
-    for key, info in header.items():
-        if key == "__metadata__":
-            continue
-        try:
-            start, stop = info["data_offsets"]
-            dtype = info["dtype"]
-            shape = info["shape"]
-        except (KeyError, TypeError, ValueError):
-            raise CheckpointError(f"lamina.load: '{name}' is corrupt: bad header entry for tensor '{key}'") from None
-        if dtype not in _DTYPES:
-            raise CheckpointError(f"lamina.load: tensor '{key}' in '{name}' has dtype {dtype}, which NumPy cannot "
-                                  f"represent (readable: {', '.join(_DTYPES)})")
-        if stop - start != math.prod(shape) * np.dtype(_DTYPES[dtype]).itemsize:
-            raise CheckpointError(f"lamina.load: '{name}' is corrupt: tensor '{key}' of shape {tuple(shape)} and "
-                                  f"dtype {dtype} has {stop - start} bytes of data")
-        end = max(end, stop)
-    if 8 + n + end > size:
+    return n, header
+
+
+def _entry_end(key: str, info, name: str) -> int:
+    """Check one tensor's header entry (dtype known, byte count = numel × itemsize); return its end offset."""
+    try:
+        start, stop = info["data_offsets"]
+        dtype = info["dtype"]
+        shape = info["shape"]
+    except (KeyError, TypeError, ValueError):
+        raise CheckpointError(f"lamina.load: '{name}' is corrupt: bad header entry for tensor '{key}'") from None
+    if dtype not in _DTYPES:
+        raise CheckpointError(f"lamina.load: tensor '{key}' in '{name}' has dtype {dtype}, which NumPy cannot "
+                              f"represent (readable: {', '.join(_DTYPES)})")
+    if stop - start != math.prod(shape) * np.dtype(_DTYPES[dtype]).itemsize:
+        raise CheckpointError(f"lamina.load: '{name}' is corrupt: tensor '{key}' of shape {tuple(shape)} and "
+                              f"dtype {dtype} has {stop - start} bytes of data")
+    return stop
+
+
+def _header(data: bytes, name: str) -> dict:
+    """Parse and check the safetensors header, with a clear error for truncated or foreign files."""
+    n, header = _header_json(data, name)
+    end = max((_entry_end(key, info, name) for key, info in header.items() if key != "__metadata__"), default=0)
+    if 8 + n + end > len(data):
         raise CheckpointError(f"lamina.load: '{name}' is truncated: the header describes {8 + n + end} bytes of "
-                              f"data but the file has {size} (was the save interrupted or the copy incomplete?)")
+                              f"data but the file has {len(data)} (was the save interrupted or the copy incomplete?)")
     return header
+
+
+def _read(f) -> tuple[bytes, str]:
+    """The bytes of a path or a binary file object, and a name for messages."""
+    if hasattr(f, "read"):
+        return f.read(), getattr(f, "name", "<file object>")
+    name = os.fspath(f)
+    with open(name, "rb") as fh:
+        return fh.read(), name
+
+
+def _lamina_object(structure_json: str, tensors: dict, name: str):
+    """Rebuild the object ``save`` stored from its JSON structure and the file's tensors."""
+    try:
+        structure = json.loads(structure_json)
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"lamina.load: '{name}' is corrupt: its lamina structure is not valid JSON ({e})") \
+            from None
+    try:
+        return _decode(structure, tensors)
+    except KeyError as e:
+        raise CheckpointError(f"lamina.load: '{name}' is corrupt: the structure names tensor {e} which the file "
+                              "does not hold") from None
 
 
 def load(f, map_location=None, weights_only: bool = True, mmap=None):
@@ -195,15 +226,7 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
 
     Returns the saved object; tensors come back as lamina tensors with their dtypes. ``map_location``,
     ``weights_only`` and ``mmap`` are accepted for PyTorch compatibility (lamina always loads plain data)."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load as st_load
-
-    if hasattr(f, "read"):
-        data, name = f.read(), getattr(f, "name", "<file object>")
-    else:
-        name = os.fspath(f)
-        with open(name, "rb") as fh:
-            data = fh.read()
+    data, name = _read(f)
     header = _header(data, name)
     try:
         arrays = st_load(data)
@@ -212,15 +235,6 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
     tensors = {k: np.array(v) for k, v in arrays.items()}  # writable copies, not views of the file bytes
     meta = header.get("__metadata__") or {}
     if meta.get("format") == _FORMAT and _STRUCT_KEY in meta:
-        try:
-            structure = json.loads(meta[_STRUCT_KEY])
-        except json.JSONDecodeError as e:
-            raise CheckpointError(f"lamina.load: '{name}' is corrupt: its lamina structure is not valid JSON ({e})") \
-                from None
-        try:
-            return _decode(structure, tensors)
-        except KeyError as e:
-            raise CheckpointError(f"lamina.load: '{name}' is corrupt: the structure names tensor {e} which the file "
-                                  "does not hold") from None
+        return _lamina_object(meta[_STRUCT_KEY], tensors, name)
     order = sorted((k for k in header if k != "__metadata__"), key=lambda k: header[k]["data_offsets"][0])
     return OrderedDict((k, Tensor._make(tensors[k])) for k in order)

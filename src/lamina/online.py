@@ -1,12 +1,12 @@
-"""Online learning (seed 004): learn from a stream, one example (or a small batch) at a time.
+"""Online learning: learn from a stream, one example (or a small batch) at a time.
 
     repeat forever:
         get (x, y)            # e.g. a search, a purchase on a website
         update θ with it      # one gradient step; the example is then thrown away
 
-It adapts when the relation drifts (user preferences change).  Progress is judged the
-seed's way: the loss of each example is computed *before* the update that uses it
-(an honest, progressive-validation estimate), averaged over the last ``window`` steps.
+It adapts when the relation drifts (user preferences change).  Progress is judged by
+progressive validation: the loss of each example is computed *before* the update that
+uses it (an honest estimate), averaged over the last ``window`` steps.
 
 ``OnlineTrainer(model, loss_fn, optimizer, window=100)`` works for any model — anything
 callable whose parameters the optimizer holds (a ``lamina.nn.Module`` or a plain
@@ -23,7 +23,7 @@ recursive least squares; ``LogisticRegression``: SGD steps).
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -36,6 +36,23 @@ def _tensor(v) -> Tensor:
     if isinstance(v, Tensor):
         return v
     return as_tensor(np.asarray(v))
+
+
+def _array(v) -> np.ndarray:
+    return v._data if isinstance(v, Tensor) else np.asarray(v)
+
+
+def _batches(pairs: Iterable, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Stack each ``batch_size`` consecutive ``(x, y)`` pairs; the last batch may be smaller."""
+    xs, ys = [], []
+    for x, y in pairs:
+        xs.append(_array(x))
+        ys.append(_array(y))
+        if len(xs) == batch_size:
+            yield np.stack(xs), np.stack(ys)
+            xs, ys = [], []
+    if xs:
+        yield np.stack(xs), np.stack(ys)
 
 
 class OnlineTrainer:
@@ -72,27 +89,18 @@ class OnlineTrainer:
         return value
 
     def fit_stream(self, pairs: Iterable, batch_size: int = 1, max_steps: int | None = None,
-                   callback: Callable | None = None) -> "OnlineTrainer":
+                   callback: Callable | None = None) -> OnlineTrainer:
         """Consume ``(x, y)`` pairs (single samples), stacking ``batch_size`` of them per update.
-        ``callback(trainer)`` runs after every update; returning True stops the stream."""
+        ``callback(trainer)`` runs after every full batch's update; returning True stops the stream, as do
+        ``max_steps`` full batches. A last, smaller batch is still learned from."""
         if batch_size < 1:
             raise ValueError(f"OnlineTrainer.fit_stream: batch_size must be >= 1, got {batch_size}")
-        xs, ys = [], []
-        done = 0
-        for x, y in pairs:
-            xs.append(x._data if isinstance(x, Tensor) else np.asarray(x))
-            ys.append(y._data if isinstance(y, Tensor) else np.asarray(y))
-            if len(xs) < batch_size:
-                continue
-            self.partial_fit(np.stack(xs), np.stack(ys))
-            xs, ys = [], []
-            done += 1
-            if callback is not None and callback(self):
-                return self
+        for done, (xb, yb) in enumerate(_batches(pairs, batch_size), 1):
+            self.partial_fit(xb, yb)
+            if len(xb) < batch_size or (callback is not None and callback(self)):
+                break
             if max_steps is not None and done >= max_steps:
-                return self
-        if xs:
-            self.partial_fit(np.stack(xs), np.stack(ys))
+                break
         return self
 
     @property
@@ -103,8 +111,7 @@ class OnlineTrainer:
 
 def stream(X, y, epochs: int = 1, shuffle: bool = False, seed: int | None = None) -> Iterator[tuple]:
     """Yield ``(X[i], y[i])`` pairs, ``epochs`` times over (reshuffled each time if ``shuffle``)."""
-    xa = X._data if isinstance(X, Tensor) else np.asarray(X)
-    ya = y._data if isinstance(y, Tensor) else np.asarray(y)
+    xa, ya = _array(X), _array(y)
     if len(xa) != len(ya):
         raise ValueError(f"stream: X has {len(xa)} rows but y has {len(ya)}")
     rng = np.random.default_rng(seed)

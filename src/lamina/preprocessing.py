@@ -1,9 +1,9 @@
 """Preprocessing fitted on the training split only: scaling, one-hot, PCA and ZCA whitening.
 
-Seed 003 asks for zero-centred inputs, decorrelation (PCA: diagonal
-covariance) and whitening (identity covariance); seed 004 for standard and
-min-max normalisation and one-hot encoding. Each transformer has the
-scikit-learn shape::
+Zero-centring (x − μ), standardising ((x − μ) / σ), min-max scaling
+(lo + (x − min)(hi − lo) / (max − min)), one-hot encoding, decorrelation (PCA:
+diagonal covariance) and whitening (PCA or ZCA: identity covariance). Each
+transformer has the scikit-learn shape::
 
     scaler = StandardScaler().fit(X_train)      # statistics of the training split only
     X_val = scaler.transform(X_val)             # reuse them on validation and test
@@ -17,6 +17,9 @@ restore a fitted transformer without pickle.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Self
 
 import numpy as np
 
@@ -42,6 +45,10 @@ class _Transformer:
 
     _params: tuple[str, ...] = ()
     _fitted: tuple[str, ...] = ()
+    n_features_in_: int | None  # None until fitted
+    # each transformer defines fit(X, y=None) -> self and transform(X) -> array
+    fit: Callable[..., Self]
+    transform: Callable[[Any], np.ndarray]
 
     def fit_transform(self, X, y=None) -> np.ndarray:
         """``fit(X)`` then ``transform(X)``."""
@@ -50,12 +57,26 @@ class _Transformer:
     def _name(self, method: str) -> str:
         return f"{type(self).__name__}.{method}"
 
-    def _check_fitted(self, method: str) -> None:
-        if getattr(self, "n_features_in_", None) is None:
+    def _check_fitted(self, method: str) -> int:
+        """The number of features seen by ``fit``; NotFittedError before ``fit``."""
+        n = getattr(self, "n_features_in_", None)
+        if n is None:
             raise NotFittedError(
                 f"{self._name(method)}: this {type(self).__name__} is not fitted yet; "
                 f"call fit(X_train) first (fit on the training split only)"
             )
+        return n
+
+    def _numeric(self, arr: np.ndarray, method: str) -> np.ndarray:
+        """``arr`` as numbers (float64 unless bool/int/float already), without infinities."""
+        if arr.dtype.kind not in "biuf":
+            try:
+                arr = arr.astype(np.float64)
+            except (TypeError, ValueError) as err:
+                raise TypeError(f"{self._name(method)}: X must be numeric, got dtype {arr.dtype} ({err})") from err
+        if arr.dtype.kind == "f" and np.isinf(arr).any():
+            raise ValueError(f"{self._name(method)}: X contains infinity")
+        return arr
 
     def _matrix(self, X, method: str, *, numeric: bool = True, reset: bool = False) -> np.ndarray:
         """``X`` as a 2-D array, checked against the fitted feature count unless ``reset``."""
@@ -65,22 +86,17 @@ class _Transformer:
             raise ValueError(
                 f"{self._name(method)}: expected a 2-D array (n_samples, n_features), got shape {arr.shape}{hint}"
             )
-        if numeric and arr.dtype.kind not in "biuf":
-            try:
-                arr = arr.astype(np.float64)
-            except (TypeError, ValueError) as err:
-                raise TypeError(f"{self._name(method)}: X must be numeric, got dtype {arr.dtype} ({err})") from err
-        if numeric and arr.dtype.kind == "f" and np.isinf(arr).any():
-            raise ValueError(f"{self._name(method)}: X contains infinity")
+        if numeric:
+            arr = self._numeric(arr, method)
         if reset:
             if arr.shape[0] == 0:
                 raise ValueError(f"{self._name(method)}: X has 0 samples, shape {arr.shape}; need at least 1")
             return arr
-        self._check_fitted(method)
-        if arr.shape[1] != self.n_features_in_:
+        n = self._check_fitted(method)
+        if arr.shape[1] != n:
             raise ValueError(
                 f"{self._name(method)}: X has {arr.shape[1]} features, but {type(self).__name__} "
-                f"was fitted with {self.n_features_in_} features"
+                f"was fitted with {n} features"
             )
         return arr
 
@@ -118,11 +134,12 @@ def _zero_scale_to_one(scale: np.ndarray, constant: np.ndarray | None = None) ->
 class StandardScaler(_Transformer):
     """Standardise features: ``z = (x - mean) / std`` with the training mean and (population) std.
 
-    ``with_std=False`` only zero-centres (seed 003); ``with_mean=False`` only
-    scales. Constant features get scale 1. NaNs are ignored when fitting and
-    kept in the output (missing values). ``partial_fit`` updates the
-    statistics batch by batch (Chan et al.'s pairwise update), so a stream
-    can be standardised online (seed 004).
+    ``with_std=False`` only zero-centres (``x - mean``); ``with_mean=False`` only
+    scales (``x / std``). Constant features get scale 1. NaNs are ignored when
+    fitting and kept in the output (missing values). ``partial_fit`` updates
+    the statistics batch by batch (Chan et al.'s pairwise update: with
+    ``δ = mean_b − mean_a``, ``mean = mean_a + δ n_b / n`` and
+    ``M2 = M2_a + M2_b + δ² n_a n_b / n``), so a stream can be standardised online.
 
     Attributes: ``mean_``, ``var_``, ``scale_`` (None when not used),
     ``n_samples_seen_``, ``n_features_in_``.
@@ -136,12 +153,12 @@ class StandardScaler(_Transformer):
         self.with_std = with_std
         self.n_features_in_ = None
 
-    def fit(self, X, y=None) -> "StandardScaler":
+    def fit(self, X, y=None) -> StandardScaler:
         """Compute mean and std of ``X`` (the training split)."""
         self.n_features_in_ = None
         return self.partial_fit(X)
 
-    def partial_fit(self, X, y=None) -> "StandardScaler":
+    def partial_fit(self, X, y=None) -> StandardScaler:
         """Update mean and std with one more batch ``X``."""
         first = self.n_features_in_ is None
         X = self._matrix(X, "partial_fit", reset=first).astype(np.float64)
@@ -177,24 +194,24 @@ class StandardScaler(_Transformer):
         constant = self.var_ <= count * eps * self.var_ + (count * self.mean_ * eps) ** 2
         self.scale_ = _zero_scale_to_one(np.sqrt(self.var_), constant)
 
+    def _shift_scale(self) -> tuple[np.ndarray | float, np.ndarray | float]:
+        """``(shift, scale)`` of ``z = (x - shift) / scale``: 0 and 1 for the parts switched off (exact no-ops)."""
+        shift = self.mean_ if self.with_mean and self.mean_ is not None else 0.0
+        scale = self.scale_ if self.with_std and self.scale_ is not None else 1.0
+        return shift, scale
+
     def transform(self, X) -> np.ndarray:
         """``(X - mean_) / scale_`` in the input's float dtype."""
         arr = self._matrix(X, "transform")
-        out = arr.astype(np.float64)
-        if self.with_mean:
-            out = out - self.mean_
-        if self.with_std:
-            out = out / self.scale_
+        shift, scale = self._shift_scale()
+        out = (arr.astype(np.float64) - shift) / scale
         return out.astype(_float_dtype(arr), copy=False)
 
     def inverse_transform(self, X) -> np.ndarray:
         """``X * scale_ + mean_``."""
         arr = self._matrix(X, "inverse_transform")
-        out = arr.astype(np.float64)
-        if self.with_std:
-            out = out * self.scale_
-        if self.with_mean:
-            out = out + self.mean_
+        shift, scale = self._shift_scale()
+        out = arr.astype(np.float64) * scale + shift
         return out.astype(_float_dtype(arr), copy=False)
 
     def load_state_dict(self, state: dict):
@@ -209,7 +226,7 @@ class StandardScaler(_Transformer):
 
 
 class MinMaxScaler(_Transformer):
-    """Scale each feature linearly so its training min/max map to ``feature_range`` (seed 004).
+    """Scale each feature linearly so its training min/max map to ``feature_range``.
 
     ``x' = x * scale_ + min_`` with ``scale_ = (hi - lo) / (data_max_ - data_min_)``
     and ``min_ = lo - data_min_ * scale_``; constant features get range 1.
@@ -228,12 +245,12 @@ class MinMaxScaler(_Transformer):
         self.clip = clip
         self.n_features_in_ = None
 
-    def fit(self, X, y=None) -> "MinMaxScaler":
+    def fit(self, X, y=None) -> MinMaxScaler:
         """Record the per-feature min and max of ``X`` (the training split)."""
         self.n_features_in_ = None
         return self.partial_fit(X)
 
-    def partial_fit(self, X, y=None) -> "MinMaxScaler":
+    def partial_fit(self, X, y=None) -> MinMaxScaler:
         """Widen the recorded min/max with one more batch ``X``."""
         first = self.n_features_in_ is None
         X = self._matrix(X, "partial_fit", reset=first).astype(np.float64)
@@ -256,7 +273,8 @@ class MinMaxScaler(_Transformer):
         arr = self._matrix(X, "transform")
         out = arr.astype(np.float64) * self.scale_ + self.min_
         if self.clip:
-            out = np.clip(out, *self.feature_range)
+            lo, hi = self.feature_range
+            out = np.clip(out, lo, hi)
         return out.astype(_float_dtype(arr), copy=False)
 
     def inverse_transform(self, X) -> np.ndarray:
@@ -268,10 +286,10 @@ class MinMaxScaler(_Transformer):
 
 # --------------------------------------------------------------------------- one-hot
 class OneHotEncoder(_Transformer):
-    """Encode each categorical feature as one indicator column per category (seed 004).
+    """Encode each categorical feature as one indicator column per category.
 
-    Seed 004: 7 samples of 4 categories -> a 7×4 matrix whose rows each hold
-    a single 1. With several features the blocks are concatenated, one block
+    ``e_ij = [x_i = c_j]``: 7 samples of 4 categories -> a 7×4 matrix whose rows each
+    hold a single 1. With several features the blocks are concatenated, one block
     per feature, categories in ``categories_`` order (sorted when ``'auto'``).
 
     Args:
@@ -302,7 +320,7 @@ class OneHotEncoder(_Transformer):
             arr = arr[:, None]
         arr = self._matrix(arr, method, numeric=False, reset=reset)
         if arr.dtype.kind == "O":  # None, or NaN (the only value not equal to itself)
-            missing = np.equal(arr, None).astype(bool) | np.not_equal(arr, arr).astype(bool)
+            missing = np.equal(arr, np.array(None, dtype=object)).astype(bool) | np.not_equal(arr, arr).astype(bool)
         else:
             missing = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
         if missing.any():
@@ -313,27 +331,33 @@ class OneHotEncoder(_Transformer):
             )
         return arr
 
-    def fit(self, X, y=None) -> "OneHotEncoder":
+    def _given_categories(self, X: np.ndarray) -> list[np.ndarray]:
+        """The ``categories`` argument checked: one non-empty list of distinct values per column of ``X``,
+        covering the values of that column."""
+        if len(self.categories) != X.shape[1]:
+            raise ValueError(
+                f"OneHotEncoder.fit: categories has {len(self.categories)} entries but X has {X.shape[1]} features"
+            )
+        cats = [np.asarray(c) for c in self.categories]
+        for j, c in enumerate(cats):
+            if c.ndim != 1 or len(c) == 0:
+                raise ValueError(f"OneHotEncoder.fit: categories[{j}] must be a non-empty 1-D list, got {c!r}")
+            if len(np.unique(c)) != len(c):
+                raise ValueError(f"OneHotEncoder.fit: categories[{j}] has duplicate values: {c.tolist()}")
+        for j, c in enumerate(cats):  # given categories must cover the training data
+            self._codes(X[:, j], c, j, "fit", strict=True)
+        return cats
+
+    def fit(self, X, y=None) -> OneHotEncoder:
         """Find the categories of each column of ``X``."""
         X = self._columns(X, "fit", reset=True)
-        if self.categories == "auto":
+        if self.categories != "auto":
+            cats = self._given_categories(X)
+        else:
             try:
                 cats = [np.unique(X[:, j]) for j in range(X.shape[1])]
             except TypeError as err:
                 raise TypeError(f"OneHotEncoder.fit: values of one column cannot be sorted (mixed types?): {err}") from err
-        else:
-            if len(self.categories) != X.shape[1]:
-                raise ValueError(
-                    f"OneHotEncoder.fit: categories has {len(self.categories)} entries but X has {X.shape[1]} features"
-                )
-            cats = [np.asarray(c) for c in self.categories]
-            for j, c in enumerate(cats):
-                if c.ndim != 1 or len(c) == 0:
-                    raise ValueError(f"OneHotEncoder.fit: categories[{j}] must be a non-empty 1-D list, got {c!r}")
-                if len(np.unique(c)) != len(c):
-                    raise ValueError(f"OneHotEncoder.fit: categories[{j}] has duplicate values: {c.tolist()}")
-            for j, c in enumerate(cats):  # given categories must cover the training data
-                self._codes(X[:, j], c, j, "fit", strict=True)
         self.categories_ = cats
         self.n_features_in_ = X.shape[1]
         return self
@@ -371,8 +395,8 @@ class OneHotEncoder(_Transformer):
             out[rows[found], offsets[j] + codes[found]] = 1
         return out
 
-    def inverse_transform(self, X) -> np.ndarray:
-        """Categories back from a one-hot matrix (argmax per block; all-zero block -> None)."""
+    def _blocks(self, X) -> list[np.ndarray]:
+        """The columns of a one-hot matrix, one block per feature."""
         self._check_fitted("inverse_transform")
         arr = _to_numpy(X)
         sizes = [len(c) for c in self.categories_]
@@ -382,7 +406,11 @@ class OneHotEncoder(_Transformer):
                 f"got {arr.shape}"
             )
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        blocks = [arr[:, offsets[j]:offsets[j + 1]] for j in range(len(sizes))]
+        return [arr[:, offsets[j]:offsets[j + 1]] for j in range(len(sizes))]
+
+    def inverse_transform(self, X) -> np.ndarray:
+        """Categories back from a one-hot matrix (argmax per block; all-zero block -> None)."""
+        blocks = self._blocks(X)
         empty = np.stack([~(b != 0).any(axis=1) for b in blocks], axis=1)
         if empty.any() and self.handle_unknown == "error":
             rows = np.flatnonzero(empty.any(axis=1))
@@ -391,7 +419,7 @@ class OneHotEncoder(_Transformer):
                 f"only handle_unknown='ignore' produces"
             )
         dtype = object if empty.any() else np.result_type(*[c.dtype for c in self.categories_])
-        out = np.empty((arr.shape[0], len(sizes)), dtype=dtype)
+        out = np.empty((len(empty), len(blocks)), dtype=dtype)
         for j, (block, cats) in enumerate(zip(blocks, self.categories_)):
             out[:, j] = cats[np.argmax(block, axis=1)]
             if empty[:, j].any():
@@ -400,16 +428,16 @@ class OneHotEncoder(_Transformer):
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """Output column names ``<feature>_<category>`` (features default to ``x0, x1, ...``)."""
-        self._check_fitted("get_feature_names_out")
-        names = input_features if input_features is not None else [f"x{j}" for j in range(self.n_features_in_)]
-        if len(names) != self.n_features_in_:
-            raise ValueError(f"OneHotEncoder.get_feature_names_out: {len(names)} names for {self.n_features_in_} features")
+        n = self._check_fitted("get_feature_names_out")
+        names = input_features if input_features is not None else [f"x{j}" for j in range(n)]
+        if len(names) != n:
+            raise ValueError(f"OneHotEncoder.get_feature_names_out: {len(names)} names for {n} features")
         return np.array([f"{n}_{c}" for n, cats in zip(names, self.categories_) for c in cats], dtype=object)
 
 
 # --------------------------------------------------------------------------- PCA and ZCA
 class PCA(_Transformer):
-    """Principal component analysis: decorrelate (and optionally whiten) the data (seed 003).
+    """Principal component analysis: decorrelate (and optionally whiten) the data.
 
     With ``Xc = X - mean_ = U S Vᵀ`` (thin SVD) the principal axes are the
     rows of ``components_ = Vᵀ`` (sign chosen so each row's largest-magnitude
@@ -440,7 +468,7 @@ class PCA(_Transformer):
         if k is None:
             return limit
         if isinstance(k, float) and 0 < k < 1:
-            return int(min(np.searchsorted(np.cumsum(ratio), k, side="right") + 1, limit))
+            return min(int(np.searchsorted(np.cumsum(ratio), k, side="right")) + 1, limit)
         if isinstance(k, (int, np.integer)) and not isinstance(k, bool) and 0 <= k <= limit:
             return int(k)
         raise ValueError(
@@ -448,7 +476,7 @@ class PCA(_Transformer):
             f"or a float in (0, 1)"
         )
 
-    def fit(self, X, y=None) -> "PCA":
+    def fit(self, X, y=None) -> PCA:
         """Centre ``X`` and find its principal axes."""
         X = self._matrix(X, "fit", reset=True).astype(np.float64)
         n, d = X.shape
@@ -502,7 +530,7 @@ class PCA(_Transformer):
 
 
 class ZCA(_Transformer):
-    """ZCA (Mahalanobis) whitening: identity covariance with the least change to the data (seed 003).
+    """ZCA (Mahalanobis) whitening: identity covariance with the least change to the data.
 
     With the training covariance ``C = Xcᵀ Xc / (n - 1) = V diag(λ) Vᵀ``,
     ``W = V diag(1 / sqrt(λ + eps)) Vᵀ`` and ``Z = (X - mean_) @ W``. Unlike
@@ -526,7 +554,7 @@ class ZCA(_Transformer):
         self.eps = eps
         self.n_features_in_ = None
 
-    def fit(self, X, y=None) -> "ZCA":
+    def fit(self, X, y=None) -> ZCA:
         """Estimate the mean and the whitening matrix from ``X``."""
         X = self._matrix(X, "fit", reset=True).astype(np.float64)
         n, d = X.shape

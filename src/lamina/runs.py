@@ -16,6 +16,15 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from . import manual_seed, nn, optim, train
+from ._atomic import atomic_write
+from .datasets import digits, fashion_mnist, mnist, xor
+from .io import load
+from .models import MLP, LeNet5, ResNet
+from .models.small_cnn import SmallCNN
+from .optim import lr_scheduler as S
+from .utils.data import train_val_test_split
+
 
 class UserError(Exception):
     """A mistake in the user's input: the CLI prints its message on one line and exits non-zero."""
@@ -43,7 +52,7 @@ class RunConfig:
     out: str = "runs"
 
     @classmethod
-    def from_toml(cls, path: str) -> "RunConfig":
+    def from_toml(cls, path: str) -> RunConfig:
         try:
             with open(path, "rb") as f:
                 data = tomllib.load(f)
@@ -54,7 +63,7 @@ class RunConfig:
         data = data.get("train", data)
         return cls().updated(data, source=f"config file {path!r}")
 
-    def updated(self, values: dict, source: str = "config") -> "RunConfig":
+    def updated(self, values: dict, source: str = "config") -> RunConfig:
         known = {f.name: f.type for f in fields(self)}
         out = RunConfig(**asdict(self))
         for k, v in values.items():
@@ -98,36 +107,44 @@ class Data:
     classes: list
 
 
-def load_data(cfg: RunConfig, for_model: str) -> Data:
-    from .datasets import digits, fashion_mnist, mnist, xor
-    from .utils.data import train_val_test_split
+_DIGITS = [str(i) for i in range(10)]
+Arrays = tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None, list]  # X, y, test split, classes
 
-    if cfg.dataset not in DATASETS:
-        raise UserError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(DATASETS)}")
-    image = for_model in ("cnn", "lenet", "resnet")
-    test_split = None
-    if cfg.dataset == "digits":
-        X, y = digits()
-        X = (X / 16.0).astype(np.float32)
-        X = X.reshape(-1, 1, 8, 8) if image else X
-        classes = [str(i) for i in range(10)]
-    elif cfg.dataset == "xor":
-        if image:
-            raise UserError(f"model {for_model!r} needs images; the xor dataset has 2 features (use --model mlp)")
-        X, y = xor(4000, seed=cfg.seed)
-        X, y = X.astype(np.float32), y.astype(np.int64)
-        classes = ["0", "1"]
-    else:
-        loader = mnist if cfg.dataset == "mnist" else fashion_mnist
-        root = cfg.data_root or None
-        Xa, ya = loader(root=root, train=True)
-        Xb, yb = loader(root=root, train=False)
-        prep = (lambda a: (a.astype(np.float32) / 255.0).reshape(len(a), 1, 28, 28) if image
-                else (a.astype(np.float32) / 255.0).reshape(len(a), -1))
-        X, y = prep(Xa), ya.astype(np.int64)
-        test_split = (prep(Xb), yb.astype(np.int64))
-        classes = [str(i) for i in range(10)]
-    y = np.asarray(y, dtype=np.int64)
+
+def _digits_arrays(image: bool) -> Arrays:
+    X, y = digits()
+    X = (X / 16.0).astype(np.float32)
+    return (X.reshape(-1, 1, 8, 8) if image else X), y, None, _DIGITS
+
+
+def _xor_arrays(cfg: RunConfig, for_model: str, image: bool) -> Arrays:
+    if image:
+        raise UserError(f"model {for_model!r} needs images; the xor dataset has 2 features (use --model mlp)")
+    X, y = xor(4000, seed=cfg.seed)
+    return X.astype(np.float32), y.astype(np.int64), None, ["0", "1"]
+
+
+def _scaled_pixels(a: np.ndarray, image: bool) -> np.ndarray:
+    """uint8 pixels → float32 in [0, 1], as (N, 1, 28, 28) images or (N, 784) rows."""
+    x = a.astype(np.float32) / 255.0
+    return x.reshape(len(a), 1, 28, 28) if image else x.reshape(len(a), -1)
+
+
+def _mnist_arrays(cfg: RunConfig, image: bool) -> Arrays:
+    loader = mnist if cfg.dataset == "mnist" else fashion_mnist
+    root = cfg.data_root or None
+    Xa, ya = loader(root=root, train=True)
+    Xb, yb = loader(root=root, train=False)
+    test_split = (_scaled_pixels(Xb, image), yb.astype(np.int64))
+    return _scaled_pixels(Xa, image), ya.astype(np.int64), test_split, _DIGITS
+
+
+Splits = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _split(cfg: RunConfig, X: np.ndarray, y: np.ndarray, test_split) -> Splits:
+    """(X_train, y_train, X_val, y_val, X_test, y_test): stratified by ``y``; the dataset's own test split
+    when it has one."""
     v, t = cfg.val_fraction, cfg.test_fraction
     if not (0 < v < 1 and 0 <= t < 1 and v + t < 1):
         raise UserError(f"val_fraction ({v}) and test_fraction ({t}) must be in (0, 1) and sum to less than 1")
@@ -136,15 +153,25 @@ def load_data(cfg: RunConfig, for_model: str) -> Data:
     else:
         Xtr, Xva, _, ytr, yva, _ = train_val_test_split(X, y, ratios=(1 - v, v, 0.0), stratify=y, seed=cfg.seed)
         Xte, yte = test_split
-    return Data(Xtr, ytr, Xva, yva, Xte, yte, int(y.max()) + 1, image, classes)
+    return Xtr, ytr, Xva, yva, Xte, yte
+
+
+def load_data(cfg: RunConfig, for_model: str) -> Data:
+    if cfg.dataset not in DATASETS:
+        raise UserError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(DATASETS)}")
+    image = for_model in ("cnn", "lenet", "resnet")
+    if cfg.dataset == "digits":
+        X, y, test_split, classes = _digits_arrays(image)
+    elif cfg.dataset == "xor":
+        X, y, test_split, classes = _xor_arrays(cfg, for_model, image)
+    else:
+        X, y, test_split, classes = _mnist_arrays(cfg, image)
+    y = np.asarray(y, dtype=np.int64)
+    return Data(*_split(cfg, X, y, test_split), int(y.max()) + 1, image, classes)
 
 
 # ---------------------------------------------------------------------------- model and optimizer
 def build_model(cfg: RunConfig, data: Data):
-    from . import manual_seed, nn
-    from .models import MLP, LeNet5, ResNet
-    from .models.small_cnn import SmallCNN
-
     manual_seed(cfg.seed)
     n_in = int(np.prod(data.X_train.shape[1:]))
     c = data.num_classes
@@ -170,8 +197,6 @@ def build_model(cfg: RunConfig, data: Data):
 
 
 def build_optimizer(cfg: RunConfig, params):
-    from . import optim
-
     lr, wd = cfg.lr, cfg.weight_decay
     if not lr > 0:
         raise UserError(f"lr must be positive, got {lr}")
@@ -191,8 +216,6 @@ def build_optimizer(cfg: RunConfig, params):
 
 
 def build_scheduler(cfg: RunConfig, opt, steps_per_epoch: int):
-    from .optim import lr_scheduler as S
-
     e = cfg.epochs
     table = {
         "none": lambda: None,
@@ -224,16 +247,13 @@ def new_run_dir(out: str) -> str:
 
 def train_run(cfg: RunConfig, progress: bool = True, echo=print) -> tuple[str, dict]:
     """Train as ``cfg`` says, write the run folder, return (folder, test metrics)."""
-    from . import nn, train
-    from ._atomic import atomic_write
-
     data = load_data(cfg, cfg.model)
     model = build_model(cfg, data)
     opt = build_optimizer(cfg, model.parameters())
     steps = math.ceil(len(data.X_train) / cfg.batch_size)
     sched = build_scheduler(cfg, opt, steps)
     run_dir = new_run_dir(cfg.out)
-    atomic_write(os.path.join(run_dir, "config.toml"), cfg.to_toml().encode())
+    atomic_write(os.path.join(run_dir, "config.toml"), cfg.to_toml())
     n_params = sum(p.numel() for p in model.parameters())
     echo(f"run {run_dir}: {cfg.model} ({n_params:,} parameters) on {cfg.dataset} "
          f"({len(data.X_train)} train / {len(data.X_val)} validation / {len(data.X_test)} test), "
@@ -252,13 +272,11 @@ def train_run(cfg: RunConfig, progress: bool = True, echo=print) -> tuple[str, d
     final = os.path.join(run_dir, "checkpoint.safetensors")
     os.replace(best, final)
     os.remove(os.path.join(run_dir, "last.safetensors"))
-    from .io import load
-
     model.load_state_dict(load(final)["model"])
     metrics = evaluate_model(model, data)
     metrics.update({"train_seconds": round(seconds, 2), "epochs_run": len(history),
                     "best_val_loss": float(np.nanmin(history["val_loss"]))})
-    atomic_write(os.path.join(run_dir, "metrics.json"), json.dumps(metrics, indent=2).encode())
+    atomic_write(os.path.join(run_dir, "metrics.json"), json.dumps(metrics, indent=2))
     history.plot(os.path.join(run_dir, "curves.png"), title=f"{cfg.model} on {cfg.dataset}")
     pred = predict_classes(model, data.X_test)
     cm = train.confusion_matrix(data.y_test, pred, data.num_classes)
@@ -268,22 +286,16 @@ def train_run(cfg: RunConfig, progress: bool = True, echo=print) -> tuple[str, d
 
 
 def evaluate_model(model, data: Data) -> dict:
-    from . import nn, train
-
     res = train.evaluate(model, nn.CrossEntropyLoss(), (data.X_test, data.y_test))
     return {"test_loss": float(res["loss"]), "test_accuracy": float(res["accuracy"])}
 
 
 def predict_classes(model, X) -> np.ndarray:
-    from . import train
-
     return train.predict(model, X).numpy().argmax(1)
 
 
 def load_run(run_dir: str):
     """Rebuild the model of a run folder with its trained weights; returns (cfg, model, data)."""
-    from .io import load
-
     cfg_path = os.path.join(run_dir, "config.toml")
     ckpt = os.path.join(run_dir, "checkpoint.safetensors")
     if not os.path.isdir(run_dir):

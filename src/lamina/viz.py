@@ -1,4 +1,4 @@
-"""Draw the backward graph (seed 001 shows torchviz's ``make_dot``).
+"""Draw the backward graph, as torchviz's ``make_dot`` does for PyTorch.
 
 ``to_dot(loss, params=dict(model.named_parameters()))`` returns Graphviz DOT text:
 one box per op (its name and output shape), parameters in blue with their names,
@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 
+from ._atomic import atomic_write
 from .tensor import Tensor
 
 
@@ -18,56 +18,71 @@ def _label(s: str) -> str:
     return s.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def to_dot(root: Tensor, params: dict | None = None, show_shapes: bool = True) -> str:
-    """The backward graph that produced ``root`` in Graphviz DOT."""
-    if not isinstance(root, Tensor):
-        raise TypeError(f"to_dot: expected a tensor, got {type(root).__name__}")
-    names = {id(p): n for n, p in (params or {}).items()}
-    lines = ["digraph lamina {", '  rankdir=BT; node [shape=box, style=filled, fontname="Helvetica", fontsize=11];']
-    seen = set()
+class _DotWriter:
+    """Collects the DOT lines of a backward graph: one box per op, one per leaf, each written once."""
 
-    def shape(t):
-        return f"\\n{tuple(t.shape)}" if show_shapes else ""
+    def __init__(self, params: dict | None, show_shapes: bool):
+        self.names = {id(p): n for n, p in (params or {}).items()}
+        self.show_shapes = show_shapes
+        self.lines = ["digraph lamina {",
+                      '  rankdir=BT; node [shape=box, style=filled, fontname="Helvetica", fontsize=11];']
+        self.seen: set[str] = set()
 
-    def leaf_node(t):
+    def shape(self, shape) -> str:
+        return f"\\n{tuple(shape)}" if self.show_shapes else ""
+
+    def leaf(self, t: Tensor) -> str:
         key = f"t{id(t)}"
-        if key not in seen:
-            seen.add(key)
-            name = names.get(id(t))
+        if key not in self.seen:
+            self.seen.add(key)
+            name = self.names.get(id(t))
             if name is not None:
-                lines.append(f'  {key} [label="{_label(name)}{shape(t)}", fillcolor="lightblue"];')
+                self.lines.append(f'  {key} [label="{_label(name)}{self.shape(t.shape)}", fillcolor="lightblue"];')
             else:
-                lines.append(f'  {key} [label="tensor{shape(t)}", fillcolor="lightgrey"];')
+                self.lines.append(f'  {key} [label="tensor{self.shape(t.shape)}", fillcolor="lightgrey"];')
         return key
 
-    if root._node is None:
-        leaf_node(root)
-        lines.append("}")
-        return "\n".join(lines)
-    out_key = f"n{id(root._node)}"
-    lines.append(f'  out [label="output{shape(root)}", fillcolor="darkolivegreen1"];')
-    lines.append(f"  {out_key} -> out;")
-    stack = [(root._node, root.shape)]
-    while stack:
-        node, out_shape = stack.pop()
+    def op(self, node, out_shape) -> list:
+        """Write ``node``'s box and the edges from its inputs; return the input ops still to visit."""
         key = f"n{id(node)}"
-        if key in seen:
-            continue
-        seen.add(key)
-        lines.append(f'  {key} [label="{_label(node.name())}' + (f"\\n{tuple(out_shape)}" if show_shapes else "")
-                     + '", fillcolor="white"];')
+        if key in self.seen:
+            return []
+        self.seen.add(key)
+        self.lines.append(f'  {key} [label="{_label(node.name())}{self.shape(out_shape)}", fillcolor="white"];')
         if node.inputs is None:
-            continue
+            return []
+        todo = []
         for t, need in zip(node.inputs, node.needs):
             if not need:
                 continue
             if t._node is None:
-                lines.append(f"  {leaf_node(t)} -> {key};")
+                self.lines.append(f"  {self.leaf(t)} -> {key};")
             else:
-                lines.append(f"  n{id(t._node)} -> {key};")
-                stack.append((t._node, t.shape))
-    lines.append("}")
-    return "\n".join(lines)
+                self.lines.append(f"  n{id(t._node)} -> {key};")
+                todo.append((t._node, t.shape))
+        return todo
+
+    def graph(self, root: Tensor) -> None:
+        self.lines.append(f'  out [label="output{self.shape(root.shape)}", fillcolor="darkolivegreen1"];')
+        self.lines.append(f"  n{id(root._node)} -> out;")
+        stack = [(root._node, root.shape)]
+        while stack:
+            stack.extend(self.op(*stack.pop()))
+
+    def text(self) -> str:
+        return "\n".join([*self.lines, "}"])
+
+
+def to_dot(root: Tensor, params: dict | None = None, show_shapes: bool = True) -> str:
+    """The backward graph that produced ``root`` in Graphviz DOT."""
+    if not isinstance(root, Tensor):
+        raise TypeError(f"to_dot: expected a tensor, got {type(root).__name__}")
+    writer = _DotWriter(params, show_shapes)
+    if root._node is None:
+        writer.leaf(root)
+    else:
+        writer.graph(root)
+    return writer.text()
 
 
 make_dot = to_dot
@@ -77,9 +92,8 @@ def render(graph, path: str, params: dict | None = None) -> str:
     """Write the graph to ``path``: .dot/.gv as text, .svg/.png/.pdf through Graphviz's ``dot``."""
     dot = graph if isinstance(graph, str) else to_dot(graph, params)
     fmt = os.path.splitext(path)[1].lstrip(".").lower()
-    directory = os.path.dirname(os.path.abspath(path))
     if fmt in ("dot", "gv"):
-        _write_atomic(path, dot.encode())
+        atomic_write(path, dot.encode(), parents=False)
         return path
     exe = shutil.which("dot")
     if exe is None:
@@ -91,18 +105,6 @@ def render(graph, path: str, params: dict | None = None) -> str:
     proc = subprocess.run([exe, f"-T{fmt}"], input=dot.encode(), capture_output=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"render: dot failed for format {fmt!r}: {proc.stderr.decode(errors='replace').strip()}")
-    _write_atomic(path, proc.stdout, directory)
+    atomic_write(path, proc.stdout, parents=False)
     return path
 
-
-def _write_atomic(path: str, data: bytes, directory: str | None = None) -> None:
-    directory = directory or os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sklearn.datasets
 
 import lamina.datasets as D
+from lamina.datasets._cache import download_file, sha256_file
+
 # the package re-exports functions named like their modules, so fetch the modules themselves
 mnist_module = importlib.import_module("lamina.datasets.mnist")
 text8_module = importlib.import_module("lamina.datasets.text8")
-from lamina.datasets._cache import download_file, sha256_file
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets"
 FASHION = SHARED / "fashion-mnist"
@@ -40,7 +42,7 @@ def _write_split(folder: Path, n: int, seed: int, split: str = "train", gz: bool
 
 
 # ----------------------------------------------------------------------------- XOR
-def test_xor_legacy_reproduces_seed_000_stream():
+def test_xor_legacy_reproduces_np_random_uniform_stream():
     X, y = D.xor(4000, seed=42, legacy=True)
     np.random.seed(42)
     X_ref = np.random.uniform(-1, 1, size=(4000, 2))
@@ -90,8 +92,7 @@ def test_digits_shapes_dtypes_and_classes():
 
 
 def test_digits_equal_scikit_learn_copy():
-    sklearn_datasets = pytest.importorskip("sklearn.datasets")
-    ref = sklearn_datasets.load_digits()
+    ref = sklearn.datasets.load_digits()
     X, y = D.digits(dtype=np.float64)
     np.testing.assert_array_equal(X, ref.data)
     np.testing.assert_array_equal(y, ref.target)
@@ -103,7 +104,7 @@ def test_digits_bunch_and_fresh_copies():
     assert b["target"] is b.target and len(b.feature_names) == 64
     assert "CC BY 4.0" in b.citation
     with pytest.raises(AttributeError, match="no attribute"):
-        b.nope
+        _ = b.nope
     X, _ = D.digits()
     X[:] = -1
     assert D.digits()[0].min() == 0

@@ -1,12 +1,14 @@
-"""lamina.preprocessing against scikit-learn (a test-only dependency), plus seed 003/004 properties."""
+"""lamina.preprocessing against scikit-learn (a test-only dependency), plus the defining properties: zero mean,
+unit variance, [lo, hi] ranges, one 1 per one-hot block, diagonal (PCA) or identity (whitened) covariance."""
 
 import numpy as np
 import pytest
+import sklearn.decomposition as sk_dec
+import sklearn.preprocessing as sk_pre
+import torch
 
+import lamina
 import lamina.preprocessing as P
-
-sk_pre = pytest.importorskip("sklearn.preprocessing")
-sk_dec = pytest.importorskip("sklearn.decomposition")
 
 
 def _data(n=60, d=5, seed=0, dtype=np.float64):
@@ -113,8 +115,8 @@ def test_min_max_scaler_partial_fit_constant_feature_and_bad_range():
 
 
 # ----------------------------------------------------------------------------- OneHotEncoder
-def test_one_hot_seed_004_seven_samples_four_categories():
-    """Seed 004: 7 samples belonging to 4 categories -> one 4-vector per sample, a 7×4 matrix."""
+def test_one_hot_seven_samples_of_four_categories():
+    """7 samples belonging to 4 categories -> one 4-vector per sample, a 7×4 matrix."""
     samples = np.array([["red"], ["green"], ["blue"], ["yellow"], ["green"], ["red"], ["blue"]])
     enc = P.OneHotEncoder()
     onehot = enc.fit_transform(samples)
@@ -218,7 +220,7 @@ def test_pca_decorrelates_and_whitens_training_data():
     X = _data(n=500)
     Z = P.PCA().fit_transform(X)
     cov = np.cov(Z.T)
-    np.testing.assert_allclose(cov - np.diag(np.diag(cov)), 0, atol=1e-9)  # decorrelated (seed 003)
+    np.testing.assert_allclose(cov - np.diag(np.diag(cov)), 0, atol=1e-9)  # decorrelated: off-diagonal covariance 0
     assert np.all(np.diff(np.diag(cov)) <= 0)  # by decreasing variance
     W = P.PCA(whiten=True).fit_transform(X)
     np.testing.assert_allclose(np.cov(W.T), np.eye(5), atol=1e-9)  # whitened: identity covariance
@@ -314,14 +316,9 @@ def test_loaded_standard_scaler_keeps_streaming():
 
 
 def test_accepts_tensors():
-    torch = pytest.importorskip("torch")
     X = _data(dtype=np.float32)
     t = torch.tensor(X, requires_grad=True)
     np.testing.assert_array_equal(P.StandardScaler().fit_transform(t), P.StandardScaler().fit_transform(X))
-    import lamina
-
-    if not hasattr(lamina, "tensor"):
-        pytest.skip("lamina.tensor is not available yet")
     lt = lamina.tensor(X, requires_grad=True)
     out = P.PCA(2).fit(lt).transform(lt)
     assert isinstance(out, np.ndarray) and out.dtype == np.float32

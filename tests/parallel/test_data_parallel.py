@@ -1,12 +1,14 @@
-"""Map-reduce data parallelism (seed 004): the combined shard gradients equal the single-process
+"""Map-reduce data parallelism: the combined shard gradients equal the single-process
 gradient of the whole batch, on every kind of executor."""
 from concurrent.futures import ThreadPoolExecutor
 
+import distributed
 import numpy as np
 import pytest
 
 import lamina
 from lamina import nn, optim, parallel
+from lamina.models.small_cnn import SmallCNN
 
 
 def make_mlp():
@@ -70,7 +72,7 @@ def test_process_pool_with_factory_sum_loss_and_optimizer_step(problem, process_
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     _, ref = full_batch(twin, loss_fn, x, y)
     opt, opt_twin = optim.SGD(model.parameters(), lr=0.01), optim.SGD(twin.parameters(), lr=0.01)
-    for p, (n, g) in zip(twin.parameters(), ref.items()):
+    for p, g in zip(twin.parameters(), ref.values()):
         p.grad = lamina.tensor(g)
     opt_twin.step()
     parallel.data_parallel_step(model, loss_fn, (x, y), process_pool, 2, opt, model_factory=make_mlp)
@@ -92,8 +94,6 @@ def test_thread_pool_and_data_parallel_wrapper(problem):
 
 
 def test_batchnorm_buffers_come_back_averaged():
-    from lamina.models.small_cnn import SmallCNN
-
     lamina.manual_seed(0)
     model = SmallCNN(10, 1, width=2, dropout=0.0).double()
     x = np.random.default_rng(1).normal(size=(12, 1, 8, 8))
@@ -124,7 +124,6 @@ def test_dropout_is_reproducible_by_seed(problem):
 
 
 def test_dask_local_cluster(problem):
-    distributed = pytest.importorskip("distributed")
     x, y = problem
     model = make_mlp()
     loss_ref, ref = full_batch(model, nn.CrossEntropyLoss(), x, y)

@@ -1,7 +1,9 @@
-"""Skip-gram and CBOW batches: seed 004's worked examples (Embeddings part) are the specification."""
+"""Skip-gram and CBOW batches: the word2vec tutorial's worked examples (``generate_batch`` on
+"anarchism originated as a term of abuse first ...") are the specification."""
 import numpy as np
 import pytest
 
+from lamina import backend
 from lamina.text import CBOWBatches, SkipGramBatches, Vocabulary, cbow_batches, skipgram_batches
 
 SENTENCE = (
@@ -25,9 +27,9 @@ def groups(vocab, batch, labels, num_skips):
     return [(b[i], lab[i : i + num_skips]) for i in range(0, len(b), num_skips)]
 
 
-# ----------------------------------------------------------------------------- seed 004, skip-gram
-SEED_SKIPGRAM = [
-    # (num_skips, skip_window, batch, labels) verbatim from seed 004, batch_size 8
+# ----------------------------------------------------------------------------- the tutorial's skip-gram
+TUTORIAL_SKIPGRAM = [
+    # (num_skips, skip_window, batch, labels) verbatim from the tutorial, batch_size 8
     (
         2,
         1,
@@ -43,10 +45,10 @@ SEED_SKIPGRAM = [
 ]
 
 
-@pytest.mark.parametrize("num_skips,skip_window,want_batch,want_labels", SEED_SKIPGRAM)
+@pytest.mark.parametrize("num_skips,skip_window,want_batch,want_labels", TUTORIAL_SKIPGRAM)
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_seed_skipgram_example(vocab, num_skips, skip_window, want_batch, want_labels, seed):
-    data = vocab.encode(SENTENCE[:8])  # the seed's data: the first 8 words
+def test_tutorial_skipgram_example(vocab, num_skips, skip_window, want_batch, want_labels, seed):
+    data = vocab.encode(SENTENCE[:8])  # the tutorial's data: the first 8 words
     batch, labels = next(skipgram_batches(data, 8, num_skips, skip_window, seed=seed))
     assert batch.shape == (8,) and labels.shape == (8, 1)
     assert batch.dtype == np.int64 and labels.dtype == np.int64
@@ -57,7 +59,7 @@ def test_seed_skipgram_example(vocab, num_skips, skip_window, want_batch, want_l
         window = SENTENCE[i - skip_window : i] + SENTENCE[i + 1 : i + skip_window + 1]
         assert len(set(labs)) == num_skips, f"repeated context word for {centre}: {labs}"
         assert set(labs) <= set(window)
-        # here num_skips == 2*skip_window, so each centre's label set is exactly the seed's
+        # here num_skips == 2*skip_window, so each centre's label set is exactly the tutorial's
         assert set(labs) == set(want_labels[k * num_skips : (k + 1) * num_skips])
 
 
@@ -88,8 +90,6 @@ def test_skipgram_is_reproducible_with_a_seed():
 
 
 def test_skipgram_global_seed_when_seed_is_none():
-    from lamina import backend
-
     data = np.arange(100)
     backend.manual_seed(3)
     a = next(skipgram_batches(data, 32, 2, 2))[1]
@@ -158,8 +158,8 @@ def test_batches_data_errors(data, err, match):
         cbow_batches(data, 8, 1)
 
 
-# ----------------------------------------------------------------------------- seed 004, CBOW
-SEED_CBOW = {
+# ----------------------------------------------------------------------------- the tutorial's CBOW
+TUTORIAL_CBOW = {
     1: (
         [
             ["anarchism", "as"],
@@ -190,9 +190,9 @@ SEED_CBOW = {
 
 
 @pytest.mark.parametrize("R", [1, 2])
-def test_seed_cbow_example(vocab, R):
-    want_batch, want_labels = SEED_CBOW[R]
-    data = vocab.encode(SENTENCE)  # the seed's 16-word data
+def test_tutorial_cbow_example(vocab, R):
+    want_batch, want_labels = TUTORIAL_CBOW[R]
+    data = vocab.encode(SENTENCE)  # the tutorial's 16-word data
     batch, labels = next(cbow_batches(data, 8, R))
     assert batch.shape == (8, 2 * R) and labels.shape == (8, 1)
     assert batch.dtype == np.int64 and labels.dtype == np.int64

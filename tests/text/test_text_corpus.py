@@ -15,7 +15,7 @@ def test_reads_whitespace_separated_words(tmp_path):
 
 def test_lowercase_and_bom(tmp_path):
     p = tmp_path / "bom.txt"
-    p.write_bytes(codecs.BOM_UTF8 + "The Cat".encode())
+    p.write_bytes(codecs.BOM_UTF8 + b"The Cat")
     assert read_corpus(p) == ["The", "Cat"]
     assert read_corpus(p, lowercase=True) == ["the", "cat"]
 
@@ -43,7 +43,7 @@ def test_empty_file(tmp_path):
 
 def test_not_utf8_gives_byte_offset_and_line(tmp_path):
     p = tmp_path / "latin1.txt"
-    p.write_bytes("hello world\nna".encode() + "ïve".encode("latin-1"))
+    p.write_bytes(b"hello world\nna" + "ïve".encode("latin-1"))
     with pytest.raises(ValueError, match=r"latin1\.txt' is not valid UTF-8: byte 0xef at byte offset 14 \(line 2\)"):
         read_corpus(p)
     q = tmp_path / "bom_bad.txt"

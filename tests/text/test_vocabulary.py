@@ -1,4 +1,4 @@
-"""Vocabulary: most frequent words + UNK (seed 004: 'first 50,000 most repeated words ... all other words UNK')."""
+"""Vocabulary: the 50,000 most repeated words (UNK included) map to indices, every other word to UNK."""
 import json
 import os
 from collections import Counter

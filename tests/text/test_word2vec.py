@@ -1,4 +1,4 @@
-"""Word2Vec (seed 004, Embeddings): the fused negative-sampling op, training on a corpus with planted
+"""Word2Vec: the fused negative-sampling op, training on a corpus with planted
 structure, the shrunk-window skip-gram batches, and errors."""
 import numpy as np
 import pytest

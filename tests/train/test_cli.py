@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lamina.cli import main
+from lamina.datasets import digits
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +34,6 @@ def test_evaluate_reproduces_the_test_accuracy(run_dir, capsys):
 
 
 def test_predict_from_npy_and_csv(run_dir, tmp_path, capsys):
-    from lamina.datasets import digits
-
     X, y = digits()
     np.save(tmp_path / "x.npy", X[:4] / 16.0)
     np.savetxt(tmp_path / "x.csv", X[:4] / 16.0, delimiter=",")

@@ -1,4 +1,4 @@
-"""Datasets: XOR (seed 000), the shipped 8×8 digits, MNIST / Fashion-MNIST from IDX files, text8.
+"""Datasets: XOR, the shipped 8×8 digits, MNIST / Fashion-MNIST from IDX files, text8.
 
 Everything here returns NumPy arrays (wrap them with ``lamina.tensor`` or a
 ``TensorDataset``). Nothing is read from outside the package unless you name

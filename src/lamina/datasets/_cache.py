@@ -17,12 +17,14 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
+from .._atomic import atomic_open
 from .errors import ChecksumError, DownloadError
 
 __all__ = ["data_home", "dataset_dir", "sha256_file", "download_file", "fetch_file"]
@@ -60,7 +62,7 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-Opener = Callable[..., object]
+Opener = Callable[..., AbstractContextManager[Any]]  # opener(url, timeout=...) -> binary response
 
 
 def download_file(
@@ -79,28 +81,18 @@ def download_file(
     a mismatch; the partial file is removed in every failure case.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     open_url = opener if opener is not None else urllib.request.urlopen
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_open(dest, "wb") as out, open_url(url, timeout=timeout) as response:
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, open_url(url, timeout=timeout) as response:
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        for chunk in iter(lambda: response.read(_CHUNK), b""):
+            digest.update(chunk)
+            out.write(chunk)
         actual = digest.hexdigest()
         if sha256 is not None and actual != sha256.lower():
             raise ChecksumError(
                 f"download of {dest.name} from {url}: SHA-256 mismatch, expected {sha256.lower()}, "
                 f"got {actual}; the file was discarded (corrupt transfer or a changed mirror)"
             )
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return dest
 
 

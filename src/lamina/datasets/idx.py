@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_write
 from .errors import DataFileError
 
 __all__ = ["read_idx", "write_idx", "read_idx_images", "read_idx_labels", "IMAGES_MAGIC", "LABELS_MAGIC"]
@@ -34,7 +34,7 @@ IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
 
 # type code -> (big-endian dtype, name)
-_TYPES = {
+_TYPES: dict[int, tuple[np.dtype, str]] = {
     0x08: (np.dtype("u1"), "uint8"),
     0x09: (np.dtype("i1"), "int8"),
     0x0B: (np.dtype(">i2"), "int16"),
@@ -69,6 +69,36 @@ def _read_bytes(path: Path) -> tuple[bytes, str]:
     return b"".join(parts), note
 
 
+def _element_type(data: bytes, path: Path, note: str, expect_magic: int | None) -> tuple[np.dtype, str]:
+    """The element dtype and its name, from the magic number ``0x0000TTDD`` (checked against ``expect_magic``)."""
+    if len(data) < 4:
+        raise DataFileError(f"read_idx: {path}: {len(data)} bytes, too short for an IDX header (4 bytes){note}")
+    magic = int.from_bytes(data[:4], "big")
+    if expect_magic is not None and magic != expect_magic:
+        raise DataFileError(
+            f"read_idx: {path}: magic number {magic} (0x{magic:08X}), expected {expect_magic} "
+            f"(0x{expect_magic:08X}); is this the right file? (2051 = images, 2049 = labels)"
+        )
+    if data[0] != 0 or data[1] != 0 or data[2] not in _TYPES:
+        raise DataFileError(
+            f"read_idx: {path}: magic number 0x{magic:08X} is not an IDX header "
+            f"(expected 0x0000TTDD with type TT in {{08,09,0B,0C,0D,0E}})"
+        )
+    return _TYPES[data[2]]
+
+
+def _shape(data: bytes, path: Path, note: str) -> tuple[tuple[int, ...], int]:
+    """The array shape (``DD`` big-endian uint32 sizes after the magic number) and the header length."""
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataFileError(
+            f"read_idx: {path}: truncated header, expected {header} bytes for {ndim} dimensions, "
+            f"got {len(data)}{note}"
+        )
+    return tuple(int(s) for s in np.frombuffer(data, ">u4", ndim, 4)), header
+
+
 def read_idx(path: str | os.PathLike, *, expect_magic: int | None = None) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw) into a native-endian NumPy array.
 
@@ -84,28 +114,8 @@ def read_idx(path: str | os.PathLike, *, expect_magic: int | None = None) -> np.
     """
     path = Path(path)
     data, note = _read_bytes(path)
-    if len(data) < 4:
-        raise DataFileError(f"read_idx: {path}: {len(data)} bytes, too short for an IDX header (4 bytes){note}")
-    magic = int.from_bytes(data[:4], "big")
-    if expect_magic is not None and magic != expect_magic:
-        raise DataFileError(
-            f"read_idx: {path}: magic number {magic} (0x{magic:08X}), expected {expect_magic} "
-            f"(0x{expect_magic:08X}); is this the right file? (2051 = images, 2049 = labels)"
-        )
-    if data[0] != 0 or data[1] != 0 or data[2] not in _TYPES:
-        raise DataFileError(
-            f"read_idx: {path}: magic number 0x{magic:08X} is not an IDX header "
-            f"(expected 0x0000TTDD with type TT in {{08,09,0B,0C,0D,0E}})"
-        )
-    dtype, type_name = _TYPES[data[2]]
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataFileError(
-            f"read_idx: {path}: truncated header, expected {header} bytes for {ndim} dimensions, "
-            f"got {len(data)}{note}"
-        )
-    shape = tuple(int(s) for s in np.frombuffer(data, ">u4", ndim, 4))
+    dtype, type_name = _element_type(data, path, note, expect_magic)
+    shape, header = _shape(data, path, note)
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) != expected:
         problem = "truncated file" if len(data) < expected else "trailing bytes after the data"
@@ -151,13 +161,5 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None) -
     )
     if compress or (compress is None and path.suffix == ".gz"):
         payload = gzip.compress(payload, mtime=0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(path, payload)
     return path

@@ -94,6 +94,15 @@ def _existing(folder: Path, stem: str) -> Path | None:
     return None
 
 
+def _find(folders: list[Path], stems: tuple[str, str]) -> tuple[Path, Path] | None:
+    """The image and label files of the first folder that holds both."""
+    for folder in folders:
+        images, labels = (_existing(folder, stem) for stem in stems)
+        if images is not None and labels is not None:
+            return images, labels
+    return None
+
+
 def _locate(source: Source, root, train: bool, download: bool) -> tuple[Path, Path]:
     """Paths of the image and label files of one split, downloading missing ones if allowed."""
     home = dataset_dir(source.name, root)
@@ -101,10 +110,9 @@ def _locate(source: Source, root, train: bool, download: bool) -> tuple[Path, Pa
     if root is not None:
         folders += [home / source.name, home / source.torchvision_name / "raw"]
     stems = _stems(train)
-    for folder in folders:
-        found = [_existing(folder, stem) for stem in stems]
-        if all(found):
-            return found[0], found[1]
+    found = _find(folders, stems)
+    if found is not None:
+        return found
     missing = [f"{stem}.gz" for stem in stems if _existing(home, stem) is None]
     if not download:
         where = ", ".join(str(f) for f in folders)
@@ -116,7 +124,8 @@ def _locate(source: Source, root, train: bool, download: bool) -> tuple[Path, Pa
         )
     for filename in missing:
         fetch_file(filename, source.mirrors, home, source.sha256.get(filename))
-    return _existing(home, stems[0]), _existing(home, stems[1])
+    images, labels = (_existing(home, stem) or home / f"{stem}.gz" for stem in stems)
+    return images, labels
 
 
 def _load(name: str, root, train: bool, download: bool):

@@ -1,4 +1,4 @@
-"""The text8 corpus for word embeddings (seed 004's skip-gram and CBOW examples).
+"""The text8 corpus for word embeddings (skip-gram and CBOW training).
 
 text8 is the first 10**8 bytes of a cleaned English Wikipedia dump (Matt
 Mahoney): one line of lowercase words a-z separated by single spaces,

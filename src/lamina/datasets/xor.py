@@ -1,6 +1,4 @@
-"""The XOR data set of seed 000.
-
-Seed 000 generates it with NumPy's legacy global generator::
+"""The XOR data set: 4000 points drawn with NumPy's legacy global generator::
 
     X = np.random.uniform(-1, 1, size=(4000, 2))
     y = ((X[:,0] >= 0) ^ (X[:,1] >= 0)).astype(float)
@@ -21,18 +19,18 @@ def xor(n: int = 4000, seed: int | None = None, *, legacy: bool = False) -> tupl
     """Sample ``n`` XOR points: ``X`` float64 ``(n, 2)`` in [-1, 1), ``y`` float64 ``(n,)`` in {0, 1}.
 
     Args:
-        n: number of points (seed 000 uses 4000).
+        n: number of points (4000 by default).
         seed: seed of the random generator; ``None`` draws fresh entropy.
-        legacy: use NumPy's legacy ``RandomState`` stream, the one seed 000
-            used. ``xor(4000, seed=42, legacy=True)`` returns exactly the
+        legacy: use NumPy's legacy ``RandomState`` stream (the classic recipe above).
+            ``xor(4000, seed=42, legacy=True)`` returns exactly the
             arrays of ``np.random.seed(42); np.random.uniform(-1, 1, size=(4000, 2))``.
             With ``legacy=True`` and ``seed=None`` the *global* legacy state
-            is consumed, as the seed's own code does. The default
+            is consumed, as ``np.random.uniform`` does. The default
             (``legacy=False``) uses ``np.random.default_rng(seed)``, the
             generator NumPy recommends; same formula, different stream.
 
     Returns:
-        ``(X, y)`` as in seed 000 (``y`` is float, ready for ``BCEWithLogitsLoss``).
+        ``(X, y)`` with ``y = [x1 >= 0] xor [x2 >= 0]`` (``y`` is float, ready for ``BCEWithLogitsLoss``).
     """
     n = int(n)
     if n < 0:

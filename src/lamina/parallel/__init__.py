@@ -1,4 +1,4 @@
-"""lamina.parallel: a master hands work to many workers (seed 004), on any
+"""lamina.parallel: a master hands work to many workers, on any
 ``concurrent.futures.Executor``.
 
     from lamina import parallel

@@ -11,11 +11,13 @@ import io
 import pickle
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
+from ..autograd import enable_grad
+from ..backend import get_rng_state, manual_seed, set_rng_state
 from ..tensor import Tensor
 
 __all__ = ["ModelSpec", "shard_gradient", "pickle_structure"]
@@ -90,31 +92,34 @@ def _as_tensor(a):
     return a if isinstance(a, Tensor) else Tensor._make(np.asarray(a))
 
 
+def _seeded_loss(model, loss_fn, inputs, targets, seed: int) -> Tensor:
+    """The scalar loss of the shard, its forward pass drawn from lamina's generator seeded with ``seed``."""
+    saved = get_rng_state()     # in a thread of the master's process: leave its generator alone
+    manual_seed(seed)
+    try:
+        loss = loss_fn(model(_as_tensor(inputs)), _as_tensor(targets))
+    finally:
+        set_rng_state(saved)
+    if not isinstance(loss, Tensor) or loss._data.size != 1:
+        raise RuntimeError("data_parallel_step: loss_fn must return a scalar Tensor, got "
+                           f"{tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__} "
+                           "(use reduction='mean' or 'sum')")
+    return loss
+
+
 def shard_gradient(spec: ModelSpec, state: dict, inputs, targets, loss_fn, seed: int,
                    training: bool) -> dict:
     """Loss and gradient of ``loss_fn(model(inputs), targets)`` at the weights ``state``.
 
     Returns ``{"loss": float, "n": shard size, "grads": {name: array}, "buffers": {name: array}}``
     (a parameter the loss does not use gets a zero gradient)."""
-    from ..autograd.grad_mode import enable_grad
-    from ..backend import get_rng_state, manual_seed, set_rng_state
-
     with _GRAPH_LOCK, enable_grad():
         model = _model_for(spec)
         model.load_state_dict(state)
         model.train(training)
         for p in model.parameters():
             p.grad = None
-        saved = get_rng_state()     # in a thread of the master's process: leave its generator alone
-        manual_seed(seed)
-        try:
-            loss = loss_fn(model(_as_tensor(inputs)), _as_tensor(targets))
-        finally:
-            set_rng_state(saved)
-        if not isinstance(loss, Tensor) or loss._data.size != 1:
-            raise RuntimeError("data_parallel_step: loss_fn must return a scalar Tensor, got "
-                               f"{tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__} "
-                               "(use reduction='mean' or 'sum')")
+        loss = _seeded_loss(model, loss_fn, inputs, targets, seed)
         loss.backward()
     grads = {n: (np.zeros_like(p._data) if p.grad is None else p.grad._data)
              for n, p in model.named_parameters() if p.requires_grad}

@@ -1,4 +1,4 @@
-"""Map-reduce data parallelism (seed 004, "Map Reduce and Parallelism"): the master splits a batch
+"""Map-reduce data parallelism: the master splits a batch
 into shards, each worker computes the gradient of its shard, the master adds them up.
 
 For a loss that is a mean over the samples, L = (1/N) Σ_i ℓ_i, and shards S_k of sizes n_k::
@@ -29,13 +29,14 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
+from ..backend import rng
 from ..tensor import Tensor
 from ._worker import ModelSpec, pickle_structure, shard_gradient
 from .executors import check_executor, local_executor, map_ordered
 
 __all__ = ["data_parallel_step", "shard_batch", "DataParallel"]
 
-_SPECS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # model -> (signature, factory id, spec)
+_SPECS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # model -> (signature, factory id, spec)
 
 
 def _array(x, what: str) -> np.ndarray:
@@ -90,6 +91,16 @@ def _check_picklable(executor, **objs) -> None:
                             f"function or an instance of a module-level class); {obj!r} is not: {e}") from None
 
 
+def _batch_arrays(batch) -> tuple[np.ndarray, np.ndarray]:
+    """``(inputs, targets)`` as arrays with one sample count."""
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+        raise TypeError("data_parallel_step: batch must be an (inputs, targets) pair")
+    x, y = _array(batch[0], "inputs"), _array(batch[1], "targets")
+    if len(x) != len(y):
+        raise ValueError(f"data_parallel_step: inputs have {len(x)} samples but targets have {len(y)}")
+    return x, y
+
+
 def _reduction(loss_fn, reduction):
     r = reduction if reduction is not None else getattr(loss_fn, "reduction", "mean")
     if r not in ("mean", "sum"):
@@ -117,19 +128,13 @@ def data_parallel_step(model, loss_fn, batch, executor=None, n_shards: int = 2, 
     check_executor(executor, "data_parallel_step")
     if not callable(loss_fn):
         raise TypeError(f"data_parallel_step: loss_fn must be callable, got {type(loss_fn).__name__}")
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise TypeError("data_parallel_step: batch must be an (inputs, targets) pair")
-    x, y = _array(batch[0], "inputs"), _array(batch[1], "targets")
-    if len(x) != len(y):
-        raise ValueError(f"data_parallel_step: inputs have {len(x)} samples but targets have {len(y)}")
+    x, y = _batch_arrays(batch)
     red = _reduction(loss_fn, reduction)
     shards = shard_batch(len(x), n_shards)
     spec = _spec_for(model, model_factory)
     _check_picklable(executor, loss_fn=loss_fn, model_factory=model_factory)
     state = {k: v._data for k, v in model.state_dict().items()}
     if seed is None:
-        from ..backend import rng
-
         seed = int(rng().integers(0, 2 ** 31 - 1))
     seeds = np.random.SeedSequence(int(seed)).generate_state(len(shards))
     args = [(spec, state, x[s], y[s], loss_fn, int(k_seed), bool(model.training)) for s, k_seed in zip(shards, seeds)]
@@ -143,20 +148,26 @@ def data_parallel_step(model, loss_fn, batch, executor=None, n_shards: int = 2, 
     return float(sum(w * r["loss"] for w, r in zip(weights, results)))
 
 
+def _shard_grad(result: dict, name: str, shape: tuple) -> np.ndarray:
+    """One worker's gradient of parameter ``name``, checked against the parameter's shape."""
+    g = result["grads"].get(name)
+    if g is None:
+        raise RuntimeError(f"data_parallel_step: a worker returned no gradient for parameter {name!r}; "
+                           "is model_factory building the same architecture?")
+    if g.shape != shape:
+        raise RuntimeError(f"data_parallel_step: a worker's gradient of {name!r} has shape {g.shape}, "
+                           f"the parameter has {shape}")
+    return g
+
+
 def _write_grads(model, results, weights) -> None:
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        total = None
-        for w, r in zip(weights, results):
-            g = r["grads"].get(name)
-            if g is None:
-                raise RuntimeError(f"data_parallel_step: a worker returned no gradient for parameter {name!r}; "
-                                   "is model_factory building the same architecture?")
-            if g.shape != p._data.shape:
-                raise RuntimeError(f"data_parallel_step: a worker's gradient of {name!r} has shape {g.shape}, "
-                                   f"the parameter has {p._data.shape}")
-            total = g * w if total is None else total + g * w
+        grads = [_shard_grad(r, name, p._data.shape) for r in results]
+        total = grads[0] * weights[0]
+        for g, w in zip(grads[1:], weights[1:]):
+            total = total + g * w
         p.grad = Tensor._make(total.astype(p._data.dtype, copy=False))
 
 

@@ -1,6 +1,6 @@
-"""Executors and the one map-reduce primitive the master needs (seed 004: "we map the set into a
-number of chunks depending on how many machines/cpu cores we want to use, then we process each
-chunk in parallel, then add up the result on one of the machines").
+"""Executors and the one map-reduce primitive the master needs: split the work into as many chunks
+as there are machines or cores, process the chunks in parallel, then add up the results on one
+machine (``Σ_k f(chunk_k)``).
 
 Everything runs on a ``concurrent.futures.Executor`` and uses only ``submit`` and
 ``as_completed``, so the same code runs on
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from typing import Callable, Sequence
 
 __all__ = ["local_executor", "map_ordered", "check_executor", "limit_blas_threads"]
 
@@ -34,6 +34,20 @@ def limit_blas_threads(n: int) -> bool:
     return True
 
 
+def _process_pool(n: int, mp_context: str | None, threads_per_worker: int | str | None) -> ProcessPoolExecutor:
+    """``n`` worker processes, each limited to ``threads_per_worker`` BLAS threads ("auto": CPUs // n)."""
+    ctx = multiprocessing.get_context(mp_context) if mp_context is not None else None
+    if threads_per_worker == "auto":
+        threads_per_worker = max(1, (os.cpu_count() or 1) // n)
+    if threads_per_worker is None:
+        return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
+    if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 1:
+        raise ValueError(f"local_executor: threads_per_worker must be an int >= 1, 'auto' or None, "
+                         f"got {threads_per_worker!r}")
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=limit_blas_threads,
+                               initargs=(threads_per_worker,))
+
+
 def local_executor(n_workers: int | None = None, kind: str = "process", mp_context: str | None = None,
                    threads_per_worker: int | str | None = "auto") -> Executor:
     """A pool on this machine: ``kind="process"`` (default; ``mp_context`` 'fork', 'spawn' or
@@ -46,16 +60,7 @@ def local_executor(n_workers: int | None = None, kind: str = "process", mp_conte
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"local_executor: n_workers must be an int >= 1, got {n_workers!r}")
     if kind == "process":
-        ctx = multiprocessing.get_context(mp_context) if mp_context is not None else None
-        if threads_per_worker == "auto":
-            threads_per_worker = max(1, (os.cpu_count() or 1) // n)
-        if threads_per_worker is None:
-            return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
-        if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 1:
-            raise ValueError(f"local_executor: threads_per_worker must be an int >= 1, 'auto' or None, "
-                             f"got {threads_per_worker!r}")
-        return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=limit_blas_threads,
-                                   initargs=(threads_per_worker,))
+        return _process_pool(n, mp_context, threads_per_worker)
     if kind == "thread":
         if mp_context is not None:
             raise ValueError("local_executor: mp_context only applies to kind='process'")

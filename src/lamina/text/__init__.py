@@ -1,4 +1,4 @@
-"""Text for word embeddings (seed 004, Embeddings): vocabulary, corpus reading, training batches.
+"""Text for word embeddings: vocabulary, corpus reading, training batches.
 
 - :class:`Vocabulary` - the N most frequent words, everything else ``UNK`` (index 0).
 - :func:`read_corpus` - the words of a UTF-8 text file, with clear errors.

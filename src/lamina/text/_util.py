@@ -1,11 +1,9 @@
-"""Small helpers shared by ``lamina.text``: random generators, argument checks, atomic writes."""
+"""Small helpers shared by ``lamina.text``: random generators and argument checks."""
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
+
+from .. import backend
 
 
 def make_rng(seed, op: str) -> np.random.Generator:
@@ -16,8 +14,6 @@ def make_rng(seed, op: str) -> np.random.Generator:
     or a ``lamina.Generator`` is used as is.
     """
     if seed is None:
-        from lamina import backend
-
         return np.random.default_rng(int(backend.rng().integers(0, 2**63 - 1)))
     if isinstance(seed, np.random.Generator):
         return seed
@@ -57,25 +53,3 @@ def as_index_array(data, op: str, name: str = "data", ndim: int | None = 1) -> n
         raise ValueError(f"{op}: {name} must hold non-negative indices, found {int(arr.min())}")
     return arr
 
-
-def write_text_atomic(path, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` via a temporary file in the same folder and ``os.replace``.
-
-    A reader never sees a half-written file, and a crash leaves the old file intact.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; a saved vocabulary is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise

@@ -1,13 +1,13 @@
-"""Skip-gram and CBOW training batches (seed 004, Embeddings).
+"""Skip-gram and CBOW training batches.
 
 Both walk a cursor over the corpus ``data`` (word indices) like the word2vec tutorial's
-``generate_batch`` the seed is based on. A *centre* (target) word needs a full window, so the
+``generate_batch``. A *centre* (target) word needs a full window, so the
 centres are ``data[w], data[w+1], ..., data[n-1-w]`` (``w`` = window radius); after the last
 one the cursor wraps to ``data[w]`` again. Consecutive batches continue where the previous one
 stopped. Each batch is built with array operations (fancy indexing of windows; ``argsort`` of
 random keys to draw distinct context words), never a Python loop per word.
 
-Seed 004's example, data = "anarchism originated as a term of abuse first", batch_size 8::
+The tutorial's example, data = "anarchism originated as a term of abuse first", batch_size 8::
 
     skip-gram, num_skips=2, skip_window=1: batch  originated originated as as a a term term
                                            labels as anarchism a originated as term of a

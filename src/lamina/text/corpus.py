@@ -1,4 +1,4 @@
-"""Reading a plain-text corpus (such as text8, seed 004's corpus) into a list of words."""
+"""Reading a plain-text corpus (such as text8) into a list of words."""
 from __future__ import annotations
 
 import codecs

@@ -1,25 +1,62 @@
 """Vocabulary: the N most frequent words of a corpus, everything else mapped to ``UNK``.
 
-Seed 004 (Embeddings), following the classic word2vec tutorial it cites: "put your first
-50,000 most repeated words into a dictionary which will map a word to its index; all other
-words will be mapped into an entry labeled 'UNK'", then "convert your text corpus into a list
-of indices". As in that tutorial, ``UNK`` is index 0 and its count is the number of corpus
-words it replaced; the 50,000 include ``UNK``.
+As in the classic word2vec tutorial: the 50,000 most repeated words go into a dictionary
+mapping each word to its index, every other word maps to the entry ``UNK``, and the corpus
+becomes a list of indices. ``UNK`` is index 0 and its count is the number of corpus words it
+replaced; the 50,000 include ``UNK``.
 """
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sized
 from itertools import repeat
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
-from ._util import check_int, write_text_atomic
+from .._atomic import atomic_write
+from ._util import check_int
 
 _FORMAT = "lamina.text.Vocabulary"
 _VERSION = 1
+
+
+def _check_unk_first(words: list, unk_token: str) -> None:
+    if not isinstance(unk_token, str) or not unk_token:
+        raise TypeError(f"Vocabulary: unk_token must be a non-empty string, got {unk_token!r}")
+    if not words or words[0] != unk_token:
+        first = words[0] if words else None
+        raise ValueError(
+            f"Vocabulary: the first word must be the unknown token {unk_token!r} (index 0), got {first!r}"
+        )
+
+
+def _checked_words(words: Iterable[str], unk_token: str) -> list[str]:
+    """``words`` as a list of str whose first entry is ``unk_token``."""
+    if isinstance(words, str):
+        raise TypeError("Vocabulary: words must be a sequence of words, got a single string")
+    words = list(words)
+    _check_unk_first(words, unk_token)
+    bad = next((w for w in words if not isinstance(w, str)), None)
+    if bad is not None:
+        raise TypeError(f"Vocabulary: every word must be a str, got {bad!r} ({type(bad).__name__})")
+    return [str(w) for w in words]  # np.str_ -> str
+
+
+def _checked_counts(counts, n: int) -> np.ndarray:
+    """``counts`` (zeros when None) as a read-only int64 array of ``n`` non-negative counts."""
+    counts = np.zeros(n, dtype=np.int64) if counts is None else np.array(counts)
+    if counts.shape != (n,) or (counts.size and counts.dtype.kind not in "iu"):
+        raise ValueError(
+            f"Vocabulary: counts must be {n} integers (one per word), "
+            f"got shape {counts.shape} dtype {counts.dtype}"
+        )
+    counts = counts.astype(np.int64)
+    if counts.size and counts.min() < 0:
+        raise ValueError(f"Vocabulary: counts must be >= 0, found {int(counts.min())}")
+    counts.flags.writeable = False
+    return counts
 
 
 class Vocabulary:
@@ -38,39 +75,14 @@ class Vocabulary:
     unk_index = 0
 
     def __init__(self, words: Iterable[str], counts=None, unk_token: str = "UNK"):
-        if isinstance(words, str):
-            raise TypeError("Vocabulary: words must be a sequence of words, got a single string")
-        words = list(words)
-        if not isinstance(unk_token, str) or not unk_token:
-            raise TypeError(f"Vocabulary: unk_token must be a non-empty string, got {unk_token!r}")
-        if not words or words[0] != unk_token:
-            first = words[0] if words else None
-            raise ValueError(
-                f"Vocabulary: the first word must be the unknown token {unk_token!r} (index 0), got {first!r}"
-            )
-        bad = next((w for w in words if not isinstance(w, str)), None)
-        if bad is not None:
-            raise TypeError(f"Vocabulary: every word must be a str, got {bad!r} ({type(bad).__name__})")
-        words = [str(w) for w in words]  # np.str_ -> str
+        words = _checked_words(words, unk_token)
         index = {w: i for i, w in enumerate(words)}
         if len(index) != len(words):
             dup = next(w for w, n in Counter(words).items() if n > 1)
             raise ValueError(f"Vocabulary: word {dup!r} appears more than once")
-        if counts is None:
-            counts = np.zeros(len(words), dtype=np.int64)
-        counts = np.array(counts)
-        if counts.shape != (len(words),) or (counts.size and counts.dtype.kind not in "iu"):
-            raise ValueError(
-                f"Vocabulary: counts must be {len(words)} integers (one per word), "
-                f"got shape {counts.shape} dtype {counts.dtype}"
-            )
-        counts = counts.astype(np.int64)
-        if counts.size and counts.min() < 0:
-            raise ValueError(f"Vocabulary: counts must be >= 0, found {int(counts.min())}")
-        counts.flags.writeable = False
         self._words = words
         self._index = index
-        self._counts = counts
+        self._counts = _checked_counts(counts, len(words))
         self._word_array = np.array(words, dtype=object)
         self.unk_token = unk_token
 
@@ -78,7 +90,7 @@ class Vocabulary:
     @classmethod
     def build(
         cls, words: Iterable[str], max_size: int = 50000, min_count: int = 1, unk_token: str = "UNK"
-    ) -> "Vocabulary":
+    ) -> Vocabulary:
         """The ``max_size`` most frequent words of ``words`` (``UNK`` included, at index 0).
 
         Words seen fewer than ``min_count`` times are left out too. Ties in count are broken by
@@ -161,7 +173,7 @@ class Vocabulary:
             raise TypeError("Vocabulary.encode: expected a sequence of words (e.g. text.split()), got a single string")
         if isinstance(words, np.ndarray):
             words = words.ravel().tolist()
-        count = len(words) if hasattr(words, "__len__") else -1
+        count = len(words) if isinstance(words, Sized) else -1
         return np.fromiter(map(self._index.get, words, repeat(0)), dtype=np.int64, count=count)
 
     def decode(self, indices):
@@ -191,10 +203,10 @@ class Vocabulary:
 
     def save(self, path) -> None:
         """Write the vocabulary as UTF-8 JSON, atomically (temporary file + ``os.replace``)."""
-        write_text_atomic(path, json.dumps(self.to_dict(), ensure_ascii=False) + "\n")
+        atomic_write(path, json.dumps(self.to_dict(), ensure_ascii=False) + "\n", parents=False)
 
     @classmethod
-    def load(cls, path) -> "Vocabulary":
+    def load(cls, path) -> Vocabulary:
         """Read a vocabulary written by :meth:`save`."""
         path = Path(path)
         try:
@@ -224,6 +236,8 @@ class Vocabulary:
 
     # ------------------------------------------------------------------ misc
     def __eq__(self, other) -> bool:
+        """Same words, counts and unknown token. (Defining ``__eq__`` leaves ``__hash__`` None: a
+        vocabulary is compared, not hashed, like a list.)"""
         if not isinstance(other, Vocabulary):
             return NotImplemented
         return (
@@ -231,8 +245,6 @@ class Vocabulary:
             and self._words == other._words
             and np.array_equal(self._counts, other._counts)
         )
-
-    __hash__ = None  # mutable-looking container semantics; compare with ==
 
     def __repr__(self) -> str:
         head = ", ".join(repr(w) for w in self._words[:5])

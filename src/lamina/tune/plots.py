@@ -15,11 +15,10 @@ it atomically (temporary file + ``os.replace``).
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_savefig
 from .distributions import CategoricalDistribution
 from .importance import param_importances
 from .trial import TrialState
@@ -38,15 +37,7 @@ def _figure(**kw):
 def _save(fig, path) -> None:
     if path is None:
         return
-    path = Path(path)
-    fmt = path.suffix.lstrip(".").lower() or "png"
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        fig.savefig(tmp, format=fmt, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_savefig(fig, path, parents=False, bbox_inches="tight")
 
 
 def _completed(study):

@@ -12,28 +12,46 @@ import numpy as np
 
 from ...backend import Generator, rng
 from ...tensor import Tensor
+from .dataset import TensorDataset
+
+# number types of a sample -> dtype of their batch (bool first: a bool is also an Integral)
+_NUMBER_DTYPES = ((bool, np.bool_), (numbers.Integral, np.int64), (numbers.Real, np.float32))
 
 
-def default_collate(samples):
-    """Stack a list of samples: tensors/arrays/numbers are stacked along a new dim 0,
-    tuples and dicts are collated field by field."""
+def _stack(samples) -> Tensor | None:
+    """Tensors, arrays or numbers stacked along a new dim 0; None for other samples."""
     first = samples[0]
     if isinstance(first, Tensor):
         return Tensor._make(np.stack([s._data for s in samples]))
     if isinstance(first, np.ndarray):
         return Tensor._make(np.stack(samples))
-    if isinstance(first, bool):
-        return Tensor._make(np.asarray(samples, dtype=np.bool_))
-    if isinstance(first, numbers.Integral):
-        return Tensor._make(np.asarray(samples, dtype=np.int64))
-    if isinstance(first, numbers.Real):
-        return Tensor._make(np.asarray(samples, dtype=np.float32))
+    for kind, dtype in _NUMBER_DTYPES:
+        if isinstance(first, kind):
+            return Tensor._make(np.asarray(samples, dtype=dtype))
+    return None
+
+
+def default_collate(samples):
+    """Stack a list of samples: tensors/arrays/numbers are stacked along a new dim 0,
+    tuples and dicts are collated field by field."""
+    stacked = _stack(samples)
+    if stacked is not None:
+        return stacked
+    first = samples[0]
     if isinstance(first, dict):
         return {k: default_collate([s[k] for s in samples]) for k in first}
-    if isinstance(first, (tuple, list)):
-        return type(first)(default_collate(list(field)) for field in zip(*samples)) if isinstance(first, tuple) \
-            else [default_collate(list(field)) for field in zip(*samples)]
+    if isinstance(first, tuple):
+        return type(first)(default_collate(list(field)) for field in zip(*samples))
+    if isinstance(first, list):
+        return [default_collate(list(field)) for field in zip(*samples)]
     return samples
+
+
+def _as_dataset(dataset):
+    """A tuple or list of arrays/tensors becomes their ``TensorDataset``; anything else is the dataset."""
+    if isinstance(dataset, (tuple, list)) and dataset and isinstance(dataset[0], (np.ndarray, Tensor)):
+        return TensorDataset(*dataset)
+    return dataset
 
 
 class DataLoader:
@@ -51,11 +69,7 @@ class DataLoader:
             raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive")
-        if isinstance(dataset, (tuple, list)) and dataset and isinstance(dataset[0], (np.ndarray, Tensor)):
-            from .dataset import TensorDataset
-
-            dataset = TensorDataset(*dataset)
-        self.dataset = dataset
+        self.dataset = _as_dataset(dataset)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last

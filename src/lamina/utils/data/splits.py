@@ -1,6 +1,6 @@
-"""Train / validation / test splits (seed 002).
+"""Train / validation / test splits.
 
-Seed 002: the training set fits the weights, the validation set checks
+The training set fits the weights, the validation set checks
 generalisation and tunes hyperparameters, the test set is touched only at
 the very end. Typical ratios are 60/20/20 and 80/10/10.
 
@@ -89,12 +89,13 @@ def train_val_test_indices(
         parts = [np.sort(p) for p in parts]
     elif stratify is not None:
         parts = [rng.permutation(p) for p in parts]
-    return tuple(p.astype(np.int64) for p in parts)
+    train, val, test = (p.astype(np.int64) for p in parts)
+    return train, val, test
 
 
 def train_val_test_split(*arrays, ratios: Sequence[float] = (0.6, 0.2, 0.2), stratify=None, seed=None,
                          shuffle: bool = True) -> list:
-    """Split arrays into train / validation / test parts (seed 002's 60/20/20 by default).
+    """Split arrays into train / validation / test parts (60/20/20 by default).
 
     Like scikit-learn's ``train_test_split`` with three parts::
 
