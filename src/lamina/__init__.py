@@ -2,6 +2,8 @@
 
 The API follows PyTorch: ``import lamina as torch``-style code should run with few changes.
 """
+import builtins as _builtins
+
 from . import backend, ops  # noqa: F401  (ops attach themselves to Tensor)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (Generator, bool_ as bool, cuda, default_generator, device, float16, float32, float64,
@@ -35,9 +37,9 @@ int = int32  # noqa: A001
 __version__ = "0.1.0"
 
 
-def is_floating_point(t) -> bool:
+def is_floating_point(t) -> _builtins.bool:
     return t.is_floating_point()
 
 
-def numel(t) -> int:
+def numel(t) -> _builtins.int:
     return t.numel()

@@ -10,6 +10,12 @@ with a ``threading.local`` object, so ``_mode.grad_enabled`` reads the calling t
 """
 import sys
 import threading
+import types
+from typing import cast
+
+# what the module offers, for readers and type checkers; the thread-local object below serves it
+grad_enabled: bool = True
+fw_level: int = 0
 
 
 class _Mode(threading.local):
@@ -17,4 +23,4 @@ class _Mode(threading.local):
     fw_level = 0
 
 
-sys.modules[__name__] = _Mode()
+sys.modules[__name__] = cast(types.ModuleType, _Mode())

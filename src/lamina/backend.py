@@ -6,6 +6,8 @@ This module also owns dtypes, devices and the global random generator.
 """
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided  # noqa: F401  (re-exported for the ops)
 
@@ -139,7 +141,7 @@ class Generator:
         return self
 
     def seed(self) -> int:
-        s = int(np.random.SeedSequence().entropy % (2**63))
+        s = cast(int, np.random.SeedSequence().entropy) % (2**63)
         self.manual_seed(s)
         return s
 

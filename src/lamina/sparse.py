@@ -21,6 +21,8 @@ rows is about 8x slower): sort the ids, then
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .backend import index_add, xp
 from .tensor import Tensor
 
@@ -72,6 +74,9 @@ def coalesce_rows(indices, values, max_bucket: int = 8):
 
 class RowSparseGrad(Tensor):
     __slots__ = ("indices", "_values", "dense_shape")
+    indices: Any  # int64 row ids (n,), repeats allowed
+    _values: Any  # the rows, (n, dim)
+    dense_shape: tuple
 
     @classmethod
     def make(cls, indices, values, dense_shape: tuple) -> RowSparseGrad:
@@ -87,7 +92,7 @@ class RowSparseGrad(Tensor):
 
     is_sparse = True
 
-    @property  # type: ignore[override]
+    @property
     def _data(self):
         """The dense matrix: what every op that does not know the row-sparse form computes on."""
         return self._dense()

@@ -69,7 +69,7 @@ class BufferCache:
 
     def __init__(self, max_bytes: int = 1 << 30):
         self.max_bytes, self.bytes = max_bytes, 0
-        self._buffers = OrderedDict()  # nbytes -> [uint8 arrays], least recently used first
+        self._buffers: OrderedDict[int, list] = OrderedDict()  # nbytes -> [uint8 arrays], least recently used first
         self._lock = threading.Lock()
 
     def empty(self, shape, dtype) -> xp.ndarray:

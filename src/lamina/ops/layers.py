@@ -225,7 +225,7 @@ class BatchNorm(Op):
 def batch_norm_train(x: Tensor, gamma: Tensor | None, beta: Tensor | None, eps: float):
     """Normalise with batch statistics; returns (y, batch mean array, batch biased variance array)."""
     op = BatchNorm(eps)
-    y = run1(op, x) if gamma is None else run(op, x, gamma, beta)
+    y = run1(op, x) if gamma is None or beta is None else run(op, x, gamma, beta)
     return y, op.mean, op.var
 
 

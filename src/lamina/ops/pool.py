@@ -414,7 +414,7 @@ def source_index(n_in: int, n_out: int, mode: str, align_corners: bool, scale_fa
     """PyTorch's source coordinates for each output position: (i0, i1, λ) for linear modes,
     (i0, None, None) for nearest. Arithmetic in the input's precision, as PyTorch does."""
     ft = xp.float64 if xp.dtype(dtype) == xp.float64 else xp.float32
-    o = xp.arange(n_out, dtype=ft)
+    o: xp.ndarray = xp.arange(n_out, dtype=ft)
     if align_corners:
         scale = ft(n_in - 1) / ft(n_out - 1) if n_out > 1 else ft(0)
     elif scale_factor is not None and scale_factor > 0:

@@ -117,10 +117,10 @@ def movedim(x: Tensor, source, destination) -> Tensor:
     dst = [destination] if isinstance(destination, numbers.Integral) else list(destination)
     if len(src) != len(dst):
         raise ValueError(f"movedim: {len(src)} source dims but {len(dst)} destination dims")
-    src = [_axis(s, nd, "movedim") for s in src]
-    dst = [_axis(d, nd, "movedim") for d in dst]
-    order = [n for n in range(nd) if n not in src]
-    for d, s in sorted(zip(dst, src)):
+    src_axes = [_axis(int(s), nd, "movedim") for s in src]
+    dst_axes = [_axis(int(d), nd, "movedim") for d in dst]
+    order = [n for n in range(nd) if n not in src_axes]
+    for d, s in sorted(zip(dst_axes, src_axes)):
         order.insert(d, s)
     return permute(x, order)
 
