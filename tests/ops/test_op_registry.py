@@ -13,11 +13,10 @@ import torch
 import torch.nn.functional as TF
 
 import lamina
-import lamina.models  # noqa: F401  (registers the word2vec loss op)
 import lamina.nn.functional as F
 from lamina.autograd import Function, forward_ad, gradgradcheck
 from lamina.autograd.op import Op
-from lamina.models.negative_sampling import negative_sampling_loss
+from lamina.ops.negative_sampling import negative_sampling_loss
 from opcheck import check_op
 
 

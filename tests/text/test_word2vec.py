@@ -7,7 +7,7 @@ from opcheck import check_op
 
 import lamina as L
 from lamina.models import Word2Vec
-from lamina.models.negative_sampling import negative_sampling_loss
+from lamina.ops.negative_sampling import negative_sampling_loss
 from lamina.models.word2vec_batches import WeightedSkipGramBatches
 from lamina.sparse import RowSparseGrad
 from lamina.text import Vocabulary, skipgram_batches

@@ -26,7 +26,7 @@ from .. import nn
 from ..nn import functional as F
 from ..tensor import Tensor
 from .keyed_vectors import KeyedVectors
-from .negative_sampling import negative_sampling_loss
+from ..ops.negative_sampling import negative_sampling_loss
 
 __all__ = ["KeyedVectors", "Word2Vec"]
 

@@ -9,7 +9,7 @@ nothing to the NumPy work. Each backward rule is written once, with lamina tenso
 from __future__ import annotations
 
 
-from ..backend import index_add, xp
+from ..backend import xp
 from .. import _mode
 from ..autograd.op import LinearMap, Op, run, run1, sum_terms as _sum
 from ..sparse import RowSparseGrad, coalesce_rows
@@ -121,7 +121,8 @@ class EmbeddingScatter(LinearMap):
 
     def forward(self, g):
         gw = xp.zeros(self.shape, dtype=g.dtype)
-        index_add(gw, self.idx.reshape(-1), g.reshape(-1, self.shape[1]))
+        rows, summed = coalesce_rows(self.idx.reshape(-1), g.reshape(-1, self.shape[1]))
+        gw[rows] = summed
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return gw

@@ -1,4 +1,4 @@
-"""The word2vec negative-sampling loss as ONE differentiable lamina op (seed 004, Embeddings).
+"""The word2vec negative-sampling loss as ONE differentiable lamina op.
 
 Mikolov et al. 2013: for an input vector v and its true target word o with k words n_1..n_k
 drawn from the unigram^0.75 distribution, the loss is
@@ -18,26 +18,24 @@ targets:
 
 Forward: one gather per matrix ((N, S, dim) and (N, T, dim)), batched products, a stable
 softplus.  Backward, with c = σ(s) − y (y = 1 in column 0) times the incoming gradient:
-∂ℓ/∂v = c · U, ∂ℓ/∂u = cᵀ · V.  In a plain ``loss.backward()`` into leaf matrices the result is a
-``RowSparseGrad`` per matrix (rows of the batch only: O(N·(S+T)·dim), whatever the vocabulary);
-under ``create_graph`` or forward mode the same formulas are written with lamina tensor ops (dense
-gradients, differentiable again).
+∂ℓ/∂v = c · U, ∂ℓ/∂u = cᵀ · V, written once with lamina tensor ops.  In a plain ``loss.backward()``
+they run on the arrays saved by forward and, into leaf matrices, give a ``RowSparseGrad`` per matrix
+(rows of the batch only: O(N·(S+T)·dim), whatever the vocabulary); under ``create_graph`` or forward
+mode the factors are rebuilt from the inputs, so the gradients (dense) are differentiable again.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd.op import Op, run, run1
+from ..backend import xp
 from ..errors import ShapeError
-from ..ops.elementwise import sigmoid
-from ..ops.layers import Embedding as _Lookup
-from ..ops.layers import EmbeddingScatter as _Scatter
-from ..ops.layers import plain_backward
-from ..ops.linalg import matmul
-from ..ops.reduce import mean as tmean
-from ..ops.reduce import sum as tsum
-from ..ops.shape import expand, squeeze, transpose, unsqueeze
-from ..optim._sparse import coalesce_rows
+from .elementwise import sigmoid
+from .layers import Embedding as _Lookup
+from .layers import EmbeddingScatter as _Scatter
+from .layers import plain_backward
+from .linalg import matmul
+from .reduce import mean as tmean
+from .reduce import sum as tsum
+from .shape import expand, squeeze, transpose, unsqueeze
 from ..sparse import RowSparseGrad
 from ..tensor import Tensor
 
@@ -47,20 +45,20 @@ _COMBINE = ("each", "mean")
 _REDUCTION = ("sum", "mean")
 
 
-def _softplus(x: np.ndarray) -> np.ndarray:
+def _softplus(x: xp.ndarray) -> xp.ndarray:
     """log(1 + e^x) without overflow: max(x, 0) + log1p(e^{-|x|})."""
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+def _sigmoid(x: xp.ndarray) -> xp.ndarray:
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
 class NegativeSamplingLoss(Op):
     """The fused op; see the module docstring. Inputs: the tensors ``w_in`` (rows, dim), ``w_out`` (rows, dim)."""
 
-    def __init__(self, inputs: np.ndarray, targets: np.ndarray, combine: str = "each", reduction: str = "sum",
+    def __init__(self, inputs: xp.ndarray, targets: xp.ndarray, combine: str = "each", reduction: str = "sum",
                  sparse: bool = True):
         self.idx_in, self.idx_out = inputs, targets
         self.combine, self.reduction, self.sparse = combine, reduction, sparse
@@ -72,63 +70,67 @@ class NegativeSamplingLoss(Op):
         return 1.0 / (n * s if self.combine == "each" else n)
 
     def forward(self, w_in, w_out):
-        self.in_shape, self.out_shape = w_in.shape, w_out.shape
-        V = np.take(w_in, self.idx_in, axis=0)   # (N, S, dim)
-        U = np.take(w_out, self.idx_out, axis=0)  # (N, T, dim)
+        V = xp.take(w_in, self.idx_in, axis=0)   # (N, S, dim)
+        U = xp.take(w_out, self.idx_out, axis=0)  # (N, T, dim)
         if self.combine == "each":
             if V.shape[1] == 1:
-                s = np.matmul(U, V[:, 0, :, None])[:, None, :, 0]  # (N, 1, T)
+                s = xp.matmul(U, V[:, 0, :, None])[:, None, :, 0]  # (N, 1, T)
             else:
-                s = np.matmul(V, U.transpose(0, 2, 1))             # (N, S, T)
+                s = xp.matmul(V, U.transpose(0, 2, 1))             # (N, S, T)
         else:
             V = V.mean(axis=1)                                      # h: (N, dim)
-            s = np.matmul(U, V[:, :, None])[..., 0]                 # (N, T)
+            s = xp.matmul(U, V[:, :, None])[..., 0]                 # (N, T)
         self.V, self.U = V, U
         x = s.copy()
         x[..., 0] *= -1                        # positives: −log σ(s) = softplus(−s); negatives: softplus(s)
         self.x = x
-        return np.asarray(_softplus(x).sum() * self._scale(), dtype=w_in.dtype)
+        return xp.asarray(_softplus(x).sum() * self._scale(), dtype=w_in.dtype)
 
-    def _coef(self, g: float) -> np.ndarray:
+    def _coef(self, g: float) -> xp.ndarray:
         """c = (σ(s) − y) · g · scale, from x = ±s: σ(s) − 1 = −σ(−s) in column 0, σ(s) elsewhere."""
         c = _sigmoid(self.x)
         c[..., 0] *= -1
         c *= c.dtype.type(g * self._scale())
         return c
 
+    def _factors(self, g):
+        """V (or h), U and c = (σ(s) − y) · ḡ · scale: the arrays saved by forward, or — when the gradient is
+        itself being recorded — rebuilt from the inputs with tensor ops (so they stay differentiable)."""
+        if plain_backward():
+            return Tensor._make(self.V), Tensor._make(self.U), Tensor._make(self._coef(float(g._data)))
+        V, U, s = self._tensors()
+        return V, U, (sigmoid(s) - self._labels(s)) * (g * self._scale())
+
     def backward(self, g):
-        if not plain_backward():
-            return self._graph_backward(g)
-        c = self._coef(float(g._data))
-        V, U = self.V, self.U
+        """∂ℓ/∂v = c U and ∂ℓ/∂u = cᵀ V, scattered onto the looked-up rows (CBOW: ∂ℓ/∂h shared by its S inputs)."""
+        V, U, c = self._factors(g)
         n, S = self.idx_in.shape
         gin = gout = None
         if self.needs[0]:
             if self.combine == "each":
-                gv = np.matmul(c, U)                                            # (N, S, dim)
+                gv = matmul(c, U)                                         # (N, S, dim)
             else:
-                gh = np.matmul(c[:, None, :], U)[:, 0, :] * c.dtype.type(1.0 / S)  # (N, dim)
-                gv = np.broadcast_to(gh[:, None, :], (n, S, gh.shape[1]))
-            gin = self._to_grad(0, self.idx_in, gv, self.in_shape)
+                gh = squeeze(matmul(unsqueeze(c, 1), U), 1) * (1.0 / S)  # (N, dim)
+                gv = expand(unsqueeze(gh, 1), n, S, gh.shape[-1])
+            gin = self._to_grad(0, self.idx_in, gv)
         if self.needs[1]:
-            if self.combine == "each" and S == 1:
-                gu = c[:, 0, :, None] * V[:, 0, None, :]
-            elif self.combine == "each":
-                gu = np.matmul(c.transpose(0, 2, 1), V)                         # (N, T, dim)
-            else:
-                gu = c[:, :, None] * V[:, None, :]
-            gout = self._to_grad(1, self.idx_out, gu, self.out_shape)
+            if self.combine == "each" and S > 1:
+                gu = matmul(transpose(c, 1, 2), V)                        # (N, T, dim)
+            else:  # one input row per example: an outer product
+                cs = squeeze(c, 1) if self.combine == "each" else c
+                vs = squeeze(V, 1) if self.combine == "each" else V
+                gu = unsqueeze(cs, -1) * unsqueeze(vs, 1)
+            gout = self._to_grad(1, self.idx_out, gu)
         return gin, gout
 
-    def _to_grad(self, i: int, idx: np.ndarray, rows: np.ndarray, shape: tuple):
-        flat = idx.reshape(-1)
-        rows = rows.reshape(flat.size, shape[1])
-        if self.sparse and self.inputs[i]._node is None:  # a leaf: the optimizer applies the rows directly
-            return RowSparseGrad.make(flat, np.ascontiguousarray(rows), shape)
-        r, summed = coalesce_rows(flat, rows)  # dense gradient: rows summed once, then placed
-        dense = np.zeros(shape, dtype=rows.dtype)
-        dense[r] = summed
-        return Tensor._make(dense)
+    def _to_grad(self, i: int, idx: xp.ndarray, rows: Tensor):
+        """The gradient of input i from its per-lookup rows: row-sparse for a leaf under a plain backward
+        (the optimizer applies the rows directly), else the rows scattered into a dense matrix."""
+        shape = self.inputs[i].shape
+        if self.sparse and self.inputs[i]._node is None and plain_backward():
+            flat = idx.reshape(-1)
+            return RowSparseGrad.make(flat, xp.ascontiguousarray(rows._data.reshape(flat.size, shape[1])), shape)
+        return _scatter(idx, shape, rows)
 
     # ------------------------------------------------------------------ differentiable rules
     def _tensors(self):
@@ -144,30 +146,9 @@ class NegativeSamplingLoss(Op):
         return V, U, s
 
     def _labels(self, like: Tensor) -> Tensor:
-        y = np.zeros(like.shape, dtype=like.dtype)
+        y = xp.zeros(like.shape, dtype=like.dtype)
         y[..., 0] = 1
         return Tensor._make(y)
-
-    def _graph_backward(self, g):
-        V, U, s = self._tensors()
-        c = (sigmoid(s) - self._labels(s)) * (g * self._scale())
-        w_in, w_out = self.inputs
-        n, S = self.idx_in.shape
-        gin = gout = None
-        if self.needs[0]:
-            if self.combine == "each":
-                gv = matmul(c, U)
-            else:
-                gh = squeeze(matmul(unsqueeze(c, 1), U), 1) * (1.0 / S)
-                gv = expand(unsqueeze(gh, 1), n, S, gh.shape[-1])
-            gin = _scatter(self.idx_in, w_in.shape, gv)
-        if self.needs[1]:
-            if self.combine == "each":
-                gu = matmul(transpose(c, 1, 2), V)
-            else:
-                gu = unsqueeze(c, -1) * unsqueeze(V, 1)
-            gout = _scatter(self.idx_out, w_out.shape, gu)
-        return gin, gout
 
     def jvp(self, t_in, t_out):
         V, U, s = self._tensors()
@@ -191,16 +172,16 @@ class NegativeSamplingLoss(Op):
         return tsum(c * ds) * self._scale()
 
 
-def _lookup(idx: np.ndarray, w: Tensor) -> Tensor:
+def _lookup(idx: xp.ndarray, w: Tensor) -> Tensor:
     return run1(_Lookup(idx), w)
 
 
-def _scatter(idx: np.ndarray, shape: tuple, rows: Tensor) -> Tensor:
+def _scatter(idx: xp.ndarray, shape: tuple, rows: Tensor) -> Tensor:
     return run1(_Scatter(idx, shape, None), rows)
 
 
-def _index_array(x, name: str, rows: int) -> np.ndarray:
-    a = x._data if isinstance(x, Tensor) else np.asarray(x)
+def _index_array(x, name: str, rows: int) -> xp.ndarray:
+    a = x._data if isinstance(x, Tensor) else xp.asarray(x)
     if a.dtype.kind not in "iu":
         raise TypeError(f"negative_sampling_loss: {name} must hold integer word indices, got dtype {a.dtype}")
     if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
@@ -210,7 +191,7 @@ def _index_array(x, name: str, rows: int) -> np.ndarray:
         bad = int(a.min()) if a.min() < 0 else int(a.max())
         raise IndexError(f"negative_sampling_loss: {name} holds index {bad}, outside the {rows} rows of the "
                          "embedding matrix")
-    return a.astype(np.intp, copy=False)
+    return a.astype(xp.intp, copy=False)
 
 
 def negative_sampling_loss(w_in: Tensor, w_out: Tensor, inputs, targets, combine: str = "each",
