@@ -27,8 +27,10 @@ def _topological_order(roots):
             seen.add(node)
             stack.append((node, True))
             if node.inputs is not None:
-                stack.extend((t._node, False) for t, need in zip(node.inputs, node.needs)
-                             if need and t._node is not None and t._node not in seen)
+                for t, need in zip(node.inputs, node.needs):
+                    n = t._node
+                    if need and n is not None and n not in seen:
+                        stack.append((n, False))
     order.reverse()
     return order
 
@@ -97,10 +99,8 @@ class _Walk:
         prev = self.leaf_grads.get(t)
         self.leaf_grads[t] = g if prev is None else accumulate(prev, g)
 
-    def visit(self, node, g, create_graph):
-        """Hooks, retained grads and captures of the node's output, then pass its gradient to its inputs."""
-        if node.freed:
-            raise _freed_error(node)
+    def observe(self, node, g, create_graph):
+        """The gradient of the node's output as its hooks leave it; kept where retain_grad or capture asks."""
         if node.hooks:
             g = _run_hooks(node.hooks, g)
         if node.retained is not None:
@@ -109,9 +109,24 @@ class _Walk:
                 t.grad = g if create_graph else g.detach()
         if node in self.capture_nodes:
             self.captured[self.capture_nodes[node]] = g
-        for t, gi, need in zip(node.inputs, node.backward(g), node.needs):
-            if need and gi is not None:
-                self.send(t, gi)
+        return g
+
+    def pass_back(self, inputs, grads, needs):
+        """Add each input's gradient: to its node's sum, or to the leaf's; the rare cases go through ``send``."""
+        node_grads, leaf_grads = self.node_grads, self.leaf_grads
+        for t, gi, need in zip(inputs, grads, needs):
+            if not need or gi is None:
+                continue
+            if gi.__class__ is not Tensor or gi._data.shape != t._data.shape or gi._data.dtype != t._data.dtype:
+                self.send(t, gi)  # a row-sparse gradient, a broadcast or a dtype change
+                continue
+            n = t._node
+            if n is None:
+                prev = leaf_grads.get(t)
+                leaf_grads[t] = gi if prev is None else accumulate(prev, gi)
+            else:
+                prev = node_grads.get(n)
+                node_grads[n] = gi if prev is None else prev + gi
 
     def send(self, t, gi):
         """Add the gradient ``gi`` of input ``t``, brought to t's shape and dtype."""
@@ -138,12 +153,18 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
     _mode.grad_enabled = bool(create_graph)
     try:
         walk = _Walk(outputs, grad_outputs, capture)
+        node_grads, observing = walk.node_grads, bool(walk.capture_nodes)
         for node in _topological_order(walk.roots):
-            g = walk.node_grads.pop(node, None)
-            if g is not None:
-                walk.visit(node, g, create_graph)
-                if not retain_graph:
-                    node.release()
+            g = node_grads.pop(node, None)
+            if g is None:
+                continue
+            if node.freed:
+                raise _freed_error(node)
+            if node.hooks or node.retained is not None or observing:
+                g = walk.observe(node, g, create_graph)
+            walk.pass_back(node.inputs, node.backward(g), node.needs)
+            if not retain_graph:
+                node.release()
         if capture is not None:
             return _captured(walk, capture)
         _accumulate_leaves(walk.leaf_grads, create_graph)

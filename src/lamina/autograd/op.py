@@ -131,7 +131,10 @@ class Elementwise(Op):
         raise TypeError(f"{type(self).__name__} does not state its partial derivatives")
 
     def backward(self, g):
-        return tuple([self.partial(i, g) if need else None for i, need in enumerate(self.needs)])
+        needs = self.needs
+        if len(needs) == 2:  # the common binary case, without the generic loop
+            return (self.partial(0, g) if needs[0] else None), (self.partial(1, g) if needs[1] else None)
+        return tuple([self.partial(i, g) if need else None for i, need in enumerate(needs)])
 
     def jvp(self, *tangents):
         out = None
