@@ -4,25 +4,22 @@
 1. the forward value against PyTorch;
 2. the gradient (a random cotangent u, vector-Jacobian product) against PyTorch;
 3. the gradient against central finite differences (lamina.autograd.gradcheck);
-4. the second derivative through create_graph (grad of ⟨∇⟨f, u⟩, w⟩) against PyTorch,
-   or against finite differences of the first derivative when torch is absent;
+4. the second derivative through create_graph (grad of ⟨∇⟨f, u⟩, w⟩) against PyTorch
+   (tests/ops/test_op_registry.py adds gradgradcheck, finite differences of the first derivative);
 5. forward mode against reverse mode: ⟨J v, u⟩ = ⟨v, Jᵀ u⟩.
 
-PyTorch comparisons are skipped when torch is not installed (finite differences still run).
+PyTorch is a required test dependency.
 """
 from __future__ import annotations
 
 import numpy as np
 
 import lamina
-from lamina.autograd import gradcheck, gradgradcheck
+from lamina.autograd import gradcheck
 
-try:
-    import torch
+import torch
 
-    torch.set_default_dtype(torch.float64)
-except ImportError:  # pragma: no cover - exercised on machines without torch
-    torch = None
+torch.set_default_dtype(torch.float64)
 
 
 def _outs(res):
@@ -48,7 +45,7 @@ def check_op(lamina_fn, torch_fn, *arrays, diff=None, atol=1e-7, rtol=1e-6, seco
     us = [rng.standard_normal(o.shape) for o in outs]
 
     # 1-2: forward and vjp against torch
-    if torch is not None and torch_fn is not None:
+    if torch_fn is not None:
         txs = [torch.tensor(a.copy(), requires_grad=i in diff) for i, a in enumerate(arrays)]
         touts = _outs(torch_fn(*txs))
         assert len(touts) == len(outs)
@@ -85,8 +82,6 @@ def check_op(lamina_fn, torch_fn, *arrays, diff=None, atol=1e-7, rtol=1e-6, seco
     if fd:
         gradcheck(lambda *t: lamina_fn(*t), tuple(lam_inputs()), atol=fd_atol, rtol=fd_rtol,
                   check_forward_ad=fwd)
-        if second_order and torch is None:
-            gradgradcheck(lambda *t: lamina_fn(*t), tuple(lam_inputs()), atol=fd_atol * 10, rtol=fd_rtol * 10)
 
     # 5: forward mode against reverse mode
     if fwd:

@@ -6,10 +6,7 @@ import lamina as L
 from lamina import func
 from lamina.autograd import forward_ad as fwAD
 
-try:
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
+import torch
 
 R = np.random.default_rng(0)
 
@@ -42,7 +39,6 @@ def test_jacobian_forward_equals_reverse():
     np.testing.assert_allclose(jf.numpy(), jr.numpy(), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.skipif(torch is None, reason="torch not installed")
 def test_transforms_match_torch_func():
     x = R.standard_normal(4)
     u = R.standard_normal(4)

@@ -17,7 +17,7 @@ def pos(*shape):
     return R.uniform(0.5, 2.0, shape)
 
 
-T = torch  # torch or None
+T = torch
 
 UNARY = [
     ("neg", lambda x: -x, lambda x: -x, rn),
