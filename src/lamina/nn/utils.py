@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from ..backend import float32, float64, xp
 from ..tensor import Tensor
 
 
@@ -19,11 +18,11 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     returns the norm before clipping. Row-sparse gradients count their stored rows."""
     grads = _grads(parameters)
     if not grads:
-        return Tensor._make(np.asarray(0.0, dtype=np.float32))
+        return Tensor._make(xp.asarray(0.0, dtype=float32))
     if norm_type == math.inf:
-        total = max(float(np.abs(g._data).max(initial=0.0)) for g in grads)
+        total = max(float(xp.abs(g._data).max(initial=0.0)) for g in grads)
     else:
-        total = sum(float(np.sum(np.abs(g._data.astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
+        total = sum(float(xp.sum(xp.abs(g._data.astype(float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
     coef = max_norm / (total + 1e-6)
@@ -31,8 +30,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
         for g in grads:
             if not g._data.flags.writeable:
                 g._data = g._data.copy()
-            g._data *= np.asarray(coef, dtype=g._data.dtype)
-    return Tensor._make(np.asarray(total, dtype=grads[0]._data.dtype))
+            g._data *= xp.asarray(coef, dtype=g._data.dtype)
+    return Tensor._make(xp.asarray(total, dtype=grads[0]._data.dtype))
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
@@ -40,4 +39,4 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     for g in _grads(parameters):
         if not g._data.flags.writeable:
             g._data = g._data.copy()
-        np.clip(g._data, -clip_value, clip_value, out=g._data)
+        xp.clip(g._data, -clip_value, clip_value, out=g._data)

@@ -6,8 +6,7 @@ softmax e^{x_j}/Σ_k e^{x_k}; log_softmax; gelu xΦ(x); plus hardtanh, relu6, lo
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ...backend import float32, xp
 from ...errors import ShapeError
 from ...ops import activations as _act
 from ...ops.elementwise import clamp, sin, where
@@ -32,13 +31,13 @@ def step(x: Tensor) -> Tensor:
     """Heaviside step, 1.0 where x > 0 else 0.0 (seed 004: step(x) = x > 0), in x's dtype.
 
     Its derivative is 0 almost everywhere, so the result carries no gradient (like a comparison)."""
-    return Tensor._make((x._data > 0).astype(x.dtype if x.dtype.kind == "f" else np.float32))
+    return Tensor._make((x._data > 0).astype(x.dtype if x.dtype.kind == "f" else float32))
 
 
 def heaviside(x: Tensor, values) -> Tensor:
     """``torch.heaviside``: 0 for x < 0, 1 for x > 0, ``values`` where x == 0 (no gradient)."""
     v = values._data if isinstance(values, Tensor) else values
-    return Tensor._make(np.heaviside(x._data, v).astype(x.dtype))
+    return Tensor._make(xp.heaviside(x._data, v).astype(x.dtype))
 
 
 def sigmoid(x: Tensor) -> Tensor:

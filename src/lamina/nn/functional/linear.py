@@ -1,6 +1,8 @@
 """``linear(x, W, b) = x Wᵀ + b`` (seed 001's f(x) = Wx + b, batched over rows), as one fused op."""
 from __future__ import annotations
 
+import math
+
 from ...errors import ShapeError
 from ...ops import layers as _layers
 from ...tensor import Tensor
@@ -29,11 +31,8 @@ def linear_shape_error(name: str, x_shape, in_features: int, out_features: int) 
         d = shape.index(in_features)
         msg += (f" Dim {d} has size {in_features}: the features must be the LAST dim "
                 f"(e.g. x.transpose({d}, -1) or x.movedim({d}, -1)).")
-    else:
-        import numpy as np
-
-        if int(np.prod(shape[1:])) == in_features:
-            msg += f" Flatten the per-sample dims first: x.flatten(1) gives shape ({shape[0]}, {in_features})."
+    elif math.prod(shape[1:]) == in_features:
+        msg += f" Flatten the per-sample dims first: x.flatten(1) gives shape ({shape[0]}, {in_features})."
     return ShapeError(msg + f" (weight has shape ({out_features}, {in_features}))")
 
 

@@ -13,8 +13,7 @@ Every loss is finite, with finite gradients, for logits as large as ±1e4.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ...backend import int64, xp
 from ...errors import ShapeError
 from ...ops import activations as _act
 from ...ops import losses as _losses
@@ -48,7 +47,7 @@ def _check_reduction(name, reduction):
 def _as_target(target, like: Tensor) -> Tensor:
     if isinstance(target, Tensor):
         return target
-    arr = np.asarray(target)
+    arr = xp.asarray(target)
     if arr.dtype.kind in "fiub" and like.dtype.kind == "f":
         arr = arr.astype(like.dtype)
     return Tensor._make(arr)
@@ -59,7 +58,7 @@ def _same_shape(name, input: Tensor, target: Tensor) -> None:
     if tuple(input.shape) == tuple(target.shape):
         return
     try:
-        ok = np.broadcast_shapes(input.shape, target.shape) == tuple(input.shape)
+        ok = xp.broadcast_shapes(input.shape, target.shape) == tuple(input.shape)
     except ValueError:
         ok = False
     if ok:
@@ -130,11 +129,11 @@ def hinge_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mea
     """max(0, margin − y·f) for labels y ∈ {−1, +1} (seed 000); zero once y·f ≥ margin."""
     _check_reduction("hinge_loss", reduction)
     y = _float_target("hinge_loss", input, target)
-    vals = np.unique(y._data)
-    if not np.all(np.isin(vals, (-1, 1))):
+    vals = xp.unique(y._data)
+    if not xp.all(xp.isin(vals, (-1, 1))):
         shown = vals[:6].tolist()
         raise ValueError(f"hinge_loss: labels must be -1 or +1, got values {shown}"
-                         + (" (for 0/1 labels use 2 * y - 1)" if np.all(np.isin(vals, (0, 1))) else ""))
+                         + (" (for 0/1 labels use 2 * y - 1)" if xp.all(xp.isin(vals, (0, 1))) else ""))
     return _reduce(relu(margin - y * input), reduction)
 
 
@@ -145,7 +144,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     _check_reduction("binary_cross_entropy", reduction)
     y = _float_target("binary_cross_entropy", input, target)
     p = input._data
-    if p.size and (p.min() < 0 or p.max() > 1 or np.isnan(p).any()):
+    if p.size and (p.min() < 0 or p.max() > 1 or xp.isnan(p).any()):
         raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
                          f"[{p.min():.4g}, {p.max():.4g}] (for logits use binary_cross_entropy_with_logits)")
     loss = _losses.binary_cross_entropy_elementwise(input, y)
@@ -186,7 +185,7 @@ def multilabel_soft_margin_loss(input: Tensor, target, weight=None, reduction: s
 def _index_target(name, input: Tensor, target, ignore_index, with_range=False):
     """The targets as int64, checked: each is a class 0..C-1 or ignore_index. ``with_range=True`` also returns
     whether all are classes (so none is ignored)."""
-    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else xp.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: class-index targets must be integers, got dtype {t.dtype} "
                         "(use target.long(); for class probabilities pass a float target shaped like the input)")
@@ -201,11 +200,11 @@ def _index_target(name, input: Tensor, target, ignore_index, with_range=False):
         if bad.any():
             raise IndexError(f"{name}: target value {int(t[bad].reshape(-1)[0])} is out of range for {c} classes "
                              f"(expected 0 .. {c - 1}, or ignore_index={ignore_index})")
-    t = t.astype(np.int64, copy=False)
+    t = t.astype(int64, copy=False)
     return (t, bool(in_range)) if with_range else t
 
 
-def _rows(input: Tensor, t: np.ndarray):
+def _rows(input: Tensor, t: xp.ndarray):
     """(M, C) logits and (M,) targets: classes moved to the last dim, other dims flattened."""
     if input.ndim == 1:
         return unsqueeze(input, 0), t.reshape(1)
@@ -219,7 +218,7 @@ def _rows(input: Tensor, t: np.ndarray):
 def _weight_array(weight, input: Tensor, c: int):
     if weight is None:
         return None
-    w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
+    w = weight._data if isinstance(weight, Tensor) else xp.asarray(weight)
     if w.shape != (c,):
         raise ShapeError(f"class weight must have shape ({c},) (one per class), got {tuple(w.shape)}")
     return w.astype(input.dtype, copy=False)
@@ -243,7 +242,7 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
     cdim = 1 if input.ndim > 1 else 0
     c = input.shape[cdim]
     w = _weight_array(weight, input, c)
-    traw = target._data if isinstance(target, Tensor) else np.asarray(target)
+    traw = target._data if isinstance(target, Tensor) else xp.asarray(target)
     if traw.dtype.kind in "fb" and (tuple(traw.shape) == tuple(input.shape) or input.ndim == 1):
         return _cross_entropy_probs(input, _float_target("cross_entropy", input, target), w, cdim, c,
                                     reduction, label_smoothing)
@@ -278,10 +277,10 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     w = _weight_array(weight, input, c)
     x2, t2 = _rows(input, t)
     valid = t2 != ignore_index
-    tt = np.where(valid, t2, 0)
-    wr = (w[tt] if w is not None else np.ones(tt.shape, dtype=input.dtype)) * valid
+    tt = xp.where(valid, t2, 0)
+    wr = (w[tt] if w is not None else xp.ones(tt.shape, dtype=input.dtype)) * valid
     wr = wr.astype(input.dtype, copy=False)
-    picked = x2[np.arange(tt.size), tt]
+    picked = x2[xp.arange(tt.size), tt]
     per = -picked * Tensor._make(wr)
     if reduction == "none":
         return reshape(per, t.shape)

@@ -14,8 +14,7 @@ channel, zero-padded, and α/n² in place of α/n.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ...backend import xp
 from ...errors import ShapeError
 from ...ops import layers as _layers
 from ...ops.elementwise import clamp
@@ -60,7 +59,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if running_mean is None or running_var is None:
         raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
     cs = _cshape(input)
-    rstd = 1.0 / np.sqrt(running_var._data.astype(input.dtype, copy=False) + input.dtype.type(eps))
+    rstd = 1.0 / xp.sqrt(running_var._data.astype(input.dtype, copy=False) + input.dtype.type(eps))
     centred = input - Tensor._make(running_mean._data.astype(input.dtype, copy=False).reshape(cs))
     scale = Tensor._make(rstd.reshape(cs))
     if weight is not None:
@@ -69,7 +68,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return y + reshape(bias, cs) if bias is not None else y
 
 
-def _update(buf: Tensor, stat: np.ndarray, momentum: float) -> None:
+def _update(buf: Tensor, stat: xp.ndarray, momentum: float) -> None:
     d = buf._data
     if not d.flags.writeable:
         buf._data = d = d.copy()

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
 
-import numpy as np
-
-from ...backend import as_dtype
+from ...backend import as_dtype, float16, float32, float64, xp
 from ...tensor import Parameter, Tensor
 
 __all__ = ["Module", "RemovableHandle"]
@@ -39,17 +37,13 @@ class RemovableHandle:
         self.remove()
 
 
-def _shape(v) -> tuple:
-    return tuple(np.shape(v._data if isinstance(v, Tensor) else v))
-
-
-def _array(v) -> np.ndarray:
+def _array(v) -> xp.ndarray:
     """The values of a state_dict entry: a lamina tensor, a NumPy array, or anything with __array__ (torch)."""
     if isinstance(v, Tensor):
         return v._data
     if hasattr(v, "detach") and hasattr(v, "cpu") and hasattr(v, "numpy"):  # a torch.Tensor, without importing torch
         return v.detach().cpu().numpy()
-    return np.asarray(v)
+    return xp.asarray(v)
 
 
 class Module:
@@ -317,7 +311,7 @@ class Module:
             elif p.grad._data.flags.writeable:
                 p.grad._data[...] = 0
             else:
-                p.grad._data = np.zeros_like(p.grad._data)
+                p.grad._data = xp.zeros_like(p.grad._data)
 
     def apply(self, fn) -> "Module":
         """Call ``fn(m)`` on every submodule (children first) and then on this module."""
@@ -359,13 +353,13 @@ class Module:
         return self._apply_arrays(lambda a: a.astype(dt) if a.dtype.kind == "f" and a.dtype != dt else a)
 
     def float(self) -> "Module":
-        return self.to(np.float32)
+        return self.to(float32)
 
     def double(self) -> "Module":
-        return self.to(np.float64)
+        return self.to(float64)
 
     def half(self) -> "Module":
-        return self.to(np.float16)
+        return self.to(float16)
 
     def type(self, dst_type) -> "Module":
         return self.to(dst_type)
@@ -435,7 +429,7 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t" + "\n\t".join(errors))
         for cur, arr in staged:
             if assign:
-                cur._data = np.array(arr, dtype=cur.dtype if arr.dtype.kind == cur.dtype.kind else arr.dtype)
+                cur._data = xp.array(arr, dtype=cur.dtype if arr.dtype.kind == cur.dtype.kind else arr.dtype)
             else:
                 d = cur._data
                 if not d.flags.writeable:

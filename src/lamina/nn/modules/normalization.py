@@ -2,9 +2,7 @@
 channels (seed 004). Formulas in ``lamina.nn.functional.normalization``."""
 from __future__ import annotations
 
-import numpy as np
-
-from ...backend import as_dtype, check_device, get_default_dtype
+from ...backend import as_dtype, check_device, get_default_dtype, int64, xp
 from ...errors import ShapeError
 from ...tensor import Parameter, Tensor
 from ...tensor import ones as _ones
@@ -39,7 +37,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", _zeros(self.num_features, dtype=dt))
             self.register_buffer("running_var", _ones(self.num_features, dtype=dt))
-            self.register_buffer("num_batches_tracked", Tensor._make(np.zeros((), dtype=np.int64)))
+            self.register_buffer("num_batches_tracked", Tensor._make(xp.zeros((), dtype=int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
