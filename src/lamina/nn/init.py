@@ -19,6 +19,7 @@ import math
 
 from ..backend import Generator, rng, xp
 from ..tensor import Tensor
+from .utils import _writable_array
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "lecun_normal_",
@@ -27,10 +28,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 
 def _fill(tensor: Tensor, values: object) -> Tensor:
     """Write values into the tensor's array in place (never recorded in a graph)."""
-    d = tensor._data
-    if not d.flags.writeable:
-        tensor._data = d = d.copy()
-    d[...] = values
+    _writable_array(tensor)[...] = values
     return tensor
 
 

@@ -7,6 +7,13 @@ from ..backend import float32, float64, xp
 from ..tensor import Tensor
 
 
+def _writable_array(t: Tensor) -> xp.ndarray:
+    """``t``'s array, ready for an in-place update: copied first when it is read-only (a broadcast view)."""
+    if not t._data.flags.writeable:
+        t._data = t._data.copy()
+    return t._data
+
+
 def _grads(parameters):
     if isinstance(parameters, Tensor):
         parameters = [parameters]
@@ -28,15 +35,13 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_i
     coef = max_norm / (total + 1e-6)
     if coef < 1:
         for g in grads:
-            if not g._data.flags.writeable:
-                g._data = g._data.copy()
-            g._data *= xp.asarray(coef, dtype=g._data.dtype)
+            d = _writable_array(g)
+            d *= xp.asarray(coef, dtype=d.dtype)
     return Tensor._make(xp.asarray(total, dtype=grads[0]._data.dtype))
 
 
 def clip_grad_value_(parameters, clip_value: float) -> None:
     """Clamp every gradient element to [-clip_value, clip_value] in place."""
     for g in _grads(parameters):
-        if not g._data.flags.writeable:
-            g._data = g._data.copy()
-        xp.clip(g._data, -clip_value, clip_value, out=g._data)
+        d = _writable_array(g)
+        xp.clip(d, -clip_value, clip_value, out=d)

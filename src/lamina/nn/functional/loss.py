@@ -182,26 +182,35 @@ def multilabel_soft_margin_loss(input: Tensor, target, weight=None, reduction: s
 
 
 # ---------------------------------------------------------------------------- multi-class
-def _index_target(name, input: Tensor, target, ignore_index, with_range=False):
-    """The targets as int64, checked: each is a class 0..C-1 or ignore_index. ``with_range=True`` also returns
-    whether all are classes (so none is ignored)."""
+def _class_dim(input: Tensor) -> int:
+    """The dim holding the classes: 1 for (N, C, ...) inputs, 0 for a single (C,) sample."""
+    return 1 if input.ndim > 1 else 0
+
+
+def _index_target(name: str, input: Tensor, target, ignore_index: int) -> tuple[xp.ndarray, bool]:
+    """The targets as int64, checked: each is a class 0..C-1 or ignore_index; and whether all are classes
+    (so none is ignored)."""
     t = target._data if isinstance(target, Tensor) else xp.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: class-index targets must be integers, got dtype {t.dtype} "
                         "(use target.long(); for class probabilities pass a float target shaped like the input)")
     expected = (tuple(input.shape[:1]) + tuple(input.shape[2:])) if input.ndim >= 2 else ()
     if tuple(t.shape) != expected:
-        raise ShapeError(f"{name}: input of shape {tuple(input.shape)} (classes on dim {1 if input.ndim > 1 else 0}) "
+        raise ShapeError(f"{name}: input of shape {tuple(input.shape)} (classes on dim {_class_dim(input)}) "
                          f"needs a target of shape {expected}, got {tuple(t.shape)}")
-    c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    in_range = _check_classes(name, t, input.shape[_class_dim(input)], ignore_index)
+    return t.astype(int64, copy=False), in_range
+
+
+def _check_classes(name: str, t: xp.ndarray, c: int, ignore_index: int) -> bool:
+    """Whether every target is a class 0..c-1; an IndexError for one that is neither a class nor ignore_index."""
     in_range = not t.size or (t.min() >= 0 and t.max() < c)  # two cheap reductions; details only on failure
     if not in_range:
         bad = (t != ignore_index) & ((t < 0) | (t >= c))
         if bad.any():
             raise IndexError(f"{name}: target value {int(t[bad].reshape(-1)[0])} is out of range for {c} classes "
                              f"(expected 0 .. {c - 1}, or ignore_index={ignore_index})")
-    t = t.astype(int64, copy=False)
-    return (t, bool(in_range)) if with_range else t
+    return bool(in_range)
 
 
 def _rows(input: Tensor, t: xp.ndarray):
@@ -239,14 +248,14 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim == 0:
         raise ShapeError("cross_entropy: input must have a class dim, got a 0-d tensor")
-    cdim = 1 if input.ndim > 1 else 0
+    cdim = _class_dim(input)
     c = input.shape[cdim]
     w = _weight_array(weight, input, c)
     traw = target._data if isinstance(target, Tensor) else xp.asarray(target)
     if traw.dtype.kind in "fb" and (tuple(traw.shape) == tuple(input.shape) or input.ndim == 1):
         return _cross_entropy_probs(input, _float_target("cross_entropy", input, target), w, cdim, c,
                                     reduction, label_smoothing)
-    t, in_range = _index_target("cross_entropy", input, target, ignore_index, with_range=True)
+    t, in_range = _index_target("cross_entropy", input, target, ignore_index)
     x2, t2 = _rows(input, t)
     # every target is a class 0..C-1, and ignore_index is not one: nothing to ignore
     none_ignored = in_range and not 0 <= ignore_index < c
@@ -272,8 +281,8 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     _check_reduction("nll_loss", reduction)
     if input.ndim == 0:
         raise ShapeError("nll_loss: input must have a class dim, got a 0-d tensor")
-    t = _index_target("nll_loss", input, target, ignore_index)
-    c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    t, _ = _index_target("nll_loss", input, target, ignore_index)
+    c = input.shape[_class_dim(input)]
     w = _weight_array(weight, input, c)
     x2, t2 = _rows(input, t)
     valid = t2 != ignore_index

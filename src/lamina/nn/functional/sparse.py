@@ -5,7 +5,7 @@ into the looked-up rows (an unbuffered add.at), never a one-hot matrix product.
 """
 from __future__ import annotations
 
-from ... import _mode
+from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.op import Op, run1
 from ...backend import int64, xp
 from ...errors import ShapeError
@@ -74,7 +74,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
     out = _layers.embedding(idx, weight, padding_idx, bool(sparse))
-    if scale_grad_by_freq and out.requires_grad and _mode.grad_enabled:
+    if scale_grad_by_freq and out.requires_grad and is_grad_enabled():
         counts = xp.bincount(idx.reshape(-1), minlength=num)
         scale = (1.0 / counts[idx]).astype(weight.dtype)[..., None]
         out = run1(_ScaleGrad(scale), out)

@@ -8,6 +8,7 @@ and the bias U(±1/√fan_in), with fan_in = weight.shape[1]·kh·kw, drawn from
 from __future__ import annotations
 
 import numbers
+from typing import Literal
 
 from ...backend import check_device, xp
 from ...errors import ShapeError
@@ -19,7 +20,8 @@ from .module import Module
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
-_NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_NUMPY_PAD: dict[str, Literal["reflect", "edge", "wrap"]] = {"reflect": "reflect", "replicate": "edge",
+                                                              "circular": "wrap"}
 
 
 def _mode_pad(x, pads, mode: str):
