@@ -60,7 +60,7 @@ def test_kaiming_uniform_bound_and_truncation():
 
 def test_constants_and_orthogonal():
     b = big(10)
-    init.constant_(b, 0.01)  # seed 003: ReLU biases slightly positive
+    init.constant_(b, 0.01)  # ReLU biases slightly positive, so the units start active
     assert (b.numpy() == np.float32(0.01)).all()
     init.zeros_(b)
     assert not b.numpy().any()

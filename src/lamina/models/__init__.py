@@ -1,10 +1,10 @@
 """Ready-made models.
 
-    MLP, XORNet                        mlp.py        (seed 000's XOR network, seed 001's MLP)
+    MLP, XORNet                        mlp.py        (multilayer perceptrons; the 2-2-1 XOR network)
     LinearRegression, LogisticRegression   linear.py
     LeNet5                             lenet.py      ResNet / resnet18 / resnet34, WideResNet   resnet.py
     UNet                               unet.py       SmallCNN                                    small_cnn.py
-    Word2Vec, KeyedVectors             word2vec.py   (seed 004's embeddings: skip-gram / CBOW, queries)
+    Word2Vec, KeyedVectors             word2vec.py   (word embeddings: skip-gram / CBOW, queries)
 """
 from .lenet import *  # noqa: F401,F403
 from .lenet import __all__ as _lenet

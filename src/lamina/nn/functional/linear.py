@@ -1,4 +1,4 @@
-"""``linear(x, W, b) = x Wᵀ + b`` (seed 001's f(x) = Wx + b, batched over rows), as one fused op."""
+"""``linear(x, W, b) = x Wᵀ + b`` (f(x) = Wx + b applied to each row of x), as one fused op."""
 from __future__ import annotations
 
 import math
@@ -13,8 +13,8 @@ __all__ = ["linear", "linear_relu", "linear_shape_error"]
 def linear_shape_error(name: str, x_shape, in_features: int, out_features: int) -> ShapeError:
     """The error for an input whose last dim is not ``in_features``, with the likely fix.
 
-    It answers seed 001's question "y = model(x0) will be an error, why?": a 1-D tensor of 256
-    values is read as ONE sample with 256 features, not as 256 samples of one feature."""
+    It answers "why is ``model(lamina.linspace(-1, 1, 256))`` an error when model starts with Linear(1, 10)?":
+    a 1-D tensor of 256 values is read as ONE sample with 256 features, not as 256 samples of one feature."""
     shape = tuple(x_shape)
     msg = (f"{name}: expected input with last dim in_features={in_features} (shape (..., {in_features})), "
            f"got shape {shape}.")

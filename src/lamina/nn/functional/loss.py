@@ -1,11 +1,11 @@
-"""Loss functions (seeds 000, 002, 003) with ``reduction='mean' | 'sum' | 'none'``, as in PyTorch.
+"""Loss functions with ``reduction='mean' | 'sum' | 'none'``, as in PyTorch.
 
-    mse_loss          (f − y)²                        half_mse_loss   ½‖f_i − y_i‖² per sample (seed 000)
+    mse_loss          (f − y)²                        half_mse_loss   ½‖f_i − y_i‖² per sample
     l1_loss           |f − y|                         huber_loss / smooth_l1_loss
-    hinge_loss        max(0, 1 − y·f), y ∈ {−1, +1}   (seed 000; a surrogate of the zero-one loss)
+    hinge_loss        max(0, 1 − y·f), y ∈ {−1, +1}   (a convex surrogate of the zero-one loss)
     binary_cross_entropy               −(y log p + (1 − y) log(1 − p)), logs clamped at −100
     binary_cross_entropy_with_logits   (1 − y)x + (1 + (pw − 1)y)·log(1 + e⁻ˣ), stable for any x;
-                                       multi-label targets such as [1, 1] (seed 003) work as they are
+                                       multi-label targets such as [1, 1] work as they are
     cross_entropy     −Σ_c q_c log softmax(x)_c with class indices or class probabilities / one-hot
     nll_loss          −w_y·ℓ_y on log-probabilities ℓ
 
@@ -88,7 +88,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def half_mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Seed 000's quadratic loss ½‖f(x_i) − y_i‖² per sample (summed over every dim but the batch dim 0),
+    """The quadratic loss ½‖f(x_i) − y_i‖² per sample (summed over every dim but the batch dim 0),
     then averaged ('mean') or summed over the batch; 'none' gives one value per sample.
 
     For scalar outputs (shape (N,) or (N, 1)) it is ½·mse_loss: J = 1/(2m) Σ_i (f_i − y_i)²."""
@@ -126,7 +126,7 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
 
 # ---------------------------------------------------------------------------- margin
 def hinge_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mean") -> Tensor:
-    """max(0, margin − y·f) for labels y ∈ {−1, +1} (seed 000); zero once y·f ≥ margin."""
+    """max(0, margin − y·f) for labels y ∈ {−1, +1}; zero once y·f ≥ margin."""
     _check_reduction("hinge_loss", reduction)
     y = _float_target("hinge_loss", input, target)
     vals = xp.unique(y._data)
@@ -155,12 +155,12 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
 
 def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, reduction: str = "mean",
                                      pos_weight=None) -> Tensor:
-    """σ + binary cross-entropy in one stable formula (seed 000's XOR net uses it):
+    """σ + binary cross-entropy in one stable formula:
 
         ℓ = (1 − y)·x + (1 + (pw − 1)·y)·log(1 + e⁻ˣ),   log(1 + e⁻ˣ) = max(−x, 0) + log1p(e^{−|x|}),
 
     ``pos_weight`` (broadcast along the last dim, one per class) weighs positives; ``weight`` each element.
-    Targets may be soft, and multi-label ([1, 1] means both classes, seed 003)."""
+    Targets may be soft, and multi-label ([1, 1] means both classes)."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     y = _float_target("binary_cross_entropy_with_logits", input, target)
     sp = _act.softplus(-input, 1.0, None)

@@ -1,4 +1,4 @@
-"""Classification metrics (no gradient): accuracy and the zero-one loss of seed 000.
+"""Classification metrics (no gradient): accuracy and the zero-one loss, (1/m) Σ_i [ŷ_i ≠ y_i].
 
 The zero-one loss counts mistakes; its derivative is 0 almost everywhere, which is why training
 minimises a surrogate (hinge, cross-entropy) and reports this one.

@@ -1,4 +1,4 @@
-"""Activation layers (seeds 001, 003, 004); formulas in ``lamina.nn.functional.activation``."""
+"""Activation layers; formulas in ``lamina.nn.functional.activation``."""
 from __future__ import annotations
 
 from ...tensor import Parameter, Tensor, tensor
@@ -10,7 +10,7 @@ __all__ = ["Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "SiLU"
 
 
 class Step(Module):
-    """Heaviside step [x > 0] (seed 004); no gradient flows through it."""
+    """Heaviside step [x > 0]; no gradient flows through it."""
 
     def forward(self, input):
         return F.step(input)
@@ -39,7 +39,7 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """max(a·x, x) with a = negative_slope (seed 003)."""
+    """max(a·x, x) with a = negative_slope (0 < a < 1)."""
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
@@ -111,7 +111,7 @@ class Swish(Module):
 
 
 class Sine(Module):
-    """sin(x) (seed 001)."""
+    """sin(x) as an activation."""
 
     def forward(self, input):
         return F.sine(input)

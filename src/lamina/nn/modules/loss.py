@@ -39,7 +39,7 @@ class MSELoss(_Loss):
 
 
 class HalfMSELoss(_Loss):
-    """Seed 000's ½‖f(x) − y‖² per sample, averaged over the batch (J = 1/(2m) Σ (f − y)² for scalar outputs)."""
+    """½‖f(x) − y‖² per sample, averaged over the batch (J = 1/(2m) Σ (f − y)² for scalar outputs)."""
 
     def forward(self, input, target):
         return F.half_mse_loss(input, target, self.reduction)
@@ -69,7 +69,7 @@ class SmoothL1Loss(_Loss):
 
 
 class HingeLoss(_Loss):
-    """max(0, margin − y·f) for labels ±1 (seed 000)."""
+    """max(0, margin − y·f) for labels ±1."""
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean"):
         super().__init__(reduction)
@@ -88,7 +88,7 @@ class BCELoss(_WeightedLoss):
 
 class BCEWithLogitsLoss(_WeightedLoss):
     """Sigmoid + binary cross-entropy, stable; ``pos_weight`` (one per class) weighs positive examples.
-    Works for multi-label targets (several 1s per row, seed 003)."""
+    Works for multi-label targets (several 1s per row)."""
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(weight, reduction)

@@ -1,4 +1,4 @@
-"""``Embedding``: a lookup table of ``num_embeddings`` vectors of size ``embedding_dim`` (seed 004)."""
+"""``Embedding``: a lookup table of ``num_embeddings`` vectors of size ``embedding_dim``; row i is token i's vector."""
 from __future__ import annotations
 
 from ...backend import as_dtype, check_device, get_default_dtype
