@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from typing import Any, cast
+from typing import Any, Self, cast
 
 from ...tensor import Parameter, Tensor
 from .module import Module
@@ -134,7 +134,7 @@ class ModuleList(_ModuleSequence):
             del items[_index(idx, len(items), "ModuleList")]
         _renumber(self._modules, items)
 
-    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+    def __iadd__(self, modules: Iterable[Module]) -> Self:
         return self.extend(modules)
 
     def __add__(self, other: Iterable[Module]) -> ModuleList:

@@ -103,7 +103,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, k, stride, padding, dilation, groups, bias, padding_mode,
                          device, dtype, (out_channels, in_channels // groups) + k, "Conv2d")
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if input.ndim in (3, 4) and input.shape[-3] != self.in_channels:
             raise ShapeError(f"Conv2d({self.in_channels}, {self.out_channels}): expected input with "
                              f"{self.in_channels} channels (shape (N, {self.in_channels}, H, W)), got shape "
@@ -134,7 +134,7 @@ class ConvTranspose2d(_ConvNd):
                          device, dtype, (in_channels, out_channels // groups) + k, "ConvTranspose2d")
         self.output_padding = self_output_padding
 
-    def _output_padding(self, input, output_size):
+    def _output_padding(self, input: Tensor, output_size) -> tuple[int, int]:
         if output_size is None:
             return self.output_padding
         size = tuple(output_size)[-2:]
@@ -151,7 +151,7 @@ class ConvTranspose2d(_ConvNd):
             pads.append(n - smallest)
         return tuple(pads)
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
         if input.ndim in (3, 4) and input.shape[-3] != self.in_channels:
             raise ShapeError(f"ConvTranspose2d({self.in_channels}, {self.out_channels}): expected input with "
                              f"{self.in_channels} channels (shape (N, {self.in_channels}, H, W)), got shape "

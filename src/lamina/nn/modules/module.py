@@ -41,7 +41,7 @@ class RemovableHandle:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *_exc: object) -> None:
         self.remove()
 
 
@@ -164,7 +164,7 @@ class Module:
     def __dir__(self):
         keys = list(super().__dir__())
         keys += list(self._parameters) + list(self._buffers) + list(self._modules)
-        return sorted(set(k for k in keys if not k[0].isdigit()))
+        return sorted({k for k in keys if not k[0].isdigit()})
 
     def _check_name(self, name, what):
         if not isinstance(name, str):
