@@ -1,10 +1,15 @@
-"""Gradient clipping, as ``torch.nn.utils``."""
+"""Gradient clipping, as ``torch.nn.utils``; and the two array helpers the rest of ``lamina.nn`` shares."""
 from __future__ import annotations
 
 import math
 
 from ..backend import float32, float64, xp
 from ..tensor import Tensor
+
+
+def _array_of(x: object) -> xp.ndarray:
+    """The array behind ``x``: a tensor's data, or ``xp.asarray(x)`` for arrays, lists and numbers."""
+    return x._data if isinstance(x, Tensor) else xp.asarray(x)
 
 
 def _writable_array(t: Tensor) -> xp.ndarray:

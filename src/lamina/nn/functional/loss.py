@@ -23,6 +23,7 @@ from ...ops.reduce import log_softmax, mean
 from ...ops.reduce import sum as _sum
 from ...ops.shape import permute, reshape, unsqueeze
 from ...tensor import Tensor
+from ..utils import _array_of
 
 __all__ = ["mse_loss", "half_mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "hinge_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
@@ -190,7 +191,7 @@ def _class_dim(input: Tensor) -> int:
 def _index_target(name: str, input: Tensor, target, ignore_index: int) -> tuple[xp.ndarray, bool]:
     """The targets as int64, checked: each is a class 0..C-1 or ignore_index; and whether all are classes
     (so none is ignored)."""
-    t = target._data if isinstance(target, Tensor) else xp.asarray(target)
+    t = _array_of(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: class-index targets must be integers, got dtype {t.dtype} "
                         "(use target.long(); for class probabilities pass a float target shaped like the input)")
@@ -227,7 +228,7 @@ def _rows(input: Tensor, t: xp.ndarray):
 def _weight_array(weight, input: Tensor, c: int):
     if weight is None:
         return None
-    w = weight._data if isinstance(weight, Tensor) else xp.asarray(weight)
+    w = _array_of(weight)
     if w.shape != (c,):
         raise ShapeError(f"class weight must have shape ({c},) (one per class), got {tuple(w.shape)}")
     return w.astype(input.dtype, copy=False)
@@ -251,7 +252,7 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
     cdim = _class_dim(input)
     c = input.shape[cdim]
     w = _weight_array(weight, input, c)
-    traw = target._data if isinstance(target, Tensor) else xp.asarray(target)
+    traw = _array_of(target)
     if traw.dtype.kind in "fb" and (tuple(traw.shape) == tuple(input.shape) or input.ndim == 1):
         return _cross_entropy_probs(input, _float_target("cross_entropy", input, target), w, cdim, c,
                                     reduction, label_smoothing)

@@ -16,16 +16,13 @@ from __future__ import annotations
 from ...backend import float32, int64, xp
 from ...errors import ShapeError
 from ...tensor import Tensor
+from ..utils import _array_of
 
 __all__ = ["accuracy", "zero_one_loss"]
 
 
-def _arr(x) -> xp.ndarray:
-    return x._data if isinstance(x, Tensor) else xp.asarray(x)
-
-
 def _correct(input, target, threshold: float) -> xp.ndarray:
-    x, t = _arr(input), _arr(target)
+    x, t = _array_of(input), _array_of(target)
     if x.ndim == t.ndim + 1 and t.dtype.kind in "iub":
         if x.shape[:1] + x.shape[2:] != t.shape:
             raise ShapeError(f"accuracy: scores of shape {x.shape} need class-index targets of shape "

@@ -11,6 +11,7 @@ from ...backend import int64, xp
 from ...errors import ShapeError
 from ...ops import layers as _layers
 from ...tensor import Tensor
+from ..utils import _array_of
 
 __all__ = ["embedding", "one_hot"]
 
@@ -32,7 +33,7 @@ class _ScaleGrad(Op):
 
 
 def _indices(input, num: int, name: str) -> xp.ndarray:
-    idx = input._data if isinstance(input, Tensor) else xp.asarray(input)
+    idx = _array_of(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{name}: indices must be integers, got dtype {idx.dtype} (use .long())")
     if idx.size and (idx.min() < 0 or idx.max() >= num):
@@ -40,6 +41,15 @@ def _indices(input, num: int, name: str) -> xp.ndarray:
         raise IndexError(f"{name}: index {int(bad)} is out of range for an embedding with {num} rows "
                          f"(expected 0 .. {num - 1})")
     return idx
+
+
+def _padding_index(padding_idx: int | None, num: int, where: str) -> int | None:
+    """``padding_idx`` as a row 0..num-1 (a negative one counts from the end), or None."""
+    if padding_idx is None:
+        return None
+    if not -num <= padding_idx < num:
+        raise ValueError(f"{where}: padding_idx {padding_idx} must be within num_embeddings ({num})")
+    return padding_idx % num
 
 
 def _renorm_(weight: Tensor, idx: xp.ndarray, max_norm: float, norm_type: float) -> None:
@@ -67,10 +77,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
         raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {tuple(weight.shape)}")
     num = weight.shape[0]
     idx = _indices(input, num, "embedding")
-    if padding_idx is not None:
-        if not -num <= padding_idx < num:
-            raise ValueError(f"embedding: padding_idx {padding_idx} must be within the {num} embeddings")
-        padding_idx %= num
+    padding_idx = _padding_index(padding_idx, num, "embedding")
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
     out = _layers.embedding(idx, weight, padding_idx, bool(sparse))
@@ -83,7 +90,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding: shape tensor.shape + (num_classes,) (num_classes = max + 1 when -1)."""
-    idx = tensor._data if isinstance(tensor, Tensor) else xp.asarray(tensor)
+    idx = _array_of(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer tensor, got dtype {idx.dtype}")
     if num_classes < 0:

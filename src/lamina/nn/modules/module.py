@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from ...backend import as_dtype, check_device, float16, float32, float64, xp
 from ...tensor import Parameter, Tensor
-from ..utils import _writable_array
+from ..utils import _array_of, _writable_array
 
 __all__ = ["Module", "RemovableHandle"]
 
@@ -47,11 +47,9 @@ class RemovableHandle:
 
 def _array(v: Any) -> xp.ndarray:
     """The values of a state_dict entry: a lamina tensor, a NumPy array, or anything with __array__ (torch)."""
-    if isinstance(v, Tensor):
-        return v._data
-    if hasattr(v, "detach") and hasattr(v, "cpu") and hasattr(v, "numpy"):  # a torch.Tensor, without importing torch
-        return v.detach().cpu().numpy()
-    return xp.asarray(v)
+    if not isinstance(v, Tensor) and hasattr(v, "detach") and hasattr(v, "cpu") and hasattr(v, "numpy"):
+        return v.detach().cpu().numpy()  # a torch.Tensor, without importing torch
+    return _array_of(v)
 
 
 class Module:
