@@ -20,8 +20,9 @@ from .module import Module
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
-_NUMPY_PAD: dict[str, Literal["reflect", "edge", "wrap"]] = {"reflect": "reflect", "replicate": "edge",
-                                                              "circular": "wrap"}
+# padding_mode -> the array module's pad mode
+_PAD_MODE: dict[str, Literal["reflect", "edge", "wrap"]] = {
+    "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def _mode_pad(x, pads, mode: str):
@@ -35,8 +36,8 @@ def _mode_pad(x, pads, mode: str):
         if mode == "circular" and max(a, b) > n:
             raise ValueError(f"Conv2d: padding_mode='circular' needs padding <= input size, got padding {(a, b)} "
                              f"for size {n}")
-    ih = xp.pad(xp.arange(h), pads[0], mode=_NUMPY_PAD[mode])
-    iw = xp.pad(xp.arange(w), pads[1], mode=_NUMPY_PAD[mode])
+    ih = xp.pad(xp.arange(h), pads[0], mode=_PAD_MODE[mode])
+    iw = xp.pad(xp.arange(w), pads[1], mode=_PAD_MODE[mode])
     lead = (slice(None),) * (x.ndim - 2)
     return x[lead + (ih[:, None], iw[None, :])]
 
