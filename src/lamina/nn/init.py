@@ -19,7 +19,7 @@ import math
 
 from ..backend import Generator, rng, xp
 from ..tensor import Tensor
-from .utils import _writable_array
+from ._array import _writable_array
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "lecun_normal_",

@@ -23,7 +23,7 @@ from ...ops.reduce import log_softmax, mean
 from ...ops.reduce import sum as _sum
 from ...ops.shape import permute, reshape, unsqueeze
 from ...tensor import Tensor
-from ..utils import _array_of
+from .._array import _array_of
 
 __all__ = ["mse_loss", "half_mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "hinge_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",

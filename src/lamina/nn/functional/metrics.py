@@ -16,7 +16,7 @@ from __future__ import annotations
 from ...backend import float32, int64, xp
 from ...errors import ShapeError
 from ...tensor import Tensor
-from ..utils import _array_of
+from .._array import _array_of
 
 __all__ = ["accuracy", "zero_one_loss"]
 

@@ -21,7 +21,7 @@ from ...ops.elementwise import clamp
 from ...ops.reduce import mean, norm
 from ...ops.shape import reshape
 from ...tensor import Tensor
-from ..utils import _writable_array
+from .._array import _writable_array
 
 __all__ = ["batch_norm", "layer_norm", "local_response_norm", "local_response_norm_within_channel", "normalize"]
 

@@ -11,7 +11,7 @@ from ...backend import int64, xp
 from ...errors import ShapeError
 from ...ops import layers as _layers
 from ...tensor import Tensor
-from ..utils import _array_of
+from .._array import _array_of
 
 __all__ = ["embedding", "one_hot"]
 

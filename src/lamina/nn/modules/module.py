@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from ...backend import as_dtype, check_device, float16, float32, float64, xp
 from ...tensor import Parameter, Tensor
-from ..utils import _array_of, _writable_array
+from .._array import _array_of, _writable_array
 
 __all__ = ["Module", "RemovableHandle"]
 

@@ -7,8 +7,8 @@ from ...tensor import Parameter
 from ...tensor import empty as _empty
 from ...tensor import tensor as _new_tensor
 from .. import functional as F
-from ..functional.sparse import _padding_index
 from .. import init
+from ..functional.sparse import _padding_index
 from .module import Module
 
 __all__ = ["Embedding"]
