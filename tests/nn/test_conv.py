@@ -5,22 +5,14 @@ import math
 
 import numpy as np
 import pytest
-from opcheck import check_op, torch
+import torch
+import torch.nn.functional as TF
+from opcheck import check_op
 
 import lamina
 import lamina.nn as nn
 import lamina.nn.functional as F
 from lamina.ops import conv as conv_ops
-
-R = np.random.default_rng(3)
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed")
-if torch is not None:
-    import torch.nn.functional as TF
-
-
-def rn(*shape):
-    return R.standard_normal(shape)
-
 
 CONV_CASES = [
     # (x shape, w shape, kwargs)
@@ -40,24 +32,21 @@ CONV_CASES = [
 ]
 
 
-@needs_torch
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 @pytest.mark.parametrize("xs,ws,kw", CONV_CASES, ids=[str(c[2]) + str(c[0][0]) for c in CONV_CASES])
-def test_conv2d_against_torch(xs, ws, kw):
+def test_conv2d_against_torch(xs, ws, kw, rn):
     check_op(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: TF.conv2d(x, w, b, **kw),
              rn(*xs), rn(*ws), rn(ws[0]))
 
 
-@needs_torch
 @pytest.mark.parametrize("n", [2, 16])
-def test_conv2d_fused_relu(n):
+def test_conv2d_fused_relu(n, rn):
     """activation='relu' gives relu(conv2d(...)) in value, gradient, second derivative and forward mode."""
     check_op(lambda x, w, b: F.conv2d(x, w, b, padding=1, activation="relu"),
              lambda x, w, b: TF.relu(TF.conv2d(x, w, b, padding=1)), rn(n, 2, 3, 3), rn(3, 2, 2, 2), rn(3))
 
 
-@needs_torch
-def test_conv2d_without_bias_and_unbatched():
+def test_conv2d_without_bias_and_unbatched(rn):
     check_op(lambda x, w: F.conv2d(x, w, padding=1), lambda x, w: TF.conv2d(x, w, padding=1),
              rn(3, 4, 4), rn(2, 3, 3, 3))
 
@@ -74,16 +63,14 @@ CONVT_CASES = [
 ]
 
 
-@needs_torch
 @pytest.mark.parametrize("xs,ws,kw", CONVT_CASES, ids=[str(c[2]) + str(c[0][0]) for c in CONVT_CASES])
-def test_conv_transpose2d_against_torch(xs, ws, kw):
+def test_conv_transpose2d_against_torch(xs, ws, kw, rn):
     cout = ws[1] * kw.get("groups", 1)
     check_op(lambda x, w, b: F.conv_transpose2d(x, w, b, **kw), lambda x, w, b: TF.conv_transpose2d(x, w, b, **kw),
              rn(*xs), rn(*ws), rn(cout))
 
 
-@needs_torch
-def test_weight_gradient_op_is_differentiable():
+def test_weight_gradient_op_is_differentiable(rn):
     """The weight-gradient op alone (a convolution of x with ȳ) checked like any other op."""
     spec = conv_ops.ConvSpec((2, 1), ((1, 1), (0, 0)), (1, 2), 1)
 
@@ -135,13 +122,12 @@ def test_errors_name_the_problem(call, match):
 
 
 # ------------------------------------------------------------------------------ layers
-@needs_torch
 @pytest.mark.parametrize("kw", [dict(kernel_size=3, padding=1), dict(kernel_size=(3, 2), stride=2, groups=2, bias=False),
                                 dict(kernel_size=3, padding="same", dilation=2),
                                 dict(kernel_size=3, padding=2, padding_mode="reflect"),
                                 dict(kernel_size=3, padding=1, padding_mode="replicate"),
                                 dict(kernel_size=3, padding=(1, 2), padding_mode="circular")])
-def test_conv2d_layer_matches_torch(kw):
+def test_conv2d_layer_matches_torch(kw, rn):
     lamina.manual_seed(0)
     m = nn.Conv2d(4, 6, **kw)
     t = torch.nn.Conv2d(4, 6, **kw, dtype=torch.float32)
@@ -157,8 +143,7 @@ def test_conv2d_layer_matches_torch(kw):
     np.testing.assert_allclose(m.weight.grad.numpy(), t.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
-@needs_torch
-def test_conv_transpose2d_layer_and_output_size():
+def test_conv_transpose2d_layer_and_output_size(rn):
     lamina.manual_seed(0)
     m = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1)
     t = torch.nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, dtype=torch.float32)

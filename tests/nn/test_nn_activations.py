@@ -2,19 +2,19 @@
 second derivatives, forward mode), plus their modules."""
 import numpy as np
 import pytest
-from opcheck import check_op, torch
+import torch
+from opcheck import check_op
 
 import lamina as L
 import lamina.nn as nn
 import lamina.nn.functional as F
 
 tF = torch.nn.functional
-R = np.random.default_rng(3)
 
 
-def away_from_kinks(*shape):
+def away_from_kinks(rng, *shape):
     """Normal values kept 0.05 away from 0, where relu-like functions have a kink (finite differences)."""
-    x = R.standard_normal(shape)
+    x = rng.standard_normal(shape)
     return np.where(np.abs(x) < 0.05, 0.1 * np.sign(x) + 0.05, x)
 
 
@@ -44,8 +44,8 @@ ACTIVATIONS = [
 
 
 @pytest.mark.parametrize("name,lf,tf", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
-def test_activation_against_torch(name, lf, tf):
-    check_op(lf, tf, away_from_kinks(3, 4))
+def test_activation_against_torch(name, lf, tf, rng):
+    check_op(lf, tf, away_from_kinks(rng, 3, 4))
 
 
 def test_softplus_threshold_branch():
@@ -53,8 +53,8 @@ def test_softplus_threshold_branch():
     check_op(lambda t: F.softplus(t, 1.5, 10.0), lambda t: tF.softplus(t, 1.5, 10.0), x)
 
 
-def test_swish_learnable_beta_gets_gradient():
-    x = away_from_kinks(5)
+def test_swish_learnable_beta_gets_gradient(rng):
+    x = away_from_kinks(rng, 5)
     check_op(lambda t, b: F.swish(t, b), lambda t, b: t * torch.sigmoid(b * t), x, np.array(0.7))
     m = nn.Swish(1.5, trainable=True)
     assert [n for n, _ in m.named_parameters()] == ["beta"]
@@ -96,17 +96,24 @@ MODULES = [
 
 
 @pytest.mark.parametrize("lm,tm", MODULES, ids=[type(m[0]).__name__ for m in MODULES])
-def test_activation_modules_match_torch(lm, tm):
-    x = (R.standard_normal((4, 5)) * 3).astype(np.float32)
+def test_activation_modules_match_torch(lm, tm, rng):
+    x = (rng.standard_normal((4, 5)) * 3).astype(np.float32)
     np.testing.assert_allclose(lm(L.tensor(x)).numpy(), tm(torch.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
     assert repr(lm).split("(")[0] == repr(tm).split("(")[0]
 
 
-def test_sine_module_and_prelu():
-    x = away_from_kinks(2, 3)
+def test_sine_module_and_prelu(rng):
+    x = away_from_kinks(rng, 2, 3)
     np.testing.assert_allclose(nn.Sine()(L.tensor(x)).numpy(), np.sin(x))
     check_op(F.prelu, tF.prelu, x, np.array([0.1, 0.2, 0.3]))
     check_op(F.prelu, tF.prelu, x, np.array([0.25]))
     pl, pt = nn.PReLU(3), torch.nn.PReLU(3).float()
     xf = x.astype(np.float32)
     np.testing.assert_allclose(pl(L.tensor(xf)).numpy(), pt(torch.tensor(xf)).detach().numpy(), rtol=1e-6)
+
+
+def test_prelu_prints_its_num_parameters_attribute_and_parameter_count():
+    """PReLU's num_parameters is an int (PyTorch's attribute); printing it, or a model holding it, still works."""
+    assert nn.PReLU(3).num_parameters == 3
+    assert repr(nn.PReLU(3)) == "PReLU(num_parameters=3)  # 3 parameters"
+    assert "(1): PReLU(num_parameters=1)  # 1 parameter" in repr(nn.Sequential(nn.Linear(2, 3), nn.PReLU()))

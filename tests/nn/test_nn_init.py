@@ -60,7 +60,7 @@ def test_kaiming_uniform_bound_and_truncation():
 
 def test_constants_and_orthogonal():
     b = big(10)
-    init.constant_(b, 0.01)  # seed 003: ReLU biases slightly positive
+    init.constant_(b, 0.01)  # ReLU biases slightly positive, so the units start active
     assert (b.numpy() == np.float32(0.01)).all()
     init.zeros_(b)
     assert not b.numpy().any()
@@ -92,3 +92,31 @@ def test_init_works_on_parameters_in_grad_mode_and_records_nothing():
     lin = nn.Linear(3, 3)
     init.xavier_uniform_(lin.weight)  # a leaf that requires grad, outside no_grad: allowed, as in torch
     assert lin.weight.grad_fn is None
+
+
+def test_default_init_is_kaiming_uniform_sqrt5_then_fan_in_uniform_bias():
+    g = L.Generator().manual_seed(3)
+    w, b = big(6, 4, 3, 3), big(6)
+    init.default_(w, b, generator=g)
+    bound = 1 / math.sqrt(4 * 3 * 3)
+    assert 0.9 * bound < np.abs(w.numpy()).max() <= bound and np.abs(b.numpy()).max() <= bound
+    g.manual_seed(3)
+    w2 = init.kaiming_uniform_(big(6, 4, 3, 3), a=math.sqrt(5), generator=g)
+    b2 = init.uniform_(big(6), -bound, bound, generator=g)
+    np.testing.assert_array_equal(w.numpy(), w2.numpy())
+    np.testing.assert_array_equal(b.numpy(), b2.numpy())
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Linear(5, 3), lambda: nn.Conv2d(4, 6, 3),
+                                  lambda: nn.ConvTranspose2d(4, 6, 2, groups=2)])
+def test_layers_draw_their_default_init_from_the_global_generator(make):
+    L.manual_seed(9)
+    layer = make()
+    w, b = big(*layer.weight.shape), big(*layer.bias.shape)
+    L.manual_seed(9)
+    init.default_(w, b)
+    np.testing.assert_array_equal(layer.weight.numpy(), w.numpy())
+    np.testing.assert_array_equal(layer.bias.numpy(), b.numpy())
+    unbiased = nn.Linear(5, 3, bias=False)
+    init.default_(unbiased.weight, unbiased.bias)
+    assert unbiased.bias is None

@@ -2,23 +2,20 @@
 layer norm, local response norm (across and within channels), dropout, maxout, flatten, residual."""
 import numpy as np
 import pytest
-from opcheck import check_op, torch
+import torch
+from opcheck import check_op
 
 import lamina as L
 import lamina.nn as nn
 import lamina.nn.functional as F
 
 tF = torch.nn.functional
-R = np.random.default_rng(11)
 
-
-def rn(*s):
-    return R.standard_normal(s)
 
 
 # ---------------------------------------------------------------------------- linear
 @pytest.mark.parametrize("xshape", [(4, 3), (2, 5, 3), (3,)])
-def test_linear_against_torch(xshape):
+def test_linear_against_torch(xshape, rn):
     check_op(F.linear, tF.linear, rn(*xshape), rn(2, 3), rn(2))
     check_op(F.linear, tF.linear, rn(*xshape), rn(2, 3))
 
@@ -38,8 +35,8 @@ def test_linear_module_defaults_like_torch():
     np.testing.assert_allclose(m(x).numpy(), x.numpy() @ m.weight.numpy().T + m.bias.numpy(), rtol=1e-5)
 
 
-def test_linear_shape_error_answers_seed_001():
-    """Seed 001: model = Sequential(Linear(1, 10), ...); x0 = linspace(-1, 1, 256); y = model(x0) is an error. Why?"""
+def test_linear_shape_error_explains_a_1d_batch_of_scalars():
+    """model = Sequential(Linear(1, 10), ...); x0 = linspace(-1, 1, 256); y = model(x0) is an error. Why?"""
     model = nn.Sequential(nn.Linear(1, 10), nn.ReLU(), nn.Linear(10, 1))
     x0 = L.linspace(-1, 1, 256)
     with pytest.raises(ValueError) as e:
@@ -70,7 +67,7 @@ def test_linear_fused_backward_matches_composite_in_float32():
 
 
 # ---------------------------------------------------------------------------- embedding
-def test_embedding_against_torch():
+def test_embedding_against_torch(rn):
     idx = np.array([[0, 2, 2], [4, 0, 1]])
     check_op(lambda w: F.embedding(idx, w), lambda w: tF.embedding(torch.tensor(idx), w), rn(5, 3))
     # padding_idx: the row is read but gets no gradient, by design, so finite differences do not apply
@@ -110,7 +107,7 @@ def test_embedding_row_sparse_gradient_form():
 
 # ---------------------------------------------------------------------------- batch norm
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 3, 2, 2)])
-def test_batch_norm_training_against_torch(shape):
+def test_batch_norm_training_against_torch(shape, rn):
     x = rn(*shape) * 2 + 1
     check_op(lambda a, w, b: F.batch_norm(a, None, None, w, b, training=True),
              lambda a, w, b: tF.batch_norm(a, None, None, w, b, training=True), x, rn(3), rn(3))
@@ -118,15 +115,15 @@ def test_batch_norm_training_against_torch(shape):
              lambda a: tF.batch_norm(a, None, None, training=True), x)
 
 
-def test_batch_norm_eval_against_torch():
-    rm, rv = rn(3), R.uniform(0.5, 2, 3)
+def test_batch_norm_eval_against_torch(rn, rng):
+    rm, rv = rn(3), rng.uniform(0.5, 2, 3)
     check_op(lambda a, w, b: F.batch_norm(a, L.tensor(rm), L.tensor(rv), w, b, training=False),
              lambda a, w, b: tF.batch_norm(a, torch.tensor(rm), torch.tensor(rv), w, b, training=False),
              rn(4, 3, 2, 2), rn(3), rn(3))
 
 
 @pytest.mark.parametrize("momentum", [0.1, None])
-def test_batchnorm2d_running_statistics_over_steps(momentum):
+def test_batchnorm2d_running_statistics_over_steps(momentum, rng):
     lm = nn.BatchNorm2d(3, momentum=momentum)
     tm = torch.nn.BatchNorm2d(3, momentum=momentum).float()
     with torch.no_grad():
@@ -135,7 +132,7 @@ def test_batchnorm2d_running_statistics_over_steps(momentum):
     lm.weight.data = L.tensor([0.5, 1.0, 2.0])
     lm.bias.data = L.tensor([0.1, -0.2, 0.3])
     for step in range(4):
-        x = (R.standard_normal((5, 3, 4, 4)) * (step + 1) + step).astype(np.float32)
+        x = (rng.standard_normal((5, 3, 4, 4)) * (step + 1) + step).astype(np.float32)
         np.testing.assert_allclose(lm(L.tensor(x)).numpy(), tm(torch.tensor(x)).detach().numpy(), rtol=1e-4,
                                    atol=1e-5)
         for name in ("running_mean", "running_var"):
@@ -143,7 +140,7 @@ def test_batchnorm2d_running_statistics_over_steps(momentum):
     assert lm.num_batches_tracked.item() == 4 and lm.num_batches_tracked.dtype == np.int64
     lm.eval()
     tm.eval()
-    x = R.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
     np.testing.assert_allclose(lm(L.tensor(x)).numpy(), tm(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
     assert lm.num_batches_tracked.item() == 4  # eval leaves the statistics alone
 
@@ -167,7 +164,7 @@ def test_batchnorm1d_modes_and_errors():
 
 
 # ---------------------------------------------------------------------------- other normalisations
-def test_layer_norm_against_torch():
+def test_layer_norm_against_torch(rn):
     check_op(lambda a, w, b: F.layer_norm(a, (4,), w, b), lambda a, w, b: tF.layer_norm(a, (4,), w, b),
              rn(3, 4), rn(4), rn(4))
     check_op(lambda a: F.layer_norm(a, (2, 3)), lambda a: tF.layer_norm(a, (2, 3)), rn(2, 2, 3))
@@ -176,15 +173,15 @@ def test_layer_norm_against_torch():
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 5])
-def test_local_response_norm_across_channels_against_torch(size):
+def test_local_response_norm_across_channels_against_torch(size, rn):
     x = rn(2, 6, 3, 3)
     check_op(lambda a: F.local_response_norm(a, size, 0.3, 0.75, 2.0),
              lambda a: tF.local_response_norm(a, size, 0.3, 0.75, 2.0), x)
     check_op(lambda a: F.local_response_norm(a, size), lambda a: tF.local_response_norm(a, size), rn(2, 4, 5))
 
 
-def test_local_response_norm_matches_seed_004_keras_layer():
-    """The seed's Keras LRN: scale = k + α/n Σ_{i<n} sqr[:, i:i+ch] over zero-padded channels, x / scale^β."""
+def test_local_response_norm_matches_a_keras_style_layer(rn):
+    """A Keras LRN layer written out: scale = k + α/n Σ_{i<n} sqr[:, i:i+ch] over zero-padded channels, x / scale^β."""
     x = rn(2, 7, 3, 3)
     alpha, k, beta, n = 1e-1, 1.0, 0.75, 5
     half = n // 2
@@ -197,7 +194,7 @@ def test_local_response_norm_matches_seed_004_keras_layer():
 
 
 @pytest.mark.parametrize("size", [2, 3])
-def test_local_response_norm_within_channel(size):
+def test_local_response_norm_within_channel(size, rn):
     def torch_ref(a):
         sq = tF.pad(a * a, (size // 2, (size - 1) // 2, size // 2, (size - 1) // 2))
         avg = tF.avg_pool2d(sq, size, stride=1)  # Σ over the size×size window / size²
@@ -212,7 +209,7 @@ def test_local_response_norm_within_channel(size):
         nn.LocalResponseNorm(3, region="spatial")
 
 
-def test_normalize_against_torch():
+def test_normalize_against_torch(rn):
     check_op(lambda a: F.normalize(a, dim=1), lambda a: tF.normalize(a, dim=1), rn(3, 4))
 
 
@@ -247,7 +244,7 @@ def test_alpha_dropout_keeps_selu_statistics():
 
 
 # ---------------------------------------------------------------------------- maxout, flatten, residual
-def test_maxout_against_torch():
+def test_maxout_against_torch(rn):
     def torch_maxout(x, w, b):
         return tF.linear(x, w, b).view(x.shape[0], 2, 3).max(-1).values
 
@@ -260,7 +257,7 @@ def test_maxout_against_torch():
 
 
 def test_maxout_generalises_relu():
-    """max(0·x + 0, 1·x + 0) is ReLU (seed 003)."""
+    """max(0·x + 0, 1·x + 0) is ReLU."""
     m = nn.Maxout(1, 1, pieces=2)
     m.linear.weight.data = L.tensor([[0.0], [1.0]])
     m.linear.bias.data = L.tensor([0.0, 0.0])
@@ -283,7 +280,7 @@ def test_flatten_unflatten_and_residual():
         nn.Residual(nn.Linear(4, 2))(v)
 
 
-def test_dropout_through_the_op_checker_with_a_fixed_mask():
+def test_dropout_through_the_op_checker_with_a_fixed_mask(rn):
     p, shape = 0.3, (4, 5)
     keep = np.random.default_rng(0).random(shape) >= p  # what lamina's generator seeded with 0 draws
 
@@ -295,7 +292,7 @@ def test_dropout_through_the_op_checker_with_a_fixed_mask():
              lambda x: x * torch.tensor((np.random.default_rng(1).random((2, 3, 1, 1)) >= 0.5) * 2.0), rn(2, 3, 2, 2))
 
 
-def test_flatten_and_residual_through_the_op_checker():
+def test_flatten_and_residual_through_the_op_checker(rn):
     check_op(lambda x: nn.Flatten()(x), lambda x: torch.nn.Flatten()(x), rn(2, 3, 2))
     check_op(lambda x, w, b: nn.Residual(_Fn(lambda v: F.tanh(F.linear(v, w, b))))(x),
              lambda x, w, b: x + torch.tanh(tF.linear(x, w, b)), rn(3, 4), rn(4, 4), rn(4))
@@ -310,8 +307,8 @@ class _Fn(nn.Module):
         return self.fn(x)
 
 
-def test_embedding_max_norm_matches_torch():
-    w = R.standard_normal((6, 3)).astype(np.float32) * 2
+def test_embedding_max_norm_matches_torch(rng):
+    w = rng.standard_normal((6, 3)).astype(np.float32) * 2
     idx = np.array([1, 2, 2, 5])
     lw, tw = L.tensor(w.copy()), torch.tensor(w.copy())
     out = F.embedding(L.tensor(idx), lw, max_norm=1.5)
@@ -320,7 +317,7 @@ def test_embedding_max_norm_matches_torch():
     np.testing.assert_allclose(lw.numpy(), tw.numpy(), rtol=1e-6)  # the same rows were renormalised in place
 
 
-def test_fused_linear_relu_against_torch():
+def test_fused_linear_relu_against_torch(rn):
     x = rn(5, 4)
     check_op(F.linear_relu, lambda a, w, b: torch.relu(tF.linear(a, w, b)), x, rn(3, 4), rn(3))
     check_op(F.linear_relu, lambda a, w: torch.relu(tF.linear(a, w)), rn(2, 3, 4), rn(3, 4))

@@ -1,6 +1,8 @@
 """Module API: registration, iteration, modes, dtype moves, hooks, containers, state_dict round trips
 (including a PyTorch model's state_dict), printing."""
 import copy
+import importlib
+import pkgutil
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import torch
 import lamina as L
 import lamina.nn as nn
 import lamina.nn.functional as F
+import lamina.nn.modules as modules
 
 
 class Block(nn.Module):
@@ -220,3 +223,42 @@ def test_deepcopy_is_independent():
     c.block.fc.weight.data.numpy()[...] = 0
     assert m.block.fc.weight.numpy().any()
     assert [n for n, _ in c.named_parameters()] == [n for n, _ in m.named_parameters()]
+
+
+def test_nn_modules_all_is_every_layer_file_all():
+    """nn.modules spells its __all__ out for type checkers; it must stay the union of the files' lists."""
+    files = [importlib.import_module(f"lamina.nn.modules.{m.name}") for m in pkgutil.iter_modules(modules.__path__)]
+    union = [name for f in files for name in f.__all__]
+    assert sorted(modules.__all__) == sorted(union) and len(set(union)) == len(union)
+    assert set(union) <= set(nn.__all__) and all(hasattr(nn, name) for name in union)
+
+
+def test_container_edits_renumber_and_reject_non_modules():
+    seq = nn.Sequential(nn.Linear(1, 1), nn.Tanh())
+    seq.insert(1, nn.ReLU())
+    assert [type(m).__name__ for m in seq] == ["Linear", "ReLU", "Tanh"] and list(seq._modules) == ["0", "1", "2"]
+    with pytest.raises(TypeError, match="not a Module subclass"):
+        seq.insert(0, "relu")
+    assert len(seq) == 3
+    ml = nn.ModuleList([nn.Tanh(), nn.ReLU()])
+    ml.insert(0, nn.Sigmoid())
+    del ml[1]
+    assert [type(m).__name__ for m in ml] == ["Sigmoid", "ReLU"] and list(ml._modules) == ["0", "1"]
+    pd = nn.ParameterDict({"a": L.ones(2)})
+    pd.update([("b", L.zeros(1))])
+    assert list(pd) == ["a", "b"] and "b" in pd and isinstance(pd["a"], nn.Parameter)
+    assert pd.pop("a").shape == (2,) and [n for n, _ in pd.named_parameters()] == ["b"]
+    pd.clear()
+    assert len(pd) == 0 and not list(pd.parameters())
+
+
+def test_get_parameter_and_buffer_by_dotted_path():
+    net = nn.Sequential(nn.Linear(2, 2, bias=False), nn.BatchNorm1d(2))
+    assert net.get_parameter("0.weight") is net[0].weight and net.get_parameter("0.bias") is None
+    assert net.get_buffer("1.running_var") is net[1].running_var
+    with pytest.raises(AttributeError, match="has no parameter 'nope'"):
+        net.get_parameter("0.nope")
+    with pytest.raises(AttributeError, match="has no buffer 'weight'"):
+        net.get_buffer("1.weight")
+    with pytest.raises(AttributeError, match="has no submodule '5'"):
+        net.get_buffer("5.running_var")

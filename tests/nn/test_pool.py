@@ -2,21 +2,13 @@
 align_corners False/True, area) through the shared op checker, indices, layers and errors."""
 import numpy as np
 import pytest
-from opcheck import check_op, torch
+import torch
+import torch.nn.functional as TF
+from opcheck import check_op
 
 import lamina
 import lamina.nn as nn
 import lamina.nn.functional as F
-
-R = np.random.default_rng(5)
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed")
-if torch is not None:
-    import torch.nn.functional as TF
-
-
-def rn(*shape):
-    return R.standard_normal(shape)
-
 
 MAX_CASES = [
     dict(kernel_size=2),
@@ -28,17 +20,15 @@ MAX_CASES = [
 ]
 
 
-@needs_torch
 @pytest.mark.parametrize("kw", MAX_CASES, ids=str)
 @pytest.mark.parametrize("n", [2, 16])
-def test_max_pool2d(kw, n):
+def test_max_pool2d(kw, n, rn):
     shape = (n, 3, 7, 6) if n < 16 else (n, 2, 5, 4)
     check_op(lambda x: F.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), rn(*shape))
 
 
-@needs_torch
 @pytest.mark.parametrize("kw", MAX_CASES, ids=str)
-def test_max_pool2d_indices_match_torch(kw):
+def test_max_pool2d_indices_match_torch(kw, rn):
     x = rn(2, 3, 7, 6)
     y, idx = F.max_pool2d(lamina.tensor(x), return_indices=True, **kw)
     ty, tidx = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
@@ -46,7 +36,6 @@ def test_max_pool2d_indices_match_torch(kw):
     assert idx.dtype == lamina.int64
 
 
-@needs_torch
 def test_max_pool2d_ties_pick_the_first_like_torch():
     x = np.zeros((1, 2, 4, 4))
     x[0, 0, 1, 1] = x[0, 0, 1, 0] = 1.0  # two maxima in one window
@@ -56,7 +45,6 @@ def test_max_pool2d_ties_pick_the_first_like_torch():
     np.testing.assert_array_equal(xl.grad.numpy(), xt.grad.numpy())
 
 
-@needs_torch
 def test_max_pool2d_on_integers_like_torch():
     x = np.arange(30).reshape(1, 1, 5, 6) % 7
     got = F.max_pool2d(lamina.tensor(x), 3, 2, padding=1)
@@ -74,25 +62,22 @@ AVG_CASES = [
 ]
 
 
-@needs_torch
 @pytest.mark.parametrize("kw", AVG_CASES, ids=str)
 @pytest.mark.parametrize("n", [2, 16])
-def test_avg_pool2d(kw, n):
+def test_avg_pool2d(kw, n, rn):
     shape = (n, 3, 7, 6) if n < 16 else (n, 2, 5, 4)
     check_op(lambda x: F.avg_pool2d(x, **kw), lambda x: TF.avg_pool2d(x, **kw), rn(*shape))
 
 
-@needs_torch
 @pytest.mark.parametrize("n", [2, 16])
-def test_pools_that_tile_the_input_exactly(n):
+def test_pools_that_tile_the_input_exactly(n, rn):
     """Windows covering every pixel once: the backward writes instead of accumulating into zeros."""
     check_op(lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2), rn(n, 2, 4, 6))
     check_op(lambda x: F.avg_pool2d(x, (2, 3)), lambda x: TF.avg_pool2d(x, (2, 3)), rn(n, 2, 4, 6))
 
 
-@needs_torch
 @pytest.mark.parametrize("size", [1, (3, 4), (2, 5), (None, 3), 7, (4, 4)])
-def test_adaptive_avg_pool2d(size):
+def test_adaptive_avg_pool2d(size, rn):
     check_op(lambda x: F.adaptive_avg_pool2d(x, size), lambda x: TF.adaptive_avg_pool2d(x, size), rn(2, 3, 7, 8))
 
 
@@ -110,25 +95,22 @@ INTERP_4D = [
 ]
 
 
-@needs_torch
 @pytest.mark.parametrize("kw", INTERP_4D, ids=str)
-def test_interpolate_2d(kw):
+def test_interpolate_2d(kw, rn):
     check_op(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), rn(2, 3, 5, 6))
 
 
-@needs_torch
 @pytest.mark.parametrize("kw", [dict(scale_factor=2, mode="linear"), dict(size=9, mode="linear", align_corners=True),
                                 dict(size=4), dict(size=4, mode="area")], ids=str)
-def test_interpolate_1d(kw):
+def test_interpolate_1d(kw, rn):
     check_op(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), rn(2, 3, 7))
 
 
-@needs_torch
 @pytest.mark.parametrize("kw", [dict(scale_factor=2.3), dict(size=(29, 5)), dict(scale_factor=1 / 3, mode="bilinear"),
                                 dict(size=(40, 7), mode="bilinear", align_corners=True)], ids=str)
-def test_interpolate_float32_indices_match_torch(kw):
+def test_interpolate_float32_indices_match_torch(kw, rng):
     """Source indices are computed in the input's precision, as PyTorch does, so float32 agrees exactly."""
-    x = R.standard_normal((2, 3, 13, 17)).astype(np.float32)
+    x = rng.standard_normal((2, 3, 13, 17)).astype(np.float32)
     a = F.interpolate(lamina.tensor(x), **kw)
     assert a.dtype == lamina.float32
     np.testing.assert_allclose(a.numpy(), TF.interpolate(torch.tensor(x), **kw).numpy(), atol=1e-5)
@@ -156,8 +138,7 @@ def test_errors_name_the_problem(call, match):
         call()
 
 
-@needs_torch
-def test_layers_match_torch():
+def test_layers_match_torch(rn):
     x = rn(2, 3, 8, 7).astype(np.float32)
     pairs = [
         (nn.MaxPool2d(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1)),

@@ -1,4 +1,4 @@
-"""LeNet-5 (LeCun et al. 1998), the convolutional network of seed 001, in its modern form:
+"""LeNet-5 (LeCun et al. 1998), the first successful convolutional network, in its modern form:
 conv 6@5×5 → act → pool 2 → conv 16@5×5 → act → pool 2 → FC 120 → act → FC 84 → act → FC classes.
 
 For 28×28 inputs (MNIST, Fashion-MNIST) the first convolution pads by 2, so the feature maps
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..nn import functional as F
+from ..tensor import Tensor
 
 __all__ = ["LeNet5"]
 
@@ -45,7 +46,7 @@ class LeNet5(nn.Module):
             nn.Linear(84, num_classes),
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if not self.fuse_activations:
             return self.classifier(self.features(x))
         layers, i = list(self.features), 0
@@ -66,7 +67,7 @@ class LeNet5(nn.Module):
         return self.classifier(x)
 
 
-def _plain(conv, act, *more) -> bool:
+def _plain(conv: nn.Module, act: nn.Module, *more: nn.Module) -> bool:
     """A zero-padded Conv2d followed by a ReLU (and more layers), none with hooks."""
     return (type(conv) is nn.Conv2d and type(act) is nn.ReLU and conv.padding_mode == "zeros"
-            and not any(getattr(m, h) for m in (conv, act) + more for h in ("_forward_hooks", "_forward_pre_hooks")))
+            and not any(m._has_forward_hooks() for m in (conv, act, *more)))

@@ -1,7 +1,7 @@
-"""Classical linear models of seed 002, with scikit-learn's interface (fit / predict / score).
+"""Classical linear models, with scikit-learn's interface (fit / predict / score).
 
 ``LinearRegression(fit_intercept=True, ridge=0.0, solver='svd', forgetting=1.0)``
-    Closed form θ = (XᵀX)⁻¹Xᵀy (seed 002), computed stably — never by inverting XᵀX:
+    Closed form θ = (XᵀX)⁻¹Xᵀy (the normal equations), computed stably — never by inverting XᵀX:
     * ``ridge == 0``: ``numpy.linalg.lstsq`` (SVD).  On a rank-deficient X this is the
       minimum-norm least-squares solution (what the pseudo-inverse gives).
     * ``ridge = α > 0``: θ = (XᵀX + αI)⁻¹Xᵀy = V·diag(s/(s² + α))·Uᵀy from the SVD
@@ -10,7 +10,7 @@
     With ``fit_intercept`` the data are centred first, so the intercept is not penalised
     and b = ȳ - x̄ᵀθ (scikit-learn's convention; on a full-rank problem without ridge this
     is the same as appending a column of ones).
-    ``partial_fit(X, y)`` learns online (seed 004) by recursive least squares: with
+    ``partial_fit(X, y)`` learns online, one batch at a time, by recursive least squares: with
     A = [X, 1] it keeps P = (AᵀA + δI)⁻¹ and, for each new batch (a single row is fine),
     K = PAᵀ(I + APAᵀ)⁻¹, θ += K(y - Aθ), P -= KAP (Woodbury: exact, no refit).  From
     scratch, after n rows θ equals the ridge solution with penalty δ = ``ridge`` (or 1e-6
@@ -21,7 +21,7 @@
 optimizer='sgd', random_state=None, tol=None)``
     p(y=1|x) = σ(xᵀw + b), trained by gradient descent (``lamina.optim.SGD``; full batch
     when ``batch_size`` is None) on the binary cross-entropy, using lamina's autodiff;
-    ``l2`` adds seed 002's λΣw² (the intercept is not penalised).  More than two classes:
+    ``l2`` adds the penalty λΣw² (the intercept is not penalised).  More than two classes:
     softmax regression on the cross-entropy.  ``partial_fit`` takes one SGD step on the
     given rows (online learning; give ``classes`` on the first call).
 
@@ -29,8 +29,12 @@ Inputs may be NumPy arrays, lists or lamina tensors; outputs are NumPy arrays.
 """
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 
+from .. import optim
+from ..nn.regularization import l2 as l2_penalty
 from ..ops.activations import softplus
 from ..ops.reduce import log_softmax
 from ..tensor import Tensor
@@ -58,9 +62,14 @@ def _targets(y, n, where) -> np.ndarray:
     return a
 
 
-def _check_fitted(model, attr, where):
-    if getattr(model, attr, None) is None:
+_T = TypeVar("_T")
+
+
+def _fitted(value: _T | None, model: object, where: str) -> _T:
+    """A fitted attribute's value; a RuntimeError while it is still None (before fit)."""
+    if value is None:
         raise RuntimeError(f"{where}: this {type(model).__name__} is not fitted yet; call fit() first")
+    return value
 
 
 # ---------------------------------------------------------------------------- linear regression
@@ -74,8 +83,10 @@ class LinearRegression:
         if not 0 < forgetting <= 1:
             raise ValueError(f"LinearRegression: forgetting must be in (0, 1], got {forgetting}")
         self.fit_intercept, self.ridge, self.solver, self.forgetting = fit_intercept, float(ridge), solver, forgetting
-        self.coef_ = self.intercept_ = None
-        self._theta = self._P = None   # recursive-least-squares state
+        self.coef_: np.ndarray | None = None
+        self.intercept_: float | np.ndarray | None = None
+        self._theta: np.ndarray | None = None   # recursive-least-squares state: θ and P
+        self._P: np.ndarray | None = None
 
     def _solve(self, x, y):
         """θ minimising ‖xθ - y‖² + ridge·‖θ‖² (y is 2-D)."""
@@ -127,30 +138,30 @@ class LinearRegression:
         yy = _targets(y, x.shape[0], "LinearRegression.partial_fit").astype(np.float64)
         y2 = yy.reshape(x.shape[0], -1)
         a = self._design(x)
-        if self._theta is None:
+        if self._theta is None or self._P is None:
             self._single = yy.ndim == 1
             self._theta = np.zeros((a.shape[1], y2.shape[1]))
             self._P = np.eye(a.shape[1]) / self._delta()
-        if a.shape[1] != self._theta.shape[0]:
-            raise ValueError(f"LinearRegression.partial_fit: expected {self._theta.shape[0] - self.fit_intercept} "
+        theta = self._theta
+        if a.shape[1] != theta.shape[0]:
+            raise ValueError(f"LinearRegression.partial_fit: expected {theta.shape[0] - self.fit_intercept} "
                              f"features, got {x.shape[1]}")
         p = self._P / self.forgetting
         pa = p @ a.T                                        # (p, b)
         s = np.eye(a.shape[0]) + a @ pa                     # (b, b)
         k = np.linalg.solve(s, pa.T).T                      # P Aᵀ S⁻¹ (S symmetric)
-        self._theta = self._theta + k @ (y2 - a @ self._theta)
+        self._theta = theta = theta + k @ (y2 - a @ theta)
         p = p - k @ pa.T
         self._P = 0.5 * (p + p.T)
         if self.fit_intercept:
-            self._set(self._theta[:-1], self._theta[-1])
+            self._set(theta[:-1], theta[-1])
         else:
-            self._set(self._theta, np.zeros(y2.shape[1]))
+            self._set(theta, np.zeros(y2.shape[1]))
         return self
 
     def predict(self, X) -> np.ndarray:
-        _check_fitted(self, "coef_", "LinearRegression.predict")
+        coef = np.atleast_2d(_fitted(self.coef_, self, "LinearRegression.predict"))
         x = _matrix(X, "LinearRegression.predict")
-        coef = np.atleast_2d(self.coef_)
         if x.shape[1] != coef.shape[1]:
             raise ValueError(f"LinearRegression.predict: X has {x.shape[1]} features, the model {coef.shape[1]}")
         out = x @ coef.T + self.intercept_
@@ -181,20 +192,22 @@ class LogisticRegression:
         self.fit_intercept, self.momentum, self.optimizer, self.random_state = fit_intercept, momentum, optimizer, \
             random_state
         self.tol = tol
-        self.classes_ = self.coef_ = self.intercept_ = None
+        self.classes_: np.ndarray | None = None
+        self.coef_: np.ndarray | None = None
+        self.intercept_: np.ndarray | None = None
         self.loss_curve_: list[float] = []
 
     # -- parameters and loss
     def _init(self, n_features, classes):
-        from .. import optim
-
         self.classes_ = np.asarray(classes)
         if len(self.classes_) < 2:
             raise ValueError(f"LogisticRegression: need at least two classes, got {self.classes_.tolist()}")
-        k = 1 if len(self.classes_) == 2 else len(self.classes_)
+        self._n_classes = len(self.classes_)
+        k = 1 if self._n_classes == 2 else self._n_classes
         self.weight = Tensor._make(np.zeros((n_features, k))).requires_grad_()
         self.bias = Tensor._make(np.zeros(k)).requires_grad_()
         params = [self.weight, self.bias] if self.fit_intercept else [self.weight]
+        self._opt: optim.Optimizer
         if self.optimizer == "sgd":
             self._opt = optim.SGD(params, lr=self.lr, momentum=self.momentum)
         else:
@@ -202,11 +215,12 @@ class LogisticRegression:
         self.n_features_in_ = n_features
 
     def _labels(self, y, where):
-        idx = np.searchsorted(self.classes_, y)
-        idx = np.clip(idx, 0, len(self.classes_) - 1)
-        if not np.all(self.classes_[idx] == y):
-            unknown = np.setdiff1d(np.unique(y), self.classes_)
-            raise ValueError(f"{where}: labels {unknown.tolist()} are not among the classes {self.classes_.tolist()}")
+        classes = _fitted(self.classes_, self, where)
+        idx = np.searchsorted(classes, y)
+        idx = np.clip(idx, 0, len(classes) - 1)
+        if not np.all(classes[idx] == y):
+            unknown = np.setdiff1d(np.unique(y), classes)
+            raise ValueError(f"{where}: labels {unknown.tolist()} are not among the classes {classes.tolist()}")
         return idx
 
     def _logits(self, x: Tensor) -> Tensor:
@@ -215,16 +229,14 @@ class LogisticRegression:
 
     def _loss(self, x: np.ndarray, idx: np.ndarray) -> Tensor:
         z = self._logits(Tensor._make(x))
-        if len(self.classes_) == 2:      # BCE with logits: softplus(z) - y·z, stable and smooth
+        if self._n_classes == 2:      # BCE with logits: softplus(z) - y·z, stable and smooth
             t = Tensor._make(idx.astype(np.float64).reshape(-1, 1))
             loss = (softplus(z) - t * z).mean()
         else:
-            onehot = Tensor._make(np.eye(len(self.classes_))[idx])
+            onehot = Tensor._make(np.eye(self._n_classes)[idx])
             loss = -(log_softmax(z, dim=1) * onehot).sum(dim=1).mean()
         if self.l2 > 0:
-            from ..nn.regularization import l2
-
-            loss = loss + l2([self.weight], self.l2)
+            loss = loss + l2_penalty([self.weight], self.l2)
         return loss
 
     def _sgd_step(self, x, idx) -> float:
@@ -274,7 +286,7 @@ class LogisticRegression:
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        _check_fitted(self, "classes_", "LogisticRegression.decision_function")
+        _fitted(self.classes_, self, "LogisticRegression.decision_function")
         x = _matrix(X, "LogisticRegression.decision_function")
         z = x @ self.weight._data + (self.bias._data if self.fit_intercept else 0.0)
         return z[:, 0] if z.shape[1] == 1 else z
@@ -292,7 +304,7 @@ class LogisticRegression:
     def predict(self, X) -> np.ndarray:
         z = self.decision_function(X)
         idx = (z > 0).astype(int) if z.ndim == 1 else z.argmax(axis=1)
-        return self.classes_[idx]
+        return _fitted(self.classes_, self, "LogisticRegression.predict")[idx]
 
     def score(self, X, y) -> float:
         """Accuracy."""

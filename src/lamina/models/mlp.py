@@ -1,8 +1,12 @@
-"""Multilayer perceptrons (seed 001: f(x) = f_k(f_{k−1}(… f_0(x))), f_i(x) = σ(W_i x + b_i)) and the XOR
-network of seed 000."""
+"""Multilayer perceptrons, f(x) = f_k(f_{k−1}(… f_0(x))) with f_i(x) = σ(W_i x + b_i), and the 2-2-1 XOR
+network."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from itertools import pairwise
+
 from .. import nn
+from ..tensor import Tensor
 
 __all__ = ["MLP", "XORNet"]
 
@@ -13,7 +17,7 @@ _ACTIVATIONS = {
 }
 
 
-def _activation(spec) -> nn.Module:
+def _activation(spec: str | Callable[[], nn.Module]) -> nn.Module:
     if isinstance(spec, str):
         try:
             return _ACTIVATIONS[spec.lower()]()
@@ -41,40 +45,31 @@ class MLP(nn.Sequential):
         sizes = [int(s) for s in sizes]
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs at least an input and an output size, got {sizes}")
-        layers, selu = [], False
-        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers: list[nn.Module] = []
+        selu = False
+        for i, (a, b) in enumerate(pairwise(sizes)):
             lin = nn.Linear(a, b, bias=bias, dtype=dtype)
             layers.append(lin)
-            if i == len(sizes) - 2:
-                break
-            if batchnorm:
-                layers.append(nn.BatchNorm1d(b, dtype=dtype))
-            act = _activation(activation)
-            layers.append(act)
-            if isinstance(act, nn.SELU):
-                selu = True
-                nn.init.lecun_normal_(lin.weight)
-                if lin.bias is not None:
-                    nn.init.zeros_(lin.bias)
-            if dropout:
-                layers.append(nn.AlphaDropout(dropout) if isinstance(act, nn.SELU) else nn.Dropout(dropout))
+            if i < len(sizes) - 2:
+                after = _after_hidden(b, activation, dropout, batchnorm, dtype)
+                layers += after
+                if any(isinstance(m, nn.SELU) for m in after):
+                    selu = True
+                    _lecun_init_(lin)
         super().__init__(*layers)
         if selu:
-            last = layers[-1]
-            nn.init.lecun_normal_(last.weight)
-            if last.bias is not None:
-                nn.init.zeros_(last.bias)
+            _lecun_init_(lin)  # the output layer as well
         self.sizes = sizes
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         # A Linear directly followed by a ReLU runs as one fused node (same result, less memory traffic),
         # unless either has hooks, which must see their own call.
-        mods = list(self._modules.values())
+        mods = list(self)
         i, n = 0, len(mods)
         while i < n:
             m = mods[i]
-            if (i + 1 < n and type(m) is nn.Linear and type(mods[i + 1]) is nn.ReLU and not _hooked(m)
-                    and not _hooked(mods[i + 1])):
+            if (i + 1 < n and type(m) is nn.Linear and type(mods[i + 1]) is nn.ReLU and not m._has_forward_hooks()
+                    and not mods[i + 1]._has_forward_hooks()):
                 input = m.forward_relu(input)
                 i += 2
             else:
@@ -83,12 +78,26 @@ class MLP(nn.Sequential):
         return input
 
 
-def _hooked(m: nn.Module) -> bool:
-    return bool(m._forward_hooks or m._forward_pre_hooks)
+def _after_hidden(size: int, activation, dropout: float, batchnorm: bool, dtype) -> list[nn.Module]:
+    """What follows a hidden Linear: [BatchNorm1d], the activation, [Dropout, or AlphaDropout after SELU]."""
+    layers: list[nn.Module] = [nn.BatchNorm1d(size, dtype=dtype)] if batchnorm else []
+    act = _activation(activation)
+    layers.append(act)
+    if dropout:
+        layers.append(nn.AlphaDropout(dropout) if isinstance(act, nn.SELU) else nn.Dropout(dropout))
+    return layers
+
+
+def _lecun_init_(lin: nn.Linear) -> None:
+    """The self-normalising recipe for SELU networks: W ~ N(0, 1/fan_in), b = 0."""
+    nn.init.lecun_normal_(lin.weight)
+    if lin.bias is not None:
+        nn.init.zeros_(lin.bias)
 
 
 class XORNet(nn.Module):
-    """Seed 000's XOR network: 2 inputs -> 2 sigmoid hidden units -> 1 output logit.
+    """The XOR network: 2 inputs -> 2 sigmoid hidden units -> 1 output logit (the smallest MLP that separates
+    x₁ xor x₂, which no linear model can).
 
     Train it with ``BCEWithLogitsLoss`` on targets of shape (N, 1); ``model(x) > 0`` predicts class 1."""
 
@@ -98,5 +107,5 @@ class XORNet(nn.Module):
         self.sigmoid = nn.Sigmoid()
         self.fc2 = nn.Linear(hidden_dim, output_dim)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.fc2(self.sigmoid(self.fc1(x)))

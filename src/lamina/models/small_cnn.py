@@ -6,6 +6,7 @@ conv 3×3 (w) → BN → ReLU → conv 3×3 (2w) → BN → ReLU → max-pool 2 
 from __future__ import annotations
 
 from .. import nn
+from ..tensor import Tensor
 
 __all__ = ["SmallCNN"]
 
@@ -23,5 +24,5 @@ class SmallCNN(nn.Module):
         )
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(2 * w, num_classes))
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.features(x))

@@ -1,4 +1,4 @@
-"""UNet (Ronneberger et al. 2015), the encoder–decoder of seed 004, for dense (per-pixel) prediction.
+"""UNet (Ronneberger et al. 2015), an encoder–decoder with skip connections, for dense (per-pixel) prediction.
 
 Encoder: double 3×3 convolutions (conv-BN-ReLU twice) and 2×2 max pooling, doubling the width at
 each level. Decoder: upsample (a 2×2 transposed convolution, or nearest / bilinear upsampling followed by
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..ops.shape import cat, pad
+from ..tensor import Tensor
 
 __all__ = ["UNet", "DoubleConv"]
 
@@ -19,7 +20,7 @@ class DoubleConv(nn.Module):
 
     def __init__(self, cin: int, cout: int, batchnorm: bool = True):
         super().__init__()
-        layers = []
+        layers: list[nn.Module] = []
         for a, b in ((cin, cout), (cout, cout)):
             layers.append(nn.Conv2d(a, b, 3, padding=1, bias=not batchnorm))
             if batchnorm:
@@ -27,11 +28,15 @@ class DoubleConv(nn.Module):
             layers.append(nn.ReLU())
         self.block = nn.Sequential(*layers)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return self.block(x)
 
 
 class _Up(nn.Module):
+    """Upsample 2× to cin // 2 channels, concatenate the skip (cout channels), double convolution to cout."""
+
+    up: nn.ConvTranspose2d | nn.Sequential
+
     def __init__(self, cin: int, cout: int, mode: str, batchnorm: bool):
         super().__init__()
         if mode == "transpose":
@@ -42,7 +47,7 @@ class _Up(nn.Module):
                                     nn.Conv2d(cin, cin // 2, 1))
         self.conv = DoubleConv(cin // 2 + cout, cout, batchnorm)
 
-    def forward(self, x, skip):
+    def forward(self, x: Tensor, skip: Tensor) -> Tensor:
         x = self.up(x)
         dh, dw = skip.shape[2] - x.shape[2], skip.shape[3] - x.shape[3]
         if dh or dw:
@@ -71,7 +76,7 @@ class UNet(nn.Module):
         self.up = nn.ModuleList([_Up(widths[i + 1], widths[i], up_mode, batchnorm) for i in reversed(range(depth))])
         self.outc = nn.Conv2d(widths[0], out_channels, 1)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if min(x.shape[-2:]) < 2 ** self.depth:
             raise ValueError(f"UNet: input of shape {tuple(x.shape)} is too small for depth {self.depth} "
                              f"(needs H, W >= {2 ** self.depth})")

@@ -1,9 +1,9 @@
-"""L1 and L2 penalties to add to a loss (seed 002: L'(θ) = L(θ) + λR(θ)).
+"""L1 and L2 penalties to add to a loss: L'(θ) = L(θ) + λR(θ).
 
     l1(params, lam) = λ·Σ|θ|     promotes sparsity: a few large weights, many exactly ~0
     l2(params, lam) = λ·Σθ²      keeps weights small and spread out
 
-Both follow seed 002's R(θ) exactly: there is **no ½** in ``l2``, so its gradient is
+Both are R(θ) exactly as written: there is **no ½** in ``l2``, so its gradient is
 2λθ — the same update as ``SGD(..., weight_decay=2λ)``.  Decay applied in the
 optimizer instead of the loss: ``weight_decay=`` of every optimizer (coupled, PyTorch's
 semantics) and ``AdamW`` (decoupled).
@@ -14,12 +14,14 @@ works.  Biases are often left out: pass only the weights you want penalised.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ..tensor import Tensor
 
 __all__ = ["l1", "l2"]
 
 
-def _params(params, where):
+def _params(params, where: str) -> list[Tensor]:
     if hasattr(params, "parameters") and callable(params.parameters):
         params = params.parameters()
     if isinstance(params, Tensor):
@@ -33,28 +35,28 @@ def _params(params, where):
     return out
 
 
-def _check_lam(lam, where):
+def _check_lam(lam: float, where: str) -> float:
     lam = float(lam)
     if lam < 0:
         raise ValueError(f"{where}: the regularisation strength λ must be >= 0, got {lam}")
     return lam
 
 
+def _penalty(params, lam: float, where: str, term: Callable[[Tensor], Tensor]) -> Tensor:
+    """λ·Σ_p term(p) over the given parameters, in the graph."""
+    lam = _check_lam(lam, where)
+    first, *rest = _params(params, where)
+    total = term(first)
+    for p in rest:
+        total = total + term(p)
+    return total * lam
+
+
 def l1(params, lam: float = 1.0) -> Tensor:
     """λ·Σ|θ| over all the given parameters."""
-    lam = _check_lam(lam, "l1")
-    total = None
-    for p in _params(params, "l1"):
-        term = p.abs().sum()
-        total = term if total is None else total + term
-    return total * lam
+    return _penalty(params, lam, "l1", lambda p: p.abs().sum())
 
 
 def l2(params, lam: float = 1.0) -> Tensor:
     """λ·Σθ² over all the given parameters (no ½: the gradient is 2λθ)."""
-    lam = _check_lam(lam, "l2")
-    total = None
-    for p in _params(params, "l2"):
-        term = (p * p).sum()
-        total = term if total is None else total + term
-    return total * lam
+    return _penalty(params, lam, "l2", lambda p: (p * p).sum())

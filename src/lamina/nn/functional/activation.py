@@ -1,4 +1,4 @@
-"""Activation functions (seeds 001, 003, 004), stateless, with PyTorch's names and defaults.
+"""Activation functions, stateless, with PyTorch's names and defaults.
 
 step(x) = [x > 0]; sigmoid σ(x) = 1/(1 + e⁻ˣ); tanh; relu max(0, x); leaky_relu max(ax, x);
 elu x or α(eˣ − 1); selu λ·elu(x, α); silu/swish x·σ(βx); sine sin x; softplus log(1 + e^{βx})/β;
@@ -6,8 +6,7 @@ softmax e^{x_j}/Σ_k e^{x_k}; log_softmax; gelu xΦ(x); plus hardtanh, relu6, lo
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ...backend import float32, xp
 from ...errors import ShapeError
 from ...ops import activations as _act
 from ...ops.elementwise import clamp, sin, where
@@ -29,16 +28,16 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def step(x: Tensor) -> Tensor:
-    """Heaviside step, 1.0 where x > 0 else 0.0 (seed 004: step(x) = x > 0), in x's dtype.
+    """Heaviside step, 1.0 where x > 0 else 0.0 (step(x) = [x > 0]), in x's dtype.
 
     Its derivative is 0 almost everywhere, so the result carries no gradient (like a comparison)."""
-    return Tensor._make((x._data > 0).astype(x.dtype if x.dtype.kind == "f" else np.float32))
+    return Tensor._make((x._data > 0).astype(x.dtype if x.dtype.kind == "f" else float32))
 
 
 def heaviside(x: Tensor, values) -> Tensor:
     """``torch.heaviside``: 0 for x < 0, 1 for x > 0, ``values`` where x == 0 (no gradient)."""
     v = values._data if isinstance(values, Tensor) else values
-    return Tensor._make(np.heaviside(x._data, v).astype(x.dtype))
+    return Tensor._make(xp.heaviside(x._data, v).astype(x.dtype))
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -78,14 +77,14 @@ def silu(x: Tensor, inplace: bool = False) -> Tensor:
 
 
 def swish(x: Tensor, beta=1.0) -> Tensor:
-    """x·σ(βx) (seed 001); ``beta`` may be a float or a tensor (a learnable β gets its gradient)."""
+    """x·σ(βx); ``beta`` may be a float or a tensor (a learnable β gets its gradient)."""
     if not isinstance(beta, Tensor) and beta == 1.0:
         return x * _sigmoid(x)
     return x * _sigmoid(x * beta)
 
 
 def sine(x: Tensor) -> Tensor:
-    """sin(x) as an activation (seed 001)."""
+    """sin(x) as an activation."""
     return sin(x)
 
 
@@ -151,7 +150,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 
 def maxout(input: Tensor, pieces: int, dim: int = -1) -> Tensor:
-    """Maxout (seed 003): the max over groups of ``pieces`` consecutive features along ``dim``; after a linear
+    """Maxout: the max over groups of ``pieces`` consecutive features along ``dim``; after a linear
     layer with out·k outputs this is max(w₁ᵀx + b₁, …, w_kᵀx + b_k) per unit. Ties share the gradient."""
     d = dim % input.ndim
     n = input.shape[d]

@@ -1,6 +1,6 @@
 """Convolution, pooling and upsampling functions (``lamina.nn.functional``), as ``torch.nn.functional``.
 
-The differentiable primitives live in ``lamina.ops.conv`` (convolution, seed 001) and
+The differentiable primitives live in ``lamina.ops.conv`` (convolution) and
 ``lamina.ops.pool`` (pooling and interpolation); this module is their public face.
 """
 from __future__ import annotations

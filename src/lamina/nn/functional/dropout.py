@@ -4,9 +4,7 @@ Masks are drawn from lamina's seeded generator (``lamina.manual_seed``), or from
 """
 from __future__ import annotations
 
-import numpy as np
-
-from ...backend import rng
+from ...backend import float32, float64, rng, xp
 from ...tensor import Tensor
 from .activation import SELU_ALPHA, SELU_SCALE
 
@@ -18,8 +16,8 @@ def _check_p(name, p):
         raise ValueError(f"{name}: dropout probability must be between 0 and 1, got {p}")
 
 
-def _keep_mask(shape, p, dtype, generator) -> np.ndarray:
-    draw_dtype = dtype if dtype in (np.float32, np.float64) else np.float32
+def _keep_mask(shape, p, dtype, generator) -> xp.ndarray:
+    draw_dtype = dtype if dtype in (float32, float64) else float32
     return rng(generator).random(shape, dtype=draw_dtype) >= p
 
 

@@ -1,5 +1,7 @@
-"""``linear(x, W, b) = x Wᵀ + b`` (seed 001's f(x) = Wx + b, batched over rows), as one fused op."""
+"""``linear(x, W, b) = x Wᵀ + b`` (f(x) = Wx + b applied to each row of x), as one fused op."""
 from __future__ import annotations
+
+import math
 
 from ...errors import ShapeError
 from ...ops import layers as _layers
@@ -11,8 +13,8 @@ __all__ = ["linear", "linear_relu", "linear_shape_error"]
 def linear_shape_error(name: str, x_shape, in_features: int, out_features: int) -> ShapeError:
     """The error for an input whose last dim is not ``in_features``, with the likely fix.
 
-    It answers seed 001's question "y = model(x0) will be an error, why?": a 1-D tensor of 256
-    values is read as ONE sample with 256 features, not as 256 samples of one feature."""
+    It answers "why is ``model(lamina.linspace(-1, 1, 256))`` an error when model starts with Linear(1, 10)?":
+    a 1-D tensor of 256 values is read as ONE sample with 256 features, not as 256 samples of one feature."""
     shape = tuple(x_shape)
     msg = (f"{name}: expected input with last dim in_features={in_features} (shape (..., {in_features})), "
            f"got shape {shape}.")
@@ -29,11 +31,8 @@ def linear_shape_error(name: str, x_shape, in_features: int, out_features: int) 
         d = shape.index(in_features)
         msg += (f" Dim {d} has size {in_features}: the features must be the LAST dim "
                 f"(e.g. x.transpose({d}, -1) or x.movedim({d}, -1)).")
-    else:
-        import numpy as np
-
-        if int(np.prod(shape[1:])) == in_features:
-            msg += f" Flatten the per-sample dims first: x.flatten(1) gives shape ({shape[0]}, {in_features})."
+    elif math.prod(shape[1:]) == in_features:
+        msg += f" Flatten the per-sample dims first: x.flatten(1) gives shape ({shape[0]}, {in_features})."
     return ShapeError(msg + f" (weight has shape ({out_features}, {in_features}))")
 
 

@@ -1,11 +1,11 @@
-"""Loss functions (seeds 000, 002, 003) with ``reduction='mean' | 'sum' | 'none'``, as in PyTorch.
+"""Loss functions with ``reduction='mean' | 'sum' | 'none'``, as in PyTorch.
 
-    mse_loss          (f − y)²                        half_mse_loss   ½‖f_i − y_i‖² per sample (seed 000)
+    mse_loss          (f − y)²                        half_mse_loss   ½‖f_i − y_i‖² per sample
     l1_loss           |f − y|                         huber_loss / smooth_l1_loss
-    hinge_loss        max(0, 1 − y·f), y ∈ {−1, +1}   (seed 000; a surrogate of the zero-one loss)
+    hinge_loss        max(0, 1 − y·f), y ∈ {−1, +1}   (a convex surrogate of the zero-one loss)
     binary_cross_entropy               −(y log p + (1 − y) log(1 − p)), logs clamped at −100
     binary_cross_entropy_with_logits   (1 − y)x + (1 + (pw − 1)y)·log(1 + e⁻ˣ), stable for any x;
-                                       multi-label targets such as [1, 1] (seed 003) work as they are
+                                       multi-label targets such as [1, 1] work as they are
     cross_entropy     −Σ_c q_c log softmax(x)_c with class indices or class probabilities / one-hot
     nll_loss          −w_y·ℓ_y on log-probabilities ℓ
 
@@ -13,8 +13,7 @@ Every loss is finite, with finite gradients, for logits as large as ±1e4.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ...backend import int64, xp
 from ...errors import ShapeError
 from ...ops import activations as _act
 from ...ops import losses as _losses
@@ -24,6 +23,7 @@ from ...ops.reduce import log_softmax, mean
 from ...ops.reduce import sum as _sum
 from ...ops.shape import permute, reshape, unsqueeze
 from ...tensor import Tensor
+from .._array import _array_of
 
 __all__ = ["mse_loss", "half_mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "hinge_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss",
@@ -48,7 +48,7 @@ def _check_reduction(name, reduction):
 def _as_target(target, like: Tensor) -> Tensor:
     if isinstance(target, Tensor):
         return target
-    arr = np.asarray(target)
+    arr = xp.asarray(target)
     if arr.dtype.kind in "fiub" and like.dtype.kind == "f":
         arr = arr.astype(like.dtype)
     return Tensor._make(arr)
@@ -59,7 +59,7 @@ def _same_shape(name, input: Tensor, target: Tensor) -> None:
     if tuple(input.shape) == tuple(target.shape):
         return
     try:
-        ok = np.broadcast_shapes(input.shape, target.shape) == tuple(input.shape)
+        ok = xp.broadcast_shapes(input.shape, target.shape) == tuple(input.shape)
     except ValueError:
         ok = False
     if ok:
@@ -89,7 +89,7 @@ def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
 
 
 def half_mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:
-    """Seed 000's quadratic loss ½‖f(x_i) − y_i‖² per sample (summed over every dim but the batch dim 0),
+    """The quadratic loss ½‖f(x_i) − y_i‖² per sample (summed over every dim but the batch dim 0),
     then averaged ('mean') or summed over the batch; 'none' gives one value per sample.
 
     For scalar outputs (shape (N,) or (N, 1)) it is ½·mse_loss: J = 1/(2m) Σ_i (f_i − y_i)²."""
@@ -127,14 +127,14 @@ def smooth_l1_loss(input: Tensor, target, reduction: str = "mean", beta: float =
 
 # ---------------------------------------------------------------------------- margin
 def hinge_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mean") -> Tensor:
-    """max(0, margin − y·f) for labels y ∈ {−1, +1} (seed 000); zero once y·f ≥ margin."""
+    """max(0, margin − y·f) for labels y ∈ {−1, +1}; zero once y·f ≥ margin."""
     _check_reduction("hinge_loss", reduction)
     y = _float_target("hinge_loss", input, target)
-    vals = np.unique(y._data)
-    if not np.all(np.isin(vals, (-1, 1))):
+    vals = xp.unique(y._data)
+    if not xp.all(xp.isin(vals, (-1, 1))):
         shown = vals[:6].tolist()
         raise ValueError(f"hinge_loss: labels must be -1 or +1, got values {shown}"
-                         + (" (for 0/1 labels use 2 * y - 1)" if np.all(np.isin(vals, (0, 1))) else ""))
+                         + (" (for 0/1 labels use 2 * y - 1)" if xp.all(xp.isin(vals, (0, 1))) else ""))
     return _reduce(relu(margin - y * input), reduction)
 
 
@@ -145,7 +145,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     _check_reduction("binary_cross_entropy", reduction)
     y = _float_target("binary_cross_entropy", input, target)
     p = input._data
-    if p.size and (p.min() < 0 or p.max() > 1 or np.isnan(p).any()):
+    if p.size and (p.min() < 0 or p.max() > 1 or xp.isnan(p).any()):
         raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
                          f"[{p.min():.4g}, {p.max():.4g}] (for logits use binary_cross_entropy_with_logits)")
     loss = _losses.binary_cross_entropy_elementwise(input, y)
@@ -156,12 +156,12 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
 
 def binary_cross_entropy_with_logits(input: Tensor, target, weight=None, reduction: str = "mean",
                                      pos_weight=None) -> Tensor:
-    """σ + binary cross-entropy in one stable formula (seed 000's XOR net uses it):
+    """σ + binary cross-entropy in one stable formula:
 
         ℓ = (1 − y)·x + (1 + (pw − 1)·y)·log(1 + e⁻ˣ),   log(1 + e⁻ˣ) = max(−x, 0) + log1p(e^{−|x|}),
 
     ``pos_weight`` (broadcast along the last dim, one per class) weighs positives; ``weight`` each element.
-    Targets may be soft, and multi-label ([1, 1] means both classes, seed 003)."""
+    Targets may be soft, and multi-label ([1, 1] means both classes)."""
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     y = _float_target("binary_cross_entropy_with_logits", input, target)
     sp = _act.softplus(-input, 1.0, None)
@@ -183,29 +183,38 @@ def multilabel_soft_margin_loss(input: Tensor, target, weight=None, reduction: s
 
 
 # ---------------------------------------------------------------------------- multi-class
-def _index_target(name, input: Tensor, target, ignore_index, with_range=False):
-    """The targets as int64, checked: each is a class 0..C-1 or ignore_index. ``with_range=True`` also returns
-    whether all are classes (so none is ignored)."""
-    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+def _class_dim(input: Tensor) -> int:
+    """The dim holding the classes: 1 for (N, C, ...) inputs, 0 for a single (C,) sample."""
+    return 1 if input.ndim > 1 else 0
+
+
+def _index_target(name: str, input: Tensor, target, ignore_index: int) -> tuple[xp.ndarray, bool]:
+    """The targets as int64, checked: each is a class 0..C-1 or ignore_index; and whether all are classes
+    (so none is ignored)."""
+    t = _array_of(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: class-index targets must be integers, got dtype {t.dtype} "
                         "(use target.long(); for class probabilities pass a float target shaped like the input)")
     expected = (tuple(input.shape[:1]) + tuple(input.shape[2:])) if input.ndim >= 2 else ()
     if tuple(t.shape) != expected:
-        raise ShapeError(f"{name}: input of shape {tuple(input.shape)} (classes on dim {1 if input.ndim > 1 else 0}) "
+        raise ShapeError(f"{name}: input of shape {tuple(input.shape)} (classes on dim {_class_dim(input)}) "
                          f"needs a target of shape {expected}, got {tuple(t.shape)}")
-    c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    in_range = _check_classes(name, t, input.shape[_class_dim(input)], ignore_index)
+    return t.astype(int64, copy=False), in_range
+
+
+def _check_classes(name: str, t: xp.ndarray, c: int, ignore_index: int) -> bool:
+    """Whether every target is a class 0..c-1; an IndexError for one that is neither a class nor ignore_index."""
     in_range = not t.size or (t.min() >= 0 and t.max() < c)  # two cheap reductions; details only on failure
     if not in_range:
         bad = (t != ignore_index) & ((t < 0) | (t >= c))
         if bad.any():
             raise IndexError(f"{name}: target value {int(t[bad].reshape(-1)[0])} is out of range for {c} classes "
                              f"(expected 0 .. {c - 1}, or ignore_index={ignore_index})")
-    t = t.astype(np.int64, copy=False)
-    return (t, bool(in_range)) if with_range else t
+    return bool(in_range)
 
 
-def _rows(input: Tensor, t: np.ndarray):
+def _rows(input: Tensor, t: xp.ndarray):
     """(M, C) logits and (M,) targets: classes moved to the last dim, other dims flattened."""
     if input.ndim == 1:
         return unsqueeze(input, 0), t.reshape(1)
@@ -219,7 +228,7 @@ def _rows(input: Tensor, t: np.ndarray):
 def _weight_array(weight, input: Tensor, c: int):
     if weight is None:
         return None
-    w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
+    w = _array_of(weight)
     if w.shape != (c,):
         raise ShapeError(f"class weight must have shape ({c},) (one per class), got {tuple(w.shape)}")
     return w.astype(input.dtype, copy=False)
@@ -240,14 +249,14 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim == 0:
         raise ShapeError("cross_entropy: input must have a class dim, got a 0-d tensor")
-    cdim = 1 if input.ndim > 1 else 0
+    cdim = _class_dim(input)
     c = input.shape[cdim]
     w = _weight_array(weight, input, c)
-    traw = target._data if isinstance(target, Tensor) else np.asarray(target)
+    traw = _array_of(target)
     if traw.dtype.kind in "fb" and (tuple(traw.shape) == tuple(input.shape) or input.ndim == 1):
         return _cross_entropy_probs(input, _float_target("cross_entropy", input, target), w, cdim, c,
                                     reduction, label_smoothing)
-    t, in_range = _index_target("cross_entropy", input, target, ignore_index, with_range=True)
+    t, in_range = _index_target("cross_entropy", input, target, ignore_index)
     x2, t2 = _rows(input, t)
     # every target is a class 0..C-1, and ignore_index is not one: nothing to ignore
     none_ignored = in_range and not 0 <= ignore_index < c
@@ -273,15 +282,15 @@ def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduc
     _check_reduction("nll_loss", reduction)
     if input.ndim == 0:
         raise ShapeError("nll_loss: input must have a class dim, got a 0-d tensor")
-    t = _index_target("nll_loss", input, target, ignore_index)
-    c = input.shape[1] if input.ndim > 1 else input.shape[0]
+    t, _ = _index_target("nll_loss", input, target, ignore_index)
+    c = input.shape[_class_dim(input)]
     w = _weight_array(weight, input, c)
     x2, t2 = _rows(input, t)
     valid = t2 != ignore_index
-    tt = np.where(valid, t2, 0)
-    wr = (w[tt] if w is not None else np.ones(tt.shape, dtype=input.dtype)) * valid
+    tt = xp.where(valid, t2, 0)
+    wr = (w[tt] if w is not None else xp.ones(tt.shape, dtype=input.dtype)) * valid
     wr = wr.astype(input.dtype, copy=False)
-    picked = x2[np.arange(tt.size), tt]
+    picked = x2[xp.arange(tt.size), tt]
     per = -picked * Tensor._make(wr)
     if reduction == "none":
         return reshape(per, t.shape)

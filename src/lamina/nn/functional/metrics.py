@@ -1,4 +1,4 @@
-"""Classification metrics (no gradient): accuracy and the zero-one loss of seed 000.
+"""Classification metrics (no gradient): accuracy and the zero-one loss, (1/m) Σ_i [ŷ_i ≠ y_i].
 
 The zero-one loss counts mistakes; its derivative is 0 almost everywhere, which is why training
 minimises a surrogate (hinge, cross-entropy) and reports this one.
@@ -13,25 +13,21 @@ How predictions are read from ``input``:
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ...backend import float32, int64, xp
 from ...errors import ShapeError
 from ...tensor import Tensor
+from .._array import _array_of
 
 __all__ = ["accuracy", "zero_one_loss"]
 
 
-def _arr(x) -> np.ndarray:
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
-
-
-def _correct(input, target, threshold: float) -> np.ndarray:
-    x, t = _arr(input), _arr(target)
+def _correct(input, target, threshold: float) -> xp.ndarray:
+    x, t = _array_of(input), _array_of(target)
     if x.ndim == t.ndim + 1 and t.dtype.kind in "iub":
         if x.shape[:1] + x.shape[2:] != t.shape:
             raise ShapeError(f"accuracy: scores of shape {x.shape} need class-index targets of shape "
                              f"{x.shape[:1] + x.shape[2:]}, got {t.shape}")
-        return np.argmax(x, axis=1) == t
+        return xp.argmax(x, axis=1) == t
     if x.shape != t.shape:
         squeezed = x.reshape(t.shape) if x.size == t.size and x.ndim == t.ndim + 1 and x.shape[-1] == 1 else None
         if squeezed is None:
@@ -53,11 +49,11 @@ def zero_one_loss(input, target, threshold: float = 0.0, reduction: str = "mean"
     return _finish(~ok, reduction)
 
 
-def _finish(hit: np.ndarray, reduction: str) -> Tensor:
+def _finish(hit: xp.ndarray, reduction: str) -> Tensor:
     if reduction == "mean":
-        return Tensor._make(np.asarray(hit.mean() if hit.size else np.nan, dtype=np.float32))
+        return Tensor._make(xp.asarray(hit.mean() if hit.size else xp.nan, dtype=float32))
     if reduction == "sum":
-        return Tensor._make(np.asarray(hit.sum(), dtype=np.int64))
+        return Tensor._make(xp.asarray(hit.sum(), dtype=int64))
     if reduction == "none":
-        return Tensor._make(hit.astype(np.float32))
+        return Tensor._make(hit.astype(float32))
     raise ValueError(f"accuracy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")

@@ -1,27 +1,27 @@
-"""Normalisation: batch norm (seed 004), layer norm, local response norm across and within channels
-(seed 004, AlexNet / Caffe), and L_p ``normalize``.
+"""Normalisation: batch norm, layer norm, local response norm across and within channels
+(AlexNet / Caffe), and L_p ``normalize``.
 
-Batch norm over a mini-batch B with channels on dim 1 (seed 004):
+Batch norm over a mini-batch B with channels on dim 1:
     μ_B = mean of x,  σ²_B = mean of (x − μ_B)²  (biased),  x̂ = (x − μ_B)/√(σ²_B + ε),  y = γ x̂ + β;
 running averages r ← (1 − m)·r + m·stat with momentum m = 0.1, where the running variance takes the
 unbiased σ²_B·n/(n − 1), exactly as PyTorch. In eval mode the running averages replace μ_B, σ²_B.
 
-Local response norm across channels (PyTorch's formula, the Keras layer of seed 004):
+Local response norm across channels (PyTorch's formula):
     b_c = a_c / (k + α/n · Σ_{c' ∈ window(c)} a_{c'}²)^β,  window of n channels, zero-padded
     (n//2 before c, (n−1)//2 after).
-Within a channel (Caffe's WITHIN_CHANNEL, seed 004): the same with an n×n spatial window of the same
+Within a channel (Caffe's WITHIN_CHANNEL): the same with an n×n spatial window of the same
 channel, zero-padded, and α/n² in place of α/n.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ...backend import xp
 from ...errors import ShapeError
 from ...ops import layers as _layers
 from ...ops.elementwise import clamp
 from ...ops.reduce import mean, norm
 from ...ops.shape import reshape
 from ...tensor import Tensor
+from .._array import _writable_array
 
 __all__ = ["batch_norm", "layer_norm", "local_response_norm", "local_response_norm_within_channel", "normalize"]
 
@@ -36,6 +36,16 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalisation over every dim but dim 1. With ``training=True`` it uses batch statistics and
     updates ``running_mean`` / ``running_var`` in place (when given); otherwise it uses the running ones."""
+    _check_batch_norm(input, running_mean, running_var, weight, bias)
+    if training:
+        return _batch_norm_train(input, running_mean, running_var, weight, bias, momentum, eps)
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+    return _batch_norm_eval(input, running_mean, running_var, weight, bias, eps)
+
+
+def _check_batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                      weight: Tensor | None, bias: Tensor | None) -> None:
     if input.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input of shape (N, C, ...), got {tuple(input.shape)}")
     c = input.shape[1]
@@ -46,21 +56,28 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                              f"{name} has shape {tuple(t.shape)}")
     if (weight is None) != (bias is None):
         raise ValueError("batch_norm: give both weight and bias, or neither")
-    if training:
-        n = input._data.size // max(c, 1)
-        if n <= 1:
-            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
-                             f"{tuple(input.shape)} (use a batch of at least 2, or model.eval())")
-        y, bm, bv = _layers.batch_norm_train(input, weight, bias, eps)
-        if running_mean is not None:
-            _update(running_mean, bm, momentum)
-        if running_var is not None:
-            _update(running_var, bv * (n / (n - 1)), momentum)
-        return y
-    if running_mean is None or running_var is None:
-        raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
+
+
+def _batch_norm_train(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+                      weight: Tensor | None, bias: Tensor | None, momentum: float, eps: float) -> Tensor:
+    """Normalise with the batch's μ_B, σ²_B; move the running averages towards μ_B and σ²_B·n/(n − 1)."""
+    n = input._data.size // max(input.shape[1], 1)
+    if n <= 1:
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of shape "
+                         f"{tuple(input.shape)} (use a batch of at least 2, or model.eval())")
+    y, bm, bv = _layers.batch_norm_train(input, weight, bias, eps)
+    if running_mean is not None:
+        _update(running_mean, bm, momentum)
+    if running_var is not None:
+        _update(running_var, bv * (n / (n - 1)), momentum)
+    return y
+
+
+def _batch_norm_eval(input: Tensor, running_mean: Tensor, running_var: Tensor, weight: Tensor | None,
+                     bias: Tensor | None, eps: float) -> Tensor:
+    """y = (x − r_μ)·γ/√(r_σ² + ε) + β with the running averages r (constants: no gradient to them)."""
     cs = _cshape(input)
-    rstd = 1.0 / np.sqrt(running_var._data.astype(input.dtype, copy=False) + input.dtype.type(eps))
+    rstd = 1.0 / xp.sqrt(running_var._data.astype(input.dtype, copy=False) + input.dtype.type(eps))
     centred = input - Tensor._make(running_mean._data.astype(input.dtype, copy=False).reshape(cs))
     scale = Tensor._make(rstd.reshape(cs))
     if weight is not None:
@@ -69,10 +86,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return y + reshape(bias, cs) if bias is not None else y
 
 
-def _update(buf: Tensor, stat: np.ndarray, momentum: float) -> None:
-    d = buf._data
-    if not d.flags.writeable:
-        buf._data = d = d.copy()
+def _update(buf: Tensor, stat: xp.ndarray, momentum: float) -> None:
+    """r ← (1 − m)·r + m·stat, in place."""
+    d = _writable_array(buf)
     d *= d.dtype.type(1.0 - momentum)
     d += (momentum * stat).astype(d.dtype, copy=False)
 
@@ -106,7 +122,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 
 def local_response_norm_within_channel(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
                                        k: float = 1.0) -> Tensor:
-    """LRN within each channel (seed 004, Caffe's WITHIN_CHANNEL): a / (k + α/n² · Σ_{n×n window} a²)^β,
+    """LRN within each channel (Caffe's WITHIN_CHANNEL): a / (k + α/n² · Σ_{n×n window} a²)^β,
     the window centred on the pixel in the same channel, zero-padded at the borders."""
     if input.ndim < 3:
         raise ShapeError(f"local_response_norm_within_channel: expected an input of shape (N, C, H, W) or "

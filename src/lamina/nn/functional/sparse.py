@@ -1,17 +1,17 @@
 """Embedding lookup and one-hot encoding.
 
 ``embedding(idx, W)`` returns the rows W[idx]. Its gradient is a scatter-add of the output gradient
-into the looked-up rows (np.add.at), never a one-hot matrix product.
+into the looked-up rows (an unbuffered add.at), never a one-hot matrix product.
 """
 from __future__ import annotations
 
-import numpy as np
-
-from ... import _mode
+from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.op import Op, run1
+from ...backend import int64, xp
 from ...errors import ShapeError
 from ...ops import layers as _layers
 from ...tensor import Tensor
+from .._array import _array_of
 
 __all__ = ["embedding", "one_hot"]
 
@@ -19,7 +19,7 @@ __all__ = ["embedding", "one_hot"]
 class _ScaleGrad(Op):
     """Identity forward; multiplies the gradient by a constant array (used by scale_grad_by_freq)."""
 
-    def __init__(self, scale: np.ndarray):
+    def __init__(self, scale: xp.ndarray):
         self.scale = scale
 
     def forward(self, x):
@@ -32,8 +32,8 @@ class _ScaleGrad(Op):
         return t
 
 
-def _indices(input, num: int, name: str) -> np.ndarray:
-    idx = input._data if isinstance(input, Tensor) else np.asarray(input)
+def _indices(input, num: int, name: str) -> xp.ndarray:
+    idx = _array_of(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{name}: indices must be integers, got dtype {idx.dtype} (use .long())")
     if idx.size and (idx.min() < 0 or idx.max() >= num):
@@ -43,11 +43,20 @@ def _indices(input, num: int, name: str) -> np.ndarray:
     return idx
 
 
-def _renorm_(weight: Tensor, idx: np.ndarray, max_norm: float, norm_type: float) -> None:
+def _padding_index(padding_idx: int | None, num: int, where: str) -> int | None:
+    """``padding_idx`` as a row 0..num-1 (a negative one counts from the end), or None."""
+    if padding_idx is None:
+        return None
+    if not -num <= padding_idx < num:
+        raise ValueError(f"{where}: padding_idx {padding_idx} must be within num_embeddings ({num})")
+    return padding_idx % num
+
+
+def _renorm_(weight: Tensor, idx: xp.ndarray, max_norm: float, norm_type: float) -> None:
     """Rescale, in place, each looked-up row whose p-norm exceeds max_norm to norm max_norm (no gradient)."""
     w = weight._data
-    rows = np.unique(idx)
-    norms = np.linalg.norm(w[rows], ord=norm_type, axis=1)
+    rows = xp.unique(idx)
+    norms = xp.linalg.norm(w[rows], ord=norm_type, axis=1)
     big = norms > max_norm
     if big.any():
         r = rows[big]
@@ -68,15 +77,12 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
         raise ShapeError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got {tuple(weight.shape)}")
     num = weight.shape[0]
     idx = _indices(input, num, "embedding")
-    if padding_idx is not None:
-        if not -num <= padding_idx < num:
-            raise ValueError(f"embedding: padding_idx {padding_idx} must be within the {num} embeddings")
-        padding_idx %= num
+    padding_idx = _padding_index(padding_idx, num, "embedding")
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
     out = _layers.embedding(idx, weight, padding_idx, bool(sparse))
-    if scale_grad_by_freq and out.requires_grad and _mode.grad_enabled:
-        counts = np.bincount(idx.reshape(-1), minlength=num)
+    if scale_grad_by_freq and out.requires_grad and is_grad_enabled():
+        counts = xp.bincount(idx.reshape(-1), minlength=num)
         scale = (1.0 / counts[idx]).astype(weight.dtype)[..., None]
         out = run1(_ScaleGrad(scale), out)
     return out
@@ -84,7 +90,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding: shape tensor.shape + (num_classes,) (num_classes = max + 1 when -1)."""
-    idx = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    idx = _array_of(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expects an integer tensor, got dtype {idx.dtype}")
     if num_classes < 0:
@@ -92,6 +98,6 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise IndexError(f"one_hot: class values must be in 0 .. {num_classes - 1}, got range "
                          f"[{int(idx.min())}, {int(idx.max())}]")
-    out = np.zeros(idx.shape + (num_classes,), dtype=np.int64)
-    np.put_along_axis(out, idx[..., None].astype(np.int64), 1, axis=-1)
+    out = xp.zeros(idx.shape + (num_classes,), dtype=int64)
+    xp.put_along_axis(out, idx[..., None].astype(int64), 1, axis=-1)
     return Tensor._make(out)

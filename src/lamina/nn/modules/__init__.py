@@ -1,30 +1,37 @@
-"""The layers of ``lamina.nn``, one concept per file."""
-from .activation import *  # noqa: F401,F403
-from .activation import __all__ as _activation
-from .container import *  # noqa: F401,F403
-from .container import __all__ as _container
-from .conv import *  # noqa: F401,F403
-from .conv import __all__ as _conv
-from .dropout import *  # noqa: F401,F403
-from .dropout import __all__ as _dropout
-from .flatten import *  # noqa: F401,F403
-from .flatten import __all__ as _flatten
-from .linear import *  # noqa: F401,F403
-from .linear import __all__ as _linear
-from .loss import *  # noqa: F401,F403
-from .loss import __all__ as _loss
-from .maxout import *  # noqa: F401,F403
-from .maxout import __all__ as _maxout
-from .module import *  # noqa: F401,F403
-from .module import __all__ as _module
-from .normalization import *  # noqa: F401,F403
-from .normalization import __all__ as _normalization
-from .pooling import *  # noqa: F401,F403
-from .pooling import __all__ as _pooling
-from .residual import *  # noqa: F401,F403
-from .residual import __all__ as _residual
-from .sparse import *  # noqa: F401,F403
-from .sparse import __all__ as _sparse
+"""The layers of ``lamina.nn``, one concept per file.
 
-__all__ = (_module + _container + _linear + _activation + _loss + _normalization + _dropout + _sparse + _flatten
-           + _maxout + _residual + _conv + _pooling)
+``__all__`` is written out (not summed from the files' lists) so that type checkers see every layer
+through ``from .modules import *``; a test keeps it equal to the union of the files' ``__all__``.
+"""
+from .activation import *  # noqa: F401,F403
+from .container import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .flatten import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .maxout import *  # noqa: F401,F403
+from .module import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .residual import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+
+__all__ = [
+    # module, container
+    "Module", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+    # linear
+    "Identity", "Linear",
+    # activation
+    "Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "SiLU", "Swish", "Sine", "Softplus", "Softmax",
+    "LogSoftmax", "Softmin", "GELU", "Hardtanh", "ReLU6", "LogSigmoid", "Softsign", "PReLU",
+    # loss
+    "MSELoss", "HalfMSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "HingeLoss", "BCELoss", "BCEWithLogitsLoss",
+    "CrossEntropyLoss", "NLLLoss", "MultiLabelSoftMarginLoss",
+    # normalization, dropout, sparse, flatten, maxout, residual
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "LocalResponseNorm", "Dropout", "Dropout1d", "Dropout2d",
+    "AlphaDropout", "Embedding", "Flatten", "Unflatten", "Maxout", "Residual",
+    # conv, pooling
+    "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Upsample", "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+]

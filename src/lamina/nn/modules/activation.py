@@ -1,7 +1,7 @@
-"""Activation layers (seeds 001, 003, 004); formulas in ``lamina.nn.functional.activation``."""
+"""Activation layers; formulas in ``lamina.nn.functional.activation``."""
 from __future__ import annotations
 
-from ...tensor import Parameter, tensor
+from ...tensor import Parameter, Tensor, tensor
 from .. import functional as F
 from .module import Module
 
@@ -10,7 +10,7 @@ __all__ = ["Step", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "SELU", "SiLU"
 
 
 class Step(Module):
-    """Heaviside step [x > 0] (seed 004); no gradient flows through it."""
+    """Heaviside step [x > 0]; no gradient flows through it."""
 
     def forward(self, input):
         return F.step(input)
@@ -39,7 +39,7 @@ class ReLU(Module):
 
 
 class LeakyReLU(Module):
-    """max(a·x, x) with a = negative_slope (seed 003)."""
+    """max(a·x, x) with a = negative_slope (0 < a < 1)."""
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
@@ -87,7 +87,9 @@ class SiLU(Module):
 
 
 class Swish(Module):
-    """x·σ(βx) (seed 001). ``trainable=True`` makes β a learnable parameter (one scalar)."""
+    """x·σ(βx). ``trainable=True`` makes β a learnable parameter (one scalar)."""
+
+    beta: Parameter | float
 
     def __init__(self, beta: float = 1.0, trainable: bool = False):
         super().__init__()
@@ -97,8 +99,8 @@ class Swish(Module):
         else:
             self.beta = float(beta)
 
-    def forward(self, input):
-        beta = self.beta
+    def forward(self, input: Tensor) -> Tensor:
+        beta: Tensor | float = self.beta
         if isinstance(beta, Parameter) and beta.dtype != input.dtype:
             beta = beta.to(input.dtype)
         return F.swish(input, beta)
@@ -109,7 +111,7 @@ class Swish(Module):
 
 
 class Sine(Module):
-    """sin(x) (seed 001)."""
+    """sin(x) as an activation."""
 
     def forward(self, input):
         return F.sine(input)
@@ -193,6 +195,9 @@ class Softsign(Module):
 
 class PReLU(Module):
     """Leaky ReLU with a learnable slope: one shared (num_parameters=1) or one per channel (dim 1)."""
+
+    # PyTorch's attribute name; on this layer it hides Module.num_parameters(), hence the ignore
+    num_parameters: int  # type: ignore[assignment]
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
         super().__init__()

@@ -1,25 +1,28 @@
-"""``Conv2d`` and ``ConvTranspose2d`` layers (seed 001's convolution; transposed convolution for UNet).
+"""``Conv2d`` and ``ConvTranspose2d`` layers.
 
-Weights are initialised as PyTorch does: kaiming_uniform_(a=√5), i.e. U(±1/√fan_in), and the
-bias U(±1/√fan_in), with fan_in = weight.shape[1]·kh·kw, drawn from lamina's seeded generator.
+Conv2d: y[n, o, h, w] = b[o] + Σ_{c,i,j} W[o, c, i, j]·x[n, c, s·h + d·i − p, s·w + d·j − p] (cross-correlation,
+stride s, dilation d, padding p; the channels c run over the group of o). ConvTranspose2d is its adjoint in x.
+Weights are initialised as PyTorch does (``init.default_``): kaiming_uniform_(a=√5), i.e. U(±1/√fan_in),
+and the bias U(±1/√fan_in), with fan_in = weight.shape[1]·kh·kw, drawn from lamina's seeded generator.
 """
 from __future__ import annotations
 
-import math
 import numbers
+from typing import Literal
 
-import numpy as np
-
-from ...backend import as_dtype, check_device, get_default_dtype
+from ...backend import check_device, xp
 from ...errors import ShapeError
 from ...ops.conv import _conv_pads, conv2d, conv_transpose2d, pair
-from ...tensor import Parameter, empty
+from ...tensor import Parameter, Tensor
 from .. import init
+from .linear import _weight_and_bias
 from .module import Module
 
 __all__ = ["Conv2d", "ConvTranspose2d"]
 
-_NUMPY_PAD = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+# padding_mode -> the array module's pad mode
+_PAD_MODE: dict[str, Literal["reflect", "edge", "wrap"]] = {
+    "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def _mode_pad(x, pads, mode: str):
@@ -33,13 +36,16 @@ def _mode_pad(x, pads, mode: str):
         if mode == "circular" and max(a, b) > n:
             raise ValueError(f"Conv2d: padding_mode='circular' needs padding <= input size, got padding {(a, b)} "
                              f"for size {n}")
-    ih = np.pad(np.arange(h), pads[0], mode=_NUMPY_PAD[mode])
-    iw = np.pad(np.arange(w), pads[1], mode=_NUMPY_PAD[mode])
+    ih = xp.pad(xp.arange(h), pads[0], mode=_PAD_MODE[mode])
+    iw = xp.pad(xp.arange(w), pads[1], mode=_PAD_MODE[mode])
     lead = (slice(None),) * (x.ndim - 2)
     return x[lead + (ih[:, None], iw[None, :])]
 
 
 class _ConvNd(Module):
+    weight: Parameter
+    bias: Parameter | None
+
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                  padding_mode, device, dtype, weight_shape, name):
         super().__init__()
@@ -59,20 +65,11 @@ class _ConvNd(Module):
         self.dilation = pair(dilation, "dilation", name)
         self.padding = padding if isinstance(padding, str) else pair(padding, "padding", name)
         self.padding_mode = padding_mode
-        dt = as_dtype(dtype) or get_default_dtype()
-        self.weight = Parameter(empty(*weight_shape, dtype=dt))
-        if bias:
-            self.bias = Parameter(empty(self.out_channels, dtype=dt))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, weight_shape, self.out_channels, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.kernel_size[0] * self.kernel_size[1]
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_(self.weight, self.bias)
 
     def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
@@ -107,7 +104,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, k, stride, padding, dilation, groups, bias, padding_mode,
                          device, dtype, (out_channels, in_channels // groups) + k, "Conv2d")
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if input.ndim in (3, 4) and input.shape[-3] != self.in_channels:
             raise ShapeError(f"Conv2d({self.in_channels}, {self.out_channels}): expected input with "
                              f"{self.in_channels} channels (shape (N, {self.in_channels}, H, W)), got shape "
@@ -138,7 +135,7 @@ class ConvTranspose2d(_ConvNd):
                          device, dtype, (in_channels, out_channels // groups) + k, "ConvTranspose2d")
         self.output_padding = self_output_padding
 
-    def _output_padding(self, input, output_size):
+    def _output_padding(self, input: Tensor, output_size) -> tuple[int, int]:
         if output_size is None:
             return self.output_padding
         size = tuple(output_size)[-2:]
@@ -155,7 +152,7 @@ class ConvTranspose2d(_ConvNd):
             pads.append(n - smallest)
         return tuple(pads)
 
-    def forward(self, input, output_size=None):
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
         if input.ndim in (3, 4) and input.shape[-3] != self.in_channels:
             raise ShapeError(f"ConvTranspose2d({self.in_channels}, {self.out_channels}): expected input with "
                              f"{self.in_channels} channels (shape (N, {self.in_channels}, H, W)), got shape "

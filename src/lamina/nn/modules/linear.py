@@ -1,11 +1,11 @@
-"""``Linear`` (y = x Wᵀ + b, seed 001) and ``Identity``."""
+"""``Linear`` (y = x Wᵀ + b) and ``Identity``."""
 from __future__ import annotations
 
-import math
+from typing import Any
 
 from ...backend import as_dtype, check_device, get_default_dtype
 from ...ops import layers as _layers
-from ...tensor import Parameter
+from ...tensor import Parameter, Tensor
 from ...tensor import empty as _empty
 from .. import init
 from ..functional.linear import _check_dtypes, linear_shape_error
@@ -14,13 +14,24 @@ from .module import Module
 __all__ = ["Identity", "Linear"]
 
 
+def _weight_and_bias(module: Module, weight_shape: tuple[int, ...], bias_size: int, bias: bool, dtype) -> None:
+    """Register ``module.weight`` of ``weight_shape`` and ``module.bias`` of (bias_size,) (None when not
+    ``bias``), uninitialised, in ``dtype`` (the default dtype when None)."""
+    dt = as_dtype(dtype) or get_default_dtype()
+    module.weight = Parameter(_empty(*weight_shape, dtype=dt))
+    if bias:
+        module.bias = Parameter(_empty(bias_size, dtype=dt))
+    else:
+        module.register_parameter("bias", None)
+
+
 class Identity(Module):
     """Returns its input; accepts and ignores any constructor arguments (as PyTorch's)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any):
         super().__init__()
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         return input
 
 
@@ -28,35 +39,29 @@ class Linear(Module):
     """y = x Wᵀ + b with W of shape (out_features, in_features); input (..., in_features).
 
     Initialised as PyTorch: W ~ U(±1/√in_features) (kaiming_uniform_ with a = √5) and
-    b ~ U(±1/√in_features), drawn from lamina's seeded generator."""
+    b ~ U(±1/√in_features) (``init.default_``), drawn from lamina's seeded generator."""
+
+    weight: Parameter
+    bias: Parameter | None
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
         check_device(device)
-        dt = as_dtype(dtype) or get_default_dtype()
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = Parameter(_empty(self.out_features, self.in_features, dtype=dt))
-        if bias:
-            self.bias = Parameter(_empty(self.out_features, dtype=dt))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, (self.out_features, self.in_features), self.out_features, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_(self.weight, self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return self._linear(input, False)
 
-    def forward_relu(self, input):
+    def forward_relu(self, input: Tensor) -> Tensor:
         """relu(self(input)) as one fused node (used by ``MLP`` for a Linear followed by a ReLU)."""
         return self._linear(input, True)
 
-    def _linear(self, input, relu: bool):
+    def _linear(self, input: Tensor, relu: bool) -> Tensor:
         w, b = self.weight, self.bias
         shape = input.shape
         if not shape or shape[-1] != self.in_features:

@@ -2,19 +2,24 @@
 Formulas in ``lamina.nn.functional.loss``."""
 from __future__ import annotations
 
-from ...tensor import Tensor
+from ...tensor import Tensor, tensor
 from .. import functional as F
+from ..functional.loss import _check_reduction
 from .module import Module
 
 __all__ = ["MSELoss", "HalfMSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "HingeLoss", "BCELoss",
            "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss", "MultiLabelSoftMarginLoss"]
 
 
+def _as_tensor(values) -> Tensor | None:
+    """A class weight given as a list or array, as a tensor (buffers must be tensors)."""
+    return values if values is None or isinstance(values, Tensor) else tensor(values)
+
+
 class _Loss(Module):
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        _check_reduction(type(self).__name__, reduction)
         self.reduction = reduction
 
     def extra_repr(self):
@@ -24,11 +29,7 @@ class _Loss(Module):
 class _WeightedLoss(_Loss):
     def __init__(self, weight=None, reduction: str = "mean"):
         super().__init__(reduction)
-        if weight is not None and not isinstance(weight, Tensor):
-            from ...tensor import tensor
-
-            weight = tensor(weight)
-        self.register_buffer("weight", weight)
+        self.register_buffer("weight", _as_tensor(weight))
 
 
 class MSELoss(_Loss):
@@ -39,7 +40,7 @@ class MSELoss(_Loss):
 
 
 class HalfMSELoss(_Loss):
-    """Seed 000's ½‖f(x) − y‖² per sample, averaged over the batch (J = 1/(2m) Σ (f − y)² for scalar outputs)."""
+    """½‖f(x) − y‖² per sample, averaged over the batch (J = 1/(2m) Σ (f − y)² for scalar outputs)."""
 
     def forward(self, input, target):
         return F.half_mse_loss(input, target, self.reduction)
@@ -69,7 +70,7 @@ class SmoothL1Loss(_Loss):
 
 
 class HingeLoss(_Loss):
-    """max(0, margin − y·f) for labels ±1 (seed 000)."""
+    """max(0, margin − y·f) for labels ±1."""
 
     def __init__(self, margin: float = 1.0, reduction: str = "mean"):
         super().__init__(reduction)
@@ -88,15 +89,11 @@ class BCELoss(_WeightedLoss):
 
 class BCEWithLogitsLoss(_WeightedLoss):
     """Sigmoid + binary cross-entropy, stable; ``pos_weight`` (one per class) weighs positive examples.
-    Works for multi-label targets (several 1s per row, seed 003)."""
+    Works for multi-label targets (several 1s per row)."""
 
     def __init__(self, weight=None, reduction: str = "mean", pos_weight=None):
         super().__init__(weight, reduction)
-        if pos_weight is not None and not isinstance(pos_weight, Tensor):
-            from ...tensor import tensor
-
-            pos_weight = tensor(pos_weight)
-        self.register_buffer("pos_weight", pos_weight)
+        self.register_buffer("pos_weight", _as_tensor(pos_weight))
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)

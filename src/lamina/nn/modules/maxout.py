@@ -1,4 +1,4 @@
-"""``Maxout`` (seed 003): the maximum of k linear pieces, max(w₁ᵀx + b₁, …, w_kᵀx + b_k), per output unit.
+"""``Maxout``: the maximum of k linear pieces, max(w₁ᵀx + b₁, …, w_kᵀx + b_k), per output unit.
 
 It generalises ReLU (pieces 0 and x) and leaky ReLU, has no saturating regime, and costs k times
 the parameters of a Linear layer. The k pieces are one Linear(in, out·k) followed by a max over k."""

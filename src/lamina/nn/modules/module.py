@@ -7,16 +7,22 @@ its forward pre-hooks, ``forward`` and forward hooks.
 """
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
-import numpy as np
-
-from ...backend import as_dtype
+from ...backend import as_dtype, check_device, float16, float32, float64, xp
 from ...tensor import Parameter, Tensor
+from .._array import _array_of, _writable_array
 
 __all__ = ["Module", "RemovableHandle"]
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+class IncompatibleKeys(NamedTuple):
+    """What load_state_dict returns: the keys the module has and the state_dict lacks, and the other way round."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
 
 
 class RemovableHandle:
@@ -35,21 +41,15 @@ class RemovableHandle:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *_exc: object) -> None:
         self.remove()
 
 
-def _shape(v) -> tuple:
-    return tuple(np.shape(v._data if isinstance(v, Tensor) else v))
-
-
-def _array(v) -> np.ndarray:
+def _array(v: Any) -> xp.ndarray:
     """The values of a state_dict entry: a lamina tensor, a NumPy array, or anything with __array__ (torch)."""
-    if isinstance(v, Tensor):
-        return v._data
-    if hasattr(v, "detach") and hasattr(v, "cpu") and hasattr(v, "numpy"):  # a torch.Tensor, without importing torch
-        return v.detach().cpu().numpy()
-    return np.asarray(v)
+    if not isinstance(v, Tensor) and hasattr(v, "detach") and hasattr(v, "cpu") and hasattr(v, "numpy"):
+        return v.detach().cpu().numpy()  # a torch.Tensor, without importing torch
+    return _array_of(v)
 
 
 class Module:
@@ -58,6 +58,12 @@ class Module:
 
     training: bool
     _version = 1
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent_buffers_set: set[str]
+    _modules: OrderedDict[str, Module | None]
+    _forward_hooks: OrderedDict[int, Callable[..., Any]]
+    _forward_pre_hooks: OrderedDict[int, Callable[..., Any]]
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -71,11 +77,11 @@ class Module:
         d["_forward_hooks"] = OrderedDict()
         d["_forward_pre_hooks"] = OrderedDict()
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"{type(self).__name__} has no forward(): subclasses of Module must define forward")
 
     # ---------------------------------------------------------------------- calling
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         d = self.__dict__
         if not d["_forward_pre_hooks"] and not d["_forward_hooks"]:
             return self.forward(*args, **kwargs)
@@ -90,6 +96,10 @@ class Module:
                 out = res
         return out
 
+    def _has_forward_hooks(self) -> bool:
+        """Whether a forward (pre-)hook is registered: a fused fast path must then call the module itself."""
+        return bool(self._forward_pre_hooks or self._forward_hooks)
+
     def register_forward_pre_hook(self, hook) -> RemovableHandle:
         """``hook(module, args)`` runs before forward; it may return new args (a tuple or a single value)."""
         h = RemovableHandle(self._forward_pre_hooks)
@@ -103,44 +113,36 @@ class Module:
         return h
 
     # ---------------------------------------------------------------------- registration
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
-        params = d.get("_parameters")
         if isinstance(value, Parameter):
-            if params is None:
-                raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._drop(name)
-            params[name] = value
-        elif params is not None and name in params:
-            if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}' "
-                                "(lamina.nn.Parameter or None expected)")
-            params[name] = None
+            self._register_new("_parameters", name, value, "parameters")
+        elif _holds(d, "_parameters", name):
+            d["_parameters"][name] = _checked(value, None, f"parameter '{name}'", "lamina.nn.Parameter or None")
         elif isinstance(value, Module):
-            if d.get("_modules") is None:
-                raise AttributeError("cannot assign a submodule before Module.__init__() call")
-            self._drop(name)
-            d["_modules"][name] = value
-        elif d.get("_modules") is not None and name in d["_modules"]:
-            if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module '{name}' "
-                                "(lamina.nn.Module or None expected)")
-            d["_modules"][name] = None
-        elif d.get("_buffers") is not None and name in d["_buffers"]:
-            if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}' (Tensor or None expected)")
-            d["_buffers"][name] = value
+            self._register_new("_modules", name, value, "a submodule")
+        elif _holds(d, "_modules", name):
+            d["_modules"][name] = _checked(value, None, f"child module '{name}'", "lamina.nn.Module or None")
+        elif _holds(d, "_buffers", name):
+            d["_buffers"][name] = _checked(value, Tensor, f"buffer '{name}'", "Tensor or None")
         else:
             object.__setattr__(self, name, value)
 
-    def _drop(self, name):
+    def _register_new(self, table: str, name: str, value: Any, what: str) -> None:
+        """Put ``value`` in ``table`` under ``name``, dropping whatever else had that name."""
+        if self.__dict__.get(table) is None:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
+        self._drop(name)
+        self.__dict__[table][name] = value
+
+    def _drop(self, name: str) -> None:
         d = self.__dict__
         d.pop(name, None)
         for table in ("_parameters", "_buffers", "_modules"):
             d[table].pop(name, None)
         d["_non_persistent_buffers_set"].discard(name)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         d = self.__dict__
         for table in ("_parameters", "_buffers", "_modules"):
             t = d.get(table)
@@ -160,7 +162,7 @@ class Module:
     def __dir__(self):
         keys = list(super().__dir__())
         keys += list(self._parameters) + list(self._buffers) + list(self._modules)
-        return sorted(set(k for k in keys if not k[0].isdigit()))
+        return sorted({k for k in keys if not k[0].isdigit()})
 
     def _check_name(self, name, what):
         if not isinstance(name, str):
@@ -173,16 +175,14 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         self._check_name(name, "parameter")
-        if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign {type(param).__name__} as parameter '{name}' (Parameter or None expected)")
+        _checked(param, Parameter, f"parameter '{name}'", "Parameter or None")
         self._drop(name)
         self._parameters[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Non-learnable state saved in ``state_dict`` (unless ``persistent=False``) and moved by ``to()``."""
         self._check_name(name, "buffer")
-        if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign {type(tensor).__name__} as buffer '{name}' (Tensor or None expected)")
+        _checked(tensor, Tensor, f"buffer '{name}'", "Tensor or None")
         self._drop(name)
         self._buffers[name] = tensor
         if not persistent:
@@ -197,29 +197,32 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         mod = self
         if target == "":
             return mod
         for part in target.split("."):
-            if part not in mod._modules or mod._modules[part] is None:
+            child = mod._modules.get(part)
+            if child is None:
                 raise AttributeError(f"{mod._get_name()} has no submodule '{part}' (looking up '{target}')")
-            mod = mod._modules[part]
+            mod = child
         return mod
 
-    def get_parameter(self, target: str) -> Parameter:
-        mod_path, _, name = target.rpartition(".")
-        mod = self.get_submodule(mod_path)
-        if name not in mod._parameters:
-            raise AttributeError(f"{mod._get_name()} has no parameter '{name}'")
-        return mod._parameters[name]
+    def get_parameter(self, target: str) -> Parameter | None:
+        """The parameter at a dotted path ('layer1.0.conv1.weight'); None for one registered as None."""
+        return self._get_member(target, "_parameters", "parameter")
 
-    def get_buffer(self, target: str) -> Tensor:
+    def get_buffer(self, target: str) -> Tensor | None:
+        """The buffer at a dotted path ('bn.running_mean'); None for one registered as None."""
+        return self._get_member(target, "_buffers", "buffer")
+
+    def _get_member(self, target: str, table: str, what: str) -> Any:
         mod_path, _, name = target.rpartition(".")
         mod = self.get_submodule(mod_path)
-        if name not in mod._buffers:
-            raise AttributeError(f"{mod._get_name()} has no buffer '{name}'")
-        return mod._buffers[name]
+        members = getattr(mod, table)
+        if name not in members:
+            raise AttributeError(f"{mod._get_name()} has no {what} '{name}'")
+        return members[name]
 
     # ---------------------------------------------------------------------- iteration
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
@@ -314,10 +317,8 @@ class Module:
                 continue
             if set_to_none:
                 p.grad = None
-            elif p.grad._data.flags.writeable:
-                p.grad._data[...] = 0
             else:
-                p.grad._data = np.zeros_like(p.grad._data)
+                _writable_array(p.grad)[...] = 0
 
     def apply(self, fn) -> "Module":
         """Call ``fn(m)`` on every submodule (children first) and then on this module."""
@@ -341,8 +342,6 @@ class Module:
     def to(self, *args, dtype=None, device=None, non_blocking=False) -> "Module":
         """``to(dtype)``, ``to('cpu')``, ``to(device, dtype)`` or ``to(tensor)``: converts floating point
         parameters and buffers in place (integer buffers such as counters keep their dtype)."""
-        from ...backend import check_device
-
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
@@ -351,21 +350,21 @@ class Module:
             elif a is not None:
                 dtype = a
         check_device(device)
-        if dtype is None:
-            return self
         dt = as_dtype(dtype)
+        if dt is None:
+            return self
         if dt.kind != "f":
             raise TypeError(f"Module.to: only floating point dtypes are supported, got {dt}")
         return self._apply_arrays(lambda a: a.astype(dt) if a.dtype.kind == "f" and a.dtype != dt else a)
 
     def float(self) -> "Module":
-        return self.to(np.float32)
+        return self.to(float32)
 
     def double(self) -> "Module":
-        return self.to(np.float64)
+        return self.to(float64)
 
     def half(self) -> "Module":
-        return self.to(np.float16)
+        return self.to(float16)
 
     def type(self, dst_type) -> "Module":
         return self.to(dst_type)
@@ -377,34 +376,27 @@ class Module:
         raise RuntimeError("cuda: lamina runs on the CPU only (lamina.cuda.is_available() is False)")
 
     # ---------------------------------------------------------------------- state
-    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+    def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name ('0.weight', 'bn.running_mean', ...).
         Values share memory with the module (detached unless ``keep_vars``)."""
         out = OrderedDict() if destination is None else destination
-        for name, m in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
-            p = name + "." if name else ""
-            for k, v in m._parameters.items():
-                if v is not None:
-                    out[p + k] = v if keep_vars else v.detach()
-            for k, v in m._buffers.items():
-                if v is not None and k not in m._non_persistent_buffers_set:
-                    out[p + k] = v if keep_vars else v.detach()
+        for key, (table, name) in self._state_entries(prefix.rstrip(".")).items():
+            v = table[name]
+            out[key] = v if keep_vars else v.detach()
         return out
 
-    def _state_entries(self):
-        """name -> (owner module, table, key) for every loadable entry."""
+    def _state_entries(self, prefix: str = "") -> dict[str, tuple[dict, str]]:
+        """Dotted name -> (owning table, key) for every parameter and persistent buffer that is not None."""
         entries = {}
-        for name, m in self.named_modules(remove_duplicate=False):
-            p = name + "." if name else ""
-            for k, v in m._parameters.items():
-                if v is not None:
-                    entries[p + k] = (m, m._parameters, k)
-            for k, v in m._buffers.items():
-                if v is not None and k not in m._non_persistent_buffers_set:
-                    entries[p + k] = (m, m._buffers, k)
+        for mname, m in self.named_modules(prefix=prefix, remove_duplicate=False):
+            p = mname + "." if mname else ""
+            for table, skip in ((m._parameters, ()), (m._buffers, m._non_persistent_buffers_set)):
+                for k, v in table.items():
+                    if v is not None and k not in skip:
+                        entries[p + k] = (table, k)
         return entries
 
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False) -> IncompatibleKeys:
         """Copy values from ``state_dict`` (lamina tensors, NumPy arrays, or torch tensors) into this module.
 
         Values are cast to each parameter's dtype. A shape mismatch is always an error naming the key and
@@ -415,33 +407,14 @@ class Module:
         entries = self._state_entries()
         missing = [k for k in entries if k not in state_dict]
         unexpected = [k for k in state_dict if k not in entries]
-        errors, staged = [], []
-        for key, (m, table, name) in entries.items():
-            if key not in state_dict:
-                continue
-            arr = _array(state_dict[key])
-            cur = table[name]
-            if arr.shape != tuple(cur.shape):
-                errors.append(f"size mismatch for {key}: copying a param with shape {arr.shape} from checkpoint, "
-                              f"the shape in current model is {tuple(cur.shape)}.")
-                continue
-            staged.append((cur, arr))
+        staged, errors = _stage_state(entries, state_dict)
         if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+            errors = _key_errors(missing, unexpected) + errors
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t" + "\n\t".join(errors))
         for cur, arr in staged:
-            if assign:
-                cur._data = np.array(arr, dtype=cur.dtype if arr.dtype.kind == cur.dtype.kind else arr.dtype)
-            else:
-                d = cur._data
-                if not d.flags.writeable:
-                    cur._data = d = d.copy()
-                d[...] = arr
-        return _IncompatibleKeys(missing, unexpected)
+            _load_values(cur, arr, assign)
+        return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------------- printing
     def _get_name(self) -> str:
@@ -454,8 +427,8 @@ class Module:
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
-    def __repr__(self):
-        n = self.num_parameters()
+    def __repr__(self) -> str:
+        n = Module.num_parameters(self)  # not self.num_parameters: PReLU's is an int, as in PyTorch
         count = f"  # {n:,} parameter{'s' if n != 1 else ''}" if n else ""
         extra = self.extra_repr()
         lines = extra.split("\n") if extra else []
@@ -473,3 +446,49 @@ class Module:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+
+
+def _holds(d: dict, table: str, name: str) -> bool:
+    """Whether the module's table (``_parameters``, ``_modules``, ``_buffers``) exists and has ``name``."""
+    t = d.get(table)
+    return t is not None and name in t
+
+
+def _checked(value: Any, kind: type | None, what: str, expected: str) -> Any:
+    """``value`` when it is None or an instance of ``kind`` (None: only None is accepted), else a TypeError."""
+    if value is not None and (kind is None or not isinstance(value, kind)):
+        raise TypeError(f"cannot assign {type(value).__name__} as {what} ({expected} expected)")
+    return value
+
+
+def _stage_state(entries: dict[str, tuple[dict, str]], state_dict) -> tuple[list, list[str]]:
+    """The (tensor, values) pairs to load, and the size mismatches (as messages)."""
+    staged, errors = [], []
+    for key, (table, name) in entries.items():
+        if key not in state_dict:
+            continue
+        arr, cur = _array(state_dict[key]), table[name]
+        if arr.shape != tuple(cur.shape):
+            errors.append(f"size mismatch for {key}: copying a param with shape {arr.shape} from checkpoint, "
+                          f"the shape in current model is {tuple(cur.shape)}.")
+        else:
+            staged.append((cur, arr))
+    return staged, errors
+
+
+def _key_errors(missing: list[str], unexpected: list[str]) -> list[str]:
+    errors = []
+    if missing:
+        errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ".")
+    if unexpected:
+        errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ".")
+    return errors
+
+
+def _load_values(cur: Tensor, arr: xp.ndarray, assign: bool) -> None:
+    """Copy ``arr`` into ``cur`` in place (cast to its dtype), or with ``assign`` make it ``cur``'s new array
+    (cast to ``cur``'s dtype when both are of one kind, float or integer; otherwise kept as it is)."""
+    if assign:
+        cur._data = xp.array(arr, dtype=cur.dtype if arr.dtype.kind == cur.dtype.kind else arr.dtype)
+    else:
+        _writable_array(cur)[...] = arr

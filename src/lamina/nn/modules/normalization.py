@@ -1,10 +1,8 @@
-"""Normalisation layers: BatchNorm1d / BatchNorm2d (seed 004), LayerNorm, LocalResponseNorm across or within
-channels (seed 004). Formulas in ``lamina.nn.functional.normalization``."""
+"""Normalisation layers: BatchNorm1d / BatchNorm2d, LayerNorm, LocalResponseNorm across or within
+channels. Formulas in ``lamina.nn.functional.normalization``."""
 from __future__ import annotations
 
-import numpy as np
-
-from ...backend import as_dtype, check_device, get_default_dtype
+from ...backend import as_dtype, check_device, get_default_dtype, int64, xp
 from ...errors import ShapeError
 from ...tensor import Parameter, Tensor
 from ...tensor import ones as _ones
@@ -21,7 +19,13 @@ class _BatchNorm(Module):
 
     ``momentum=None`` uses the cumulative average over all batches seen (1/num_batches_tracked)."""
 
-    _dims: tuple = ()
+    _dims: tuple[int, ...] = ()
+    _shape_doc = ""
+    weight: Parameter | None
+    bias: Parameter | None
+    running_mean: Tensor | None
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True, device=None, dtype=None):
@@ -39,7 +43,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", _zeros(self.num_features, dtype=dt))
             self.register_buffer("running_var", _ones(self.num_features, dtype=dt))
-            self.register_buffer("num_batches_tracked", Tensor._make(np.zeros((), dtype=np.int64)))
+            self.register_buffer("num_batches_tracked", Tensor._make(xp.zeros((), dtype=int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -47,17 +51,17 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean._data[...] = 0
-            self.running_var._data[...] = 1
-            self.num_batches_tracked._data[...] = 0
+            for buf, value in ((self.running_mean, 0), (self.running_var, 1), (self.num_batches_tracked, 0)):
+                if buf is not None:
+                    init.constant_(buf, value)
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.affine and self.weight is not None and self.bias is not None:
             init.ones_(self.weight)
             init.zeros_(self.bias)
 
-    def _check_input(self, input):
+    def _check_input(self, input: Tensor) -> None:
         if input.ndim not in self._dims:
             raise ShapeError(f"{self._get_name()}: expected a {' or '.join(f'{d}-D' for d in self._dims)} input "
                              f"{self._shape_doc}, got shape {tuple(input.shape)}")
@@ -65,18 +69,23 @@ class _BatchNorm(Module):
             raise ShapeError(f"{self._get_name()}({self.num_features}): input has {input.shape[1]} channels on dim 1 "
                              f"(shape {tuple(input.shape)}), expected {self.num_features}")
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
+        track = self.track_running_stats
+        factor = self._update_factor()
+        # batch statistics while training, and always when there are no running averages
+        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                            self.weight, self.bias, self.training or not track, factor, self.eps)
+
+    def _update_factor(self) -> float:
+        """m in r ← (1 − m)·r + m·stat: ``momentum``, or 1/num_batches_tracked (a cumulative average) when
+        momentum is None. Counts the batch when training with running statistics."""
+        n = self.num_batches_tracked
+        if self.training and self.track_running_stats and n is not None:
+            n._data += 1
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked._data)
-        use_batch = self.training or not self.track_running_stats
-        track = self.track_running_stats and self.training
-        return F.batch_norm(input, self.running_mean if track or not use_batch else None,
-                            self.running_var if track or not use_batch else None, self.weight, self.bias,
-                            use_batch, factor, self.eps)
+                return 1.0 / float(n._data)
+        return 0.0 if self.momentum is None else self.momentum
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
@@ -116,7 +125,7 @@ class LayerNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -124,9 +133,9 @@ class LayerNorm(Module):
 
 
 class LocalResponseNorm(Module):
-    """Local response normalisation (seed 004), b = a / (k + α/n · Σ_window a²)^β.
+    """Local response normalisation, b = a / (k + α/n · Σ_window a²)^β.
 
-    ``region='across_channels'`` (default, PyTorch's LocalResponseNorm and the seed's Keras layer): the
+    ``region='across_channels'`` (default, PyTorch's LocalResponseNorm, as in AlexNet): the
     window is ``size`` neighbouring channels at the same pixel. ``region='within_channel'`` (Caffe's
     WITHIN_CHANNEL): the window is a size×size square of the same channel, with α/size² in place of α/n."""
 
@@ -139,7 +148,7 @@ class LocalResponseNorm(Module):
             raise ValueError(f"LocalResponseNorm: size must be >= 1, got {size}")
         self.size, self.alpha, self.beta, self.k, self.region = int(size), alpha, beta, k, region
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if self.region == "across_channels":
             return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
         return F.local_response_norm_within_channel(input, self.size, self.alpha, self.beta, self.k)

@@ -1,4 +1,4 @@
-"""``Residual``: y = x + f(x) (the identity connection of ResNets, seed 004), optionally with a shortcut
+"""``Residual``: y = x + f(x) (the identity connection of ResNets), optionally with a shortcut
 projection: y = shortcut(x) + f(x)."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``Embedding``: a lookup table of ``num_embeddings`` vectors of size ``embedding_dim`` (seed 004)."""
+"""``Embedding``: a lookup table of ``num_embeddings`` vectors of size ``embedding_dim``; row i is token i's vector."""
 from __future__ import annotations
 
 from ...backend import as_dtype, check_device, get_default_dtype
@@ -8,6 +8,7 @@ from ...tensor import empty as _empty
 from ...tensor import tensor as _new_tensor
 from .. import functional as F
 from .. import init
+from ..functional.sparse import _padding_index
 from .module import Module
 
 __all__ = ["Embedding"]
@@ -28,11 +29,7 @@ class Embedding(Module):
         super().__init__()
         check_device(device)
         self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
-        if padding_idx is not None:
-            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
-                                 f"({self.num_embeddings})")
-            padding_idx %= self.num_embeddings
+        padding_idx = _padding_index(padding_idx, self.num_embeddings, "Embedding")
         self.padding_idx, self.max_norm, self.norm_type = padding_idx, max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:

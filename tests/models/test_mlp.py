@@ -1,4 +1,4 @@
-"""lamina.models: MLP and the XOR network of seed 000 (forward + backward shapes, PyTorch equivalence, training)."""
+"""lamina.models: MLP and the 2-2-1 XOR network (forward + backward shapes, PyTorch equivalence, training)."""
 import numpy as np
 import pytest
 import torch
@@ -66,7 +66,7 @@ def _train(m, xb, yb, steps, lr):
 
 
 def test_xor_net_learns_the_xor_table():
-    """Seed 000: the four points {0,1}² with label x₁ xor x₂, a 2-2-1 net with sigmoid hidden units, BCE with logits."""
+    """The four points {0,1}² with label x₁ xor x₂, a 2-2-1 net with sigmoid hidden units, BCE with logits."""
     L.manual_seed(0)
     m = XORNet()
     assert [n for n, _ in m.named_parameters()] == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
@@ -77,7 +77,7 @@ def test_xor_net_learns_the_xor_table():
 
 
 def test_xor_quadrants_with_a_wider_hidden_layer():
-    """Seed 000's data: points in [-1, 1]², label sign(x₁) xor sign(x₂). With two sigmoid units training plateaus
+    """Points in [-1, 1]², label sign(x₁) xor sign(x₂). With two sigmoid units training plateaus
     near 87% accuracy (one smooth boundary cannot follow both axes), so this uses 8 hidden units."""
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, (400, 2)).astype(np.float32)
