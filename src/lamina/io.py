@@ -25,6 +25,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .serialization import is_torch_zip, load_torch_zip
 from .tensor import Parameter, Tensor
 
 __all__ = ["save", "load", "CheckpointError"]
@@ -194,7 +195,9 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
     """Read a checkpoint written by ``save`` (or any safetensors file) from a path or binary file object.
 
     Returns the saved object; tensors come back as lamina tensors with their dtypes. ``map_location``,
-    ``weights_only`` and ``mmap`` are accepted for PyTorch compatibility (lamina always loads plain data)."""
+    ``weights_only`` and ``mmap`` are accepted for PyTorch compatibility (lamina always loads plain data).
+    A zip file written by ``torch.save`` is read by ``serialization.load_torch_zip`` (tensors and plain
+    values only: a pickle naming anything else is refused, never run)."""
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
 
@@ -204,6 +207,8 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
         name = os.fspath(f)
         with open(name, "rb") as fh:
             data = fh.read()
+    if is_torch_zip(data):
+        return load_torch_zip(data, name, map_location=map_location, weights_only=weights_only)
     header = _header(data, name)
     try:
         arrays = st_load(data)

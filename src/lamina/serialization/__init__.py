@@ -1,0 +1,4 @@
+"""Reading checkpoints written by other libraries: ``torch.save`` zip files (``torch_pickle``)."""
+from .torch_pickle import UnsafeCheckpointError, is_torch_zip, load_torch_zip
+
+__all__ = ["UnsafeCheckpointError", "is_torch_zip", "load_torch_zip"]
