@@ -24,7 +24,8 @@ import io
 import math
 import pickle
 import zipfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
