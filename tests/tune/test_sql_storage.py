@@ -161,7 +161,7 @@ def test_a_dead_workers_trial_is_failed_retried_once_and_a_late_result_is_droppe
 # ----------------------------------------------------------------------------- processes and SIGKILL
 def _work(url, victim_flag):
     """One worker process: open the shared grid study and optimize until the grid is covered."""
-    store = SQLiteStorage(url, heartbeat_interval=0.1, grace_period=1.5)
+    store = SQLiteStorage(url, heartbeat_interval=0.1, grace_period=3.0)
     study = tune.create_study(storage=store, study_name="grid", load_if_exists=True,
                               strategy=tune.Grid(search_space={"x": list(range(12))}))
 
@@ -226,7 +226,7 @@ def test_to_optuna_copies_trials_values_params_and_distributions(tmp_path):
     loaded = optuna.load_study(study_name="q", storage=target)
     assert loaded.direction == optuna.study.StudyDirection.MINIMIZE
     assert len(loaded.trials) == 7
-    for ours, theirs in zip(study.trials, loaded.trials):
+    for ours, theirs in zip(study.trials, loaded.trials, strict=True):
         assert theirs.number == ours.number and theirs.state.name == ours.state.value
         assert theirs.params == ours.params and theirs.value == ours.value
         assert theirs.intermediate_values == ours.intermediate_values

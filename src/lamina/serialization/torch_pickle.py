@@ -77,7 +77,7 @@ def _check_view(name: str, numel: int, offset: int, size: tuple, stride: tuple) 
                                     f"sizes {size}, strides {stride}")
     if math.prod(size) == 0:
         return
-    last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
     if last >= numel:
         raise UnsafeCheckpointError(f"lamina.load: '{name}' is corrupt: a tensor view (offset {offset}, sizes "
                                     f"{size}, strides {stride}) reaches element {last} of a storage of {numel}")

@@ -8,7 +8,8 @@ Optuna's plots (``optuna.visualization``) and ``optuna-dashboard`` then show it:
 Each finished trial becomes an Optuna trial (added in number order; the lamina number is kept
 in ``system_attrs['lamina_number']``) with its state, value, parameters and distributions,
 intermediate values, attributes and times; a failed trial's error goes to
-``system_attrs['fail_reason']``, as Optuna records it. Trials still running are left out. Needs ``pip install 'lamina[optuna]'``.
+``system_attrs['fail_reason']``, as Optuna records it. Trials still running are left out.
+Needs ``pip install 'lamina[optuna]'``.
 """
 from __future__ import annotations
 

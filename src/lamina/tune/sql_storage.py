@@ -221,7 +221,8 @@ class SQLiteStorage:
 
     def append(self, record: dict) -> None:
         """Record a ``study``, ``start`` or ``finish`` record of this worker."""
-        study, op, number = self._bound(), record.get("op"), record.get("number")
+        study, op = self._bound(), record["op"]
+        number = None if op == "study" else int(record["number"])
         with self.transaction() as conn:
             if op == "start":
                 conn.execute("INSERT INTO lamina_trials (study, number, state, worker, heartbeat) "
@@ -233,13 +234,16 @@ class SQLiteStorage:
                                      study, number, self.worker))
                 if done.rowcount != 1:
                     raise RuntimeError(f"SQLiteStorage: trial {number} is not running in this worker")
-            event = conn.execute("INSERT INTO lamina_events (study, number, op, worker, record) VALUES (?, ?, ?, ?, ?)",
-                                 (study, number, op, self.worker, _dumps(record))).lastrowid
-        self._own_events.add(int(event))
-        if op == "start":
-            self._running(int(number))
-        elif op == "finish":
-            self.mine.discard(int(number))
+            self._own_events.add(self._insert_event(conn, number, op, record))
+        if number is not None and op == "start":
+            self._running(number)
+        elif number is not None:
+            self.mine.discard(number)
+
+    def _insert_event(self, conn: sqlite3.Connection, number: int | None, op: str, record: dict) -> int:
+        cur = conn.execute("INSERT INTO lamina_events (study, number, op, worker, record) VALUES (?, ?, ?, ?, ?)",
+                           (self._study, number, op, self.worker, _dumps(record)))
+        return int(cur.lastrowid or 0)
 
     def owns(self, number: int) -> bool:
         """Whether trial ``number`` is still RUNNING in this worker (not declared dead by another)."""
@@ -301,30 +305,30 @@ class SQLiteStorage:
     def _fail_stale(self, conn: sqlite3.Connection) -> None:
         """Record FAIL for other workers' trials without a heartbeat for ``grace_period``; queue retries."""
         now = time.time()
-        stale = conn.execute("SELECT number, worker, heartbeat FROM lamina_trials WHERE study = ? AND state = 'RUNNING' "
-                             "AND heartbeat < ? AND worker != ?", (self._study, now - self.grace_period,
-                                                                    self.worker)).fetchall()
+        stale = conn.execute("SELECT number, worker, heartbeat FROM lamina_trials WHERE study = ? "
+                             "AND state = 'RUNNING' AND heartbeat < ? AND worker != ?",
+                             (self._study, now - self.grace_period, self.worker)).fetchall()
         for number, worker, beat in stale:
-            row = conn.execute("SELECT record FROM lamina_events WHERE study = ? AND number = ? AND op = 'start' "
-                               "ORDER BY id DESC LIMIT 1", (self._study, number)).fetchone()
-            start = json.loads(row[0])
-            attrs = dict(start.get("system_attrs") or {})
-            error = (f"trial {number}: its worker {worker} stopped sending heartbeats ({now - beat:.1f} s ago, "
-                     f"grace period {self.grace_period} s); it was presumably killed")
-            finish = {"op": "finish", "number": number, "state": "FAIL", "value": None, "params": {},
-                      "distributions": {}, "intermediate_values": {}, "user_attrs": {},
-                      "system_attrs": {**attrs, "failed_by": "heartbeat"}, "datetime_start": start.get("time"),
-                      "datetime_complete": now, "error": error}
-            conn.execute("UPDATE lamina_trials SET state = 'FAIL', heartbeat = ? WHERE study = ? AND number = ?",
-                         (now, self._study, number))
-            conn.execute("INSERT INTO lamina_events (study, number, op, worker, record) VALUES (?, ?, 'finish', ?, ?)",
-                         (self._study, number, self.worker, _dumps(finish)))
-            count = int(attrs.get("retry_count", 0))
-            if count < self.max_retries:
-                retry = {"retry_of": attrs.get("retry_of", number), "retry_count": count + 1}
-                conn.execute("INSERT INTO lamina_queue (study, fixed, attrs, draw, fallback) VALUES (?, ?, ?, ?, ?)",
-                             (self._study, _dumps(start.get("fixed") or {}), _dumps(retry),
-                              start.get("draw", number), start.get("fallback", "random")))
+            self._fail_dead(conn, number, f"its worker {worker} stopped sending heartbeats ({now - beat:.1f} s ago, "
+                                          f"grace period {self.grace_period} s); it was presumably killed", now)
+
+    def _fail_dead(self, conn: sqlite3.Connection, number: int, reason: str, now: float) -> None:
+        """Trial ``number`` lost its worker: a FAIL record, and a copy queued with the same values."""
+        row = conn.execute("SELECT record FROM lamina_events WHERE study = ? AND number = ? AND op = 'start' "
+                           "ORDER BY id DESC LIMIT 1", (self._study, number)).fetchone()
+        start = json.loads(row[0])
+        attrs = dict(start.get("system_attrs") or {})
+        finish = {"op": "finish", "number": number, "state": "FAIL", "value": None, "params": {},
+                  "distributions": {}, "intermediate_values": {}, "user_attrs": {},
+                  "system_attrs": {**attrs, "failed_by": "heartbeat"}, "datetime_start": start.get("time"),
+                  "datetime_complete": now, "error": f"trial {number}: {reason}"}
+        conn.execute("UPDATE lamina_trials SET state = 'FAIL', heartbeat = ? WHERE study = ? AND number = ?",
+                     (now, self._study, number))
+        self._insert_event(conn, number, "finish", finish)
+        count = int(attrs.get("retry_count", 0))
+        if count < self.max_retries:
+            retry = {"retry_of": attrs.get("retry_of", number), "retry_count": count + 1}
+            self.enqueue(start.get("fixed") or {}, retry, start.get("draw", number), start.get("fallback", "random"))
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:

@@ -21,7 +21,6 @@ from typing import Any
 
 from .pruners import BasePruner
 from .sql_storage import SQLiteStorage, open_storage
-from .storage import JournalStorage
 from .strategies import Strategy
 from .study import Study
 from .trial import Trial, TrialState
@@ -123,7 +122,7 @@ def load_study(study_name: str | None = None, storage: Any = None, strategy: Str
         store.bind(study_name, create=False)
         direction = store.header()["direction"]
         return SharedStudy(store, direction=direction, strategy=strategy, pruner=pruner, seed=seed)
-    if not isinstance(store, JournalStorage):
+    if store is None:
         raise ValueError("load_study: give the storage that holds the study (a journal path or 'sqlite:///...')")
     records = store.load()
     if not records:
