@@ -25,7 +25,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .serialization import is_torch_zip, load_torch_zip
+from .serialization import CheckpointError, is_torch_zip, load_torch_zip
 from .tensor import Parameter, Tensor
 
 __all__ = ["save", "load", "CheckpointError"]
@@ -36,10 +36,6 @@ _DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.in
            "I32": np.int32, "U32": np.uint32, "I16": np.int16, "U16": np.uint16, "I8": np.int8, "U8": np.uint8,
            "BOOL": np.bool_, "C64": np.complex64}
 _SUPPORTED = {np.dtype(d) for d in _DTYPES.values()}
-
-
-class CheckpointError(RuntimeError, ValueError):
-    """A checkpoint file could not be read (truncated, corrupt, not safetensors) or an object cannot be saved."""
 
 
 # ---------------------------------------------------------------------------- encoding

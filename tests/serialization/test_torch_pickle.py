@@ -177,7 +177,12 @@ def test_a_hostile_checkpoint_is_refused_and_runs_nothing(tmp_path):
     assert not marker.exists()
     with pytest.raises(pickle.UnpicklingError):    # what torch code catches for a weights_only refusal
         lamina.load(path)
+    with pytest.raises(lamina.io.CheckpointError):  # what lamina code catches for any unreadable checkpoint
+        lamina.load(path)
     assert not marker.exists()
+    payload = zipfile.ZipFile(path).read(next(n for n in zipfile.ZipFile(path).namelist() if n.endswith("data.pkl")))
+    pickle.loads(payload)                           # the payload is real: a plain unpickler runs it
+    assert marker.exists()
 
 
 def test_a_view_outside_its_storage_is_refused(tmp_path):

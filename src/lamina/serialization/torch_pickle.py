@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Parameter, Tensor
+from .errors import CheckpointError
 
 __all__ = ["UnsafeCheckpointError", "is_torch_zip", "load_torch_zip"]
 
@@ -42,8 +43,9 @@ _STORAGES = {"FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage
              "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128"}
 
 
-class UnsafeCheckpointError(pickle.UnpicklingError, ValueError):
-    """A torch checkpoint names something other than tensors, storages and plain values, or is malformed."""
+class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
+    """A torch checkpoint names something other than tensors, storages and plain values, or is malformed
+    (a ``CheckpointError``, and the ``pickle.UnpicklingError`` that torch raises for a refused load)."""
 
 
 class _StorageType:
