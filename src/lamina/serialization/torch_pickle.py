@@ -139,8 +139,7 @@ class _Reader(pickle.Unpickler):
         arr = np.frombuffer(raw, dtype=dtype.newbyteorder("<" if self.byteorder == "little" else ">"))
         return arr.astype(dtype.newbyteorder("="), copy=False)
 
-    def _rebuild_tensor(self, storage, offset, size, stride, requires_grad=False, backward_hooks=None,
-                        metadata=None) -> Tensor:
+    def _rebuild_tensor(self, storage, offset, size, stride, requires_grad=False, *_hooks_and_metadata) -> Tensor:
         if not (isinstance(storage, tuple) and len(storage) == 2 and isinstance(storage[0], np.ndarray)):
             raise UnsafeCheckpointError(f"lamina.load: '{self.name}' rebuilds a tensor from {type(storage).__name__}, "
                                         "not from a storage")
@@ -159,7 +158,7 @@ class _Reader(pickle.Unpickler):
         return t
 
     @staticmethod
-    def _rebuild_parameter(data, requires_grad=True, backward_hooks=None) -> Parameter:
+    def _rebuild_parameter(data, requires_grad=True, *_backward_hooks) -> Parameter:
         if not isinstance(data, Tensor):
             raise UnsafeCheckpointError(f"a parameter is rebuilt from {type(data).__name__}, not from a tensor")
         return Parameter(data, requires_grad=bool(requires_grad))
