@@ -96,7 +96,7 @@ def _outputs_match(torch_model, lamina_model, x):
 def test_lenet_state_dict_saved_by_torch_loads_into_lamina_lenet5(tmp_path):
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
-    tmodel = TorchLeNet5()
+    tmodel = TorchLeNet5().float()
     path = tmp_path / "lenet.pt"
     torch.save(tmodel.state_dict(), path)
     state = lamina.load(str(path))
@@ -110,7 +110,7 @@ def test_lenet_state_dict_saved_by_torch_loads_into_lamina_lenet5(tmp_path):
 def test_resnet18_state_dict_saved_by_torch_loads_into_lamina_resnet(tmp_path):
     rng = np.random.default_rng(1)
     torch.manual_seed(1)
-    tmodel = TorchResNet18(width=8)
+    tmodel = TorchResNet18(width=8).float()
     _randomise_batchnorm(tmodel, rng)
     path = tmp_path / "resnet18.pt"
     torch.save(tmodel.state_dict(), path)
@@ -224,7 +224,7 @@ def test_a_zip_that_is_not_a_torch_archive_is_refused(tmp_path):
 def test_safetensors_written_by_torch_users_load(tmp_path):
     rng = np.random.default_rng(3)
     torch.manual_seed(3)
-    tmodel = TorchLeNet5()
+    tmodel = TorchLeNet5().float()
     path = tmp_path / "lenet.safetensors"
     safetensors.torch.save_file(tmodel.state_dict(), str(path), metadata={"format": "pt"})
     model = LeNet5()

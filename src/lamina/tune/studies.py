@@ -108,8 +108,9 @@ def create_study(direction: str = "minimize", strategy: Strategy | None = None, 
     (a fresh name when None) and an existing one is continued only with ``load_if_exists=True``."""
     store = open_storage(storage)
     if isinstance(store, SQLiteStorage):
-        store.bind(study_name, create=True, load_if_exists=load_if_exists)
-        return SharedStudy(store, direction=direction, strategy=strategy, pruner=pruner, seed=seed)
+        with store.transaction():      # the study's row and its header appear together
+            store.bind(study_name, create=True, load_if_exists=load_if_exists)
+            return SharedStudy(store, direction=direction, strategy=strategy, pruner=pruner, seed=seed)
     return Study(direction=direction, strategy=strategy, pruner=pruner, storage=store, seed=seed)
 
 
@@ -119,9 +120,10 @@ def load_study(study_name: str | None = None, storage: Any = None, strategy: Str
     left out when the database holds one study."""
     store = open_storage(storage)
     if isinstance(store, SQLiteStorage):
-        store.bind(study_name, create=False)
-        direction = store.header()["direction"]
-        return SharedStudy(store, direction=direction, strategy=strategy, pruner=pruner, seed=seed)
+        with store.transaction():
+            store.bind(study_name, create=False)
+            return SharedStudy(store, direction=store.header()["direction"], strategy=strategy, pruner=pruner,
+                               seed=seed)
     if store is None:
         raise ValueError("load_study: give the storage that holds the study (a journal path or 'sqlite:///...')")
     records = store.load()
