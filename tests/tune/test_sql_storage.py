@@ -33,12 +33,12 @@ def test_create_and_load_study_by_name(tmp_path):
     with pytest.raises(ValueError, match="already exists.*load_if_exists=True"):
         tune.create_study(storage=url, study_name="lr")
     again = tune.create_study(storage=url, study_name="lr", load_if_exists=True, strategy=tune.Random(seed=0))
-    loaded = tune.load_study(study_name="lr", storage=url)
+    loaded = tune.load_study(study_name="lr", storage=url, strategy=tune.Random(seed=0))
     for other in (again, loaded):
         assert [(t.number, t.state, t.value, t.params) for t in other.trials] == \
                [(t.number, t.state, t.value, t.params) for t in study.trials]
     assert loaded.direction == "minimize" and loaded.best_params == study.best_params
-    assert tune.load_study(storage=url).study_name == "lr"       # the only study: no name needed
+    assert tune.load_study(storage=url, strategy=tune.Random()).study_name == "lr"   # the only study: no name needed
     tune.create_study(storage=url, study_name="other", direction="maximize")
     with pytest.raises(ValueError, match=r"holds 2 studies \(\['lr', 'other'\]\); give study_name"):
         tune.load_study(storage=url)
@@ -70,7 +70,7 @@ def test_journal_paths_still_work_and_load_study_reads_them(tmp_path):
     path = tmp_path / "search.jsonl"
     study = tune.create_study(storage=str(path), strategy=tune.Random(seed=0))
     study.optimize(_quadratic, n_trials=3)
-    assert tune.load_study(storage=str(path)).best_value == study.best_value
+    assert tune.load_study(storage=str(path), strategy=tune.Random(seed=0)).best_value == study.best_value
 
 
 @pytest.mark.parametrize("storage", ["postgres://user@host/db", "foo:bar", "mysql+pymysql://u@h/d",
@@ -151,7 +151,7 @@ def test_a_dead_workers_trial_is_failed_retried_once_and_a_late_result_is_droppe
     alive.tell(retry, 0.3)
     with pytest.warns(UserWarning, match="declared it dead.*dropped"):
         dead.tell(t, 0.1)
-    final = tune.load_study(study_name="s", storage=url)
+    final = tune.load_study(study_name="s", storage=url, strategy=tune.Random(seed=0))
     assert [(s.number, s.state.value) for s in final.trials] == [(0, "FAIL"), (1, "COMPLETE")]
     assert final.best_value == 0.3
     for s in (dead, alive, final):
@@ -197,7 +197,7 @@ def test_four_processes_share_a_study_and_a_killed_workers_trial_is_run_exactly_
     for p in others:
         p.join(180)
         assert p.exitcode == 0
-    study = tune.load_study(study_name="grid", storage=url)
+    study = tune.load_study(study_name="grid", storage=url, strategy=tune.Grid(search_space={"x": list(range(12))}))
     trials = study.trials
     assert [t.number for t in trials] == list(range(13))        # 12 grid points + 1 retry, no number twice
     failed = [t for t in trials if t.state == tune.TrialState.FAIL]
