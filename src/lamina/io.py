@@ -28,6 +28,7 @@ from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
 from ._atomic import atomic_write
+from .serialization import CheckpointError, is_torch_zip, load_torch_zip
 from .tensor import Parameter, Tensor
 
 __all__ = ["save", "load", "CheckpointError"]
@@ -38,10 +39,6 @@ _DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.in
            "I32": np.int32, "U32": np.uint32, "I16": np.int16, "U16": np.uint16, "I8": np.int8, "U8": np.uint8,
            "BOOL": np.bool_, "C64": np.complex64}
 _SUPPORTED = {np.dtype(d) for d in _DTYPES.values()}
-
-
-class CheckpointError(RuntimeError, ValueError):
-    """A checkpoint file could not be read (truncated, corrupt, not safetensors) or an object cannot be saved."""
 
 
 # ---------------------------------------------------------------------------- encoding
@@ -225,8 +222,12 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
     """Read a checkpoint written by ``save`` (or any safetensors file) from a path or binary file object.
 
     Returns the saved object; tensors come back as lamina tensors with their dtypes. ``map_location``,
-    ``weights_only`` and ``mmap`` are accepted for PyTorch compatibility (lamina always loads plain data)."""
+    ``weights_only`` and ``mmap`` are accepted for PyTorch compatibility (lamina always loads plain data).
+    A zip file written by ``torch.save`` is read by ``serialization.load_torch_zip`` (tensors and plain
+    values only: a pickle naming anything else is refused, never run)."""
     data, name = _read(f)
+    if is_torch_zip(data):
+        return load_torch_zip(data, name, map_location=map_location, weights_only=weights_only)
     header = _header(data, name)
     try:
         arrays = st_load(data)

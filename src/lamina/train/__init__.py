@@ -7,9 +7,10 @@ from .diagnostics import ActivationMonitor, GradientNormMonitor, RunningCost, ov
 from .history import History
 from .loop import Trainer, evaluate, fit, predict
 from .plots import confusion_matrix, plot_confusion_matrix, plot_convergence, plot_history, running_average
+from .tensorboard import TensorBoard
 
 __all__ = ["fit", "evaluate", "predict", "Trainer", "History", "Callback", "CallbackList", "ProgressBar",
            "EarlyStopping", "ModelCheckpoint", "LearningRateScheduler", "ReduceLROnPlateau", "TerminateOnNaN",
            "NaNLossError", "CSVLogger", "LambdaCallback", "ActivationMonitor", "GradientNormMonitor", "RunningCost",
            "overfit_check", "save_checkpoint", "load_checkpoint", "resume", "confusion_matrix",
-           "plot_confusion_matrix", "plot_convergence", "plot_history", "running_average"]
+           "plot_confusion_matrix", "plot_convergence", "plot_history", "running_average", "TensorBoard"]

@@ -28,9 +28,11 @@ from ..optim.hypergradient import AdamHD, SGDHD
 from .importance import param_importances
 from .plots import plot_optimization_history, plot_parallel_coordinate, plot_param_importances, plot_slice
 from .pruners import BasePruner, MedianPruner, NopPruner, SuccessiveHalvingPruner
+from .sql_storage import SQLiteStorage
 from .storage import JournalStorage
 from .strategies import Bayesian, Evolutionary, Grid, Random, Strategy
-from .study import Study, create_study
+from .studies import SharedStudy, create_study, load_study
+from .study import Study
 from .trial import FAILED, PRUNED, Trial, TrialPruned, TrialState
 
 __all__ = [
@@ -38,7 +40,7 @@ __all__ = [
     "Distribution", "FloatDistribution", "IntDistribution", "CategoricalDistribution", "SearchSpaceError",
     "Strategy", "Grid", "Random", "Bayesian", "Evolutionary",
     "BasePruner", "NopPruner", "MedianPruner", "SuccessiveHalvingPruner",
-    "Study", "create_study", "JournalStorage",
+    "Study", "create_study", "JournalStorage", "load_study", "SharedStudy", "SQLiteStorage",
     "param_importances", "plot_optimization_history", "plot_param_importances", "plot_slice",
     "plot_parallel_coordinate", "kfold", "cross_val_score",
 ]

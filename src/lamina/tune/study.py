@@ -17,19 +17,20 @@ from __future__ import annotations
 import collections
 import json
 import math
-import os
 import time
 import warnings
 from typing import Any, Callable, Iterable
 
 from .distributions import distribution_from_dict
 from .pruners import BasePruner
+from .optuna_export import to_optuna
+from .sql_storage import SQLiteStorage, open_storage
 from .storage import JournalStorage, VERSION
 from .strategies import Bayesian, Strategy
 from .table import trials_table
 from .trial import Trial, TrialState
 
-__all__ = ["Study", "create_study"]
+__all__ = ["Study"]
 
 
 class Study:
@@ -50,9 +51,8 @@ class Study:
                             f"Evolutionary), got {type(strategy).__name__}")
         self.direction = direction
         self.pruner = pruner
-        if isinstance(storage, (str, os.PathLike)):
-            storage = JournalStorage(storage)
-        self.storage: JournalStorage | None = storage
+        storage = open_storage(storage)
+        self.storage: JournalStorage | SQLiteStorage | None = storage
         records = storage.load() if storage is not None else []
         header = records[0] if records else None
         if header is not None:
@@ -120,7 +120,7 @@ class Study:
     def _record_start(self, t: Trial) -> None:
         if self.storage is not None:
             self.storage.append({"op": "start", "number": t.number, "fixed": t._fixed, "seed": t._seed,
-                                 "fallback": t._fallback, "system_attrs": t.system_attrs, "time": time.time()})
+                                 "draw": t._draw, "fallback": t._fallback, "system_attrs": t.system_attrs, "time": time.time()})
 
     def _record_finish(self, t: Trial) -> None:
         if self.storage is not None:
@@ -273,12 +273,11 @@ class Study:
         (dict of lists) or ``"pandas"`` (a DataFrame; needs pandas)."""
         return trials_table(self.trials, format)
 
+    def to_optuna(self, storage: Any, study_name: str | None = None):
+        """Copy the finished trials into a new study of an Optuna storage (a URL or an Optuna storage object)."""
+        return to_optuna(self, storage, study_name)
+
     def __repr__(self) -> str:
         return (f"Study(direction={self.direction!r}, strategy={self.strategy!r}, "
                 f"n_trials={len(self._trials)})")
 
-
-def create_study(direction: str = "minimize", strategy: Strategy | None = None,
-                 pruner: BasePruner | None = None, storage=None, seed: int | None = None) -> Study:
-    """Create a study, or resume the one in the journal ``storage``."""
-    return Study(direction=direction, strategy=strategy, pruner=pruner, storage=storage, seed=seed)
