@@ -24,20 +24,20 @@ from __future__ import annotations
 import math
 from typing import Callable, NamedTuple
 
-import numpy as np
+from ..backend import xp
 
 
 class LineSearchResult(NamedTuple):
     t: float              # the step length chosen
     f: float              # objective at x + t d
-    g: np.ndarray | None  # gradient at x + t d (strong_wolfe) or None (backtracking)
+    g: xp.ndarray | None  # gradient at x + t d (strong_wolfe) or None (backtracking)
     evals: int            # function evaluations used
     success: bool         # whether the conditions were met within the budget
 
 
 def _directional(d, g0, f0, where):
-    d = np.asarray(d)
-    gtd = float(np.dot(np.ravel(g0), np.ravel(d)))
+    d = xp.asarray(d)
+    gtd = float(xp.dot(xp.ravel(g0), xp.ravel(d)))
     if not math.isfinite(f0):
         raise ValueError(f"{where}: the objective at x is {f0}; a line search needs a finite starting value")
     return gtd
@@ -50,7 +50,7 @@ def backtracking(f: Callable, x, d, f0: float, g0, t: float = 1.0, rho: float = 
         raise ValueError(f"backtracking: rho must be in (0, 1), got {rho}")
     if not 0.0 < c1 < 1.0:
         raise ValueError(f"backtracking: c1 must be in (0, 1), got {c1}")
-    x = np.asarray(x)
+    x = xp.asarray(x)
     gtd = _directional(d, g0, float(f0), "backtracking")
     if gtd >= 0:
         raise ValueError(f"backtracking: d is not a descent direction (⟨g, d⟩ = {gtd:.3g} >= 0)")
@@ -93,18 +93,18 @@ def strong_wolfe(fg: Callable, x, d, f0: float, g0, t: float = 1.0, c1: float = 
     """Strong-Wolfe line search (bracketing + zoom with cubic interpolation)."""
     if not 0.0 < c1 < c2 < 1.0:
         raise ValueError(f"strong_wolfe: need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
-    x = np.asarray(x)
-    d = np.asarray(d)
+    x = xp.asarray(x)
+    d = xp.asarray(d)
     f0 = float(f0)
     gtd0 = _directional(d, g0, f0, "strong_wolfe")
-    d_norm = float(np.abs(d).max()) if d.size else 0.0
+    d_norm = float(xp.abs(d).max()) if d.size else 0.0
 
     def evaluate(step):
         f, g = fg(x + step * d)
-        g = np.array(g, dtype=x.dtype, copy=True).reshape(x.shape)
-        return _Point(step, float(f), g, float(np.dot(g.ravel(), d.ravel())))
+        g = xp.array(g, dtype=x.dtype, copy=True).reshape(x.shape)
+        return _Point(step, float(f), g, float(xp.dot(g.ravel(), d.ravel())))
 
-    start = _Point(0.0, f0, np.array(g0, copy=True).reshape(x.shape), gtd0)
+    start = _Point(0.0, f0, xp.array(g0, copy=True).reshape(x.shape), gtd0)
     prev, new = start, evaluate(t)
     evals, it = 1, 0
     bracket = None

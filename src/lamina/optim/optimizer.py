@@ -27,8 +27,7 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 
-import numpy as np
-
+from ..backend import xp
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..sparse import RowSparseGrad
 from ..tensor import Tensor
@@ -118,7 +117,7 @@ class Optimizer:
                 else:
                     g = p.grad
                     if not g._data.flags.writeable:
-                        g._data = np.zeros_like(g._data)
+                        g._data = xp.zeros_like(g._data)
                     else:
                         g._data[...] = 0
                     g._node, g.requires_grad = None, False
@@ -175,7 +174,7 @@ class Optimizer:
     # ------------------------------------------------------------------ (de)serialisation
     def _pack_state(self, state: dict) -> dict:
         """A copy of one parameter's state made of arrays and scalars (subclasses may reshape it)."""
-        return {k: (v.copy() if isinstance(v, np.ndarray) else copy.deepcopy(v)) for k, v in state.items()}
+        return {k: (v.copy() if isinstance(v, xp.ndarray) else copy.deepcopy(v)) for k, v in state.items()}
 
     def _unpack_state(self, packed: dict, param: Tensor) -> dict:
         """Inverse of ``_pack_state``; floating arrays are cast to the parameter's dtype (except 'step')."""
@@ -183,8 +182,8 @@ class Optimizer:
         for k, v in packed.items():
             if isinstance(v, Tensor):
                 v = v._data
-            if isinstance(v, np.ndarray):
-                v = np.array(v, copy=True)
+            if isinstance(v, xp.ndarray):
+                v = xp.array(v, copy=True)
                 if k != "step" and v.dtype.kind == "f":
                     v = v.astype(param.dtype, copy=False)
                 if k == "step" and v.ndim == 0:
@@ -232,7 +231,7 @@ class Optimizer:
             p = id_map[key]
             unpacked = self._unpack_state(s, p)
             for k, v in unpacked.items():
-                if isinstance(v, np.ndarray) and v.shape != p.shape and k not in self._free_shape_keys:
+                if isinstance(v, xp.ndarray) and v.shape != p.shape and k not in self._free_shape_keys:
                     raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter {key} has shape {v.shape}, "
                                      f"the parameter has shape {tuple(p.shape)}")
             new_state[p] = unpacked
@@ -262,16 +261,3 @@ class Optimizer:
     def __setstate__(self, state):
         self.__dict__.update(state)
 
-
-def negate_or_decay(p, g, t0, t1, maximize: bool, weight_decay: float):
-    """The gradient an update uses: ``-g`` when maximizing, plus ``weight_decay * p`` (coupled L2
-    decay, PyTorch's ``grad.add(param, alpha=weight_decay)``).  Writes into ``t0`` when it must."""
-    d = g
-    if maximize:
-        np.negative(g, out=t0)
-        d = t0
-    if weight_decay != 0:
-        np.multiply(p, weight_decay, out=t1)
-        np.add(d, t1, out=t0)
-        d = t0
-    return d

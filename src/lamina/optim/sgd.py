@@ -37,48 +37,27 @@ as PyTorch's sparse momentum, but O(rows · dim) per step.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import xp
 from ._sparse import is_sparse, sparse_rows
-from .optimizer import Optimizer, negate_or_decay
-
-
-def _sgd_kernel(p, g, *rest, lr, weight_decay, momentum, dampening, nesterov, maximize, first):
-    if momentum != 0:
-        buf, t0, t1 = rest
-    else:
-        buf = None
-        t0, t1 = rest
-    d = negate_or_decay(p, g, t0, t1, maximize, weight_decay)
-    if buf is not None:
-        if first:
-            np.copyto(buf, d)
-        else:
-            np.multiply(buf, momentum, out=buf)
-            if dampening != 0:
-                np.multiply(d, 1 - dampening, out=t1)
-                np.add(buf, t1, out=buf)
-            else:
-                np.add(buf, d, out=buf)
-        if nesterov:
-            np.multiply(buf, momentum, out=t1)
-            np.add(d, t1, out=t0)
-            d = t0
-        else:
-            d = buf
-    np.multiply(d, -lr, out=t1)
-    np.add(p, t1, out=p)
+from .functional import sgd_
+from .optimizer import Optimizer
 
 
 def _sparse_sgd(p, grad, lr, weight_decay, maximize):
-    """θ_R -= lr * (±G_R + weight_decay * θ_R) on the rows R of a row-sparse gradient, in place."""
+    """θ_R -= lr * (±G_R + weight_decay * θ_R) on the rows R of a row-sparse gradient, in place: the
+    dense rule on the gathered rows."""
     rows, d = sparse_rows(grad, p.dtype)
-    if maximize:
-        np.negative(d, out=d)
-    if weight_decay != 0:
-        d += p[rows] * p.dtype.type(weight_decay)
-    d *= p.dtype.type(-lr)
-    p[rows] += d
+    theta = p[rows]
+    sgd_([theta], [d], [None], lr=lr, weight_decay=weight_decay, maximize=maximize)
+    p[rows] = theta
+
+
+def _densify(grad, like):
+    """The dense array of a row-sparse gradient (rows summed)."""
+    rows, vals = sparse_rows(grad, like.dtype)
+    dense = xp.zeros_like(like)
+    dense[rows] = vals
+    return dense
 
 
 class SGD(Optimizer):
@@ -101,26 +80,19 @@ class SGD(Optimizer):
 
     def _step_group(self, group):
         momentum = float(group["momentum"])
-        kw = dict(lr=float(group["lr"]), weight_decay=float(group["weight_decay"]), momentum=momentum,
-                  dampening=float(group["dampening"]), nesterov=bool(group["nesterov"]),
-                  maximize=bool(group["maximize"]))
-        tasks = []
+        lr, weight_decay, maximize = float(group["lr"]), float(group["weight_decay"]), bool(group["maximize"])
+        params, grads, bufs = [], [], []
         for p, g in self._with_grads(group, allow_sparse=True):
             if is_sparse(g):
                 if momentum == 0:
-                    _sparse_sgd(p._data, g, kw["lr"], kw["weight_decay"], kw["maximize"])
+                    _sparse_sgd(p._data, g, lr, weight_decay, maximize)
                     continue
-                rows, vals = sparse_rows(g, p._data.dtype)
-                g = np.zeros_like(p._data)
-                g[rows] = vals
-            arrays = [p._data, g]
-            first = False
-            if momentum != 0:
-                state = self.state[p]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = np.empty_like(p._data)
-                    first = True
-                arrays.append(buf)
-            tasks.append((_sgd_kernel, arrays, dict(kw, first=first)))
-        self._run(tasks, n_tmp=2)
+                g = _densify(g, p._data)
+            params.append(p)
+            grads.append(g)
+            bufs.append(self.state[p].get("momentum_buffer") if momentum != 0 else None)
+        sgd_([p._data for p in params], grads, bufs, lr=lr, weight_decay=weight_decay, momentum=momentum,
+             dampening=float(group["dampening"]), nesterov=bool(group["nesterov"]), maximize=maximize)
+        if momentum != 0:
+            for p, buf in zip(params, bufs):
+                self.state[p]["momentum_buffer"] = buf

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..optim.functional import adam_
 from .hypergradient import _flatten_hyper, _run, _unflatten
 
 __all__ = ["HyperparameterOptimizer", "tune_by_hypergradient"]
@@ -118,14 +119,10 @@ class HyperparameterOptimizer:
             return value
         if self.warm_start:
             self._theta = list(final.values())
-        b1, b2 = self.betas
         self._t += 1
-        self._m = b1 * self._m + (1 - b1) * g
-        self._v = b2 * self._v + (1 - b2) * g * g
-        mhat = self._m / (1 - b1 ** self._t)
-        vhat = self._v / (1 - b2 ** self._t)
         self._last = self._u.copy()
-        self._u = self._u - self.hyper_lr * mhat / (np.sqrt(vhat) + 1e-12)
+        adam_([self._u], [g], [self._m], [self._v], None, [self._t], lr=self.hyper_lr, beta1=float(self.betas[0]),
+              beta2=float(self.betas[1]), eps=1e-12)
         return value
 
 

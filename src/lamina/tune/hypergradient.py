@@ -39,6 +39,7 @@ import numpy as np
 from ..autograd.engine import grad as _grad
 from ..autograd.forward_ad import dual_level
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..optim.functional import sgd
 from ..tensor import Tensor
 
 __all__ = ["hypergradient", "HypergradientResult", "functional_call", "HYPERPARAMETERS"]
@@ -172,20 +173,14 @@ def _scalar(loss, what: str, t=None) -> Tensor:
 
 # ---------------------------------------------------------------------------- the unrolled run
 def _step(theta, grads, vel, hp):
-    """One SGD step for every parameter; ``hp[i]`` maps hyperparameter name -> tensor."""
+    """One SGD step (``optim.functional.sgd``, recorded in the graph) for every parameter; ``hp[i]``
+    maps hyperparameter name -> tensor: l2 is the coupled decay λ, weight_decay the decoupled wd."""
     new_theta, new_vel = [], []
     for i, (p, g) in enumerate(zip(theta, grads)):
         h = hp[i]
         d = g if g is not None else Tensor._make(np.zeros_like(p._data))
-        if "l2" in h:
-            d = d + h["l2"] * p
-        v = None
-        if "momentum" in h:
-            v = d if vel is None else h["momentum"] * vel[i] + d
-            d = v
-        q = p - h["lr"] * d
-        if "weight_decay" in h:
-            q = q - (h["lr"] * h["weight_decay"]) * p
+        (q,), (v,) = sgd([p], [d], [None if vel is None else vel[i]], lr=h["lr"], weight_decay=h.get("l2", 0.0),
+                         momentum=h.get("momentum", 0.0), decoupled_weight_decay=h.get("weight_decay", 0.0))
         new_theta.append(q)
         new_vel.append(v)
     return new_theta, (new_vel if new_vel and new_vel[0] is not None else None)
