@@ -86,15 +86,20 @@ def _run_blocks(blocks, worker: int, n_tmp: int) -> None:
         kernel(*arrays, *tmps, **kwargs)
 
 
+def _plan(tasks) -> tuple[list, int]:
+    """(blocks, number of threads to run them on)."""
+    total = sum(t[1][0].size for t in tasks)
+    threaded = _threads > 1 and total >= _MIN_THREADED
+    blocks = [b for t in tasks for b in _blocks(t, THREADED_BLOCK_BYTES if threaded else BLOCK_BYTES)]
+    return blocks, (min(_threads, len(blocks)) if threaded else 1)
+
+
 def run(tasks, n_tmp: int) -> None:
     """Apply each ``(kernel, arrays, kwargs)`` task: ``kernel(*arrays, *tmps, **kwargs)`` with
     ``n_tmp`` scratch arrays shaped like the arrays, block by block, on up to
     ``get_num_threads()`` threads."""
     global _pool
-    total = sum(t[1][0].size for t in tasks)
-    threaded = _threads > 1 and total >= _MIN_THREADED
-    blocks = [b for t in tasks for b in _blocks(t, THREADED_BLOCK_BYTES if threaded else BLOCK_BYTES)]
-    workers = min(_threads, len(blocks)) if threaded else 1
+    blocks, workers = _plan(tasks)
     if workers <= 1:
         _run_blocks(blocks, 0, n_tmp)
         return

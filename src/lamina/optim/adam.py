@@ -50,6 +50,16 @@ def _normalize(state) -> None:
             state[key + "_scale"] = 1.0
 
 
+def _weight_decays(group: dict) -> tuple[float, float]:
+    """(coupled, decoupled) weight decay coefficients of a group."""
+    wd = float(group["weight_decay"])
+    return (0.0, wd) if group["decoupled_weight_decay"] else (wd, 0.0)
+
+
+def _column(states: list, key: str) -> list:
+    return [s[key] for s in states]
+
+
 class Adam(Optimizer):
     """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
     maximize=False, decoupled_weight_decay=False)``."""
@@ -86,21 +96,19 @@ class Adam(Optimizer):
         return tuple(scales)
 
     def _step_group(self, group):
-        beta1, beta2 = (float(b) for b in group["betas"])
+        betas = (float(group["betas"][0]), float(group["betas"][1]))
         amsgrad = bool(group["amsgrad"])
-        weight_decay, lr = float(group["weight_decay"]), float(group["lr"])
-        decoupled = bool(group["decoupled_weight_decay"])
         params, grads, scales = [], [], []
         for p, g in self._with_grads(group):
-            scales.append(self._advance(p, (beta1, beta2), amsgrad))
+            scales.append(self._advance(p, betas, amsgrad))
             params.append(p)
             grads.append(g)
         states = [self.state[p] for p in params]
-        adam_([p._data for p in params], grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
-              [s["max_exp_avg_sq"] for s in states] if amsgrad else None, [float(s["step"]) for s in states],
-              lr=lr, beta1=beta1, beta2=beta2, eps=float(group["eps"]),
-              weight_decay=0.0 if decoupled else weight_decay, decoupled_weight_decay=weight_decay if decoupled else 0.0,
-              maximize=bool(group["maximize"]), scales=scales)
+        coupled, decoupled = _weight_decays(group)
+        adam_([p._data for p in params], grads, _column(states, "exp_avg"), _column(states, "exp_avg_sq"),
+              _column(states, "max_exp_avg_sq") if amsgrad else None, _column(states, "step"),
+              lr=float(group["lr"]), beta1=betas[0], beta2=betas[1], eps=float(group["eps"]), weight_decay=coupled,
+              decoupled_weight_decay=decoupled, maximize=bool(group["maximize"]), scales=scales)
 
     def state_dict(self):
         """PyTorch's layout with the true moments: the factors are first folded into the buffers (in place;

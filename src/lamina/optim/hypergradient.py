@@ -108,13 +108,16 @@ class AdamHD(Optimizer):
         items = _decayed(group, self._with_grads(group))
         lr = _move_lr(group, _hypergradient(items, self.state))
         params = [p for p, _ in items]
-        for p in params:
-            state = self.state[p]
-            if "step" not in state:
-                state.update(step=0, exp_avg=xp.zeros_like(p._data), exp_avg_sq=xp.zeros_like(p._data))
-            state["step"] += 1
-        states = [self.state[p] for p in params]
+        states = [self._count_step(p) for p in params]
         beta1, beta2 = (float(b) for b in group["betas"])
         adam_([p._data for p in params], [d for _, d in items], [s["exp_avg"] for s in states],
               [s["exp_avg_sq"] for s in states], None, [s["step"] for s in states], lr=lr, beta1=beta1,
               beta2=beta2, eps=float(group["eps"]), directions=_directions(self.state, params))
+
+    def _count_step(self, p) -> dict:
+        """The state of ``p`` (moments created at its first step) with its step counted."""
+        state = self.state[p]
+        if "step" not in state:
+            state.update(step=0, exp_avg=xp.zeros_like(p._data), exp_avg_sq=xp.zeros_like(p._data))
+        state["step"] += 1
+        return state

@@ -382,6 +382,27 @@ class ChainedScheduler(_Composite):
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
 
+def _one_cycle_steps(total_steps, epochs, steps_per_epoch) -> int:
+    if total_steps is None:
+        if epochs is None or steps_per_epoch is None:
+            raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+        total_steps = int(epochs) * int(steps_per_epoch)
+    if total_steps <= 0:
+        raise ValueError(f"OneCycleLR: expected a positive number of steps, got {total_steps}")
+    return total_steps
+
+
+def _one_cycle_phases(total_steps: int, pct_start: float, three_phase: bool) -> list:
+    """(last step, lr from, lr to, momentum from, momentum to) of each phase."""
+    up = float(pct_start * total_steps) - 1
+    if three_phase:
+        return [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+    return [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm up from max_lr/div_factor to max_lr, then anneal to
     max_lr/(div_factor·final_div_factor), per batch; momentum (or Adam's β1) cycles inversely."""
@@ -391,26 +412,13 @@ class OneCycleLR(LRScheduler):
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"OneCycleLR: expected a lamina.optim.Optimizer, got {type(optimizer).__name__}")
-        if total_steps is None:
-            if epochs is None or steps_per_epoch is None:
-                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
-            total_steps = int(epochs) * int(steps_per_epoch)
-        if total_steps <= 0:
-            raise ValueError(f"OneCycleLR: expected a positive number of steps, got {total_steps}")
+        total_steps = _one_cycle_steps(total_steps, epochs, steps_per_epoch)
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
-        up = float(pct_start * total_steps) - 1
-        if three_phase:
-            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum",
-                             "max_momentum"),
-                            (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
-        else:
-            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        self._phases = _one_cycle_phases(total_steps, pct_start, three_phase)
         groups = optimizer.param_groups
         max_lrs = _per_group("max_lr", groups, max_lr)
         if last_epoch == -1:
@@ -420,15 +428,21 @@ class OneCycleLR(LRScheduler):
                 g["min_lr"] = g["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
-            self.use_beta1 = "betas" in optimizer.defaults
-            if last_epoch == -1:
-                for g, hi, lo in zip(groups, _per_group("max_momentum", groups, max_momentum),
-                                     _per_group("base_momentum", groups, base_momentum)):
-                    self._set_momentum(g, hi)
-                    g["max_momentum"], g["base_momentum"] = hi, lo
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
+
+    def _init_momentum(self, optimizer, base_momentum, max_momentum, last_epoch) -> None:
+        """Cycle the momentum (or Adam's β1) between base_momentum and max_momentum, starting at the max."""
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
+        self.use_beta1 = "betas" in optimizer.defaults
+        if last_epoch != -1:
+            return
+        groups = optimizer.param_groups
+        for g, hi, lo in zip(groups, _per_group("max_momentum", groups, max_momentum),
+                             _per_group("base_momentum", groups, base_momentum)):
+            self._set_momentum(g, hi)
+            g["max_momentum"], g["base_momentum"] = hi, lo
 
     def _set_momentum(self, group, value):
         if self.use_beta1:

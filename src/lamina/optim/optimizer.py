@@ -34,6 +34,24 @@ from ..tensor import Tensor
 from . import _foreach, _sparse
 
 
+def _param_list(params) -> list:
+    """The parameters of a group as a list of floating-point leaf tensors."""
+    if isinstance(params, Tensor):
+        params = [params]
+    elif isinstance(params, set):
+        raise TypeError("add_param_group: params must be an ordered collection (a list), not a set")
+    params = list(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"add_param_group: parameter {i} is a {type(p).__name__}, expected a Tensor")
+        if p._node is not None:
+            raise ValueError(f"add_param_group: parameter {i} (shape {tuple(p.shape)}) is not a leaf tensor; "
+                             "optimizers can only update leaves")
+        if p.dtype.kind != "f":
+            raise TypeError(f"add_param_group: parameter {i} has dtype {p.dtype}; expected a floating dtype")
+    return params
+
+
 class _RequiredParameter:
     def __repr__(self):
         return "<required parameter>"
@@ -70,20 +88,7 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"add_param_group: expected a dict, got {type(param_group).__name__}")
         group = dict(param_group)
-        params = group["params"]
-        if isinstance(params, Tensor):
-            params = [params]
-        elif isinstance(params, set):
-            raise TypeError("add_param_group: params must be an ordered collection (a list), not a set")
-        params = list(params)
-        for i, p in enumerate(params):
-            if not isinstance(p, Tensor):
-                raise TypeError(f"add_param_group: parameter {i} is a {type(p).__name__}, expected a Tensor")
-            if p._node is not None:
-                raise ValueError(f"add_param_group: parameter {i} (shape {tuple(p.shape)}) is not a leaf tensor; "
-                                 "optimizers can only update leaves")
-            if p.dtype.kind != "f":
-                raise TypeError(f"add_param_group: parameter {i} has dtype {p.dtype}; expected a floating dtype")
+        params = _param_list(group["params"])
         group["params"] = params
         for name, default in self.defaults.items():
             if default is required and name not in group:
@@ -148,24 +153,21 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
-            if g.__class__ is RowSparseGrad:
-                if not allow_sparse:
-                    gi = next(k for k, gr in enumerate(self.param_groups) if gr is group)
-                    raise _sparse.dense_only_error(type(self).__name__, gi, i, p)
-                if not p._data.flags.writeable:
-                    p._data = p._data.copy()
-                out.append((p, g))
-                continue
-            garr = g._data
-            if garr.shape != p._data.shape:
-                raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {garr.shape} for a parameter "
-                                   f"of shape {p._data.shape}")
-            if garr.dtype != p._data.dtype:
-                garr = garr.astype(p._data.dtype)
+            if g.__class__ is RowSparseGrad and not allow_sparse:
+                gi = next(k for k, gr in enumerate(self.param_groups) if gr is group)
+                raise _sparse.dense_only_error(type(self).__name__, gi, i, p)
+            garr = g if g.__class__ is RowSparseGrad else self._dense_grad(p, g._data)
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
             out.append((p, garr))
         return out
+
+    def _dense_grad(self, p: Tensor, garr):
+        """The gradient array of ``p`` checked for shape and cast to its dtype."""
+        if garr.shape != p._data.shape:
+            raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {garr.shape} for a parameter "
+                               f"of shape {p._data.shape}")
+        return garr.astype(p._data.dtype) if garr.dtype != p._data.dtype else garr
 
     @staticmethod
     def _run(tasks, n_tmp: int) -> None:
@@ -208,6 +210,23 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters and buffers saved by ``state_dict`` (for the same parameter layout)."""
+        saved = self._check_layout(state_dict)
+        id_map = {pid: p for sg, g in zip(saved, self.param_groups) for pid, p in zip(sg["params"], g["params"])}
+        new_state: dict = defaultdict(dict)
+        for pid, s in state_dict["state"].items():
+            p = id_map.get(int(pid))
+            if p is not None:
+                new_state[p] = self._load_param_state(int(pid), s, p)
+        groups = []
+        for sg, g in zip(saved, self.param_groups):
+            ng = {k: copy.deepcopy(v) for k, v in sg.items() if k != "params"}
+            ng["params"] = g["params"]
+            groups.append(ng)
+        self.param_groups = groups
+        self.state = new_state
+
+    def _check_layout(self, state_dict) -> list:
+        """The saved parameter groups, after checking they match this optimizer's groups."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
@@ -219,29 +238,16 @@ class Optimizer:
             if len(sg["params"]) != len(g["params"]):
                 raise ValueError(f"{name}.load_state_dict: group {i} has {len(sg['params'])} parameters in the "
                                  f"state dict but {len(g['params'])} in the optimizer")
-        id_map = {}
-        for sg, g in zip(saved, self.param_groups):
-            for pid, p in zip(sg["params"], g["params"]):
-                id_map[pid] = p
-        new_state: dict = defaultdict(dict)
-        for pid, s in state_dict["state"].items():
-            key = int(pid)
-            if key not in id_map:
-                continue
-            p = id_map[key]
-            unpacked = self._unpack_state(s, p)
-            for k, v in unpacked.items():
-                if isinstance(v, xp.ndarray) and v.shape != p.shape and k not in self._free_shape_keys:
-                    raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter {key} has shape {v.shape}, "
-                                     f"the parameter has shape {tuple(p.shape)}")
-            new_state[p] = unpacked
-        groups = []
-        for sg, g in zip(saved, self.param_groups):
-            ng = {k: copy.deepcopy(v) for k, v in sg.items() if k != "params"}
-            ng["params"] = g["params"]
-            groups.append(ng)
-        self.param_groups = groups
-        self.state = new_state
+        return saved
+
+    def _load_param_state(self, key: int, packed: dict, p: Tensor) -> dict:
+        """One parameter's unpacked state; its buffers must have the parameter's shape."""
+        unpacked = self._unpack_state(packed, p)
+        for k, v in unpacked.items():
+            if isinstance(v, xp.ndarray) and v.shape != p.shape and k not in self._free_shape_keys:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of parameter {key} has shape "
+                                 f"{v.shape}, the parameter has shape {tuple(p.shape)}")
+        return unpacked
 
     _free_shape_keys: tuple = ()   # state entries whose shape is not the parameter's (LBFGS history)
 
