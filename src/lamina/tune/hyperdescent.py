@@ -1,10 +1,11 @@
-"""Gradient-based hyperparameter search (seed 004): step the hyperparameters by their
-hypergradient (``hypergradient.py``) over outer iterations.
+"""Gradient-based hyperparameter search: step the hyperparameters by their hypergradient
+(``hypergradient.py``) over outer iterations.
 
 Each outer iteration trains T steps from θ_0 (or, with ``warm_start``, from the previous θ_T),
 measures f(h) = L_val(θ_T) and ∂f/∂h, and moves h.  The move is Adam's on unconstrained
-coordinates: u = log h for η, λ and wd (they stay positive, and a step of ``hyper_lr`` changes
-them by about that many e-folds), u = logit β for momentum (stays in (0, 1)).
+coordinates (``optim.functional.adam_``): u = log h for η, λ and wd (they stay positive, and a
+step of ``hyper_lr`` changes them by about that many e-folds), u = logit β for momentum (stays
+in (0, 1)).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..optim.functional import adam_
-from .hypergradient import _flatten_hyper, _run, _unflatten
+from .hypergradient import _flatten_hyper, _run, _unflatten, _wrt_names
 
 __all__ = ["HyperparameterOptimizer", "tune_by_hypergradient"]
 
@@ -44,7 +45,7 @@ def _from_free(name: str, u: float, log_space: bool) -> tuple[float, float]:
 
 
 class HyperparameterOptimizer:
-    """Gradient-based hyperparameter search (seed 004): each ``step()`` runs ``hypergradient`` at the
+    """Gradient-based hyperparameter search: each ``step()`` runs ``hypergradient`` at the
     current hyperparameters and moves them against it.
 
     ``HyperparameterOptimizer(params, train_loss, val_loss, hyper, steps, *, wrt=None, batches=None,
@@ -67,12 +68,8 @@ class HyperparameterOptimizer:
         self.hyper_lr, self.betas, self.log_space, self.warm_start = float(hyper_lr), betas, log_space, warm_start
         self._template = hyper
         self._flat = _flatten_hyper(hyper)
-        wrt = list(hyper) if wrt is None else ([wrt] if isinstance(wrt, str) else list(wrt))
-        for n in wrt:
-            if n not in hyper:
-                raise ValueError(f"HyperparameterOptimizer: wrt names {n!r}, which is not in hyper")
-        self.wrt = wrt
-        self._keys = [k for k in self._flat if k[0] in wrt]
+        self.wrt = _wrt_names(hyper, wrt, "HyperparameterOptimizer")
+        self._keys = [k for k in self._flat if k[0] in self.wrt]
         self._u = np.array([_to_free(k[0], self._flat[k], log_space) for k in self._keys])
         self._m = np.zeros_like(self._u)
         self._v = np.zeros_like(self._u)

@@ -110,24 +110,9 @@ class Trial:
                     f"parameter '{name}' suggested twice in trial {self.number} with different ranges: "
                     f"first {describe(self.distributions[name])}, now {describe(dist)}")
             return self.params[name]
-        known = self._space.get(name)
-        if known is not None and known != dist:
-            raise SearchSpaceError(
-                f"parameter '{name}' was defined as {describe(known)} in an earlier trial and is now "
-                f"suggested as {describe(dist)}; one name must keep one range (use another name "
-                "for a conditional range)")
+        self._check_space(name, dist)
         if name in self._fixed:
-            value = self._fixed[name]
-            if not dist.contains(value):
-                raise SearchSpaceError(
-                    f"parameter '{name}': fixed value {value!r} of trial {self.number} is outside "
-                    f"{describe(dist)}")
-            if isinstance(dist, FloatDistribution):
-                value = float(value)
-            elif isinstance(dist, IntDistribution):
-                value = int(value)
-            else:
-                value = dist.choices[dist.index(value)]
+            value = self._fixed_value(name, dist)
         elif self._fallback == "first":
             value = dist.first()
         else:
@@ -135,6 +120,27 @@ class Trial:
         self.params[name] = value
         self.distributions[name] = dist
         return value
+
+    def _check_space(self, name: str, dist: Distribution) -> None:
+        """One name keeps one range across the trials of a study."""
+        known = self._space.get(name)
+        if known is not None and known != dist:
+            raise SearchSpaceError(
+                f"parameter '{name}' was defined as {describe(known)} in an earlier trial and is now "
+                f"suggested as {describe(dist)}; one name must keep one range (use another name "
+                "for a conditional range)")
+
+    def _fixed_value(self, name: str, dist: Distribution) -> Any:
+        """The value fixed for ``name`` (enqueued, grid point, retry), checked and of the distribution's type."""
+        value = self._fixed[name]
+        if not dist.contains(value):
+            raise SearchSpaceError(
+                f"parameter '{name}': fixed value {value!r} of trial {self.number} is outside {describe(dist)}")
+        if isinstance(dist, FloatDistribution):
+            return float(value)
+        if isinstance(dist, IntDistribution):
+            return int(value)
+        return dist.choices[dist.index(value)]
 
     # ----------------------------------------------------------------- pruning
     def report(self, value: float, step: int) -> None:
