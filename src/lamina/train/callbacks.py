@@ -17,6 +17,7 @@ import os
 import numpy as np
 
 from ..optim import lr_scheduler
+from .checkpoint import save_checkpoint
 
 
 class Callback:
@@ -160,8 +161,6 @@ class ModelCheckpoint(Callback):
         self.last_path = os.path.join(dirpath, "last.safetensors")
 
     def on_epoch_end(self, epoch, logs=None):
-        from .checkpoint import save_checkpoint
-
         os.makedirs(self.dirpath, exist_ok=True)
         if self.save_last:
             save_checkpoint(self.last_path, self.trainer, epoch)
@@ -289,7 +288,7 @@ class ProgressBar(Callback):
         self._bar = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm   # optional dependency
 
         t = self.trainer
         self._bar = tqdm(total=t.steps_per_epoch, desc=f"epoch {epoch + 1}/{t.epochs}", unit="batch",

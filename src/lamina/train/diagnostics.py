@@ -16,7 +16,10 @@ from collections import deque
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..backend import manual_seed
+from ..tensor import Tensor, as_tensor
 from .callbacks import Callback
+from .plots import plot_convergence
 
 
 def _kind(module) -> str | None:
@@ -146,8 +149,6 @@ class RunningCost(Callback):
             logs["avg_cost"] = self.values[-1]
 
     def plot(self, path=None):
-        from .plots import plot_convergence
-
         return plot_convergence(self.trainer.history.batch_losses, self.k, path)
 
 
@@ -156,9 +157,6 @@ def overfit_check(make_model, loss_fn, make_optimizer, X, y, sizes=(1, 8), steps
     """Seed 002's sanity check: a fresh model must drive the loss on 1 sample (then on a handful)
     close to 0. Returns ``{size: final_loss}`` and ``passed``; a model that cannot overfit a handful
     of examples has a bug (wrong loss, wrong labels, no gradient flowing) or too little capacity."""
-    from ..backend import manual_seed
-    from ..tensor import Tensor, as_tensor
-
     report = {"losses": {}, "passed": True}
     X = X if isinstance(X, Tensor) else as_tensor(np.asarray(X))
     y = y if isinstance(y, Tensor) else as_tensor(np.asarray(y))
