@@ -22,6 +22,7 @@ import time
 import warnings
 from typing import Any, Callable, Iterable
 
+from ._optimize import run_optimize
 from .distributions import distribution_from_dict
 from .pruners import BasePruner
 from .storage import JournalStorage, VERSION
@@ -257,7 +258,6 @@ class Study:
           number order: the same seed then gives the same trials whatever the timing.
         * ``callbacks``: ``callback(study, trial)`` after every finished trial.
         """
-        from ._optimize import run_optimize
         run_optimize(self, objective, n_trials=n_trials, timeout=timeout, executor=executor,
                      n_workers=n_workers, catch=catch, max_retries=max_retries, batch_mode=batch_mode,
                      callbacks=callbacks or [], show_progress_bar=show_progress_bar)
