@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class ActivationMonitor(Callback):
 
     def __init__(self, eps: float = 0.01, every: int = 1):
         self.eps, self.every = eps, every
-        self._handles = []
+        self._handles: list = []
         self._sums: dict[str, list] = {}
         self._batch = 0
 
@@ -135,7 +136,7 @@ class RunningCost(Callback):
 
     def __init__(self, k: int = 100):
         self.k = k
-        self._window = deque(maxlen=k)
+        self._window: deque[float] = deque(maxlen=k)
         self.values: list[float] = []
 
     def on_batch_end(self, batch, logs=None):
@@ -157,7 +158,7 @@ def overfit_check(make_model, loss_fn, make_optimizer, X, y, sizes=(1, 8), steps
     """Seed 002's sanity check: a fresh model must drive the loss on 1 sample (then on a handful)
     close to 0. Returns ``{size: final_loss}`` and ``passed``; a model that cannot overfit a handful
     of examples has a bug (wrong loss, wrong labels, no gradient flowing) or too little capacity."""
-    report = {"losses": {}, "passed": True}
+    report: dict[str, Any] = {"losses": {}, "passed": True}
     X = X if isinstance(X, Tensor) else as_tensor(np.asarray(X))
     y = y if isinstance(y, Tensor) else as_tensor(np.asarray(y))
     for n in sizes:

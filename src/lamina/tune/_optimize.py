@@ -37,7 +37,8 @@ class _Pool:
     def __init__(self, executor: Executor | None, n_workers: int):
         self.inline = executor is None and n_workers == 1
         self.own = executor is None and n_workers > 1
-        self.executor = ProcessPoolExecutor(n_workers) if self.own else executor
+        self.n_workers = n_workers
+        self.executor: Executor | None = ProcessPoolExecutor(n_workers) if self.own else executor
 
     def submit(self, objective, trial):
         return self.executor.submit(run_trial, objective, trial)
@@ -46,13 +47,13 @@ class _Pool:
         if not isinstance(self.executor, ProcessPoolExecutor):
             raise RuntimeError(f"optimize: the executor {self.executor!r} is broken and is not a "
                                "ProcessPoolExecutor the study can recreate")
-        workers = self.executor._max_workers
+        workers = getattr(self.executor, "_max_workers", self.n_workers)
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.executor = ProcessPoolExecutor(workers)
         self.own = True
 
     def close(self) -> None:
-        if self.own:
+        if self.own and self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
 
 
@@ -78,7 +79,7 @@ class _Master:
         return float("inf") if self.n_trials is None else self.n_trials - self.started
 
     def next_trials(self, k: int) -> list:
-        out = []
+        out: list = []
         while self.retries and len(out) < k and self.fatal is None and not self.study._stop:
             out.append(self.study._ask_fixed(*self.retries.popleft()))
         n_new = int(min(k - len(out), self.budget()))

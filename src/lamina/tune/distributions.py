@@ -63,7 +63,7 @@ class Distribution:
         return self.from_unit(float(rng.random()))
 
     def to_dict(self) -> dict:
-        d = {"type": type(self).__name__}
+        d: dict[str, Any] = {"type": type(self).__name__}
         d.update(self.__dict__)
         if "choices" in d:
             d["choices"] = list(d["choices"])
@@ -297,6 +297,8 @@ def describe(dist: Distribution) -> str:
     """Short human-readable form used in error messages."""
     if isinstance(dist, CategoricalDistribution):
         return f"categorical{list(dist.choices)}"
+    if not isinstance(dist, (FloatDistribution, IntDistribution)):
+        return repr(dist)
     kind = "float" if isinstance(dist, FloatDistribution) else "int"
     extra = ", log=True" if dist.log else ""
     if dist.step not in (None, 1) or (kind == "float" and dist.step):

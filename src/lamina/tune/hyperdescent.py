@@ -74,8 +74,8 @@ class HyperparameterOptimizer:
         self._m = np.zeros_like(self._u)
         self._v = np.zeros_like(self._u)
         self._t = 0
-        self._theta = None
-        self._last = None   # (u, value) before the last move, to undo it
+        self._theta: list | None = None
+        self._last: np.ndarray | None = None   # u before the last move, to undo it
         self.history: list[dict] = []
 
     @property

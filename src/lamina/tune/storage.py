@@ -24,6 +24,7 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import TextIO
 
 __all__ = ["JournalStorage"]
 
@@ -35,7 +36,7 @@ class JournalStorage:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def load(self) -> list[dict]:
         """All records; a torn last line (the master killed mid-write) is cut off."""

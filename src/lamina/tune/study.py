@@ -20,7 +20,7 @@ import math
 import os
 import time
 import warnings
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, cast
 
 from ._optimize import run_optimize
 from .distributions import distribution_from_dict
@@ -280,11 +280,11 @@ class Study:
             counts = collections.Counter(t.state.value for t in self.trials)
             raise ValueError(f"Study.best_trial: no completed trial yet (trials by state: {dict(counts)})")
         sign = 1.0 if self.direction == "minimize" else -1.0
-        return min(done, key=lambda t: (sign * t.value, t.number))
+        return min(done, key=lambda t: (sign * cast(float, t.value), t.number))
 
     @property
     def best_value(self) -> float:
-        return self.best_trial.value
+        return cast(float, self.best_trial.value)      # a completed trial has a value
 
     @property
     def best_params(self) -> dict:

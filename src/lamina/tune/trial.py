@@ -83,7 +83,7 @@ class Trial:
         self._seed = int(seed)
         self._draw = self.number if draw is None else int(draw)   # seeds lazily sampled values
         self._fallback = fallback             # "random" or "first" (grid probe)
-        self._pruner = None                   # set by the study when it has a pruner
+        self._pruner: Any = None              # a BasePruner, set by the study when it has one
         self._history: list = []              # finished trials' (state, intermediate) for pruning
         self._direction = "minimize"
 
@@ -140,7 +140,9 @@ class Trial:
             return float(value)
         if isinstance(dist, IntDistribution):
             return int(value)
-        return dist.choices[dist.index(value)]
+        if isinstance(dist, CategoricalDistribution):
+            return dist.choices[dist.index(value)]
+        return value
 
     # ----------------------------------------------------------------- pruning
     def report(self, value: float, step: int) -> None:
@@ -193,7 +195,7 @@ class Trial:
         if self.state == TrialState.COMPLETE and self.value is not None and math.isfinite(self.value):
             return sign * self.value
         if self.state == TrialState.PRUNED and self.intermediate_values:
-            v = self.intermediate_values[self.last_step]
+            v = self.intermediate_values[max(self.intermediate_values)]
             return sign * v if math.isfinite(v) else None
         return None
 
