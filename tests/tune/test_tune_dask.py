@@ -1,9 +1,8 @@
-"""A Dask distributed executor works like the process pool (skipped without dask[distributed])."""
+"""A Dask distributed executor works like the process pool."""
+import distributed
 import pytest
 
 from lamina import tune
-
-distributed = pytest.importorskip("distributed")
 
 
 def objective(trial):

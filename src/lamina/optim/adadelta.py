@@ -1,4 +1,4 @@
-"""AdaDelta (Zeiler 2012; seed 004): AdaGrad's idea over a recent window only, with units
+"""AdaDelta (Zeiler 2012): AdaGrad's idea over a recent window only, with units
 fixed by a running average of past updates (a momentum-like accumulator).
 
     E[g²]  = ρ E[g²] + (1 - ρ) g²
@@ -7,7 +7,7 @@ fixed by a running average of past updates (a momentum-like accumulator).
     θ      = θ - lr · Δ
 
 (g = ∇L, + weight_decay·θ, negated if ``maximize``).  The paper has no learning rate
-(lr = 1, PyTorch's default); seed 004 suggests eps = 1e-6 (also the default).
+(lr = 1, PyTorch's default); eps = 1e-6 is the default.
 """
 from __future__ import annotations
 

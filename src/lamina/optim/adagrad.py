@@ -1,4 +1,4 @@
-"""AdaGrad (Duchi et al.; seed 004): per-coordinate step sizes from the history of squared
+"""AdaGrad (Duchi et al.): per-coordinate step sizes from the history of squared
 gradients.
 
     G = G + g²                                  (sum of all past squared gradients)

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (seed 002: "high learning rate far from the minimum, small close to it").
+"""Learning-rate schedules: a high learning rate far from the minimum, a small one close to it.
 
 Each scheduler owns an optimizer and rewrites ``group['lr']`` of its groups when
 ``step()`` is called (once per epoch, after ``optimizer.step()``).  Building one sets
@@ -6,7 +6,7 @@ Each scheduler owns an optimizer and rewrites ``group['lr']`` of its groups when
 values and state dicts follow ``torch.optim.lr_scheduler`` — the chainable forms
 (lr ← lr·factor) where PyTorch uses them, so sequences agree to the last bit.
 
-The decays of seed 002, as named schedulers (epoch = ``last_epoch``, 0 first):
+The classic decays, as named schedulers (epoch = ``last_epoch``, 0 first):
 
 ==========================  ===========================================================
 ``InverseTimeLR(t)``         α = α0 / (1 + t·epoch)
@@ -14,7 +14,7 @@ The decays of seed 002, as named schedulers (epoch = ``last_epoch``, 0 first):
                              (= ``StepLR(step_size=n, gamma=1 - t)``)
 ``ExponentialDecayLR(t)``    α = t^epoch · α0  (= ``ExponentialLR(gamma=t)``)
 ``InverseSqrtLR(t)``         α = t/√epoch · α0 for epoch ≥ 1; α0 at epoch 0, where the
-                             seed's formula divides by zero (with t = 1: α0, α0, α0/√2, ...)
+                             formula divides by zero (with t = 1: α0, α0, α0/√2, ...)
 ``ManualLR(table)``          α set by hand: a list (α of epoch 0, 1, 2, ...; the last
                              value holds afterwards) or a dict {first epoch: α}
                              (piecewise constant; α0 before the first key)
@@ -547,9 +547,9 @@ class ReduceLROnPlateau(LRScheduler):
                 g["lr"] = new
 
 
-# ---------------------------------------------------------------------------- seed 002's decays
+# ---------------------------------------------------------------------------- the classic decays
 class InverseTimeLR(LRScheduler):
-    """α = α0 / (1 + decay_rate·epoch)  (seed 002: α0 = 0.1, t = 1.0 as an example)."""
+    """α = α0 / (1 + decay_rate·epoch)  (for instance α0 = 0.1, decay_rate = 1.0)."""
 
     def __init__(self, optimizer, decay_rate=1.0, last_epoch=-1):
         if decay_rate < 0:
@@ -564,7 +564,7 @@ class InverseTimeLR(LRScheduler):
 
 
 class StepDecayLR(StepLR):
-    """Every ``step_size`` epochs α ← α - decay_rate·α (seed 002's step decay), i.e. StepLR with
+    """Every ``step_size`` epochs α ← α - decay_rate·α (step decay), i.e. StepLR with
     gamma = 1 - decay_rate."""
 
     def __init__(self, optimizer, step_size, decay_rate=0.5, last_epoch=-1):
@@ -575,7 +575,7 @@ class StepDecayLR(StepLR):
 
 
 class ExponentialDecayLR(ExponentialLR):
-    """α = decay_rate^epoch · α0 (seed 002's exponential decay): ExponentialLR with gamma = decay_rate."""
+    """α = decay_rate^epoch · α0 (exponential decay): ExponentialLR with gamma = decay_rate."""
 
     def __init__(self, optimizer, decay_rate, last_epoch=-1):
         self.decay_rate = decay_rate
@@ -583,7 +583,7 @@ class ExponentialDecayLR(ExponentialLR):
 
 
 class InverseSqrtLR(LRScheduler):
-    """α = decay_rate/√epoch · α0 for epoch ≥ 1, and α0 at epoch 0 (seed 002's t/√epoch)."""
+    """α = decay_rate/√epoch · α0 for epoch ≥ 1, and α0 at epoch 0 (the t/√epoch decay)."""
 
     def __init__(self, optimizer, decay_rate=1.0, last_epoch=-1):
         if decay_rate <= 0:
@@ -600,7 +600,7 @@ class InverseSqrtLR(LRScheduler):
 
 
 class ManualLR(LRScheduler):
-    """Learning rates set by hand (seed 002: "set the learning rate manually after every n epochs").
+    """Learning rates set by hand (the learning rate set manually every n epochs).
 
     ``table``: a list — the lr of epoch 0, 1, 2, ... (the last one holds afterwards) — or a dict
     ``{first_epoch: lr}`` (piecewise constant, the initial lr before the first key).  The same

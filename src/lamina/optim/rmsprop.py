@@ -1,13 +1,13 @@
-"""RMSProp (Hinton; seeds 002 and 004): divide the step by a running RMS of the gradient.
+"""RMSProp (Hinton): divide the step by a running RMS of the gradient.
 
-    s = α s + (1 - α) g²                          (seed 002 writes β for α)
+    s = α s + (1 - α) g²                          (α is often written β)
     centered:  ḡ = α ḡ + (1 - α) g,   r = √(s - ḡ²) + eps
     otherwise: r = √s + eps
     momentum > 0:  b = momentum · b + g / r,   θ = θ - lr · b
     otherwise:     θ = θ - lr · g / r
 
-(g = ∇L, + weight_decay·θ, negated if ``maximize``).  PyTorch's default α is 0.99; the
-notes use 0.9.  ``centered`` divides by an estimate of the gradient's standard deviation
+(g = ∇L, + weight_decay·θ, negated if ``maximize``).  PyTorch's default α is 0.99; 0.9 is
+the other common choice.  ``centered`` divides by an estimate of the gradient's standard deviation
 instead of its RMS.
 """
 from __future__ import annotations

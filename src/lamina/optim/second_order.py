@@ -1,4 +1,4 @@
-"""Second-order methods for small problems (seed 002): Newton, Gauss-Newton, Levenberg-Marquardt.
+"""Second-order methods for small problems: Newton, Gauss-Newton, Levenberg-Marquardt.
 
 All three work on the parameters concatenated into one vector θ (n numbers) and form
 n×n matrices, so they are meant for models with up to a few thousand parameters,

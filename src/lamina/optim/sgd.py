@@ -1,9 +1,10 @@
 """Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay.
 
-Full-batch gradient descent, mini-batch SGD and batch-1 SGD (seed 000/004) are the
-same class: what changes is the data the loss was computed on.
+Full-batch gradient descent, mini-batch SGD and batch-1 SGD are the same class: what
+changes is the data the loss was computed on.
 
-The update (PyTorch's formulas, same order), with g = ∇L (negated if ``maximize``)::
+The update (PyTorch's formulas, same order; the rule is ``functional.sgd_``), with g = ∇L
+(negated if ``maximize``)::
 
     g = g + weight_decay * θ                          (coupled L2 decay)
     v = g                                   first step
@@ -11,16 +12,16 @@ The update (PyTorch's formulas, same order), with g = ∇L (negated if ``maximiz
     g = g + momentum * v  if nesterov  else  g = v
     θ = θ - lr * g
 
-Momentum, the two forms of the notes
-------------------------------------
-* Seed 004's EWMA form ``v = βv + (1-β)∇, θ = θ - αv`` (with ``v0 = ∇θ0``) is
+Momentum, the two textbook forms
+--------------------------------
+* The EWMA form ``v = βv + (1-β)∇, θ = θ - αv`` (with ``v0 = ∇θ0``) is
   ``SGD(momentum=β, dampening=β)``: PyTorch also starts the buffer at the first gradient.
-* Seed 002's velocity form ``v = βv - α∇, θ = θ + v`` (v0 = 0) is ``SGD(momentum=β)``:
+* The velocity form ``v = βv - α∇, θ = θ + v`` (v0 = 0) is ``SGD(momentum=β)``:
   PyTorch keeps ``v' = βv' + ∇`` and steps ``θ = θ - αv'``; with a constant α,
   ``v = -αv'`` turns one into the other step for step (same θ).  If α changes
   (a scheduler), PyTorch's form rescales the whole accumulated velocity by the new α,
-  while seed 002's keeps past steps at their old α.
-* Seed 002's Nesterov (look ahead θ̃ = θ + βv, take the gradient there) is
+  while the velocity form keeps past steps at their old α.
+* Nesterov's momentum (look ahead θ̃ = θ + βv, take the gradient there) is
   ``SGD(momentum=β, nesterov=True)``: the parameters it stores are the look-ahead
   points θ̃ themselves (Sutskever's reformulation), so the gradient is taken at the
   stored parameters.

@@ -1,12 +1,12 @@
-"""Diagnostics the lecture notes ask for.
+"""Training diagnostics.
 
-* seed 003: dead ReLUs (a unit that outputs 0 for every example of a batch no longer learns) and
+* dead ReLUs (a unit that outputs 0 for every example of a batch no longer learns) and
   saturated sigmoid/tanh units (σ near 0 or 1, tanh near ±1, where the derivative vanishes):
   ``ActivationMonitor`` reports their share per layer.
 * gradient norms per layer: ``GradientNormMonitor`` (exploding / vanishing gradients).
-* seed 004: the cost averaged over the last k iterations, a smoother convergence curve:
+* the cost averaged over the last k iterations, a smoother convergence curve:
   ``RunningCost``.
-* seed 002: overfit one sample, then a handful, before training on everything: ``overfit_check``.
+* overfit one sample, then a handful, before training on everything: ``overfit_check``.
 """
 from __future__ import annotations
 
@@ -129,8 +129,8 @@ class GradientNormMonitor(Callback):
 
 
 class RunningCost(Callback):
-    """Seed 004's convergence monitor: the cost averaged over the last ``k`` iterations, kept per
-    batch in ``self.values`` and logged per epoch as ``avg_cost``."""
+    """Convergence monitor: the cost averaged over the last ``k`` iterations, (1/k) Σ_{i=t-k+1..t} cost_i,
+    kept per batch in ``self.values`` and logged per epoch as ``avg_cost``."""
 
     produces_logs = True
 
@@ -155,7 +155,7 @@ class RunningCost(Callback):
 
 def overfit_check(make_model, loss_fn, make_optimizer, X, y, sizes=(1, 8), steps: int = 300,
                   tol: float = 1e-2, seed: int = 0) -> dict:
-    """Seed 002's sanity check: a fresh model must drive the loss on 1 sample (then on a handful)
+    """Sanity check: a fresh model must drive the loss on 1 sample (then on a handful)
     close to 0. Returns ``{size: final_loss}`` and ``passed``; a model that cannot overfit a handful
     of examples has a bug (wrong loss, wrong labels, no gradient flowing) or too little capacity."""
     report: dict[str, Any] = {"losses": {}, "passed": True}

@@ -1,4 +1,4 @@
-"""Training plots with matplotlib: loss/metric curves, a confusion matrix, and seed 004's
+"""Training plots with matplotlib: loss/metric curves, a confusion matrix, and the
 convergence plot (cost averaged over the last k iterations)."""
 from __future__ import annotations
 

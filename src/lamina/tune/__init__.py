@@ -1,4 +1,4 @@
-"""lamina.tune: hyperparameter search, Optuna-style (define-by-run), seed 004.
+"""lamina.tune: hyperparameter search, Optuna-style (define-by-run), run by a master over many workers.
 
     from lamina import tune
 

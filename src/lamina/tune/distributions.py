@@ -1,8 +1,8 @@
 """Search-space distributions: float, int and categorical parameters.
 
 Every distribution maps its values to and from the unit interval, which is the
-common coordinate system of all strategies (seed 004, "continuous parameters
-will need to be turned into discrete sets of values" for the grid):
+common coordinate system of all strategies (the grid turns continuous parameters
+into discrete sets of values in it):
 
 * float   ``u = (x - lo) / (hi - lo)``, or ``(log x - log lo) / (log hi - log lo)``
   with ``log=True``; with a ``step`` the interval is padded by half a step on

@@ -9,7 +9,7 @@ The objective receives a ``Trial`` and asks it for values::
         ...
         return validation_loss
 
-How a value is chosen (seed 004, master/workers): when the master *asks* the
+How a value is chosen (master and workers): when the master *asks* the
 strategy for a trial, the strategy fixes values for the parameters it already
 knows (``trial._fixed``).  Any other parameter (the very first trial, or a
 branch never seen before) is drawn inside the worker from a generator seeded

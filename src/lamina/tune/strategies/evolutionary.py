@@ -1,4 +1,4 @@
-"""Evolutionary search, following seed 004 step by step.
+"""Evolutionary search, step by step:
 
 1. Create an initial population of ``population_size`` random tuples of
    hyperparameters (trials numbered below ``population_size`` are random;

@@ -1,4 +1,4 @@
-"""Grid search (seed 004): exhaustive search through a discretised space.
+"""Grid search: exhaustive search through a discretised space.
 
 "Continuous parameters will need to be turned into discrete sets of values":
 each parameter gets ``n_points`` values (``Distribution.grid``):

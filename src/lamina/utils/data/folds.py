@@ -1,5 +1,5 @@
-"""k-fold cross-validation (seed 002: "for each iteration, take a different part of the
-training data as validation data"; seed 004: fitness by 10-fold cross-validation).
+"""k-fold cross-validation: each fold of the training data is the validation data once (for
+instance a hyperparameter search's fitness by 10-fold cross-validation).
 
 ``KFold`` and ``StratifiedKFold`` yield ``(train_idx, val_idx)`` pairs like
 scikit-learn's splitters, and give exactly scikit-learn's folds when
