@@ -50,6 +50,18 @@ def _normalize(state) -> None:
             state[key + "_scale"] = 1.0
 
 
+def check_adam(owner: str, lr, betas, eps, weight_decay) -> None:
+    """Adam's hyperparameters: lr, eps and weight_decay >= 0, two betas in [0, 1)."""
+    if lr < 0.0:
+        raise ValueError(f"{owner}: invalid learning rate {lr} (expected >= 0)")
+    if eps < 0.0:
+        raise ValueError(f"{owner}: invalid eps {eps} (expected >= 0)")
+    if len(betas) != 2 or not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
+        raise ValueError(f"{owner}: invalid betas {betas} (expected two values in [0, 1))")
+    if weight_decay < 0.0:
+        raise ValueError(f"{owner}: invalid weight_decay {weight_decay} (expected >= 0)")
+
+
 def _weight_decays(group: dict) -> tuple[float, float]:
     """(coupled, decoupled) weight decay coefficients of a group."""
     wd = float(group["weight_decay"])
@@ -66,15 +78,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
                  foreach=None, maximize=False, decoupled_weight_decay=False):
-        name = type(self).__name__
-        if lr < 0.0:
-            raise ValueError(f"{name}: invalid learning rate {lr} (expected >= 0)")
-        if eps < 0.0:
-            raise ValueError(f"{name}: invalid eps {eps} (expected >= 0)")
-        if len(betas) != 2 or not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"{name}: invalid betas {betas} (expected two values in [0, 1))")
-        if weight_decay < 0.0:
-            raise ValueError(f"{name}: invalid weight_decay {weight_decay} (expected >= 0)")
+        check_adam(type(self).__name__, lr, betas, eps, weight_decay)
         defaults = dict(lr=lr, betas=(float(betas[0]), float(betas[1])), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         decoupled_weight_decay=decoupled_weight_decay)

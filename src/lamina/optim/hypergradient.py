@@ -19,10 +19,17 @@ units of α per unit of ⟨g, u⟩, so it depends on the scale of the loss and t
 from __future__ import annotations
 
 from ..backend import xp
+from .adam import check_adam
 from .functional import adam_, sgd_
 from .optimizer import Optimizer
+from .sgd import check_sgd
 
 __all__ = ["SGDHD", "AdamHD"]
+
+
+def _check_hypergrad_lr(owner: str, hypergrad_lr) -> None:
+    if hypergrad_lr < 0.0:
+        raise ValueError(f"{owner}: invalid hypergrad_lr {hypergrad_lr} (expected >= 0)")
 
 
 def _hypergradient(pairs, state) -> float:
@@ -58,17 +65,8 @@ class SGDHD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  hypergrad_lr=1e-3):
-        if lr < 0.0:
-            raise ValueError(f"SGDHD: invalid learning rate {lr} (expected >= 0)")
-        if momentum < 0.0:
-            raise ValueError(f"SGDHD: invalid momentum {momentum} (expected >= 0)")
-        if weight_decay < 0.0:
-            raise ValueError(f"SGDHD: invalid weight_decay {weight_decay} (expected >= 0)")
-        if hypergrad_lr < 0.0:
-            raise ValueError(f"SGDHD: invalid hypergrad_lr {hypergrad_lr} (expected >= 0)")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(f"SGDHD: Nesterov momentum requires momentum > 0 and dampening = 0, "
-                             f"got momentum={momentum}, dampening={dampening}")
+        check_sgd("SGDHD", lr, momentum, dampening, weight_decay, nesterov)
+        _check_hypergrad_lr("SGDHD", hypergrad_lr)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, hypergrad_lr=hypergrad_lr))
 
@@ -91,16 +89,8 @@ class AdamHD(Optimizer):
     Adam whose learning rate follows α += β⟨g_t, m̂_{t-1}/(√v̂_{t-1} + ε)⟩ (Adam-HD)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, hypergrad_lr=1e-7):
-        if lr < 0.0:
-            raise ValueError(f"AdamHD: invalid learning rate {lr} (expected >= 0)")
-        if eps < 0.0:
-            raise ValueError(f"AdamHD: invalid eps {eps} (expected >= 0)")
-        if len(betas) != 2 or not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"AdamHD: invalid betas {betas} (expected two values in [0, 1))")
-        if weight_decay < 0.0:
-            raise ValueError(f"AdamHD: invalid weight_decay {weight_decay} (expected >= 0)")
-        if hypergrad_lr < 0.0:
-            raise ValueError(f"AdamHD: invalid hypergrad_lr {hypergrad_lr} (expected >= 0)")
+        check_adam("AdamHD", lr, betas, eps, weight_decay)
+        _check_hypergrad_lr("AdamHD", hypergrad_lr)
         super().__init__(params, dict(lr=lr, betas=(float(betas[0]), float(betas[1])), eps=eps,
                                       weight_decay=weight_decay, hypergrad_lr=hypergrad_lr))
 

@@ -61,20 +61,25 @@ def _densify(grad, like):
     return dense
 
 
+def check_sgd(owner: str, lr, momentum, dampening, weight_decay, nesterov) -> None:
+    """SGD's hyperparameters: lr, momentum and weight_decay >= 0; Nesterov needs momentum and no dampening."""
+    if lr < 0.0:
+        raise ValueError(f"{owner}: invalid learning rate {lr} (expected >= 0)")
+    if momentum < 0.0:
+        raise ValueError(f"{owner}: invalid momentum {momentum} (expected >= 0)")
+    if weight_decay < 0.0:
+        raise ValueError(f"{owner}: invalid weight_decay {weight_decay} (expected >= 0)")
+    if nesterov and (momentum <= 0 or dampening != 0):
+        raise ValueError(f"{owner}: Nesterov momentum requires momentum > 0 and dampening = 0, "
+                         f"got momentum={momentum}, dampening={dampening}")
+
+
 class SGD(Optimizer):
     """``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False)``."""
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
                  maximize=False, foreach=None):
-        if lr < 0.0:
-            raise ValueError(f"SGD: invalid learning rate {lr} (expected >= 0)")
-        if momentum < 0.0:
-            raise ValueError(f"SGD: invalid momentum {momentum} (expected >= 0)")
-        if weight_decay < 0.0:
-            raise ValueError(f"SGD: invalid weight_decay {weight_decay} (expected >= 0)")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(f"SGD: Nesterov momentum requires momentum > 0 and dampening = 0, "
-                             f"got momentum={momentum}, dampening={dampening}")
+        check_sgd("SGD", lr, momentum, dampening, weight_decay, nesterov)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize, foreach=foreach)
         super().__init__(params, defaults)
