@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .train.builders import MODELS, OPTIMIZERS, SCHEDULES, UserError, build_model, build_optimizer, build_scheduler
+from .train.builders import (  # noqa: F401  (MODELS, OPTIMIZERS, SCHEDULES: cli.py imports them from here)
+    MODELS, OPTIMIZERS, SCHEDULES, UserError, build_model, build_optimizer, build_scheduler)
 
 
 @dataclass

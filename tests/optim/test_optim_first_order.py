@@ -8,7 +8,6 @@ import torch
 import lamina
 import lamina.optim as lo
 
-
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((16, 4))
 Y = RNG.standard_normal((16, 3))

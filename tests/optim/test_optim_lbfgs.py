@@ -7,7 +7,6 @@ import lamina
 import lamina.optim as lo
 
 
-
 def rosen(x):
     return ((1 - x[:-1]) ** 2 + 100 * (x[1:] - x[:-1] ** 2) ** 2).sum()
 

@@ -1,6 +1,5 @@
 """A Dask distributed executor works like the process pool."""
 import distributed
-import pytest
 
 from lamina import tune
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from ..backend import xp
 from ..autograd.grad_mode import enable_grad
+from ..backend import xp
 from ..tensor import Tensor
 
 

@@ -18,8 +18,8 @@ Only one parameter group is supported (the method works on the concatenated vect
 """
 from __future__ import annotations
 
-from ..backend import float64, xp
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..backend import float64, xp
 from ._flat import FlatParams
 from .line_search import backtracking, strong_wolfe
 from .optimizer import Optimizer

@@ -27,8 +27,8 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 
-from ..backend import xp
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..backend import xp
 from ..sparse import RowSparseGrad
 from ..tensor import Tensor
 from . import _foreach, _sparse

@@ -34,8 +34,8 @@ methods: ½‖r‖² as a 0-d tensor).
 """
 from __future__ import annotations
 
-from ..backend import float64, xp
 from ..autograd.grad_mode import no_grad
+from ..backend import float64, xp
 from ..func import grad_and_value, hessian, jacfwd, jacrev
 from ..tensor import Tensor
 from ._flat import FlatParams

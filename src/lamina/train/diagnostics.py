@@ -57,7 +57,7 @@ class ActivationMonitor(Callback):
                 self._handles.append(m.register_forward_hook(self._hook(name or type(m).__name__, kind)))
 
     def _hook(self, name, kind):
-        def hook(module, inputs, output):
+        def hook(module, _inputs, output):   # PyTorch's forward-hook signature
             if not module.training or self._batch % self.every:
                 return
             y = output._data

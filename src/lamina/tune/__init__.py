@@ -41,4 +41,6 @@ __all__ = [
     "Study", "create_study", "JournalStorage",
     "param_importances", "plot_optimization_history", "plot_param_importances", "plot_slice",
     "plot_parallel_coordinate", "kfold", "cross_val_score",
+    "hypergradient", "HypergradientResult", "functional_call", "HyperparameterOptimizer", "tune_by_hypergradient",
+    "SGDHD", "AdamHD",
 ]
