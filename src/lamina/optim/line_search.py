@@ -1,6 +1,6 @@
 """Line searches: how far to go along a descent direction d from x (ideally α = argmin_α L(θ + α d)).
 
-Both work on flat NumPy vectors and can be used on their own::
+Both work on flat backend arrays (NumPy) and can be used on their own::
 
     res = backtracking(f, x, d, f0=f(x), g0=grad(x))          # Armijo
     res = strong_wolfe(fg, x, d, f0=..., g0=...)              # fg(x) -> (f, grad)

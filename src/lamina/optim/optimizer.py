@@ -9,7 +9,7 @@ updates every parameter that has a ``.grad``, in place on its array
 (``p._data``) and without recording a graph.  Parameter dtypes are kept:
 float32 parameters get float32 state and float32 arithmetic.
 
-State buffers are NumPy arrays; ``state_dict()`` packs everything in PyTorch's
+State buffers are backend arrays (NumPy); ``state_dict()`` packs everything in PyTorch's
 layout, with parameters replaced by integer ids (their order across the groups)::
 
     {"state": {0: {"step": 3, "exp_avg": ndarray, ...}, ...},
