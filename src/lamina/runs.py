@@ -16,18 +16,12 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from . import manual_seed, nn, optim, train
+from . import nn, train
 from ._atomic import atomic_write
 from .datasets import digits, fashion_mnist, mnist, xor
 from .io import load
-from .models import MLP, LeNet5, ResNet
-from .models.small_cnn import SmallCNN
-from .optim import lr_scheduler as S
+from .train.builders import MODELS, OPTIMIZERS, SCHEDULES, UserError, build_model, build_optimizer, build_scheduler  # noqa: F401  (MODELS, OPTIMIZERS, SCHEDULES: cli.py imports them from here)
 from .utils.data import train_val_test_split
-
-
-class UserError(Exception):
-    """A mistake in the user's input: the CLI prints its message on one line and exits non-zero."""
 
 
 @dataclass
@@ -89,9 +83,6 @@ class RunConfig:
 
 # ---------------------------------------------------------------------------- data
 DATASETS = ("digits", "xor", "mnist", "fashion-mnist")
-MODELS = ("cnn", "mlp", "lenet", "resnet", "logistic")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad", "adadelta")
-SCHEDULES = ("none", "step", "exponential", "cosine", "inverse-time", "plateau", "warmup-cosine")
 
 
 @dataclass
@@ -168,69 +159,6 @@ def load_data(cfg: RunConfig, for_model: str) -> Data:
         X, y, test_split, classes = _mnist_arrays(cfg, image)
     y = np.asarray(y, dtype=np.int64)
     return Data(*_split(cfg, X, y, test_split), int(y.max()) + 1, image, classes)
-
-
-# ---------------------------------------------------------------------------- model and optimizer
-def build_model(cfg: RunConfig, data: Data):
-    manual_seed(cfg.seed)
-    n_in = int(np.prod(data.X_train.shape[1:]))
-    c = data.num_classes
-    if cfg.model == "cnn":
-        return SmallCNN(c, data.X_train.shape[1], width=cfg.width, dropout=cfg.dropout)
-    if cfg.model == "mlp":
-        try:
-            hidden = [int(h) for h in str(cfg.hidden).split(",") if h.strip()]
-        except ValueError:
-            raise UserError(f"hidden must be comma-separated layer widths like '256,128', got {cfg.hidden!r}") from None
-        return MLP([n_in] + hidden + [c], activation="relu", dropout=cfg.dropout)
-    if cfg.model == "logistic":
-        return nn.Sequential(nn.Flatten(), nn.Linear(n_in, c))
-    if cfg.model == "lenet":
-        side = data.X_train.shape[-1]
-        if side < 12:
-            raise UserError(f"LeNet-5 needs images of at least 12×12 pixels; {cfg.dataset} has {side}×{side} "
-                            "(use --model cnn)")
-        return LeNet5(c, data.X_train.shape[1], input_size=side)
-    if cfg.model == "resnet":
-        return ResNet([1, 1, 1], num_classes=c, in_channels=data.X_train.shape[1], stem="mnist", width=cfg.width // 2)
-    raise UserError(f"unknown model {cfg.model!r}; choose one of {', '.join(MODELS)}")
-
-
-def build_optimizer(cfg: RunConfig, params):
-    lr, wd = cfg.lr, cfg.weight_decay
-    if not lr > 0:
-        raise UserError(f"lr must be positive, got {lr}")
-    table = {
-        "sgd": lambda: optim.SGD(params, lr=lr, weight_decay=wd),
-        "momentum": lambda: optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=wd),
-        "nesterov": lambda: optim.SGD(params, lr=lr, momentum=cfg.momentum, nesterov=True, weight_decay=wd),
-        "adam": lambda: optim.Adam(params, lr=lr, weight_decay=wd),
-        "adamw": lambda: optim.AdamW(params, lr=lr, weight_decay=wd or 1e-2),
-        "rmsprop": lambda: optim.RMSprop(params, lr=lr, weight_decay=wd),
-        "adagrad": lambda: optim.Adagrad(params, lr=lr, weight_decay=wd),
-        "adadelta": lambda: optim.Adadelta(params, lr=lr, weight_decay=wd),
-    }
-    if cfg.optimizer not in table:
-        raise UserError(f"unknown optimizer {cfg.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    return table[cfg.optimizer]()
-
-
-def build_scheduler(cfg: RunConfig, opt, steps_per_epoch: int):
-    e = cfg.epochs
-    table = {
-        "none": lambda: None,
-        "step": lambda: S.StepLR(opt, step_size=max(1, e // 3), gamma=0.3),
-        "exponential": lambda: S.ExponentialLR(opt, gamma=0.9),
-        "cosine": lambda: S.CosineAnnealingLR(opt, T_max=e),
-        "inverse-time": lambda: S.LambdaLR(opt, lambda ep: 1.0 / (1.0 + 0.5 * ep)),
-        "plateau": lambda: S.ReduceLROnPlateau(opt, factor=0.3, patience=2),
-        "warmup-cosine": lambda: S.SequentialLR(opt, [S.LinearLR(opt, 0.1, 1.0, total_iters=max(1, e // 5)),
-                                                      S.CosineAnnealingLR(opt, T_max=max(1, e - e // 5))],
-                                                milestones=[max(1, e // 5)]),
-    }
-    if cfg.schedule not in table:
-        raise UserError(f"unknown schedule {cfg.schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    return table[cfg.schedule]()
 
 
 # ---------------------------------------------------------------------------- runs

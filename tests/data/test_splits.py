@@ -1,10 +1,13 @@
-"""lamina.utils.data splits (seed 002: 60/20/20, 80/10/10), k-fold splitters vs scikit-learn, cross_validate."""
+"""lamina.utils.data splits (60/20/20, 80/10/10), k-fold splitters vs scikit-learn, cross_validate."""
 
 import warnings
 
 import numpy as np
 import pytest
+import torch
+from sklearn import model_selection as sk_ms
 
+import lamina
 from lamina.datasets import digits
 from lamina.utils.data import (
     CVResult,
@@ -16,13 +19,11 @@ from lamina.utils.data import (
     train_val_test_split,
 )
 
-sk_ms = pytest.importorskip("sklearn.model_selection")
-
 
 # ----------------------------------------------------------------------------- sizes
 @pytest.mark.parametrize("ratios", [(0.6, 0.2, 0.2), (0.8, 0.1, 0.1)])
 @pytest.mark.parametrize("n", [0, 1, 7, 10, 99, 1797, 60000])
-def test_split_sizes_follow_seed_002_ratios(ratios, n):
+def test_split_sizes_follow_the_ratios(ratios, n):
     sizes = split_sizes(n, ratios)
     assert sizes.sum() == n
     assert np.all(np.abs(sizes - np.asarray(ratios) * n) < 1)
@@ -103,16 +104,13 @@ def test_split_digits_stratified_60_20_20():
 
 
 def test_split_tensors_stay_tensors_and_errors():
-    torch = pytest.importorskip("torch")
     t = torch.arange(20.0).reshape(10, 2)
     tr, va, te = train_val_test_split(t, ratios=(0.8, 0.1, 0.1), seed=0)
     assert isinstance(tr, torch.Tensor) and tr.shape == (8, 2) and te.shape == (1, 2)
-    lamina = pytest.importorskip("lamina")
-    if hasattr(lamina, "tensor"):
-        lt = lamina.tensor(np.arange(20.0).reshape(10, 2))
-        ltr, _, _, ytr, _, _ = train_val_test_split(lt, np.arange(10), seed=0)
-        assert type(ltr).__name__ == "Tensor" and ltr.shape == (6, 2)
-        np.testing.assert_array_equal(ltr.numpy()[:, 0], 2 * ytr)
+    lt = lamina.tensor(np.arange(20.0).reshape(10, 2))
+    ltr, _, _, ytr, _, _ = train_val_test_split(lt, np.arange(10), seed=0)
+    assert type(ltr).__name__ == "Tensor" and ltr.shape == (6, 2)
+    np.testing.assert_array_equal(ltr.numpy()[:, 0], 2 * ytr)
     with pytest.raises(ValueError, match=r"different numbers of samples \[10, 3\]"):
         train_val_test_split(t, np.arange(3))
     with pytest.raises(ValueError, match="at least one array"):

@@ -2,6 +2,7 @@
 and online learning."""
 import numpy as np
 import pytest
+from sklearn import linear_model as sk
 
 import lamina
 import lamina.optim as lo
@@ -45,7 +46,6 @@ def test_rank_deficient_equals_lstsq_minimum_norm():
     mi = LinearRegression().fit(x, y)
     xc, yc = x - x.mean(0), y - y.mean()
     np.testing.assert_allclose(mi.coef_, np.linalg.lstsq(xc, yc, rcond=None)[0], rtol=1e-10, atol=1e-12)
-    sk = pytest.importorskip("sklearn.linear_model")
     np.testing.assert_allclose(mi.coef_, sk.LinearRegression().fit(x, y).coef_, rtol=1e-8, atol=1e-10)
 
 
@@ -132,7 +132,6 @@ def test_logistic_regression_reaches_sklearn_accuracy():
     x, y = _blobs()
     xt, yt = _blobs(seed=2)
     m = LogisticRegression(lr=0.5, epochs=200).fit(x, y)
-    sk = pytest.importorskip("sklearn.linear_model")
     ref = sk.LogisticRegression().fit(x, y)
     assert m.score(xt, yt) >= ref.score(xt, yt) - 0.01
     assert m.score(xt, yt) > 0.9
@@ -147,7 +146,6 @@ def test_logistic_regression_gradient_descent_reaches_the_optimum():
     """Full-batch GD on the convex BCE converges to the maximum-likelihood fit (with l2: λΣw²)."""
     x, y = _blobs(n=200)
     m = LogisticRegression(lr=1.0, epochs=3000, l2=0.01, tol=1e-14).fit(x, y)
-    sk = pytest.importorskip("sklearn.linear_model")
     # sklearn minimises ½‖w‖² + C·Σ loss_i; ours mean(loss) + λ‖w‖²: C = 1/(2λn)
     ref = sk.LogisticRegression(C=1 / (2 * 0.01 * len(y)), tol=1e-12, max_iter=10_000).fit(x, y)
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-4)

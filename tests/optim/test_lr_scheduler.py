@@ -1,15 +1,16 @@
-"""Learning-rate schedulers: 30 epochs equal PyTorch's sequences (or the seed 002 formulas)."""
+"""Learning-rate schedulers: 30 epochs equal PyTorch's sequences (or the closed-form decays)."""
 import math
 import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 import lamina.optim as lo
+from lamina import io
 from lamina.optim import lr_scheduler as ls
 
-torch = pytest.importorskip("torch")
 tls = torch.optim.lr_scheduler
 
 EPOCHS = 30
@@ -207,7 +208,6 @@ def test_scheduler_errors():
 
 
 def test_optimizer_and_scheduler_state_survive_lamina_save(tmp_path):
-    io = pytest.importorskip("lamina.io")
     opt = lo.Adam([lamina.tensor(np.ones(3), requires_grad=True)], lr=0.1)
     sched = ls.SequentialLR(opt, [ls.LinearLR(opt, 0.5, total_iters=2), ls.MultiStepLR(opt, [3, 6])], [2])
     p = opt.param_groups[0]["params"][0]

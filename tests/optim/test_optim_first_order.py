@@ -3,11 +3,10 @@ give the same parameters (rtol 1e-8); state_dict round trips; dtype, groups, err
 momentum forms of the seeds."""
 import numpy as np
 import pytest
+import torch
 
 import lamina
 import lamina.optim as lo
-
-torch = pytest.importorskip("torch")
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((16, 4))
@@ -183,9 +182,9 @@ def _large_parameter_case():
     np.testing.assert_allclose(b.numpy(), tb.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
-def test_momentum_forms_of_the_seeds():
-    """Seed 002: v = βv - α∇, θ = θ + v  ==  SGD(momentum=β);  seed 002 Nesterov (gradient at θ + βv)
-    == SGD(nesterov=True) on the look-ahead point;  seed 004: v = βv + (1-β)∇, θ = θ - αv, v0 = ∇θ0
+def test_textbook_momentum_forms_are_sgd_options():
+    """Velocity form v = βv - α∇, θ = θ + v  ==  SGD(momentum=β);  Nesterov (gradient at θ + βv)
+    == SGD(nesterov=True) on the look-ahead point;  EWMA form v = βv + (1-β)∇, θ = θ - αv, v0 = ∇θ0
     == SGD(momentum=β, dampening=β)."""
     alpha, beta = 1e-3, 0.9
 
@@ -195,11 +194,11 @@ def test_momentum_forms_of_the_seeds():
         return x.grad.numpy()
 
     theta0 = np.concatenate(INIT_ROSEN)
-    # seed 002, velocity form
+    # velocity form
     th, v = theta0.copy(), np.zeros(5)
-    # seed 002, Nesterov
+    # Nesterov
     th_n, v_n = theta0.copy(), np.zeros(5)
-    # seed 004, EWMA form
+    # EWMA form
     th_e, v_e = theta0.copy(), None
     for _ in range(30):
         v = beta * v - alpha * grad(th)

@@ -1,11 +1,10 @@
 """LBFGS against torch.optim.LBFGS, its convergence on Rosenbrock, and the stand-alone line searches."""
 import numpy as np
 import pytest
+import torch
 
 import lamina
 import lamina.optim as lo
-
-torch = pytest.importorskip("torch")
 
 
 def rosen(x):

@@ -1,9 +1,12 @@
 """Newton, Gauss-Newton and Levenberg-Marquardt."""
 import numpy as np
 import pytest
+from scipy import optimize as scipy_opt
+from sklearn import linear_model as sk
 
 import lamina
 import lamina.optim as lo
+from lamina import nn
 from lamina.ops.activations import softplus
 
 RNG = np.random.default_rng(0)
@@ -49,7 +52,6 @@ def test_newton_fits_logistic_regression_in_under_10_steps():
         lamina.tensor(np.append(w.numpy(), c.numpy())))
     assert np.abs(g.numpy()).max() < 1e-10            # converged: the gradient vanished
     assert all(b <= a + 1e-15 for a, b in zip(losses, losses[1:]))
-    sk = pytest.importorskip("sklearn.linear_model")
     ref = sk.LogisticRegression(C=1e12, tol=1e-12, max_iter=10_000).fit(xn, yn)
     np.testing.assert_allclose(w.numpy(), ref.coef_[0], rtol=1e-5)
 
@@ -72,7 +74,6 @@ def _curve():
 
 
 def _reference_fit(xs, ys):
-    scipy_opt = pytest.importorskip("scipy.optimize")
     return scipy_opt.curve_fit(lambda t, a, b: a * np.exp(b * t), xs, ys, p0=[1.0, 0.0])[0]
 
 
@@ -137,7 +138,6 @@ def test_second_order_closures_must_not_call_backward():
 
 
 def test_second_order_on_a_float32_module():
-    nn = pytest.importorskip("lamina.nn")
     x = lamina.tensor(RNG.standard_normal((50, 3)).astype(np.float32))
     y = x @ lamina.tensor(np.array([[1.0], [2.0], [3.0]], dtype=np.float32)) + 0.5
     for make in (lambda m: lo.Newton(m.parameters()), lambda m: lo.LevenbergMarquardt(m.parameters()),

@@ -146,3 +146,50 @@ def test_grad_clip_bounds_the_gradient_norm():
     train.fit(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), 0.1), (X, y), epochs=1, batch_size=20,
               grad_clip=0.05, callbacks=[cb], progress=False)
     assert max(seen) <= 0.05 + 1e-6
+
+
+def _plateau_pair(patience, cooldown):
+    """The callback (driven as fit drives it) and the scheduler with the same settings, on two optimizers."""
+    w1, w2 = L.tensor([1.0], requires_grad=True), L.tensor([1.0], requires_grad=True)
+    opt1, opt2 = optim.SGD([w1], lr=1.0), optim.SGD([w2], lr=1.0)
+    sched = optim.lr_scheduler.ReduceLROnPlateau(opt1, factor=0.5, patience=patience, threshold=1e-3,
+                                                 threshold_mode="abs", cooldown=cooldown, min_lr=0.01)
+    cb = train.ReduceLROnPlateau("val_loss", factor=0.5, patience=patience, min_delta=1e-3, cooldown=cooldown,
+                                 min_lr=0.01)
+    cb.set_trainer(train.Trainer(nn.Linear(1, 1), nn.MSELoss(), opt2, progress=False))
+    cb.on_train_begin({})
+    return sched, opt1, cb, opt2
+
+
+@pytest.mark.parametrize("patience,cooldown", [(0, 0), (2, 0), (2, 1), (3, 2)])
+def test_reduce_lr_on_plateau_callback_gives_the_scheduler_numbers(patience, cooldown):
+    rng = np.random.default_rng(patience + 10 * cooldown)
+    metrics = np.concatenate([np.linspace(1.0, 0.5, 5), 0.5 + 1e-4 * rng.random(25)])
+    sched, opt1, cb, opt2 = _plateau_pair(patience, cooldown)
+    lrs1, lrs2 = [], []
+    for epoch, m in enumerate(metrics):
+        sched.step(m)
+        cb.on_epoch_end(epoch, {"val_loss": float(m)})
+        lrs1.append(opt1.param_groups[0]["lr"])
+        lrs2.append(opt2.param_groups[0]["lr"])
+    assert lrs2 == lrs1
+    assert lrs1[-1] < 1.0 and cb.scheduler.num_bad_epochs == sched.num_bad_epochs
+
+
+def test_reduce_lr_on_plateau_callback_state_round_trip():
+    metrics = [1.0, 0.9, 0.95, 0.96, 0.97, 0.98, 0.99, 1.0, 1.01]
+    _, _, cb, opt = _plateau_pair(2, 1)
+    for epoch, m in enumerate(metrics[:5]):
+        cb.on_epoch_end(epoch, {"val_loss": m})
+    state = cb.state_dict()
+    twin = train.ReduceLROnPlateau("val_loss", factor=0.5, patience=2, min_delta=1e-3, cooldown=1, min_lr=0.01)
+    twin.load_state_dict(state)                      # before training begins, as ``resume`` does
+    w = L.tensor([1.0], requires_grad=True)
+    opt2 = optim.SGD([w], lr=opt.param_groups[0]["lr"])
+    twin.set_trainer(train.Trainer(nn.Linear(1, 1), nn.MSELoss(), opt2, progress=False))
+    twin.on_train_begin({})
+    assert twin.state_dict() == state
+    for epoch, m in enumerate(metrics[5:], start=5):
+        cb.on_epoch_end(epoch, {"val_loss": m})
+        twin.on_epoch_end(epoch, {"val_loss": m})
+        assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"]

@@ -1,4 +1,4 @@
-"""Hypergradients through an unrolled run of SGD (seed 004, gradient-based search): reverse mode
+"""Hypergradients through an unrolled run of SGD (gradient-based hyperparameter search): reverse mode
 (create_graph) and forward mode (dual numbers) against central finite differences."""
 import numpy as np
 import pytest

@@ -1,9 +1,7 @@
-"""A Dask distributed executor works like the process pool (skipped without dask[distributed])."""
-import pytest
+"""A Dask distributed executor works like the process pool."""
+import distributed
 
 from lamina import tune
-
-distributed = pytest.importorskip("distributed")
 
 
 def objective(trial):

@@ -1,8 +1,10 @@
 """The Gaussian process and its NumPy optimiser: analytic gradients, L-BFGS, log EI."""
 import math
 
+import mpmath
 import numpy as np
 import pytest
+from scipy import optimize as scipy_optimize
 
 from lamina.tune._lbfgs import minimize_lbfgsb
 from lamina.tune.gp import GaussianProcess, _log_h, log_expected_improvement, matern52
@@ -68,7 +70,6 @@ def test_predict_and_log_ei_gradients():
 
 
 def test_log_h_accurate_in_the_tail():
-    mpmath = pytest.importorskip("mpmath")
     z = np.array([-60.0, -30.0, -25.5, -24.5, -8.0, -1.0, 0.0, 2.5])
     val, d = _log_h(z)
     ref = [float(mpmath.log(mpmath.npdf(x) + x * mpmath.ncdf(x))) for x in z]
@@ -78,7 +79,6 @@ def test_log_h_accurate_in_the_tail():
 
 
 def test_lbfgsb_matches_scipy_on_bounded_rosenbrock():
-    scipy_optimize = pytest.importorskip("scipy.optimize")
 
     def rosen(x):
         f = np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
@@ -97,7 +97,6 @@ def test_lbfgsb_matches_scipy_on_bounded_rosenbrock():
 
 
 def test_gp_fit_reaches_scipy_optimum():
-    scipy_optimize = pytest.importorskip("scipy.optimize")
     X, y, rng = data(n=30, d=2, seed=4)
     gp = GaussianProcess(n_restarts=3).fit(X, y, rng)
     ours = gp.neg_log_posterior(gp.theta, X, y)[0]

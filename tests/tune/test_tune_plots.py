@@ -3,8 +3,6 @@ import pytest
 
 from lamina import tune
 
-pytest.importorskip("matplotlib")
-
 
 @pytest.fixture(scope="module")
 def study():

@@ -3,9 +3,10 @@
 First order (match ``torch.optim`` step for step): SGD (momentum, dampening, Nesterov),
 Adagrad, Adadelta, RMSprop, Adam, AdamW; SparseAdam for row-sparse embedding gradients.
 Quasi-Newton: LBFGS (optionally with a strong-Wolfe line search).  Second order, for small full-batch problems: Newton,
-GaussNewton, LevenbergMarquardt.  ``lr_scheduler``: learning-rate schedules.
+GaussNewton, LevenbergMarquardt.  ``lr_scheduler``: learning-rate schedules.  ``functional``: the
+SGD and Adam update rules, in place on arrays and on tensors (differentiable through the step).
 """
-from . import lr_scheduler
+from . import functional, lr_scheduler
 from ._foreach import get_num_threads, set_num_threads
 from .adadelta import Adadelta
 from .adagrad import Adagrad
@@ -19,6 +20,6 @@ from .second_order import GaussNewton, LevenbergMarquardt, Newton
 from .sgd import SGD
 from .sparse_adam import SparseAdam
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "LBFGS", "Newton", "GaussNewton",
-           "SparseAdam", "LevenbergMarquardt", "lr_scheduler", "backtracking", "strong_wolfe", "cubic_interpolate",
+__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "SGDHD", "AdamHD", "LBFGS",
+           "Newton", "GaussNewton", "SparseAdam", "LevenbergMarquardt", "functional", "lr_scheduler", "backtracking", "strong_wolfe", "cubic_interpolate",
            "LineSearchResult", "set_num_threads", "get_num_threads"]

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-import numpy as np
-
 from ..autograd.grad_mode import enable_grad
+from ..backend import xp
 from ..tensor import Tensor
 
 
@@ -23,34 +22,34 @@ class FlatParams:
         self.params = list(params)
         self.shapes = [p._data.shape for p in self.params]
         sizes = [int(p._data.size) for p in self.params]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self.offsets = xp.concatenate([[0], xp.cumsum(sizes)]).astype(int)
         self.numel = int(self.offsets[-1])
-        self.dtype = np.result_type(*[p._data.dtype for p in self.params])
+        self.dtype = xp.result_type(*[p._data.dtype for p in self.params])
         self._saved = None
 
     def _slices(self):
         for p, shape, a, b in zip(self.params, self.shapes, self.offsets[:-1], self.offsets[1:]):
             yield p, shape, int(a), int(b)
 
-    def get(self) -> np.ndarray:
+    def get(self) -> xp.ndarray:
         """θ as a new flat array."""
-        return np.concatenate([p._data.reshape(-1) for p in self.params]).astype(self.dtype, copy=False)
+        return xp.concatenate([p._data.reshape(-1) for p in self.params]).astype(self.dtype, copy=False)
 
-    def set(self, flat: np.ndarray) -> None:
+    def set(self, flat: xp.ndarray) -> None:
         """θ ← flat (in place on each parameter's array)."""
         for p, shape, a, b in self._slices():
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
             p._data[...] = flat[a:b].reshape(shape)
 
-    def add(self, t: float, d: np.ndarray) -> None:
+    def add(self, t: float, d: xp.ndarray) -> None:
         """θ ← θ + t·d (in place)."""
         for p, shape, a, b in self._slices():
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
-            np.add(p._data, (t * d[a:b]).reshape(shape).astype(p._data.dtype, copy=False), out=p._data)
+            xp.add(p._data, (t * d[a:b]).reshape(shape).astype(p._data.dtype, copy=False), out=p._data)
 
-    def grads(self) -> np.ndarray:
+    def grads(self) -> xp.ndarray:
         """The parameters' ``.grad`` as one flat array (zeros where a gradient is missing)."""
         parts = []
         for p, _shape, a, b in self._slices():
@@ -59,8 +58,8 @@ class FlatParams:
                 raise RuntimeError(f"FlatParams.grads: the parameter of shape {tuple(p.shape)} has a row-sparse "
                                    "gradient (nn.Embedding(sparse=True)); LBFGS and the second-order methods need "
                                    "dense gradients: create the embedding with sparse=False")
-            parts.append(np.zeros(b - a, dtype=self.dtype) if g is None else g._data.reshape(-1))
-        return np.concatenate(parts).astype(self.dtype, copy=False)
+            parts.append(xp.zeros(b - a, dtype=self.dtype) if g is None else g._data.reshape(-1))
+        return xp.concatenate(parts).astype(self.dtype, copy=False)
 
     # ------------------------------------------------------------------ functional view
     @contextmanager

@@ -1,8 +1,9 @@
 """The elementwise engine behind every first-order optimizer.
 
 An optimizer's update is a *kernel*: a function of same-shaped arrays (parameter,
-gradient, state buffers) and scratch arrays that updates them in place with NumPy
-ufuncs (``out=``, no temporaries).  ``run`` applies the kernel to every parameter:
+gradient, state buffers; None for a buffer the update does not use) and scratch arrays
+that updates them in place with backend ufuncs (``out=``, no temporaries).  ``run``
+applies the kernel to every parameter:
 
 * a large contiguous parameter is cut into flat blocks (512 KiB of each array: 128 Ki
   float32), so the ten-odd passes of an Adam step run over arrays that stay in the
@@ -24,7 +25,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
+from ..backend import xp
 
 BLOCK_BYTES = 1 << 19           # bytes of each array per block, one thread
 THREADED_BLOCK_BYTES = 1 << 20  # bytes of each array per block, several threads
@@ -59,20 +60,21 @@ def _tmps(worker: int, dtype, n_tmp: int, shape, size: int):
     key = (worker, dtype, n_tmp)
     bufs = _scratch.get(key)
     if bufs is None or bufs[0].size < size:
-        bufs = [np.empty(size, dtype=dtype) for _ in range(n_tmp)]
+        bufs = [xp.empty(size, dtype=dtype) for _ in range(n_tmp)]
         _scratch[key] = bufs
     return [b[:size].reshape(shape) for b in bufs]
 
 
 def _blocks(task, block_bytes: int):
-    """Split one task (kernel, arrays, kwargs) into block tasks of at most ``block_bytes`` per array."""
+    """Split one task (kernel, arrays, kwargs) into block tasks of at most ``block_bytes`` per array
+    (None entries stay None)."""
     kernel, arrays, kwargs = task
     n = arrays[0].size
     block = max(1, block_bytes // arrays[0].itemsize)
-    if n <= block or not all(a.flags.c_contiguous for a in arrays):
+    if n <= block or not all(a is None or a.flags.c_contiguous for a in arrays):
         return [task]
-    flats = [a.reshape(-1) for a in arrays]
-    return [(kernel, [f[i:i + block] for f in flats], kwargs) for i in range(0, n, block)]
+    flats = [None if a is None else a.reshape(-1) for a in arrays]
+    return [(kernel, [None if f is None else f[i:i + block] for f in flats], kwargs) for i in range(0, n, block)]
 
 
 def _run_blocks(blocks, worker: int, n_tmp: int) -> None:
@@ -84,15 +86,20 @@ def _run_blocks(blocks, worker: int, n_tmp: int) -> None:
         kernel(*arrays, *tmps, **kwargs)
 
 
+def _plan(tasks) -> tuple[list, int]:
+    """(blocks, number of threads to run them on)."""
+    total = sum(t[1][0].size for t in tasks)
+    threaded = _threads > 1 and total >= _MIN_THREADED
+    blocks = [b for t in tasks for b in _blocks(t, THREADED_BLOCK_BYTES if threaded else BLOCK_BYTES)]
+    return blocks, (min(_threads, len(blocks)) if threaded else 1)
+
+
 def run(tasks, n_tmp: int) -> None:
     """Apply each ``(kernel, arrays, kwargs)`` task: ``kernel(*arrays, *tmps, **kwargs)`` with
     ``n_tmp`` scratch arrays shaped like the arrays, block by block, on up to
     ``get_num_threads()`` threads."""
     global _pool
-    total = sum(t[1][0].size for t in tasks)
-    threaded = _threads > 1 and total >= _MIN_THREADED
-    blocks = [b for t in tasks for b in _blocks(t, THREADED_BLOCK_BYTES if threaded else BLOCK_BYTES)]
-    workers = min(_threads, len(blocks)) if threaded else 1
+    blocks, workers = _plan(tasks)
     if workers <= 1:
         _run_blocks(blocks, 0, n_tmp)
         return

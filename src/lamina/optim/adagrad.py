@@ -1,4 +1,4 @@
-"""AdaGrad (Duchi et al.; seed 004): per-coordinate step sizes from the history of squared
+"""AdaGrad (Duchi et al.): per-coordinate step sizes from the history of squared
 gradients.
 
     G = G + g²                                  (sum of all past squared gradients)
@@ -17,36 +17,32 @@ step.  Weight decay is not defined for it (PyTorch raises too).
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import xp
+from . import _foreach
 from ._sparse import is_sparse, sparse_rows
-from .optimizer import Optimizer, negate_or_decay
+from .functional import INPLACE, grad_term
+from .optimizer import Optimizer
 
 
 def _adagrad_kernel(p, g, acc, t0, t1, *, clr, eps, weight_decay, maximize):
-    d = negate_or_decay(p, g, t0, t1, maximize, weight_decay)
-    np.multiply(d, d, out=t1)
-    np.add(acc, t1, out=acc)
-    np.sqrt(acc, out=t1)
-    np.add(t1, eps, out=t1)
-    np.divide(d, t1, out=t1)
-    np.multiply(t1, -clr, out=t1)
-    np.add(p, t1, out=p)
+    d = grad_term(INPLACE, p, g, t0, t1, maximize, weight_decay)
+    xp.multiply(d, d, out=t1)
+    xp.add(acc, t1, out=acc)
+    xp.sqrt(acc, out=t1)
+    xp.add(t1, eps, out=t1)
+    xp.divide(d, t1, out=t1)
+    xp.multiply(t1, -clr, out=t1)
+    xp.add(p, t1, out=p)
 
 
 def _sparse_adagrad(p, acc, grad, clr, eps, maximize):
-    """The Adagrad rule on the rows of a row-sparse gradient only, in place on ``p`` and ``acc``."""
+    """The Adagrad rule on the rows of a row-sparse gradient only (the dense kernel on the gathered
+    rows), in place on ``p`` and ``acc``."""
     rows, g = sparse_rows(grad, p.dtype)
-    if maximize:
-        np.negative(g, out=g)
-    s = acc[rows]
-    s += g * g
-    acc[rows] = s
-    np.sqrt(s, out=s)
-    s += p.dtype.type(eps)
-    g /= s
-    g *= p.dtype.type(-clr)
-    p[rows] += g
+    theta, acc_rows = p[rows], acc[rows]
+    _foreach.run([(_adagrad_kernel, [theta, g, acc_rows], dict(clr=clr, eps=eps, weight_decay=None,
+                                                                maximize=maximize))], n_tmp=2)
+    p[rows], acc[rows] = theta, acc_rows
 
 
 class Adagrad(Optimizer):
@@ -67,19 +63,19 @@ class Adagrad(Optimizer):
         for p in group["params"]:
             state = self.state[p]
             state["step"] = 0
-            state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
+            state["sum"] = xp.full_like(p._data, group["initial_accumulator_value"])
 
     def _step_group(self, group):
         lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
-        kw = dict(eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
+        kw = dict(eps=float(group["eps"]), weight_decay=float(group["weight_decay"]) or None,
                   maximize=bool(group["maximize"]))
         tasks = []
         for i, (p, g) in enumerate(self._with_grads(group, allow_sparse=True)):
             state = self.state[p]
             if "sum" not in state:
                 state["step"] = 0
-                state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
-            if is_sparse(g) and kw["weight_decay"] != 0:
+                state["sum"] = xp.full_like(p._data, group["initial_accumulator_value"])
+            if is_sparse(g) and kw["weight_decay"] is not None:
                 raise RuntimeError(f"Adagrad.step: weight_decay={kw['weight_decay']} is not compatible with the "
                                    f"row-sparse gradient of the parameter of shape {tuple(p.shape)} (as in PyTorch); "
                                    "use weight_decay=0 or an embedding with sparse=False")

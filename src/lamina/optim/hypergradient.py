@@ -18,24 +18,45 @@ units of α per unit of ⟨g, u⟩, so it depends on the scale of the loss and t
 """
 from __future__ import annotations
 
-import numpy as np
-
+from ..backend import xp
+from .adam import check_adam
+from .functional import adam_, sgd_
 from .optimizer import Optimizer
+from .sgd import check_sgd
 
 __all__ = ["SGDHD", "AdamHD"]
 
 
-def _direction_sgd(p, g, state, momentum, dampening, nesterov):
-    """The step direction of PyTorch's SGD (updates the momentum buffer)."""
-    if momentum == 0:
-        return g
-    buf = state.get("momentum_buffer")
-    if buf is None:
-        buf = state["momentum_buffer"] = g.copy()
-    else:
-        buf *= momentum
-        buf += (1 - dampening) * g
-    return g + momentum * buf if nesterov else buf
+def _check_hypergrad_lr(owner: str, hypergrad_lr) -> None:
+    if hypergrad_lr < 0.0:
+        raise ValueError(f"{owner}: invalid hypergrad_lr {hypergrad_lr} (expected >= 0)")
+
+
+def _hypergradient(pairs, state) -> float:
+    """Σ_p ⟨d_p, u_p⟩ over the parameters that have a previous direction u (``prev_direction``)."""
+    h = 0.0
+    for p, d in pairs:
+        prev = state[p].get("prev_direction")
+        if prev is not None:
+            h += float(xp.vdot(d, prev))
+    return h
+
+
+def _decayed(group: dict, pairs) -> list:
+    """(parameter, d = g + weight_decay·θ) for every parameter with a gradient."""
+    wd = float(group["weight_decay"])
+    return [(p, g + wd * p._data if wd != 0 else g) for p, g in pairs]
+
+
+def _move_lr(group: dict, h: float) -> float:
+    """α_t = α_{t-1} + β·h; returns α_t."""
+    group["lr"] = float(group["lr"]) + float(group["hypergrad_lr"]) * h
+    return group["lr"]
+
+
+def _directions(state, params) -> list:
+    """Each parameter's ``prev_direction`` array (created on first use), to receive this step's u."""
+    return [state[p].setdefault("prev_direction", xp.empty_like(p._data)) for p in params]
 
 
 class SGDHD(Optimizer):
@@ -44,37 +65,23 @@ class SGDHD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  hypergrad_lr=1e-3):
-        if lr < 0.0:
-            raise ValueError(f"SGDHD: invalid learning rate {lr} (expected >= 0)")
-        if momentum < 0.0:
-            raise ValueError(f"SGDHD: invalid momentum {momentum} (expected >= 0)")
-        if weight_decay < 0.0:
-            raise ValueError(f"SGDHD: invalid weight_decay {weight_decay} (expected >= 0)")
-        if hypergrad_lr < 0.0:
-            raise ValueError(f"SGDHD: invalid hypergrad_lr {hypergrad_lr} (expected >= 0)")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError(f"SGDHD: Nesterov momentum requires momentum > 0 and dampening = 0, "
-                             f"got momentum={momentum}, dampening={dampening}")
+        check_sgd("SGDHD", lr, momentum, dampening, weight_decay, nesterov)
+        _check_hypergrad_lr("SGDHD", hypergrad_lr)
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, hypergrad_lr=hypergrad_lr))
 
     def _step_group(self, group):
-        wd, momentum = float(group["weight_decay"]), float(group["momentum"])
-        items = []
-        h = 0.0
-        for p, g in self._with_grads(group):
-            d = g + wd * p._data if wd != 0 else g
-            prev = self.state[p].get("prev_direction")
-            if prev is not None:
-                h += float(np.vdot(d, prev))
-            items.append((p, d))
-        group["lr"] = float(group["lr"]) + float(group["hypergrad_lr"]) * h
-        lr = group["lr"]
-        for p, d in items:
-            state = self.state[p]
-            u = _direction_sgd(p, d, state, momentum, float(group["dampening"]), bool(group["nesterov"]))
-            state["prev_direction"] = np.array(u, copy=True)
-            p._data -= lr * u
+        items = _decayed(group, self._with_grads(group))
+        lr = _move_lr(group, _hypergradient(items, self.state))
+        params = [p for p, _ in items]
+        momentum = float(group["momentum"])
+        bufs = [self.state[p].get("momentum_buffer") for p in params]
+        sgd_([p._data for p in params], [d for _, d in items], bufs, lr=lr, momentum=momentum,
+             dampening=float(group["dampening"]), nesterov=bool(group["nesterov"]),
+             directions=_directions(self.state, params))
+        if momentum != 0:
+            for p, buf in zip(params, bufs):
+                self.state[p]["momentum_buffer"] = buf
 
 
 class AdamHD(Optimizer):
@@ -82,46 +89,25 @@ class AdamHD(Optimizer):
     Adam whose learning rate follows α += β⟨g_t, m̂_{t-1}/(√v̂_{t-1} + ε)⟩ (Adam-HD)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, hypergrad_lr=1e-7):
-        if lr < 0.0:
-            raise ValueError(f"AdamHD: invalid learning rate {lr} (expected >= 0)")
-        if eps < 0.0:
-            raise ValueError(f"AdamHD: invalid eps {eps} (expected >= 0)")
-        if len(betas) != 2 or not (0.0 <= betas[0] < 1.0 and 0.0 <= betas[1] < 1.0):
-            raise ValueError(f"AdamHD: invalid betas {betas} (expected two values in [0, 1))")
-        if weight_decay < 0.0:
-            raise ValueError(f"AdamHD: invalid weight_decay {weight_decay} (expected >= 0)")
-        if hypergrad_lr < 0.0:
-            raise ValueError(f"AdamHD: invalid hypergrad_lr {hypergrad_lr} (expected >= 0)")
+        check_adam("AdamHD", lr, betas, eps, weight_decay)
+        _check_hypergrad_lr("AdamHD", hypergrad_lr)
         super().__init__(params, dict(lr=lr, betas=(float(betas[0]), float(betas[1])), eps=eps,
                                       weight_decay=weight_decay, hypergrad_lr=hypergrad_lr))
 
-    @staticmethod
-    def _direction(state, beta1, beta2, eps):
-        """m̂/(√v̂ + ε) from the stored moments (PyTorch's Adam step direction)."""
-        t = state["step"]
-        return (state["exp_avg"] / (1 - beta1 ** t)) / (np.sqrt(state["exp_avg_sq"] / (1 - beta2 ** t)) + eps)
-
     def _step_group(self, group):
+        items = _decayed(group, self._with_grads(group))
+        lr = _move_lr(group, _hypergradient(items, self.state))
+        params = [p for p, _ in items]
+        states = [self._count_step(p) for p in params]
         beta1, beta2 = (float(b) for b in group["betas"])
-        eps, wd = float(group["eps"]), float(group["weight_decay"])
-        items = []
-        h = 0.0
-        for p, g in self._with_grads(group):
-            d = g + wd * p._data if wd != 0 else g
-            state = self.state[p]
-            if state:
-                h += float(np.vdot(d, self._direction(state, beta1, beta2, eps)))
-            items.append((p, d))
-        group["lr"] = float(group["lr"]) + float(group["hypergrad_lr"]) * h
-        lr = group["lr"]
-        for p, d in items:
-            state = self.state[p]
-            if not state:
-                state.update(step=0, exp_avg=np.zeros_like(p._data), exp_avg_sq=np.zeros_like(p._data))
-            state["step"] += 1
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            m *= beta1
-            m += (1 - beta1) * d
-            v *= beta2
-            v += (1 - beta2) * (d * d)
-            p._data -= lr * self._direction(state, beta1, beta2, eps)
+        adam_([p._data for p in params], [d for _, d in items], [s["exp_avg"] for s in states],
+              [s["exp_avg_sq"] for s in states], None, [s["step"] for s in states], lr=lr, beta1=beta1,
+              beta2=beta2, eps=float(group["eps"]), directions=_directions(self.state, params))
+
+    def _count_step(self, p) -> dict:
+        """The state of ``p`` (moments created at its first step) with its step counted."""
+        state = self.state[p]
+        if "step" not in state:
+            state.update(step=0, exp_avg=xp.zeros_like(p._data), exp_avg_sq=xp.zeros_like(p._data))
+        state["step"] += 1
+        return state

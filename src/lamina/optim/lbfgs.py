@@ -1,8 +1,9 @@
-"""L-BFGS (seed 002: a quasi-Newton method with an approximation of the inverse Hessian).
+"""L-BFGS: a quasi-Newton method with a limited-memory approximation of the inverse Hessian.
 
 BFGS builds an approximation H ≈ ∇²f⁻¹ from the pairs s = θ_{k+1} - θ_k,
 y = ∇f_{k+1} - ∇f_k; L-BFGS keeps only the last ``history_size`` pairs and applies H
-to a vector with the two-loop recursion (O(m·n) memory and time instead of O(n²)).
+to a vector with the two-loop recursion (``two_loop``; O(m·n) memory and time instead of
+O(n²)).
 The initial matrix is H0 = (sᵀy / yᵀy)·I; a pair with sᵀy ≤ 1e-10 is skipped so H
 stays positive definite.
 
@@ -17,9 +18,8 @@ Only one parameter group is supported (the method works on the concatenated vect
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..backend import float64, xp
 from ._flat import FlatParams
 from .line_search import backtracking, strong_wolfe
 from .optimizer import Optimizer
@@ -58,22 +58,22 @@ class LBFGS(Optimizer):
             if k in state:
                 rows = state[k]
                 n = self._flat().numel
-                out[k] = np.stack(rows) if rows else np.zeros((0, n), dtype=self._flat().dtype)
+                out[k] = xp.stack(rows) if rows else xp.zeros((0, n), dtype=self._flat().dtype)
         if "ro" in state:
-            out["ro"] = np.asarray(state["ro"], dtype=np.float64)
+            out["ro"] = xp.asarray(state["ro"], dtype=float64)
         return out
 
     def _unpack_state(self, packed, param):
         state = {}
         for k, v in packed.items():
             if k in ("old_dirs", "old_stps"):
-                state[k] = [np.array(r) for r in np.asarray(v)]
+                state[k] = [xp.array(r) for r in xp.asarray(v)]
             elif k == "ro":
-                state[k] = [float(r) for r in np.asarray(v).ravel()]
-            elif isinstance(v, np.ndarray) and v.ndim == 0:
+                state[k] = [float(r) for r in xp.asarray(v).ravel()]
+            elif isinstance(v, xp.ndarray) and v.ndim == 0:
                 state[k] = v.item()
-            elif isinstance(v, np.ndarray):
-                state[k] = np.array(v)
+            elif isinstance(v, xp.ndarray):
+                state[k] = xp.array(v)
             else:
                 state[k] = v
         return state
@@ -90,9 +90,6 @@ class LBFGS(Optimizer):
             raise TypeError("LBFGS.step(closure): L-BFGS re-evaluates the function, so a closure is required "
                             "(it must zero the grads, compute the loss, call backward() and return the loss)")
         group = self.param_groups[0]
-        lr, max_iter, max_eval = float(group["lr"]), group["max_iter"], group["max_eval"]
-        tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
-        history_size, line_search_fn = group["history_size"], group["line_search_fn"]
         flat = self._flat()
 
         def evaluate():
@@ -105,81 +102,49 @@ class LBFGS(Optimizer):
         state.setdefault("n_iter", 0)
         with no_grad():
             orig_loss, loss, flat_grad = evaluate()
-            current_evals = 1
             state["func_evals"] += 1
-            if np.abs(flat_grad).max(initial=0.0) <= tol_grad:
-                return orig_loss
-            d, t = state.get("d"), state.get("t")
-            old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
-            h_diag = state.get("H_diag")
-            prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
-            n_iter = 0
-            while n_iter < max_iter:
-                n_iter += 1
-                state["n_iter"] += 1
-                # ---- direction d = -H ∇f (two-loop recursion)
-                if state["n_iter"] == 1:
-                    d = -flat_grad
-                    old_dirs, old_stps, ro, h_diag = [], [], [], 1.0
-                else:
-                    y = flat_grad - prev_flat_grad
-                    s = d * t
-                    ys = float(np.dot(y, s))
-                    if ys > 1e-10:
-                        if len(old_dirs) == history_size:
-                            old_dirs.pop(0)
-                            old_stps.pop(0)
-                            ro.pop(0)
-                        old_dirs.append(y)
-                        old_stps.append(s)
-                        ro.append(1.0 / ys)
-                        h_diag = ys / float(np.dot(y, y))
-                    d = self._two_loop(-flat_grad, old_dirs, old_stps, ro, h_diag)
-                prev_flat_grad = flat_grad.copy()
-                prev_loss = loss
-                # ---- step length
-                t = min(1.0, 1.0 / float(np.abs(flat_grad).sum())) * lr if state["n_iter"] == 1 else lr
-                gtd = float(np.dot(flat_grad, d))
-                if gtd > -tol_change:
-                    break
-                ls_evals = 0
-                if line_search_fn is not None:
-                    x0 = flat.get()
-                    t, loss, flat_grad, ls_evals = self._line_search(
-                        line_search_fn, flat, evaluate, x0, t, d, loss, flat_grad, max_eval - current_evals)
-                    flat.set(x0)
-                    flat.add(t, d)
-                    opt_cond = np.abs(flat_grad).max() <= tol_grad
-                else:
-                    flat.add(t, d)
-                    opt_cond = False
-                    if n_iter != max_iter:
-                        _, loss, flat_grad = evaluate()
-                        opt_cond = np.abs(flat_grad).max() <= tol_grad
-                        ls_evals = 1
-                current_evals += ls_evals
-                state["func_evals"] += ls_evals
-                # ---- stopping rules
-                if n_iter == max_iter or current_evals >= max_eval or opt_cond:
-                    break
-                if np.abs(d * t).max() <= tol_change or abs(loss - prev_loss) < tol_change:
-                    break
-            state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=h_diag,
-                         prev_flat_grad=prev_flat_grad, prev_loss=prev_loss)
+            if xp.abs(flat_grad).max(initial=0.0) > group["tolerance_grad"]:
+                self._iterate(group, flat, evaluate, state, loss, flat_grad)
         return orig_loss
 
-    @staticmethod
-    def _two_loop(q, old_dirs, old_stps, ro, h_diag):
-        """H·q for the L-BFGS inverse-Hessian approximation (q is overwritten)."""
-        al = [0.0] * len(old_dirs)
-        for i in range(len(old_dirs) - 1, -1, -1):
-            al[i] = float(np.dot(old_stps[i], q)) * ro[i]
-            q -= al[i] * old_dirs[i]
-        r = q * h_diag
-        for i in range(len(old_dirs)):
-            be_i = float(np.dot(old_dirs[i], r)) * ro[i]
-            r += (al[i] - be_i) * old_stps[i]
-        return r
+    def _iterate(self, group, flat, evaluate, state, loss, flat_grad) -> None:
+        """The iterations of one ``step``; the history (d, t, pairs, previous gradient and loss) lives in
+        ``state``."""
+        max_iter, max_eval, lr = group["max_iter"], group["max_eval"], float(group["lr"])
+        current_evals, n_iter = 1, 0
+        while n_iter < max_iter:
+            n_iter += 1
+            state["n_iter"] += 1
+            first = state["n_iter"] == 1
+            d = state["d"] = _direction(state, flat_grad, group["history_size"])
+            state["prev_flat_grad"], state["prev_loss"] = flat_grad.copy(), loss
+            # the very first step is scaled to min(1, 1/‖∇f‖₁)·lr
+            state["t"] = min(1.0, 1.0 / float(xp.abs(flat_grad).sum())) * lr if first else lr
+            if float(xp.dot(flat_grad, d)) > -group["tolerance_change"]:
+                break
+            loss, flat_grad, evals = self._move(group, flat, evaluate, state, loss, flat_grad,
+                                                max_eval - current_evals, n_iter == max_iter)
+            current_evals += evals
+            state["func_evals"] += evals
+            if n_iter == max_iter or current_evals >= max_eval or _converged(group, state, loss, flat_grad, evals):
+                break
+
+    def _move(self, group, flat, evaluate, state, loss, flat_grad, budget: int, last: bool):
+        """θ ← θ + t·d, t from the line search if there is one; returns (loss, gradient, evaluations)
+        at the new point (the old loss and gradient, 0 evaluations, after the last fixed step)."""
+        d, t = state["d"], state["t"]
+        if group["line_search_fn"] is None:
+            flat.add(t, d)
+            if last:
+                return loss, flat_grad, 0
+            _, loss, flat_grad = evaluate()
+            return loss, flat_grad, 1
+        x0 = flat.get()
+        state["t"], loss, flat_grad, evals = self._line_search(group["line_search_fn"], flat, evaluate, x0, t, d,
+                                                               loss, flat_grad, budget)
+        flat.set(x0)
+        flat.add(state["t"], d)
+        return loss, flat_grad, evals
 
     @staticmethod
     def _line_search(kind, flat, evaluate, x0, t, d, loss, flat_grad, budget):
@@ -197,7 +162,55 @@ class LBFGS(Optimizer):
             return res.t, res.f, res.g, res.evals
         res = backtracking(lambda x: fg(x)[0], x0, d, loss, flat_grad, t=t, max_iter=max(budget, 1))
         evals = res.evals
-        if "x" not in last or not np.array_equal(last["x"], x0 + res.t * d):
+        if "x" not in last or not xp.array_equal(last["x"], x0 + res.t * d):
             fg(x0 + res.t * d)
             evals += 1
         return res.t, last["f"], last["g"], evals
+
+
+def _converged(group, state, loss: float, flat_grad, evals: int) -> bool:
+    """PyTorch's stopping rules after a move: max|∇f| ≤ tolerance_grad (when ∇f was re-evaluated),
+    max|t·d| ≤ tolerance_change or |Δf| < tolerance_change."""
+    tol_change = group["tolerance_change"]
+    if evals and xp.abs(flat_grad).max() <= group["tolerance_grad"]:
+        return True
+    return bool(xp.abs(state["d"] * state["t"]).max() <= tol_change or abs(loss - state["prev_loss"]) < tol_change)
+
+
+def _direction(state, flat_grad, history_size: int):
+    """d = -H∇f: steepest descent at the very first iteration; afterwards the newest pair
+    (s = t·d, y = ∇f - ∇f_prev) joins the history when sᵀy > 1e-10, then the two-loop recursion."""
+    if state["n_iter"] == 1:
+        state.update(old_dirs=[], old_stps=[], ro=[], H_diag=1.0)
+        return -flat_grad
+    y = flat_grad - state["prev_flat_grad"]
+    s = state["d"] * state["t"]
+    ys = float(xp.dot(y, s))
+    if ys > 1e-10:
+        if len(state["old_dirs"]) == history_size:
+            for key in ("old_dirs", "old_stps", "ro"):
+                state[key].pop(0)
+        state["old_dirs"].append(y)
+        state["old_stps"].append(s)
+        state["ro"].append(1.0 / ys)
+        state["H_diag"] = ys / float(xp.dot(y, y))
+    return two_loop(-flat_grad, state["old_dirs"], state["old_stps"], state["ro"], state["H_diag"])
+
+
+def two_loop(q, ys, ss, rhos, h_diag: float):
+    """H·q for the L-BFGS inverse-Hessian approximation built from the pairs (s_i, y_i), oldest first,
+    with ρ_i = 1/(y_iᵀ s_i) and H0 = h_diag·I (Nocedal & Wright, algorithm 7.4); q is overwritten::
+
+        for i = newest … oldest:  α_i = ρ_i s_iᵀq,  q ← q - α_i y_i
+        r = h_diag·q
+        for i = oldest … newest:  β_i = ρ_i y_iᵀr,  r ← r + (α_i - β_i) s_i
+    """
+    alphas = [0.0] * len(ys)
+    for i in range(len(ys) - 1, -1, -1):
+        alphas[i] = float(xp.dot(ss[i], q)) * rhos[i]
+        q -= alphas[i] * ys[i]
+    r = q * h_diag
+    for i in range(len(ys)):
+        beta = float(xp.dot(ys[i], r)) * rhos[i]
+        r += (alphas[i] - beta) * ss[i]
+    return r

@@ -1,6 +1,6 @@
-"""Line searches: how far to go along a descent direction d from x (seed 002: α = argmin L(θ - α∇)).
+"""Line searches: how far to go along a descent direction d from x (ideally α = argmin_α L(θ + α d)).
 
-Both work on flat NumPy vectors and can be used on their own::
+Both work on flat backend arrays (NumPy) and can be used on their own::
 
     res = backtracking(f, x, d, f0=f(x), g0=grad(x))          # Armijo
     res = strong_wolfe(fg, x, d, f0=..., g0=...)              # fg(x) -> (f, grad)
@@ -24,20 +24,20 @@ from __future__ import annotations
 import math
 from typing import Callable, NamedTuple
 
-import numpy as np
+from ..backend import xp
 
 
 class LineSearchResult(NamedTuple):
     t: float              # the step length chosen
     f: float              # objective at x + t d
-    g: np.ndarray | None  # gradient at x + t d (strong_wolfe) or None (backtracking)
+    g: xp.ndarray | None  # gradient at x + t d (strong_wolfe) or None (backtracking)
     evals: int            # function evaluations used
     success: bool         # whether the conditions were met within the budget
 
 
 def _directional(d, g0, f0, where):
-    d = np.asarray(d)
-    gtd = float(np.dot(np.ravel(g0), np.ravel(d)))
+    d = xp.asarray(d)
+    gtd = float(xp.dot(xp.ravel(g0), xp.ravel(d)))
     if not math.isfinite(f0):
         raise ValueError(f"{where}: the objective at x is {f0}; a line search needs a finite starting value")
     return gtd
@@ -50,7 +50,7 @@ def backtracking(f: Callable, x, d, f0: float, g0, t: float = 1.0, rho: float = 
         raise ValueError(f"backtracking: rho must be in (0, 1), got {rho}")
     if not 0.0 < c1 < 1.0:
         raise ValueError(f"backtracking: c1 must be in (0, 1), got {c1}")
-    x = np.asarray(x)
+    x = xp.asarray(x)
     gtd = _directional(d, g0, float(f0), "backtracking")
     if gtd >= 0:
         raise ValueError(f"backtracking: d is not a descent direction (⟨g, d⟩ = {gtd:.3g} >= 0)")
@@ -88,75 +88,101 @@ class _Point:
         self.t, self.f, self.g, self.gtd = t, f, g, gtd
 
 
+class _WolfeSearch:
+    """The objective along x + t·d, the strong Wolfe tests and the counters of one search."""
+
+    def __init__(self, fg: Callable, x, d, f0: float, gtd0: float, c1: float, c2: float, max_ls: int):
+        self.fg, self.x, self.d = fg, x, d
+        self.f0, self.gtd0, self.c1, self.c2, self.max_ls = f0, gtd0, c1, c2, max_ls
+        self.evals = 0   # function evaluations
+        self.it = 0      # iterations (the budget max_ls counts these)
+
+    def evaluate(self, step: float) -> _Point:
+        f, g = self.fg(self.x + step * self.d)
+        g = xp.array(g, dtype=self.x.dtype, copy=True).reshape(self.x.shape)
+        self.evals += 1
+        return _Point(step, float(f), g, float(xp.dot(g.ravel(), self.d.ravel())))
+
+    def insufficient_decrease(self, p: _Point) -> bool:
+        """Armijo fails: f(x + t d) > f0 + c1 t ⟨g0, d⟩."""
+        return p.f > self.f0 + self.c1 * p.t * self.gtd0
+
+    def curvature_holds(self, p: _Point) -> bool:
+        """|⟨∇f(x + t d), d⟩| ≤ c2 |⟨g0, d⟩|."""
+        return abs(p.gtd) <= -self.c2 * self.gtd0
+
+
+def _ordered(bracket) -> tuple[int, int]:
+    """(index of the lower f, index of the other end)."""
+    return (0, 1) if bracket[0].f <= bracket[-1].f else (1, 0)
+
+
+def _bracket(search: _WolfeSearch, start: _Point, t: float):
+    """Grow t until [prev, new] holds an acceptable point, or new is one: (bracket, done)."""
+    prev, new = start, search.evaluate(t)
+    while search.it < search.max_ls:
+        if search.insufficient_decrease(new) or (search.it > 1 and new.f >= prev.f):
+            return [prev, new], False
+        if search.curvature_holds(new):
+            return [new], True
+        if new.gtd >= 0:
+            return [prev, new], False
+        bounds = (new.t + 0.01 * (new.t - prev.t), new.t * 10)
+        step = cubic_interpolate(prev.t, prev.f, prev.gtd, new.t, new.f, new.gtd, bounds=bounds)
+        prev, new = new, search.evaluate(step)
+        search.it += 1
+    return [start, new], False
+
+
+def _zoom_step(a: _Point, b: _Point, insufficient: bool) -> tuple[float, bool]:
+    """The cubic minimiser in the bracket, moved 10% inside when it comes too close to an end a second
+    time in a row (or lies at an end); returns (step, whether it was too close this time)."""
+    step = cubic_interpolate(a.t, a.f, a.gtd, b.t, b.f, b.gtd)
+    top, bot = max(a.t, b.t), min(a.t, b.t)
+    margin = 0.1 * (top - bot)
+    if min(top - step, step - bot) >= margin:
+        return step, False
+    if insufficient or step >= top or step <= bot:
+        return (top - margin if abs(step - top) < abs(step - bot) else bot + margin), False
+    return step, True
+
+
+def _zoom(search: _WolfeSearch, bracket: list, d_norm: float, tolerance_change: float) -> tuple[_Point, bool]:
+    """Shrink the bracket until the strong Wolfe conditions hold: (best point, done)."""
+    insufficient = False
+    low, high = _ordered(bracket)
+    while search.it < search.max_ls and abs(bracket[1].t - bracket[0].t) * d_norm >= tolerance_change:
+        step, insufficient = _zoom_step(bracket[0], bracket[1], insufficient)
+        new = search.evaluate(step)
+        search.it += 1
+        if search.insufficient_decrease(new) or new.f >= bracket[low].f:
+            bracket[high] = new
+            low, high = _ordered(bracket)
+            continue
+        done = search.curvature_holds(new)
+        if not done and new.gtd * (bracket[high].t - bracket[low].t) >= 0:
+            bracket[high] = bracket[low]
+        bracket[low] = new
+        if done:
+            return new, True
+    return bracket[low], False
+
+
 def strong_wolfe(fg: Callable, x, d, f0: float, g0, t: float = 1.0, c1: float = 1e-4, c2: float = 0.9,
                  tolerance_change: float = 1e-9, max_ls: int = 25) -> LineSearchResult:
     """Strong-Wolfe line search (bracketing + zoom with cubic interpolation)."""
     if not 0.0 < c1 < c2 < 1.0:
         raise ValueError(f"strong_wolfe: need 0 < c1 < c2 < 1, got c1={c1}, c2={c2}")
-    x = np.asarray(x)
-    d = np.asarray(d)
+    x = xp.asarray(x)
+    d = xp.asarray(d)
     f0 = float(f0)
     gtd0 = _directional(d, g0, f0, "strong_wolfe")
-    d_norm = float(np.abs(d).max()) if d.size else 0.0
-
-    def evaluate(step):
-        f, g = fg(x + step * d)
-        g = np.array(g, dtype=x.dtype, copy=True).reshape(x.shape)
-        return _Point(step, float(f), g, float(np.dot(g.ravel(), d.ravel())))
-
-    start = _Point(0.0, f0, np.array(g0, copy=True).reshape(x.shape), gtd0)
-    prev, new = start, evaluate(t)
-    evals, it = 1, 0
-    bracket = None
-    done = False
-    # ---- bracketing: grow t until [prev, new] holds an acceptable point, or new is one
-    while it < max_ls:
-        if new.f > f0 + c1 * new.t * gtd0 or (it > 1 and new.f >= prev.f):
-            bracket = [prev, new]
-            break
-        if abs(new.gtd) <= -c2 * gtd0:
-            bracket, done = [new], True
-            break
-        if new.gtd >= 0:
-            bracket = [prev, new]
-            break
-        lo, hi = new.t + 0.01 * (new.t - prev.t), new.t * 10
-        step = cubic_interpolate(prev.t, prev.f, prev.gtd, new.t, new.f, new.gtd, bounds=(lo, hi))
-        prev, new = new, evaluate(step)
-        evals += 1
-        it += 1
-    if it == max_ls:
-        bracket = [start, new]
-    # ---- zoom: shrink the bracket until the strong Wolfe conditions hold
-    insufficient = False
-    low, high = (0, 1) if bracket[0].f <= bracket[-1].f else (1, 0)
-    while not done and it < max_ls:
-        a, b = bracket
-        if abs(b.t - a.t) * d_norm < tolerance_change:
-            break
-        step = cubic_interpolate(a.t, a.f, a.gtd, b.t, b.f, b.gtd)
-        top, bot = max(a.t, b.t), min(a.t, b.t)
-        margin = 0.1 * (top - bot)
-        if min(top - step, step - bot) < margin:
-            # too close to an end: move it inside if that already happened or it is at the end
-            if insufficient or step >= top or step <= bot:
-                step = top - margin if abs(step - top) < abs(step - bot) else bot + margin
-                insufficient = False
-            else:
-                insufficient = True
-        else:
-            insufficient = False
-        new = evaluate(step)
-        evals += 1
-        it += 1
-        if new.f > f0 + c1 * new.t * gtd0 or new.f >= bracket[low].f:
-            bracket[high] = new
-            low, high = (0, 1) if bracket[0].f <= bracket[1].f else (1, 0)
-        else:
-            if abs(new.gtd) <= -c2 * gtd0:
-                done = True
-            elif new.gtd * (bracket[high].t - bracket[low].t) >= 0:
-                bracket[high] = bracket[low]
-            bracket[low] = new
-    best = bracket[low] if len(bracket) > 1 else bracket[0]
-    return LineSearchResult(best.t, best.f, best.g, evals, done)
+    d_norm = float(xp.abs(d).max()) if d.size else 0.0
+    search = _WolfeSearch(fg, x, d, f0, gtd0, c1, c2, max_ls)
+    start = _Point(0.0, f0, xp.array(g0, copy=True).reshape(x.shape), gtd0)
+    bracket, done = _bracket(search, start, t)
+    if done:
+        best = bracket[0]
+    else:
+        best, done = _zoom(search, bracket, d_norm, tolerance_change)
+    return LineSearchResult(best.t, best.f, best.g, search.evals, done)

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (seed 002: "high learning rate far from the minimum, small close to it").
+"""Learning-rate schedules: a high learning rate far from the minimum, a small one close to it.
 
 Each scheduler owns an optimizer and rewrites ``group['lr']`` of its groups when
 ``step()`` is called (once per epoch, after ``optimizer.step()``).  Building one sets
@@ -6,7 +6,7 @@ Each scheduler owns an optimizer and rewrites ``group['lr']`` of its groups when
 values and state dicts follow ``torch.optim.lr_scheduler`` — the chainable forms
 (lr ← lr·factor) where PyTorch uses them, so sequences agree to the last bit.
 
-The decays of seed 002, as named schedulers (epoch = ``last_epoch``, 0 first):
+The classic decays, as named schedulers (epoch = ``last_epoch``, 0 first):
 
 ==========================  ===========================================================
 ``InverseTimeLR(t)``         α = α0 / (1 + t·epoch)
@@ -14,7 +14,7 @@ The decays of seed 002, as named schedulers (epoch = ``last_epoch``, 0 first):
                              (= ``StepLR(step_size=n, gamma=1 - t)``)
 ``ExponentialDecayLR(t)``    α = t^epoch · α0  (= ``ExponentialLR(gamma=t)``)
 ``InverseSqrtLR(t)``         α = t/√epoch · α0 for epoch ≥ 1; α0 at epoch 0, where the
-                             seed's formula divides by zero (with t = 1: α0, α0, α0/√2, ...)
+                             formula divides by zero (with t = 1: α0, α0, α0/√2, ...)
 ``ManualLR(table)``          α set by hand: a list (α of epoch 0, 1, 2, ...; the last
                              value holds afterwards) or a dict {first epoch: α}
                              (piecewise constant; α0 before the first key)
@@ -382,6 +382,27 @@ class ChainedScheduler(_Composite):
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
 
+def _one_cycle_steps(total_steps, epochs, steps_per_epoch) -> int:
+    if total_steps is None:
+        if epochs is None or steps_per_epoch is None:
+            raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+        total_steps = int(epochs) * int(steps_per_epoch)
+    if total_steps <= 0:
+        raise ValueError(f"OneCycleLR: expected a positive number of steps, got {total_steps}")
+    return total_steps
+
+
+def _one_cycle_phases(total_steps: int, pct_start: float, three_phase: bool) -> list:
+    """(last step, lr from, lr to, momentum from, momentum to) of each phase."""
+    up = float(pct_start * total_steps) - 1
+    if three_phase:
+        return [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+    return [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+            (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: warm up from max_lr/div_factor to max_lr, then anneal to
     max_lr/(div_factor·final_div_factor), per batch; momentum (or Adam's β1) cycles inversely."""
@@ -391,26 +412,13 @@ class OneCycleLR(LRScheduler):
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, last_epoch=-1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"OneCycleLR: expected a lamina.optim.Optimizer, got {type(optimizer).__name__}")
-        if total_steps is None:
-            if epochs is None or steps_per_epoch is None:
-                raise ValueError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
-            total_steps = int(epochs) * int(steps_per_epoch)
-        if total_steps <= 0:
-            raise ValueError(f"OneCycleLR: expected a positive number of steps, got {total_steps}")
+        total_steps = _one_cycle_steps(total_steps, epochs, steps_per_epoch)
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
-        up = float(pct_start * total_steps) - 1
-        if three_phase:
-            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr", "base_momentum",
-                             "max_momentum"),
-                            (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
-        else:
-            self._phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        self._phases = _one_cycle_phases(total_steps, pct_start, three_phase)
         groups = optimizer.param_groups
         max_lrs = _per_group("max_lr", groups, max_lr)
         if last_epoch == -1:
@@ -420,15 +428,21 @@ class OneCycleLR(LRScheduler):
                 g["min_lr"] = g["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
-            self.use_beta1 = "betas" in optimizer.defaults
-            if last_epoch == -1:
-                for g, hi, lo in zip(groups, _per_group("max_momentum", groups, max_momentum),
-                                     _per_group("base_momentum", groups, base_momentum)):
-                    self._set_momentum(g, hi)
-                    g["max_momentum"], g["base_momentum"] = hi, lo
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
+
+    def _init_momentum(self, optimizer, base_momentum, max_momentum, last_epoch) -> None:
+        """Cycle the momentum (or Adam's β1) between base_momentum and max_momentum, starting at the max."""
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
+        self.use_beta1 = "betas" in optimizer.defaults
+        if last_epoch != -1:
+            return
+        groups = optimizer.param_groups
+        for g, hi, lo in zip(groups, _per_group("max_momentum", groups, max_momentum),
+                             _per_group("base_momentum", groups, base_momentum)):
+            self._set_momentum(g, hi)
+            g["max_momentum"], g["base_momentum"] = hi, lo
 
     def _set_momentum(self, group, value):
         if self.use_beta1:
@@ -533,9 +547,9 @@ class ReduceLROnPlateau(LRScheduler):
                 g["lr"] = new
 
 
-# ---------------------------------------------------------------------------- seed 002's decays
+# ---------------------------------------------------------------------------- the classic decays
 class InverseTimeLR(LRScheduler):
-    """α = α0 / (1 + decay_rate·epoch)  (seed 002: α0 = 0.1, t = 1.0 as an example)."""
+    """α = α0 / (1 + decay_rate·epoch)  (for instance α0 = 0.1, decay_rate = 1.0)."""
 
     def __init__(self, optimizer, decay_rate=1.0, last_epoch=-1):
         if decay_rate < 0:
@@ -550,7 +564,7 @@ class InverseTimeLR(LRScheduler):
 
 
 class StepDecayLR(StepLR):
-    """Every ``step_size`` epochs α ← α - decay_rate·α (seed 002's step decay), i.e. StepLR with
+    """Every ``step_size`` epochs α ← α - decay_rate·α (step decay), i.e. StepLR with
     gamma = 1 - decay_rate."""
 
     def __init__(self, optimizer, step_size, decay_rate=0.5, last_epoch=-1):
@@ -561,7 +575,7 @@ class StepDecayLR(StepLR):
 
 
 class ExponentialDecayLR(ExponentialLR):
-    """α = decay_rate^epoch · α0 (seed 002's exponential decay): ExponentialLR with gamma = decay_rate."""
+    """α = decay_rate^epoch · α0 (exponential decay): ExponentialLR with gamma = decay_rate."""
 
     def __init__(self, optimizer, decay_rate, last_epoch=-1):
         self.decay_rate = decay_rate
@@ -569,7 +583,7 @@ class ExponentialDecayLR(ExponentialLR):
 
 
 class InverseSqrtLR(LRScheduler):
-    """α = decay_rate/√epoch · α0 for epoch ≥ 1, and α0 at epoch 0 (seed 002's t/√epoch)."""
+    """α = decay_rate/√epoch · α0 for epoch ≥ 1, and α0 at epoch 0 (the t/√epoch decay)."""
 
     def __init__(self, optimizer, decay_rate=1.0, last_epoch=-1):
         if decay_rate <= 0:
@@ -586,7 +600,7 @@ class InverseSqrtLR(LRScheduler):
 
 
 class ManualLR(LRScheduler):
-    """Learning rates set by hand (seed 002: "set the learning rate manually after every n epochs").
+    """Learning rates set by hand (the learning rate set manually every n epochs).
 
     ``table``: a list — the lr of epoch 0, 1, 2, ... (the last one holds afterwards) — or a dict
     ``{first_epoch: lr}`` (piecewise constant, the initial lr before the first key).  The same

@@ -9,7 +9,7 @@ updates every parameter that has a ``.grad``, in place on its array
 (``p._data``) and without recording a graph.  Parameter dtypes are kept:
 float32 parameters get float32 state and float32 arithmetic.
 
-State buffers are NumPy arrays; ``state_dict()`` packs everything in PyTorch's
+State buffers are backend arrays (NumPy); ``state_dict()`` packs everything in PyTorch's
 layout, with parameters replaced by integer ids (their order across the groups)::
 
     {"state": {0: {"step": 3, "exp_avg": ndarray, ...}, ...},
@@ -27,12 +27,29 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 
-import numpy as np
-
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..backend import xp
 from ..sparse import RowSparseGrad
 from ..tensor import Tensor
 from . import _foreach, _sparse
+
+
+def _param_list(params) -> list:
+    """The parameters of a group as a list of floating-point leaf tensors."""
+    if isinstance(params, Tensor):
+        params = [params]
+    elif isinstance(params, set):
+        raise TypeError("add_param_group: params must be an ordered collection (a list), not a set")
+    params = list(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"add_param_group: parameter {i} is a {type(p).__name__}, expected a Tensor")
+        if p._node is not None:
+            raise ValueError(f"add_param_group: parameter {i} (shape {tuple(p.shape)}) is not a leaf tensor; "
+                             "optimizers can only update leaves")
+        if p.dtype.kind != "f":
+            raise TypeError(f"add_param_group: parameter {i} has dtype {p.dtype}; expected a floating dtype")
+    return params
 
 
 class _RequiredParameter:
@@ -71,20 +88,7 @@ class Optimizer:
         if not isinstance(param_group, dict):
             raise TypeError(f"add_param_group: expected a dict, got {type(param_group).__name__}")
         group = dict(param_group)
-        params = group["params"]
-        if isinstance(params, Tensor):
-            params = [params]
-        elif isinstance(params, set):
-            raise TypeError("add_param_group: params must be an ordered collection (a list), not a set")
-        params = list(params)
-        for i, p in enumerate(params):
-            if not isinstance(p, Tensor):
-                raise TypeError(f"add_param_group: parameter {i} is a {type(p).__name__}, expected a Tensor")
-            if p._node is not None:
-                raise ValueError(f"add_param_group: parameter {i} (shape {tuple(p.shape)}) is not a leaf tensor; "
-                                 "optimizers can only update leaves")
-            if p.dtype.kind != "f":
-                raise TypeError(f"add_param_group: parameter {i} has dtype {p.dtype}; expected a floating dtype")
+        params = _param_list(group["params"])
         group["params"] = params
         for name, default in self.defaults.items():
             if default is required and name not in group:
@@ -117,7 +121,7 @@ class Optimizer:
                 else:
                     g = p.grad
                     if not g._data.flags.writeable:
-                        g._data = np.zeros_like(g._data)
+                        g._data = xp.zeros_like(g._data)
                     else:
                         g._data[...] = 0
                     g._node, g.requires_grad = None, False
@@ -148,24 +152,21 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
-            if g.__class__ is RowSparseGrad:
-                if not allow_sparse:
-                    gi = next(k for k, gr in enumerate(self.param_groups) if gr is group)
-                    raise _sparse.dense_only_error(type(self).__name__, gi, i, p)
-                if not p._data.flags.writeable:
-                    p._data = p._data.copy()
-                out.append((p, g))
-                continue
-            garr = g._data
-            if garr.shape != p._data.shape:
-                raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {garr.shape} for a parameter "
-                                   f"of shape {p._data.shape}")
-            if garr.dtype != p._data.dtype:
-                garr = garr.astype(p._data.dtype)
+            if g.__class__ is RowSparseGrad and not allow_sparse:
+                gi = next(k for k, gr in enumerate(self.param_groups) if gr is group)
+                raise _sparse.dense_only_error(type(self).__name__, gi, i, p)
+            garr = g if g.__class__ is RowSparseGrad else self._dense_grad(p, g._data)
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
             out.append((p, garr))
         return out
+
+    def _dense_grad(self, p: Tensor, garr):
+        """The gradient array of ``p`` checked for shape and cast to its dtype."""
+        if garr.shape != p._data.shape:
+            raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {garr.shape} for a parameter "
+                               f"of shape {p._data.shape}")
+        return garr.astype(p._data.dtype) if garr.dtype != p._data.dtype else garr
 
     @staticmethod
     def _run(tasks, n_tmp: int) -> None:
@@ -174,7 +175,7 @@ class Optimizer:
     # ------------------------------------------------------------------ (de)serialisation
     def _pack_state(self, state: dict) -> dict:
         """A copy of one parameter's state made of arrays and scalars (subclasses may reshape it)."""
-        return {k: (v.copy() if isinstance(v, np.ndarray) else copy.deepcopy(v)) for k, v in state.items()}
+        return {k: (v.copy() if isinstance(v, xp.ndarray) else copy.deepcopy(v)) for k, v in state.items()}
 
     def _unpack_state(self, packed: dict, param: Tensor) -> dict:
         """Inverse of ``_pack_state``; floating arrays are cast to the parameter's dtype (except 'step')."""
@@ -182,8 +183,8 @@ class Optimizer:
         for k, v in packed.items():
             if isinstance(v, Tensor):
                 v = v._data
-            if isinstance(v, np.ndarray):
-                v = np.array(v, copy=True)
+            if isinstance(v, xp.ndarray):
+                v = xp.array(v, copy=True)
                 if k != "step" and v.dtype.kind == "f":
                     v = v.astype(param.dtype, copy=False)
                 if k == "step" and v.ndim == 0:
@@ -208,6 +209,23 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore hyperparameters and buffers saved by ``state_dict`` (for the same parameter layout)."""
+        saved = self._check_layout(state_dict)
+        id_map = {pid: p for sg, g in zip(saved, self.param_groups) for pid, p in zip(sg["params"], g["params"])}
+        new_state: dict = defaultdict(dict)
+        for pid, s in state_dict["state"].items():
+            p = id_map.get(int(pid))
+            if p is not None:
+                new_state[p] = self._load_param_state(int(pid), s, p)
+        groups = []
+        for sg, g in zip(saved, self.param_groups):
+            ng = {k: copy.deepcopy(v) for k, v in sg.items() if k != "params"}
+            ng["params"] = g["params"]
+            groups.append(ng)
+        self.param_groups = groups
+        self.state = new_state
+
+    def _check_layout(self, state_dict) -> list:
+        """The saved parameter groups, after checking they match this optimizer's groups."""
         name = type(self).__name__
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError(f"{name}.load_state_dict: expected a dict with 'state' and 'param_groups'")
@@ -219,29 +237,16 @@ class Optimizer:
             if len(sg["params"]) != len(g["params"]):
                 raise ValueError(f"{name}.load_state_dict: group {i} has {len(sg['params'])} parameters in the "
                                  f"state dict but {len(g['params'])} in the optimizer")
-        id_map = {}
-        for sg, g in zip(saved, self.param_groups):
-            for pid, p in zip(sg["params"], g["params"]):
-                id_map[pid] = p
-        new_state: dict = defaultdict(dict)
-        for pid, s in state_dict["state"].items():
-            key = int(pid)
-            if key not in id_map:
-                continue
-            p = id_map[key]
-            unpacked = self._unpack_state(s, p)
-            for k, v in unpacked.items():
-                if isinstance(v, np.ndarray) and v.shape != p.shape and k not in self._free_shape_keys:
-                    raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter {key} has shape {v.shape}, "
-                                     f"the parameter has shape {tuple(p.shape)}")
-            new_state[p] = unpacked
-        groups = []
-        for sg, g in zip(saved, self.param_groups):
-            ng = {k: copy.deepcopy(v) for k, v in sg.items() if k != "params"}
-            ng["params"] = g["params"]
-            groups.append(ng)
-        self.param_groups = groups
-        self.state = new_state
+        return saved
+
+    def _load_param_state(self, key: int, packed: dict, p: Tensor) -> dict:
+        """One parameter's unpacked state; its buffers must have the parameter's shape."""
+        unpacked = self._unpack_state(packed, p)
+        for k, v in unpacked.items():
+            if isinstance(v, xp.ndarray) and v.shape != p.shape and k not in self._free_shape_keys:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of parameter {key} has shape "
+                                 f"{v.shape}, the parameter has shape {tuple(p.shape)}")
+        return unpacked
 
     _free_shape_keys: tuple = ()   # state entries whose shape is not the parameter's (LBFGS history)
 
@@ -261,16 +266,3 @@ class Optimizer:
     def __setstate__(self, state):
         self.__dict__.update(state)
 
-
-def negate_or_decay(p, g, t0, t1, maximize: bool, weight_decay: float):
-    """The gradient an update uses: ``-g`` when maximizing, plus ``weight_decay * p`` (coupled L2
-    decay, PyTorch's ``grad.add(param, alpha=weight_decay)``).  Writes into ``t0`` when it must."""
-    d = g
-    if maximize:
-        np.negative(g, out=t0)
-        d = t0
-    if weight_decay != 0:
-        np.multiply(p, weight_decay, out=t1)
-        np.add(d, t1, out=t0)
-        d = t0
-    return d

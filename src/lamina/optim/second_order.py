@@ -1,4 +1,4 @@
-"""Second-order methods for small problems (seed 002): Newton, Gauss-Newton, Levenberg-Marquardt.
+"""Second-order methods for small problems: Newton, Gauss-Newton, Levenberg-Marquardt.
 
 All three work on the parameters concatenated into one vector θ (n numbers) and form
 n×n matrices, so they are meant for models with up to a few thousand parameters,
@@ -34,9 +34,8 @@ methods: ½‖r‖² as a 0-d tensor).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..autograd.grad_mode import no_grad
+from ..backend import float64, xp
 from ..func import grad_and_value, hessian, jacfwd, jacrev
 from ..tensor import Tensor
 from ._flat import FlatParams
@@ -53,21 +52,21 @@ def _freed_hint(err: RuntimeError, where: str) -> RuntimeError:
     return err
 
 
-def _solve_spd(a: np.ndarray, b: np.ndarray, lam: float, scale: np.ndarray):
+def _solve_spd(a: xp.ndarray, b: xp.ndarray, lam: float, scale: xp.ndarray):
     """Solve (a + lam·diag(scale)) x = b by Cholesky, raising lam until the matrix is positive definite.
     Returns (x, lam used)."""
     n = a.shape[0]
-    floor = 1e-8 * max(float(np.abs(np.diag(a)).max(initial=0.0)), 1.0)
+    floor = 1e-8 * max(float(xp.abs(xp.diag(a)).max(initial=0.0)), 1.0)
     for _ in range(200):
-        m = a + lam * np.diag(scale) if lam else a
+        m = a + lam * xp.diag(scale) if lam else a
         try:
-            c = np.linalg.cholesky(m)
-        except np.linalg.LinAlgError:
+            c = xp.linalg.cholesky(m)
+        except xp.linalg.LinAlgError:
             lam = max(2.0 * lam, floor)
             continue
-        z = np.linalg.solve(c, b)
-        return np.linalg.solve(c.T, z), lam
-    raise np.linalg.LinAlgError(f"second-order step: could not make the {n}x{n} system positive definite "
+        z = xp.linalg.solve(c, b)
+        return xp.linalg.solve(c.T, z), lam
+    raise xp.linalg.LinAlgError(f"second-order step: could not make the {n}x{n} system positive definite "
                                 f"(damping reached {lam:.3g}); is the loss finite?")
 
 
@@ -91,7 +90,7 @@ class _SecondOrder(Optimizer):
     def _state(self):
         return self.state[self.param_groups[0]["params"][0]]
 
-    def _jacobian(self, flat: FlatParams, closure, x0: np.ndarray, how: str):
+    def _jacobian(self, flat: FlatParams, closure, x0: xp.ndarray, how: str):
         """(r, J) at θ = x0: the flat residual and its Jacobian (m × n) as float64 arrays (the closure runs
         in the parameters' dtype)."""
         name = type(self).__name__
@@ -99,7 +98,7 @@ class _SecondOrder(Optimizer):
             f = flat.functional(closure)
             x = Tensor._make(x0.astype(flat.dtype))
             with no_grad():
-                r = f(x)._data.reshape(-1).astype(np.float64)
+                r = f(x)._data.reshape(-1).astype(float64)
             if how == "auto":
                 how = "forward" if x0.size <= r.size else "reverse"
             if how not in ("forward", "reverse"):
@@ -112,13 +111,13 @@ class _SecondOrder(Optimizer):
                 jac = (jacfwd if how == "forward" else jacrev)(flat_f)(x)
             except RuntimeError as e:
                 raise _freed_hint(e, name) from e
-        return r, jac._data.reshape(r.size, x0.size).astype(np.float64)
+        return r, jac._data.reshape(r.size, x0.size).astype(float64)
 
-    def _residual(self, flat: FlatParams, closure, x: np.ndarray) -> np.ndarray:
+    def _residual(self, flat: FlatParams, closure, x: xp.ndarray) -> xp.ndarray:
         flat.set(x)
         with no_grad():
             out = closure()
-        return np.asarray(out._data if isinstance(out, Tensor) else out, dtype=np.float64).reshape(-1)
+        return xp.asarray(out._data if isinstance(out, Tensor) else out, dtype=float64).reshape(-1)
 
 
 class Newton(_SecondOrder):
@@ -146,10 +145,10 @@ class Newton(_SecondOrder):
                 raise _freed_hint(e, "Newton") from e
         if loss._data.size != 1:
             raise RuntimeError(f"Newton: the closure must return a scalar loss, got shape {tuple(loss.shape)}")
-        h = h._data.reshape(x0.size, x0.size).astype(np.float64)     # the algebra runs in float64
+        h = h._data.reshape(x0.size, x0.size).astype(float64)     # the algebra runs in float64
         h = 0.5 * (h + h.T)
-        delta, lam = _solve_spd(h, -g._data.reshape(-1).astype(np.float64), float(group["damping"]),
-                                np.ones(x0.size))
+        delta, lam = _solve_spd(h, -g._data.reshape(-1).astype(float64), float(group["damping"]),
+                                xp.ones(x0.size))
         with no_grad():
             flat.set(x0 + float(group["lr"]) * delta)
         state = self._state()
@@ -173,20 +172,20 @@ class GaussNewton(_SecondOrder):
             raise TypeError("GaussNewton.step(closure): closure() must return the residual vector r(θ)")
         group = self.param_groups[0]
         flat = self._flat()
-        x0 = flat.get().astype(np.float64)
+        x0 = flat.get().astype(float64)
         r, jac = self._jacobian(flat, closure, x0, group["jacobian"])
         lam = float(group["damping"])
         if lam > 0:   # min ‖Jδ + r‖² + λ‖δ‖²  ==  lstsq of [J; √λ I] δ = [-r; 0]
-            a = np.vstack([jac, np.sqrt(lam) * np.eye(x0.size)])
-            b = np.concatenate([-r, np.zeros(x0.size)])
+            a = xp.vstack([jac, xp.sqrt(lam) * xp.eye(x0.size)])
+            b = xp.concatenate([-r, xp.zeros(x0.size)])
         else:
             a, b = jac, -r
-        delta = np.linalg.lstsq(a, b, rcond=None)[0]
+        delta = xp.linalg.lstsq(a, b, rcond=None)[0]
         with no_grad():
             flat.set(x0 + float(group["lr"]) * delta)
         state = self._state()
         state["step"] = state.get("step", 0) + 1
-        return Tensor._make(np.asarray(0.5 * float(r @ r)))
+        return Tensor._make(xp.asarray(0.5 * float(r @ r)))
 
 
 class LevenbergMarquardt(_SecondOrder):
@@ -207,15 +206,15 @@ class LevenbergMarquardt(_SecondOrder):
         lam = float(state.get("lambda", group["lambda_"]))
         nu = float(state.get("nu", 2.0))
         flat = self._flat()
-        x0 = flat.get().astype(np.float64)
+        x0 = flat.get().astype(float64)
         r, jac = self._jacobian(flat, closure, x0, group["jacobian"])
         cost = 0.5 * float(r @ r)
         a, g = jac.T @ jac, jac.T @ r
         if group["scaling"] == "marquardt":
-            diag = np.diag(a).copy()
-            scale = np.maximum(diag, 1e-12 * max(float(diag.max(initial=0.0)), 1.0))
+            diag = xp.diag(a).copy()
+            scale = xp.maximum(diag, 1e-12 * max(float(diag.max(initial=0.0)), 1.0))
         else:
-            scale = np.ones(x0.size)
+            scale = xp.ones(x0.size)
         accepted = converged = False
         with no_grad():
             for _ in range(int(group["max_tries"])):
@@ -228,7 +227,7 @@ class LevenbergMarquardt(_SecondOrder):
                 r_new = self._residual(flat, closure, x0 + delta)
                 new_cost = 0.5 * float(r_new @ r_new)
                 rho = (cost - new_cost) / predicted
-                if np.isfinite(new_cost) and rho > 0:
+                if xp.isfinite(new_cost) and rho > 0:
                     lam *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
                     nu, accepted = 2.0, True
                     break
@@ -238,4 +237,4 @@ class LevenbergMarquardt(_SecondOrder):
                 flat.set(x0)
         state["step"] = state.get("step", 0) + 1
         state["lambda"], state["nu"], state["accepted"], state["converged"] = lam, nu, accepted, converged
-        return Tensor._make(np.asarray(cost))
+        return Tensor._make(xp.asarray(cost))

@@ -16,6 +16,9 @@ import os
 
 import numpy as np
 
+from ..optim import lr_scheduler
+from .checkpoint import save_checkpoint
+
 
 class Callback:
     trainer = None
@@ -158,8 +161,6 @@ class ModelCheckpoint(Callback):
         self.last_path = os.path.join(dirpath, "last.safetensors")
 
     def on_epoch_end(self, epoch, logs=None):
-        from .checkpoint import save_checkpoint
-
         os.makedirs(self.dirpath, exist_ok=True)
         if self.save_last:
             save_checkpoint(self.last_path, self.trainer, epoch)
@@ -190,7 +191,11 @@ class LearningRateScheduler(Callback):
 
 
 class ReduceLROnPlateau(Callback):
-    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving for ``patience`` epochs."""
+    """Keras's callback on ``optim.lr_scheduler.ReduceLROnPlateau`` (so PyTorch's numbers): after
+    each epoch, once ``monitor`` has not improved on its best by more than ``min_delta`` for more
+    than ``patience`` epochs, every group's learning rate becomes max(lr·factor, min_lr); then
+    ``cooldown`` epochs pass before bad epochs are counted again.  The scheduler is
+    ``self.scheduler`` (built when training begins)."""
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4, cooldown=0,
                  min_lr=0.0):
@@ -199,29 +204,40 @@ class ReduceLROnPlateau(Callback):
         self.monitor, self.factor, self.patience = monitor, factor, patience
         self.mode = _better(mode, monitor)
         self.min_delta, self.cooldown, self.min_lr = min_delta, cooldown, min_lr
-        self.best, self.wait, self.cooldown_counter = None, 0, 0
+        self.scheduler: lr_scheduler.ReduceLROnPlateau | None = None
+        self._loaded: dict | None = None    # state loaded before the scheduler exists
+
+    def on_train_begin(self, logs=None):
+        optimizer = self.trainer.optimizer
+        if self.scheduler is None or self.scheduler.optimizer is not optimizer:
+            self.scheduler = lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode=self.mode, factor=self.factor, patience=self.patience, threshold=self.min_delta,
+                threshold_mode="abs", cooldown=self.cooldown, min_lr=self.min_lr)
+        if self._loaded is not None:
+            self.load_state_dict(self._loaded)
 
     def on_epoch_end(self, epoch, logs=None):
-        v = _monitor_value(logs or {}, self.monitor)
-        better = self.best is None or (v < self.best - self.min_delta if self.mode == "min"
-                                       else v > self.best + self.min_delta)
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.wait = 0
-        if better:
-            self.best, self.wait = v, 0
-        elif self.cooldown_counter == 0:
-            self.wait += 1
-            if self.wait >= self.patience:
-                for g in self.trainer.optimizer.param_groups:
-                    g["lr"] = max(g["lr"] * self.factor, self.min_lr)
-                self.cooldown_counter, self.wait = self.cooldown, 0
+        if self.scheduler is None:
+            raise RuntimeError("ReduceLROnPlateau: on_epoch_end before on_train_begin (use it through fit)")
+        self.scheduler.step(_monitor_value(logs or {}, self.monitor))
 
     def state_dict(self):
-        return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+        if self.scheduler is None:
+            return dict(self._loaded or {})
+        sched = self.scheduler
+        return {"best": sched.best, "num_bad_epochs": sched.num_bad_epochs, "cooldown_counter": sched.cooldown_counter,
+                "last_epoch": sched.last_epoch}
 
     def load_state_dict(self, state):
-        self.best, self.wait, self.cooldown_counter = state["best"], state["wait"], state["cooldown_counter"]
+        if self.scheduler is None:
+            self._loaded = dict(state)
+            return
+        sched = self.scheduler
+        sched.best = sched.mode_worse if state.get("best") is None else float(state["best"])
+        sched.num_bad_epochs = int(state.get("num_bad_epochs", state.get("wait", 0)))
+        sched.cooldown_counter = int(state.get("cooldown_counter", 0))
+        sched.last_epoch = int(state.get("last_epoch", sched.last_epoch))
+        self._loaded = None
 
 
 class NaNLossError(FloatingPointError):
@@ -272,7 +288,7 @@ class ProgressBar(Callback):
         self._bar = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm   # optional dependency
 
         t = self.trainer
         self._bar = tqdm(total=t.steps_per_epoch, desc=f"epoch {epoch + 1}/{t.epochs}", unit="batch",

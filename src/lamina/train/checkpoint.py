@@ -6,10 +6,10 @@ as a run that never stopped: the data order's generator and the global generator
 initialisation) are restored with everything else."""
 from __future__ import annotations
 
+from ..io import load, save
+
 
 def save_checkpoint(path: str, trainer, epoch: int | None = None) -> str:
-    from ..io import save
-
     state = trainer.state_dict()
     if epoch is not None:
         state["epoch"] = int(epoch)
@@ -18,8 +18,6 @@ def save_checkpoint(path: str, trainer, epoch: int | None = None) -> str:
 
 
 def load_checkpoint(path: str) -> dict:
-    from ..io import load
-
     return load(path)
 
 

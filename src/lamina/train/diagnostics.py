@@ -1,22 +1,26 @@
-"""Diagnostics the lecture notes ask for.
+"""Training diagnostics.
 
-* seed 003: dead ReLUs (a unit that outputs 0 for every example of a batch no longer learns) and
+* dead ReLUs (a unit that outputs 0 for every example of a batch no longer learns) and
   saturated sigmoid/tanh units (σ near 0 or 1, tanh near ±1, where the derivative vanishes):
   ``ActivationMonitor`` reports their share per layer.
 * gradient norms per layer: ``GradientNormMonitor`` (exploding / vanishing gradients).
-* seed 004: the cost averaged over the last k iterations, a smoother convergence curve:
+* the cost averaged over the last k iterations, a smoother convergence curve:
   ``RunningCost``.
-* seed 002: overfit one sample, then a handful, before training on everything: ``overfit_check``.
+* overfit one sample, then a handful, before training on everything: ``overfit_check``.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any
 
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..backend import manual_seed
+from ..tensor import Tensor, as_tensor
 from .callbacks import Callback
+from .plots import plot_convergence
 
 
 def _kind(module) -> str | None:
@@ -42,7 +46,7 @@ class ActivationMonitor(Callback):
 
     def __init__(self, eps: float = 0.01, every: int = 1):
         self.eps, self.every = eps, every
-        self._handles = []
+        self._handles: list = []
         self._sums: dict[str, list] = {}
         self._batch = 0
 
@@ -53,7 +57,7 @@ class ActivationMonitor(Callback):
                 self._handles.append(m.register_forward_hook(self._hook(name or type(m).__name__, kind)))
 
     def _hook(self, name, kind):
-        def hook(module, inputs, output):
+        def hook(module, _inputs, output):   # PyTorch's forward-hook signature
             if not module.training or self._batch % self.every:
                 return
             y = output._data
@@ -125,14 +129,14 @@ class GradientNormMonitor(Callback):
 
 
 class RunningCost(Callback):
-    """Seed 004's convergence monitor: the cost averaged over the last ``k`` iterations, kept per
-    batch in ``self.values`` and logged per epoch as ``avg_cost``."""
+    """Convergence monitor: the cost averaged over the last ``k`` iterations, (1/k) Σ_{i=t-k+1..t} cost_i,
+    kept per batch in ``self.values`` and logged per epoch as ``avg_cost``."""
 
     produces_logs = True
 
     def __init__(self, k: int = 100):
         self.k = k
-        self._window = deque(maxlen=k)
+        self._window: deque[float] = deque(maxlen=k)
         self.values: list[float] = []
 
     def on_batch_end(self, batch, logs=None):
@@ -146,20 +150,15 @@ class RunningCost(Callback):
             logs["avg_cost"] = self.values[-1]
 
     def plot(self, path=None):
-        from .plots import plot_convergence
-
         return plot_convergence(self.trainer.history.batch_losses, self.k, path)
 
 
 def overfit_check(make_model, loss_fn, make_optimizer, X, y, sizes=(1, 8), steps: int = 300,
                   tol: float = 1e-2, seed: int = 0) -> dict:
-    """Seed 002's sanity check: a fresh model must drive the loss on 1 sample (then on a handful)
+    """Sanity check: a fresh model must drive the loss on 1 sample (then on a handful)
     close to 0. Returns ``{size: final_loss}`` and ``passed``; a model that cannot overfit a handful
     of examples has a bug (wrong loss, wrong labels, no gradient flowing) or too little capacity."""
-    from ..backend import manual_seed
-    from ..tensor import Tensor, as_tensor
-
-    report = {"losses": {}, "passed": True}
+    report: dict[str, Any] = {"losses": {}, "passed": True}
     X = X if isinstance(X, Tensor) else as_tensor(np.asarray(X))
     y = y if isinstance(y, Tensor) else as_tensor(np.asarray(y))
     for n in sizes:

@@ -6,6 +6,7 @@ import io
 import math
 
 from .._atomic import atomic_write
+from .plots import plot_history
 
 
 class History:
@@ -63,8 +64,6 @@ class History:
     def plot(self, path: str | None = None, title: str | None = None):
         """Loss and metric curves, train and validation side by side; saved as PNG or SVG by ``path``'s
         extension. Returns the matplotlib figure."""
-        from .plots import plot_history
-
         return plot_history(self, path, title)
 
     def __repr__(self):

@@ -1,4 +1,4 @@
-"""``fit``, ``evaluate`` and ``predict``: the training loop of seed 000, written once.
+"""``fit``, ``evaluate`` and ``predict``: the PyTorch training loop, written once.
 
     for epoch in range(epochs):
         for x, y in batches:                 # shuffled with the run's seed
@@ -17,6 +17,9 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..backend import Generator, get_rng_state, rng, set_rng_state
+from ..nn.functional import accuracy
+from ..nn.utils import clip_grad_norm_
+from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..tensor import Tensor, as_tensor
 from ..utils.data import DataLoader, Dataset, TensorDataset
 from .callbacks import CallbackList, ProgressBar
@@ -37,8 +40,6 @@ def _metric_fn(m):
     if callable(m):
         return getattr(m, "__name__", "metric"), m
     if m in ("accuracy", "acc"):
-        from ..nn.functional import accuracy
-
         return "accuracy", lambda out, y: float(accuracy(out, y).item())
     raise ValueError(f"fit: unknown metric {m!r}; use 'accuracy' or a function (output, target) -> float")
 
@@ -67,7 +68,7 @@ class Trainer:
         self.seed = seed
         self.generator = Generator().manual_seed(seed) if seed is not None else Generator().manual_seed(
             int(rng().integers(0, 2**63 - 1)))
-        self._running = {}
+        self._running: dict = {}
 
     # -------------------------------------------------------------- state for checkpoints
     def state_dict(self) -> dict:
@@ -117,6 +118,23 @@ class Trainer:
         val_loader = self._loader(val, batch_size, False) if val is not None else None
         self.epochs = epochs
         self.steps_per_epoch = len(loader)
+        cbs = self._callback_list()
+        self.stop_training = False
+        cbs.on_train_begin({})
+        while self.epoch < epochs and not self.stop_training:
+            epoch = self.epoch
+            logs = self._train_epoch(loader, cbs, epoch)
+            if val_loader is not None:
+                for k, v in evaluate(self.model, self.loss_fn, val_loader, metrics=self.metrics).items():
+                    logs[f"val_{k}"] = v
+            logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
+            self._step_scheduler(logs)
+            cbs.on_epoch_end(epoch, logs)
+            self.epoch += 1
+        cbs.on_train_end({})
+        return self.history
+
+    def _callback_list(self) -> CallbackList:
         # callbacks that add entries to the epoch logs run first, then the history records the logs,
         # then the callbacks that act on them (checkpoints, early stopping, CSV, progress bar)
         producers = [c for c in self.user_callbacks if getattr(c, "produces_logs", False)]
@@ -126,48 +144,46 @@ class Trainer:
             callbacks.append(ProgressBar())
         cbs = CallbackList(callbacks)
         cbs.set_trainer(self)
-        self.stop_training = False
-        cbs.on_train_begin({})
-        while self.epoch < epochs and not self.stop_training:
-            epoch = self.epoch
-            self.model.train()
-            self._running = {"n": 0}
-            logs = {}
-            cbs.on_epoch_begin(epoch, logs)
-            for b, batch in enumerate(loader):
-                x, y = _split_batch(batch)
-                cbs.on_batch_begin(b, {})
-                out, loss = self._train_step(x, y)
-                cbs.on_backward_end(b, {})
-                if self.grad_clip is not None:
-                    from ..nn.utils import clip_grad_norm_
+        return cbs
 
-                    clip_grad_norm_(self.model.parameters(), self.grad_clip)
-                self.optimizer.step()
-                lv = float(loss.item())
-                self.history.batch_losses.append(lv)
-                n = len(y)
-                self._running["n"] += n
-                self._running["loss"] = self._running.get("loss", 0.0) + lv * n
-                for name, fn in self.metrics:
-                    self._running[name] = self._running.get(name, 0.0) + fn(out, y) * n
-                cbs.on_batch_end(b, {"loss": lv, "size": n})
-                if self.stop_training:
-                    break
-            logs.update(self.running_logs())
-            if val_loader is not None:
-                for k, v in evaluate(self.model, self.loss_fn, val_loader, metrics=self.metrics).items():
-                    logs[f"val_{k}"] = v
-            logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
-            if self.scheduler is not None:
-                if type(self.scheduler).__name__ == "ReduceLROnPlateau":
-                    self.scheduler.step(logs.get("val_loss", logs.get("loss")))
-                else:
-                    self.scheduler.step()
-            cbs.on_epoch_end(epoch, logs)
-            self.epoch += 1
-        cbs.on_train_end({})
-        return self.history
+    def _train_epoch(self, loader, cbs: CallbackList, epoch: int) -> dict:
+        """One pass over the training data; returns the epoch's logs (running loss and metrics)."""
+        self.model.train()
+        self._running = {"n": 0}
+        logs: dict = {}
+        cbs.on_epoch_begin(epoch, logs)
+        for b, batch in enumerate(loader):
+            self._train_batch(b, batch, cbs)
+            if self.stop_training:
+                break
+        logs.update(self.running_logs())
+        return logs
+
+    def _train_batch(self, b: int, batch, cbs: CallbackList) -> None:
+        x, y = _split_batch(batch)
+        cbs.on_batch_begin(b, {})
+        out, loss = self._train_step(x, y)
+        cbs.on_backward_end(b, {})
+        if self.grad_clip is not None:
+            clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.optimizer.step()
+        lv = float(loss.item())
+        self.history.batch_losses.append(lv)
+        n = len(y)
+        self._running["n"] += n
+        self._running["loss"] = self._running.get("loss", 0.0) + lv * n
+        for name, fn in self.metrics:
+            self._running[name] = self._running.get(name, 0.0) + fn(out, y) * n
+        cbs.on_batch_end(b, {"loss": lv, "size": n})
+
+    def _step_scheduler(self, logs: dict) -> None:
+        """Once per epoch; ReduceLROnPlateau gets the validation loss (the training loss without validation)."""
+        if self.scheduler is None:
+            return
+        if isinstance(self.scheduler, ReduceLROnPlateau):
+            self.scheduler.step(logs.get("val_loss", logs.get("loss")))
+        else:
+            self.scheduler.step()
 
 
 def fit(model, loss, optimizer, train, val=None, epochs: int = 1, batch_size: int = 32, metrics=("accuracy",),
@@ -183,6 +199,23 @@ def fit(model, loss, optimizer, train, val=None, epochs: int = 1, batch_size: in
     return trainer.fit(train, val, epochs=epochs, batch_size=batch_size, shuffle=shuffle)
 
 
+def _sums(model, loss_fn, loader, metrics) -> tuple[dict, int]:
+    """Loss and metrics summed over the batches (each weighted by its size), and the number of samples."""
+    sums: dict = {}
+    n = 0
+    with no_grad():
+        for batch in loader:
+            x, y = _split_batch(batch)
+            out = model(x)
+            k = len(y)
+            n += k
+            if loss_fn is not None:
+                sums["loss"] = sums.get("loss", 0.0) + float(loss_fn(out, y).item()) * k
+            for name, fn in metrics:
+                sums[name] = sums.get(name, 0.0) + fn(out, y) * k
+    return sums, n
+
+
 def evaluate(model, loss_fn, data, batch_size: int = 256, metrics=("accuracy",)) -> dict:
     """Mean loss and metrics over ``data`` in eval mode, without building a graph."""
     metrics = [m if isinstance(m, tuple) else _metric_fn(m) for m in (metrics or ())]
@@ -190,18 +223,8 @@ def evaluate(model, loss_fn, data, batch_size: int = 256, metrics=("accuracy",))
     loader = data if isinstance(data, DataLoader) else DataLoader(data, batch_size=batch_size)
     was_training = getattr(model, "training", False)
     model.eval()
-    sums, n = {}, 0
     try:
-        with no_grad():
-            for batch in loader:
-                x, y = _split_batch(batch)
-                out = model(x)
-                k = len(y)
-                n += k
-                if loss_fn is not None:
-                    sums["loss"] = sums.get("loss", 0.0) + float(loss_fn(out, y).item()) * k
-                for name, fn in metrics:
-                    sums[name] = sums.get(name, 0.0) + fn(out, y) * k
+        sums, n = _sums(model, loss_fn, loader, metrics)
     finally:
         model.train(was_training)
     return {k: v / n for k, v in sums.items()} if n else {k: math.nan for k in sums}

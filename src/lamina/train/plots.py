@@ -1,4 +1,4 @@
-"""Training plots with matplotlib: loss/metric curves, a confusion matrix, and seed 004's
+"""Training plots with matplotlib: loss/metric curves, a confusion matrix, and the
 convergence plot (cost averaged over the last k iterations)."""
 from __future__ import annotations
 
@@ -47,6 +47,17 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     return np.bincount(t * n + p, minlength=n * n).reshape(n, n)
 
 
+def _annotate_cells(ax, cm, shown, normalize: bool) -> None:
+    """Each cell's count (or share), white on the dark cells."""
+    n = cm.shape[0]
+    vmax = shown.max() if shown.size else 1
+    for i in range(n):
+        for j in range(n):
+            txt = f"{shown[i, j]:.2f}" if normalize else str(cm[i, j])
+            ax.text(j, i, txt, ha="center", va="center", fontsize=8,
+                    color="white" if shown[i, j] > 0.6 * vmax else "black")
+
+
 def plot_confusion_matrix(cm, path=None, labels=None, title="confusion matrix", normalize=False):
     plt = _plt()
     cm = np.asarray(cm)
@@ -60,12 +71,7 @@ def plot_confusion_matrix(cm, path=None, labels=None, title="confusion matrix", 
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
-    vmax = shown.max() if shown.size else 1
-    for i in range(n):
-        for j in range(n):
-            txt = f"{shown[i, j]:.2f}" if normalize else str(cm[i, j])
-            ax.text(j, i, txt, ha="center", va="center", fontsize=8,
-                    color="white" if shown[i, j] > 0.6 * vmax else "black")
+    _annotate_cells(ax, cm, shown, normalize)
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     if path:
@@ -75,7 +81,7 @@ def plot_confusion_matrix(cm, path=None, labels=None, title="confusion matrix", 
 
 
 def running_average(values, k: int) -> np.ndarray:
-    """Mean of the last k values at every step (seed 004's convergence curve)."""
+    """Mean of the last k values at every step: a smoother convergence curve, (1/k) Σ_{i=t-k+1..t} cost_i."""
     v = np.asarray(values, dtype=np.float64)
     if v.size == 0:
         return v

@@ -1,4 +1,4 @@
-"""lamina.tune: hyperparameter search, Optuna-style (define-by-run), seed 004.
+"""lamina.tune: hyperparameter search, Optuna-style (define-by-run), run by a master over many workers.
 
     from lamina import tune
 
@@ -43,4 +43,6 @@ __all__ = [
     "Study", "create_study", "JournalStorage", "load_study", "SharedStudy", "SQLiteStorage",
     "param_importances", "plot_optimization_history", "plot_param_importances", "plot_slice",
     "plot_parallel_coordinate", "kfold", "cross_val_score",
+    "hypergradient", "HypergradientResult", "functional_call", "HyperparameterOptimizer", "tune_by_hypergradient",
+    "SGDHD", "AdamHD",
 ]

@@ -2,8 +2,8 @@
 
 Minimises a smooth ``f`` with gradient ``g`` over ``lo <= x <= hi``:
 
-* direction: the two-loop recursion ``d = -H g`` with the ``m`` most recent
-  pairs ``s_k = x_{k+1} - x_k``, ``y_k = g_{k+1} - g_k`` (pairs with
+* direction: the two-loop recursion ``d = -H g`` (``optim.lbfgs.two_loop``) with the ``m``
+  most recent pairs ``s_k = x_{k+1} - x_k``, ``y_k = g_{k+1} - g_k`` (pairs with
   ``s.y <= eps`` are skipped so ``H`` stays positive definite), initial scaling
   ``H_0 = (s.y / y.y) I``;
 * active set: a coordinate sitting on a bound whose gradient pushes outward is
@@ -22,7 +22,11 @@ from typing import Callable
 
 import numpy as np
 
+from ..optim.lbfgs import two_loop
+
 __all__ = ["minimize_lbfgsb"]
+
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 
 
 def _projected_gradient(x, g, lo, hi):
@@ -32,9 +36,44 @@ def _projected_gradient(x, g, lo, hi):
     return pg
 
 
-def minimize_lbfgsb(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray,
-                    lo: np.ndarray, hi: np.ndarray, *, m: int = 10, maxiter: int = 200,
-                    gtol: float = 1e-6, ftol: float = 1e-10, c1: float = 1e-4) -> tuple[np.ndarray, float, int]:
+def _search_direction(g: np.ndarray, free: np.ndarray, S: list, Y: list) -> np.ndarray:
+    """d = -H g on the free coordinates (0 elsewhere); steepest descent, with the memory dropped,
+    when that is not a descent direction."""
+    q = np.where(free, g, 0.0)
+    gamma = (S[-1] @ Y[-1]) / (Y[-1] @ Y[-1]) if S else 1.0 / max(1.0, float(np.linalg.norm(q)))
+    d = np.where(free, -two_loop(q, Y, S, [1.0 / (y @ s) for s, y in zip(S, Y)], gamma), 0.0)
+    if not (g @ d < 0):
+        S.clear()
+        Y.clear()
+        d = np.where(free, -g, 0.0) / max(1.0, float(np.linalg.norm(g)))
+    return d
+
+
+def _backtrack(fun: Objective, x, f: float, g, d, lo, hi, c1: float):
+    """(x(t), f, g) at the first t = 1, 1/2, ... (40 tries) meeting the Armijo condition, or None."""
+    t = 1.0
+    for _ in range(40):
+        x_new = np.clip(x + t * d, lo, hi)
+        f_new, g_new = fun(x_new)
+        if np.isfinite(f_new) and f_new <= f + c1 * (g @ (x_new - x)):
+            return x_new, f_new, g_new
+        t *= 0.5
+    return None
+
+
+def _remember(S: list, Y: list, s, y, m: int) -> None:
+    """Keep the pair when s.y > 1e-12 max(1, y.y), at most ``m`` pairs."""
+    if s @ y > 1e-12 * max(1.0, y @ y):
+        S.append(s)
+        Y.append(y)
+        if len(S) > m:
+            S.pop(0)
+            Y.pop(0)
+
+
+def minimize_lbfgsb(fun: Objective, x0: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, m: int = 10,
+                    maxiter: int = 200, gtol: float = 1e-6, ftol: float = 1e-10,
+                    c1: float = 1e-4) -> tuple[np.ndarray, float, int]:
     """Return ``(x, f(x), n_iterations)``; ``fun(x)`` returns ``(f, grad)``."""
     lo = np.asarray(lo, float)
     hi = np.asarray(hi, float)
@@ -50,47 +89,15 @@ def minimize_lbfgsb(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: n
         pg = _projected_gradient(x, g, lo, hi)
         if np.max(np.abs(pg)) < gtol:
             break
-        free = pg != 0.0
-        # two-loop recursion on the free coordinates
-        q = np.where(free, g, 0.0)
-        alphas = []
-        for s, y in zip(reversed(S), reversed(Y)):
-            rho = 1.0 / (y @ s)
-            a = rho * (s @ q)
-            alphas.append((a, rho))
-            q = q - a * y
-        gamma = (S[-1] @ Y[-1]) / (Y[-1] @ Y[-1]) if S else 1.0 / max(1.0, np.linalg.norm(q))
-        r = gamma * q
-        for (s, y), (a, rho) in zip(zip(S, Y), reversed(alphas)):
-            b = rho * (y @ r)
-            r = r + s * (a - b)
-        d = np.where(free, -r, 0.0)
-        if not (g @ d < 0):
-            S.clear()
-            Y.clear()
-            d = np.where(free, -g, 0.0) / max(1.0, np.linalg.norm(g))
-        t = 1.0
-        accepted = False
-        for _ in range(40):
-            x_new = np.clip(x + t * d, lo, hi)
-            f_new, g_new = fun(x_new)
-            if np.isfinite(f_new) and f_new <= f + c1 * (g @ (x_new - x)):
-                accepted = True
-                break
-            t *= 0.5
-        if not accepted:
+        found = _backtrack(fun, x, f, g, _search_direction(g, pg != 0.0, S, Y), lo, hi, c1)
+        if found is None:
             if S:  # retry once from steepest descent
                 S.clear()
                 Y.clear()
                 continue
             break
-        s, y = x_new - x, g_new - g
-        if s @ y > 1e-12 * max(1.0, y @ y):
-            S.append(s)
-            Y.append(y)
-            if len(S) > m:
-                S.pop(0)
-                Y.pop(0)
+        x_new, f_new, g_new = found
+        _remember(S, Y, x_new - x, g_new - g, m)
         done = abs(f - f_new) <= ftol * max(1.0, abs(f), abs(f_new))
         x, f, g = x_new, float(f_new), g_new
         if done:

@@ -1,4 +1,4 @@
-"""The master loop behind ``Study.optimize`` (seed 004: master and workers).
+"""The master loop behind ``Study.optimize``: a master that hands trials to workers and collects results.
 
 The master asks the strategy for trials, hands each to an executor with
 ``submit(run_trial, objective, trial)``, takes results back with
@@ -37,7 +37,8 @@ class _Pool:
     def __init__(self, executor: Executor | None, n_workers: int):
         self.inline = executor is None and n_workers == 1
         self.own = executor is None and n_workers > 1
-        self.executor = ProcessPoolExecutor(n_workers) if self.own else executor
+        self.n_workers = n_workers
+        self.executor: Executor | None = ProcessPoolExecutor(n_workers) if self.own else executor
 
     def submit(self, objective, trial):
         return self.executor.submit(run_trial, objective, trial)
@@ -46,13 +47,13 @@ class _Pool:
         if not isinstance(self.executor, ProcessPoolExecutor):
             raise RuntimeError(f"optimize: the executor {self.executor!r} is broken and is not a "
                                "ProcessPoolExecutor the study can recreate")
-        workers = self.executor._max_workers
+        workers = getattr(self.executor, "_max_workers", self.n_workers)
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.executor = ProcessPoolExecutor(workers)
         self.own = True
 
     def close(self) -> None:
-        if self.own:
+        if self.own and self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
 
 
@@ -78,7 +79,7 @@ class _Master:
         return float("inf") if self.n_trials is None else self.n_trials - self.started
 
     def next_trials(self, k: int) -> list:
-        out = []
+        out: list = []
         while self.retries and len(out) < k and self.fatal is None and not self.study._stop:
             out.append(self.study._ask_fixed(*self.retries.popleft()))
         n_new = int(min(k - len(out), self.budget()))
@@ -103,17 +104,7 @@ class _Master:
         state = trial.state
         self.study._tell(trial, trial.value if state == TrialState.COMPLETE else state)
         if state == TrialState.FAIL:
-            fatal = isinstance(exc, SearchSpaceError) or (exc is not None and not isinstance(exc, self.catch))
-            if fatal:
-                if self.fatal is None:
-                    self.fatal = exc
-            else:
-                count = trial.system_attrs.get("retry_count", 0)
-                if count < self.max_retries:
-                    fixed = {**trial._fixed, **trial.params}
-                    attrs = {"retry_of": trial.system_attrs.get("retry_of", trial.number),
-                             "retry_count": count + 1}
-                    self.retries.append((fixed, attrs, trial._draw, trial._fallback))
+            self._failed(trial, exc)
         if self.bar is not None:
             self.bar.update(1)
             try:
@@ -122,6 +113,19 @@ class _Master:
                 pass
         for cb in self.callbacks:
             cb(self.study, trial)
+
+    def _failed(self, trial, exc: BaseException | None) -> None:
+        """A failed trial: an uncaught exception (or a bad search space) stops the study; a caught
+        one queues a retry with the same parameters while ``max_retries`` allows."""
+        if isinstance(exc, SearchSpaceError) or (exc is not None and not isinstance(exc, self.catch)):
+            if self.fatal is None:
+                self.fatal = exc
+            return
+        count = trial.system_attrs.get("retry_count", 0)
+        if count < self.max_retries:
+            fixed = {**trial._fixed, **trial.params}
+            attrs = {"retry_of": trial.system_attrs.get("retry_of", trial.number), "retry_count": count + 1}
+            self.retries.append((fixed, attrs, trial._draw, trial._fallback))
 
     @staticmethod
     def _failure(trial, message: str, exc: BaseException | None) -> dict:
@@ -170,18 +174,7 @@ class _Master:
 
     def run_parallel(self) -> None:
         while True:
-            if self.suspects:
-                if not self.in_flight:
-                    self.submit(self.suspects.popleft())
-            elif self.batch_mode:
-                if not self.in_flight:
-                    for t in self.next_trials(self.n_workers):
-                        self.submit(t)
-            else:
-                free = self.n_workers - len(self.in_flight)
-                if free > 0:
-                    for t in self.next_trials(free):
-                        self.submit(t)
+            self._hand_out()
             if not self.in_flight:
                 return
             if self.batch_mode:
@@ -192,6 +185,18 @@ class _Master:
                 if isinstance(first.exception(), BrokenProcessPool):   # the whole pool is gone
                     done = list(as_completed(list(self.in_flight)))
             self.process(done)
+
+    def _hand_out(self) -> None:
+        """Submit what the workers can take: a suspect of a broken pool alone, a whole batch when none
+        is in flight (``batch_mode``), else one trial per free worker."""
+        if self.suspects:
+            if not self.in_flight:
+                self.submit(self.suspects.popleft())
+            return
+        free = (0 if self.in_flight else self.n_workers) if self.batch_mode else self.n_workers - len(self.in_flight)
+        if free > 0:
+            for t in self.next_trials(free):
+                self.submit(t)
 
 
 def _check_picklable(objective, executor) -> None:
@@ -204,11 +209,14 @@ def _check_picklable(objective, executor) -> None:
                 f"instance of a module-level class); {objective!r} is not: {e}") from None
 
 
-def run_optimize(study, objective, *, n_trials, timeout, executor, n_workers, catch, max_retries,
-                 batch_mode, callbacks, show_progress_bar) -> None:
+def _is_count(n) -> bool:
+    return not isinstance(n, bool) and int(n) == n and n >= 0
+
+
+def _check_options(objective, n_trials, timeout, max_retries) -> None:
     if not callable(objective):
         raise TypeError(f"optimize: objective must be callable, got {type(objective).__name__}")
-    if n_trials is not None and (isinstance(n_trials, bool) or int(n_trials) != n_trials or n_trials < 0):
+    if n_trials is not None and not _is_count(n_trials):
         raise ValueError(f"optimize: n_trials must be an int >= 0 or None, got {n_trials!r}")
     if timeout is not None and timeout <= 0:
         raise ValueError(f"optimize: timeout must be > 0 seconds or None, got {timeout!r}")
@@ -216,23 +224,39 @@ def run_optimize(study, objective, *, n_trials, timeout, executor, n_workers, ca
         raise ValueError(f"optimize: max_retries must be >= 0, got {max_retries}")
     if n_trials is None and timeout is None:
         warnings.warn("optimize: neither n_trials nor timeout given; running until the strategy "
-                      "is exhausted or study.stop() is called", stacklevel=3)
-    catch = (catch,) if isinstance(catch, type) else tuple(catch)
+                      "is exhausted or study.stop() is called", stacklevel=4)
+
+
+def _workers(executor, n_workers) -> int:
+    """The number of workers: 1 inline, else the executor's (or the CPUs)."""
     if n_workers is None:
         n_workers = 1 if executor is None else (getattr(executor, "_max_workers", None) or os.cpu_count() or 1)
     if n_workers < 1:
         raise ValueError(f"optimize: n_workers must be >= 1, got {n_workers}")
     if executor is not None and not hasattr(executor, "submit"):
         raise TypeError(f"optimize: executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
+    return n_workers
+
+
+def _progress_bar(show: bool, n_trials):
+    if not show:
+        return None
+    try:
+        from tqdm.auto import tqdm   # optional dependency
+    except ImportError:
+        warnings.warn("optimize: show_progress_bar needs tqdm (pip install tqdm)", stacklevel=4)
+        return None
+    return tqdm(total=n_trials, desc="tune", unit="trial")
+
+
+def run_optimize(study, objective, *, n_trials, timeout, executor, n_workers, catch, max_retries,
+                 batch_mode, callbacks, show_progress_bar) -> None:
+    _check_options(objective, n_trials, timeout, max_retries)
+    catch = (catch,) if isinstance(catch, type) else tuple(catch)
+    n_workers = _workers(executor, n_workers)
     if executor is not None or n_workers > 1:
         _check_picklable(objective, executor)
-    bar = None
-    if show_progress_bar:
-        try:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=n_trials, desc="tune", unit="trial")
-        except ImportError:
-            warnings.warn("optimize: show_progress_bar needs tqdm (pip install tqdm)", stacklevel=3)
+    bar = _progress_bar(show_progress_bar, n_trials)
     study._stop = False
     pool = _Pool(executor, n_workers)
     master = _Master(study, objective, None if n_trials is None else int(n_trials), timeout, pool,

@@ -1,4 +1,4 @@
-"""The worker side (seed 004: "workers performing experiments and returning results").
+"""The worker side: workers perform the experiments (trials) and return their results.
 
 ``run_trial`` is what the master submits to an executor: it runs the
 objective on a trial and returns a plain dict (state, value, params,

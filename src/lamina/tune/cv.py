@@ -1,11 +1,11 @@
-"""k-fold cross-validation for fitness (seed 004: "10-fold cross-validation
-accuracy of the machine learning algorithm with those hyperparameters").
+"""k-fold cross-validation as a search objective's fitness (e.g. 10-fold cross-validated
+accuracy of the model trained with the trial's hyperparameters).
 
-``kfold(n, k)`` splits ``range(n)`` into ``k`` folds of sizes differing by at
-most one (after an optional seeded shuffle); fold ``i`` is the validation set
-of split ``i`` and the rest its training set.  ``cross_val_score`` averages
-``fit_score(X[train], y[train], X[val], y[val])`` over the ``k`` splits, so an
-objective can return it as its fitness.
+``kfold`` and ``cross_val_score`` are thin uses of ``lamina.utils.data``'s ``KFold`` and
+``cross_validate``: ``kfold(n, k)`` yields the ``(train_idx, val_idx)`` pairs of ``range(n)``
+cut into ``k`` folds of sizes differing by at most one (after an optional seeded shuffle);
+``cross_val_score`` averages ``fit_score(X[train], y[train], X[val], y[val])`` over the
+folds, so an objective can return it as its fitness.
 """
 from __future__ import annotations
 
@@ -13,17 +13,18 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ..utils.data import KFold, cross_validate
+
 __all__ = ["kfold", "cross_val_score"]
 
 
+def _splitter(k: int, shuffle: bool, seed: int) -> KFold:
+    return KFold(k, shuffle=shuffle, seed=seed if shuffle else None)
+
+
 def kfold(n_samples: int, k: int = 10, shuffle: bool = True, seed: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Yield ``(train_idx, val_idx)`` for each of the ``k`` folds."""
-    if not 2 <= k <= n_samples:
-        raise ValueError(f"kfold: need 2 <= k <= n_samples, got k={k}, n_samples={n_samples}")
-    idx = np.random.default_rng(seed).permutation(n_samples) if shuffle else np.arange(n_samples)
-    folds = np.array_split(idx, k)
-    for i in range(k):
-        yield np.concatenate(folds[:i] + folds[i + 1:]), folds[i]
+    """Yield ``(train_idx, val_idx)`` for each of the ``k`` folds (``KFold(k, shuffle, seed).split``)."""
+    yield from _splitter(k, shuffle, seed).split(n_samples)
 
 
 def cross_val_score(fit_score: Callable, X, y, k: int = 10, shuffle: bool = True, seed: int = 0) -> float:
@@ -31,5 +32,5 @@ def cross_val_score(fit_score: Callable, X, y, k: int = 10, shuffle: bool = True
     X, y = np.asarray(X), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"cross_val_score: X has {len(X)} rows but y has {len(y)}")
-    scores = [float(fit_score(X[tr], y[tr], X[va], y[va])) for tr, va in kfold(len(X), k, shuffle, seed)]
-    return float(np.mean(scores))
+    result = cross_validate(lambda tr, va: fit_score(X[tr], y[tr], X[va], y[va]), X, cv=_splitter(k, shuffle, seed))
+    return result.mean

@@ -1,8 +1,8 @@
 """Search-space distributions: float, int and categorical parameters.
 
 Every distribution maps its values to and from the unit interval, which is the
-common coordinate system of all strategies (seed 004, "continuous parameters
-will need to be turned into discrete sets of values" for the grid):
+common coordinate system of all strategies (the grid turns continuous parameters
+into discrete sets of values in it):
 
 * float   ``u = (x - lo) / (hi - lo)``, or ``(log x - log lo) / (log hi - log lo)``
   with ``log=True``; with a ``step`` the interval is padded by half a step on
@@ -63,7 +63,7 @@ class Distribution:
         return self.from_unit(float(rng.random()))
 
     def to_dict(self) -> dict:
-        d = {"type": type(self).__name__}
+        d: dict[str, Any] = {"type": type(self).__name__}
         d.update(self.__dict__)
         if "choices" in d:
             d["choices"] = list(d["choices"])
@@ -297,6 +297,8 @@ def describe(dist: Distribution) -> str:
     """Short human-readable form used in error messages."""
     if isinstance(dist, CategoricalDistribution):
         return f"categorical{list(dist.choices)}"
+    if not isinstance(dist, (FloatDistribution, IntDistribution)):
+        return repr(dist)
     kind = "float" if isinstance(dist, FloatDistribution) else "int"
     extra = ", log=True" if dist.log else ""
     if dist.step not in (None, 1) or (kind == "float" and dist.step):

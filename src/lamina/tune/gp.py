@@ -131,6 +131,8 @@ class GaussianProcess:
 
     def condition(self, X: np.ndarray, y: np.ndarray) -> "GaussianProcess":
         """Condition on data with the current hyperparameters (no refit)."""
+        if self.theta is None:
+            raise RuntimeError("GaussianProcess.condition: fit() the hyperparameters first")
         dim = X.shape[1]
         self.X = np.asarray(X, float)
         self.y = np.asarray(y, float)
@@ -173,7 +175,7 @@ _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
 def _norm_cdf(z: np.ndarray) -> np.ndarray:
-    return 0.5 * _erfc(-np.asarray(z, float) / math.sqrt(2.0)).astype(float)
+    return 0.5 * np.asarray(_erfc(-np.asarray(z, float) / math.sqrt(2.0)), dtype=float)
 
 
 def _log_h(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,10 +1,11 @@
-"""Gradient-based hyperparameter search (seed 004): step the hyperparameters by their
-hypergradient (``hypergradient.py``) over outer iterations.
+"""Gradient-based hyperparameter search: step the hyperparameters by their hypergradient
+(``hypergradient.py``) over outer iterations.
 
 Each outer iteration trains T steps from θ_0 (or, with ``warm_start``, from the previous θ_T),
 measures f(h) = L_val(θ_T) and ∂f/∂h, and moves h.  The move is Adam's on unconstrained
-coordinates: u = log h for η, λ and wd (they stay positive, and a step of ``hyper_lr`` changes
-them by about that many e-folds), u = logit β for momentum (stays in (0, 1)).
+coordinates (``optim.functional.adam_``): u = log h for η, λ and wd (they stay positive, and a
+step of ``hyper_lr`` changes them by about that many e-folds), u = logit β for momentum (stays
+in (0, 1)).
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .hypergradient import _flatten_hyper, _run, _unflatten
+from ..optim.functional import adam_
+from .hypergradient import _flatten_hyper, _run, _unflatten, _wrt_names
 
 __all__ = ["HyperparameterOptimizer", "tune_by_hypergradient"]
 
@@ -43,7 +45,7 @@ def _from_free(name: str, u: float, log_space: bool) -> tuple[float, float]:
 
 
 class HyperparameterOptimizer:
-    """Gradient-based hyperparameter search (seed 004): each ``step()`` runs ``hypergradient`` at the
+    """Gradient-based hyperparameter search: each ``step()`` runs ``hypergradient`` at the
     current hyperparameters and moves them against it.
 
     ``HyperparameterOptimizer(params, train_loss, val_loss, hyper, steps, *, wrt=None, batches=None,
@@ -66,18 +68,14 @@ class HyperparameterOptimizer:
         self.hyper_lr, self.betas, self.log_space, self.warm_start = float(hyper_lr), betas, log_space, warm_start
         self._template = hyper
         self._flat = _flatten_hyper(hyper)
-        wrt = list(hyper) if wrt is None else ([wrt] if isinstance(wrt, str) else list(wrt))
-        for n in wrt:
-            if n not in hyper:
-                raise ValueError(f"HyperparameterOptimizer: wrt names {n!r}, which is not in hyper")
-        self.wrt = wrt
-        self._keys = [k for k in self._flat if k[0] in wrt]
+        self.wrt = _wrt_names(hyper, wrt, "HyperparameterOptimizer")
+        self._keys = [k for k in self._flat if k[0] in self.wrt]
         self._u = np.array([_to_free(k[0], self._flat[k], log_space) for k in self._keys])
         self._m = np.zeros_like(self._u)
         self._v = np.zeros_like(self._u)
         self._t = 0
-        self._theta = None
-        self._last = None   # (u, value) before the last move, to undo it
+        self._theta: list | None = None
+        self._last: np.ndarray | None = None   # u before the last move, to undo it
         self.history: list[dict] = []
 
     @property
@@ -118,14 +116,10 @@ class HyperparameterOptimizer:
             return value
         if self.warm_start:
             self._theta = list(final.values())
-        b1, b2 = self.betas
         self._t += 1
-        self._m = b1 * self._m + (1 - b1) * g
-        self._v = b2 * self._v + (1 - b2) * g * g
-        mhat = self._m / (1 - b1 ** self._t)
-        vhat = self._v / (1 - b2 ** self._t)
         self._last = self._u.copy()
-        self._u = self._u - self.hyper_lr * mhat / (np.sqrt(vhat) + 1e-12)
+        adam_([self._u], [g], [self._m], [self._v], None, [self._t], lr=self.hyper_lr, beta1=float(self.betas[0]),
+              beta2=float(self.betas[1]), eps=1e-12)
         return value
 
 

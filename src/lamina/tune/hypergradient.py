@@ -1,10 +1,9 @@
 """Hypergradients: the derivative of the validation loss with respect to the training
-hyperparameters, through an unrolled run of training (seed 004, "Gradient based
-optimization: compute the gradient with respect to the hyperparameters and use it to
-optimize them").
+hyperparameters, through an unrolled run of training (gradient-based hyperparameter
+optimization: compute ∂L_val/∂h and use it to optimize h).
 
 Training is written as a function of the hyperparameters h = (η, λ, wd, β), T steps of
-SGD from fixed starting weights θ_0 (PyTorch's SGD formulas, same order)::
+SGD from fixed starting weights θ_0 (PyTorch's SGD formulas, same order: ``optim.functional.sgd``)::
 
     d_t     = ∇L_train(θ_t; batch_t) + λ θ_t            L2 penalty λ/2·‖θ‖² ("l2")
     v_t     = β v_{t-1} + d_t        (v_{-1} = 0)        momentum β ("momentum")
@@ -39,6 +38,8 @@ import numpy as np
 from ..autograd.engine import grad as _grad
 from ..autograd.forward_ad import dual_level
 from ..autograd.grad_mode import enable_grad, no_grad
+from ..nn.modules.module import Module
+from ..optim.functional import sgd
 from ..tensor import Tensor
 
 __all__ = ["hypergradient", "HypergradientResult", "functional_call", "HYPERPARAMETERS"]
@@ -73,6 +74,18 @@ def functional_call(module, params: dict, *args, **kwargs):
 
 
 # ---------------------------------------------------------------------------- hyperparameter specs
+def _number(name: str, group, v) -> float:
+    """hyper[name][group] as a finite float."""
+    where = f"hyper[{name!r}]" + ("" if group is None else f"[{group!r}]")
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        raise TypeError(f"hypergradient: {where} must be a number, got {v!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"hypergradient: hyper[{name!r}] is {v}; expected a finite number")
+    return v
+
+
 def _flatten_hyper(hyper: dict) -> dict:
     """{(name, group or None): float} from {name: float | {prefix: float}}."""
     if not isinstance(hyper, dict) or "lr" not in hyper:
@@ -84,15 +97,17 @@ def _flatten_hyper(hyper: dict) -> dict:
             raise ValueError(f"hypergradient: unknown hyperparameter {name!r}; known: {', '.join(HYPERPARAMETERS)}")
         groups = value.items() if isinstance(value, dict) else [(None, value)]
         for group, v in groups:
-            try:
-                v = float(v)
-            except (TypeError, ValueError):
-                raise TypeError(f"hypergradient: hyper[{name!r}]" + ("" if group is None else f"[{group!r}]")
-                                + f" must be a number, got {v!r}") from None
-            if not math.isfinite(v):
-                raise ValueError(f"hypergradient: hyper[{name!r}] is {v}; expected a finite number")
-            flat[(name, group)] = v
+            flat[(name, group)] = _number(name, group, v)
     return flat
+
+
+def _wrt_names(hyper: dict, wrt, who: str) -> list:
+    """The names to differentiate: all of ``hyper`` by default, one name, or a list of names of ``hyper``."""
+    names = list(hyper) if wrt is None else ([wrt] if isinstance(wrt, str) else list(wrt))
+    for n in names:
+        if n not in hyper:
+            raise ValueError(f"{who}: wrt names {n!r}, which is not in hyper ({', '.join(hyper)})")
+    return names
 
 
 def _unflatten(flat: dict, hyper: dict) -> dict:
@@ -105,40 +120,46 @@ def _unflatten(flat: dict, hyper: dict) -> dict:
     return out
 
 
+def _group_of(h: str, keys: list, pname: str):
+    """The group of hyper[h] parameter ``pname`` takes: the longest matching prefix ('' matches all)."""
+    if keys == [None]:
+        return None
+    match = [g for g in keys if g == "" or pname == g or pname.startswith(g + ".")]
+    if not match:
+        raise ValueError(f"hypergradient: parameter {pname!r} is in no group of hyper[{h!r}] "
+                         f"(groups {keys}); add its prefix or a '' group for the rest")
+    return max(match, key=len)
+
+
 def _assign_groups(flat: dict, names: list[str]) -> list[dict]:
     """For each parameter, hyperparameter name -> key of ``flat`` it uses (longest prefix wins)."""
-    per_param = [dict() for _ in names]
-    hnames = {h for h, _ in flat}
-    for h in hnames:
+    per_param: list[dict] = [{} for _ in names]
+    for h in {h for h, _ in flat}:
         keys = [g for n, g in flat if n == h]
         for i, pname in enumerate(names):
-            if keys == [None]:
-                per_param[i][h] = (h, None)
-                continue
-            match = [g for g in keys if g == "" or pname == g or pname.startswith(g + ".")]
-            if not match:
-                raise ValueError(f"hypergradient: parameter {pname!r} is in no group of hyper[{h!r}] "
-                                 f"(groups {keys}); add its prefix or a '' group for the rest")
-            per_param[i][h] = (h, max(match, key=len))
+            per_param[i][h] = (h, _group_of(h, keys, pname))
     return per_param
+
+
+def _array(p):
+    return p._data if isinstance(p, Tensor) else np.asarray(p)
+
+
+def _named_arrays(params) -> tuple[list, str]:
+    """([(name, array)], 'dict' or 'list') of a Module's trainable parameters, a dict or a list."""
+    if isinstance(params, Module):
+        return [(n, p._data) for n, p in params.named_parameters() if p.requires_grad], "dict"
+    if isinstance(params, dict):
+        return [(str(n), _array(p)) for n, p in params.items()], "dict"
+    if isinstance(params, (list, tuple)):
+        return [(str(i), _array(p)) for i, p in enumerate(params)], "list"
+    raise TypeError(f"hypergradient: params must be a Module, a dict name -> tensor or a list of tensors, "
+                    f"got {type(params).__name__}")
 
 
 def _as_params(params):
     """(names, initial arrays, pack) where pack(list of tensors) is what the losses receive."""
-    from ..nn.modules.module import Module
-
-    if isinstance(params, Module):
-        named = [(n, p._data) for n, p in params.named_parameters() if p.requires_grad]
-        kind = "dict"
-    elif isinstance(params, dict):
-        named = [(str(n), p._data if isinstance(p, Tensor) else np.asarray(p)) for n, p in params.items()]
-        kind = "dict"
-    elif isinstance(params, (list, tuple)):
-        named = [(str(i), p._data if isinstance(p, Tensor) else np.asarray(p)) for i, p in enumerate(params)]
-        kind = "list"
-    else:
-        raise TypeError(f"hypergradient: params must be a Module, a dict name -> tensor or a list of tensors, "
-                        f"got {type(params).__name__}")
+    named, kind = _named_arrays(params)
     if not named:
         raise ValueError("hypergradient: no parameters to train")
     for n, a in named:
@@ -172,20 +193,14 @@ def _scalar(loss, what: str, t=None) -> Tensor:
 
 # ---------------------------------------------------------------------------- the unrolled run
 def _step(theta, grads, vel, hp):
-    """One SGD step for every parameter; ``hp[i]`` maps hyperparameter name -> tensor."""
+    """One SGD step (``optim.functional.sgd``, recorded in the graph) for every parameter; ``hp[i]``
+    maps hyperparameter name -> tensor: l2 is the coupled decay λ, weight_decay the decoupled wd."""
     new_theta, new_vel = [], []
     for i, (p, g) in enumerate(zip(theta, grads)):
         h = hp[i]
         d = g if g is not None else Tensor._make(np.zeros_like(p._data))
-        if "l2" in h:
-            d = d + h["l2"] * p
-        v = None
-        if "momentum" in h:
-            v = d if vel is None else h["momentum"] * vel[i] + d
-            d = v
-        q = p - h["lr"] * d
-        if "weight_decay" in h:
-            q = q - (h["lr"] * h["weight_decay"]) * p
+        (q,), (v,) = sgd([p], [d], [None if vel is None else vel[i]], lr=h["lr"], weight_decay=h.get("l2", 0.0),
+                         momentum=h.get("momentum", 0.0), decoupled_weight_decay=h.get("weight_decay", 0.0))
         new_theta.append(q)
         new_vel.append(v)
     return new_theta, (new_vel if new_vel and new_vel[0] is not None else None)
@@ -199,20 +214,37 @@ def _per_param(groups, tensors):
     return [{h: tensors[key] for h, key in g.items()} for g in groups]
 
 
-def _reverse(theta0, flat, groups, wrt, train_loss, val_loss, steps, batch, pack):
-    dtype = theta0[0].dtype
+@dataclass
+class _Unrolled:
+    """The unrolled training run: θ_0, the hyperparameters, the losses and the batches."""
+
+    theta0: list
+    flat: dict          # (name, group) -> value
+    groups: list        # per parameter: name -> key of ``flat``
+    train_loss: Callable
+    val_loss: Callable
+    steps: int
+    batch: Callable     # t -> tuple of extra arguments of train_loss
+    pack: Callable      # list of tensors -> what the losses receive
+
+    def train_grads(self, theta: list, t: int) -> list:
+        """∇L_train(θ; batch_t), recorded in the graph (create_graph=True)."""
+        loss = _scalar(self.train_loss(self.pack(theta), *self.batch(t)), "train_loss", t)
+        if not loss.requires_grad:
+            raise RuntimeError(f"hypergradient: train_loss at step {t} does not depend on the parameters")
+        return _grad(loss, theta, create_graph=True, allow_unused=True)
+
+
+def _reverse(run: _Unrolled, wrt: list):
+    dtype = run.theta0[0].dtype
     with enable_grad():
-        hyp = _hyper_tensors(flat, dtype, requires_grad=True)
-        hp = _per_param(groups, hyp)
-        theta = [Tensor._make(a.copy(), True) for a in theta0]
+        hyp = _hyper_tensors(run.flat, dtype, requires_grad=True)
+        hp = _per_param(run.groups, hyp)
+        theta = [Tensor._make(a.copy(), True) for a in run.theta0]
         vel = None
-        for t in range(steps):
-            loss = _scalar(train_loss(pack(theta), *batch(t)), "train_loss", t)
-            if not loss.requires_grad:
-                raise RuntimeError(f"hypergradient: train_loss at step {t} does not depend on the parameters")
-            gs = _grad(loss, theta, create_graph=True, allow_unused=True)
-            theta, vel = _step(theta, gs, vel, hp)
-        val = _scalar(val_loss(pack(theta)), "val_loss")
+        for t in range(run.steps):
+            theta, vel = _step(theta, run.train_grads(theta, t), vel, hp)
+        val = _scalar(run.val_loss(run.pack(theta)), "val_loss")
         targets = [hyp[k] for k in wrt]
         gs = _grad(val, targets, allow_unused=True) if val.requires_grad else [None] * len(targets)
     out = {k: (0.0 if g is None else float(g._data)) for k, g in zip(wrt, gs)}
@@ -229,68 +261,80 @@ def _strip(t: Tensor | None) -> Tensor | None:
     return out
 
 
-def _forward_one(theta0, flat, groups, key, train_loss, val_loss, steps, batch, pack):
+def _tracked(theta: list) -> list:
+    """Leaves that require grad and carry θ's tangents."""
+    out = []
+    for p in theta:
+        q = Tensor._make(p._data, True)
+        q._tangent = p._tangent
+        out.append(q)
+    return out
+
+
+def _forward_step(run: _Unrolled, theta: list, vel, hp: list, t: int):
+    """Step t with dual numbers; the tangent of ∇L_train(θ_t) is H_t Z_t (forward-over-reverse)."""
+    tracked = _tracked(theta)
+    with enable_grad():
+        gs = [_strip(g) for g in run.train_grads(tracked, t)]
+    with no_grad():
+        theta, vel = _step(theta, gs, vel, hp)
+    return [_strip(p) for p in theta], (None if vel is None else [_strip(v) for v in vel])
+
+
+def _forward_one(run: _Unrolled, key):
     """f(h) and ∂f/∂h[key] in one forward pass with dual numbers."""
-    dtype = theta0[0].dtype
+    dtype = run.theta0[0].dtype
     with dual_level():
-        hyp = _hyper_tensors(flat, dtype)
+        hyp = _hyper_tensors(run.flat, dtype)
         if key is not None:
             hyp[key]._tangent = Tensor._make(np.ones((), dtype=dtype))
-        hp = _per_param(groups, hyp)
-        theta = [Tensor._make(a.copy()) for a in theta0]
+        hp = _per_param(run.groups, hyp)
+        theta = [Tensor._make(a.copy()) for a in run.theta0]
         vel = None
-        for t in range(steps):
-            tracked = []
-            for p in theta:
-                q = Tensor._make(p._data, True)
-                q._tangent = p._tangent
-                tracked.append(q)
-            with enable_grad():
-                loss = _scalar(train_loss(pack(tracked), *batch(t)), "train_loss", t)
-                if not loss.requires_grad:
-                    raise RuntimeError(f"hypergradient: train_loss at step {t} does not depend on the parameters")
-                gs = _grad(loss, tracked, create_graph=True, allow_unused=True)
-            gs = [_strip(g) for g in gs]
-            with no_grad():
-                theta, vel = _step(theta, gs, vel, hp)
-            theta = [_strip(p) for p in theta]
-            vel = None if vel is None else [_strip(v) for v in vel]
+        for t in range(run.steps):
+            theta, vel = _forward_step(run, theta, vel, hp, t)
         with no_grad():
-            val = _scalar(val_loss(pack(theta)), "val_loss")
+            val = _scalar(run.val_loss(run.pack(theta)), "val_loss")
     tan = 0.0 if val._tangent is None else float(val._tangent._data)
     return float(val._data), tan, [p._data for p in theta]
 
 
-def _run(params, train_loss, val_loss, hyper, steps, wrt, batches, mode, theta0=None):
+def _forward(run: _Unrolled, keys: list, params):
+    """One forward pass per key (one pass for the value alone when there is none)."""
+    grads: dict = {}
+    value, final = None, None
+    for k in keys or [None]:
+        with _buffers_kept(params):
+            value, d, final = _forward_one(run, k)
+        if k is not None:
+            grads[k] = d
+    return value, grads, final
+
+
+def _check_run(train_loss, val_loss, steps, mode) -> None:
     if not callable(train_loss) or not callable(val_loss):
         raise TypeError("hypergradient: train_loss and val_loss must be callables of the parameters")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"hypergradient: steps must be an int >= 1, got {steps!r}")
     if mode not in ("reverse", "forward"):
         raise ValueError(f"hypergradient: mode must be 'reverse' or 'forward', got {mode!r}")
+
+
+def _run(params, train_loss, val_loss, hyper, steps, wrt, batches, mode, theta0=None):
+    _check_run(train_loss, val_loss, steps, mode)
     flat = _flatten_hyper(hyper)
-    wrt_names = list(hyper) if wrt is None else ([wrt] if isinstance(wrt, str) else list(wrt))
-    for n in wrt_names:
-        if n not in hyper:
-            raise ValueError(f"hypergradient: wrt names {n!r}, which is not in hyper ({', '.join(hyper)})")
+    wrt_names = _wrt_names(hyper, wrt, "hypergradient")
     keys = [k for k in flat if k[0] in wrt_names]
     names, arrays, pack = _as_params(params)
     if theta0 is not None:
         arrays = [np.array(a, copy=True) for a in theta0]
-    groups = _assign_groups(flat, names)
-    batch = _batch_getter(batches)
+    run = _Unrolled(arrays, flat, _assign_groups(flat, names), train_loss, val_loss, int(steps),
+                    _batch_getter(batches), pack)
     if mode == "reverse":
         with _buffers_kept(params):
-            value, grads, final = _reverse(arrays, flat, groups, keys, train_loss, val_loss, int(steps), batch, pack)
+            value, grads, final = _reverse(run, keys)
     else:
-        grads = {}
-        value, final = None, None
-        for k in keys or [None]:
-            with _buffers_kept(params):
-                value, d, final = _forward_one(arrays, flat, groups, k, train_loss, val_loss, int(steps), batch,
-                                               pack)
-            if k is not None:
-                grads[k] = d
+        value, grads, final = _forward(run, keys, params)
     return value, grads, dict(zip(names, final)), flat
 
 
@@ -298,9 +342,8 @@ def _run(params, train_loss, val_loss, hyper, steps, wrt, batches, mode, theta0=
 def _buffers_kept(params):
     """A module's buffers (BatchNorm's running statistics) change during an unrolled run as in
     training; put them back afterwards so every run (and every forward-mode pass) starts alike."""
-    from ..nn.modules.module import Module
-
     if not isinstance(params, Module):
+
         yield
         return
     saved = [(b, b._data.copy()) for _, b in params.named_buffers()]

@@ -49,21 +49,28 @@ def _epsilon_squared(groups: np.ndarray, y: np.ndarray) -> float:
     return max(0.0, (ss_between - (g - 1) * ms_within) / ss_total)
 
 
+def _importance(done: list, name: str) -> float:
+    """ε² of the ranked objective grouped by parameter ``name`` (0 with fewer than 3 trials using it)."""
+    sub = [t for t in done if name in t.params]
+    if len(sub) < 3:
+        return 0.0
+    y = np.argsort(np.argsort([t.value for t in sub])).astype(float)
+    return _epsilon_squared(_groups(sub[0].distributions[name], [t.params[name] for t in sub]), y)
+
+
+def _finished(study) -> list:
+    """The completed trials with a finite value."""
+    return [t for t in study.trials if t.state == TrialState.COMPLETE and t.value is not None
+            and math.isfinite(t.value)]
+
+
 def param_importances(study, params: list[str] | None = None) -> dict[str, float]:
     """``{name: importance}``, normalised to sum 1 (all 0 when nothing is explained), largest first."""
-    done = [t for t in study.trials if t.state == TrialState.COMPLETE and t.value is not None
-            and math.isfinite(t.value)]
+    done = _finished(study)
     if len(done) < 2:
         raise ValueError(f"param_importances: need at least 2 completed trials, got {len(done)}")
     names = params or list(dict.fromkeys(n for t in done for n in t.params))
-    raw = {}
-    for name in names:
-        sub = [t for t in done if name in t.params]
-        if len(sub) < 3:
-            raw[name] = 0.0
-            continue
-        y = np.argsort(np.argsort([t.value for t in sub])).astype(float)
-        raw[name] = _epsilon_squared(_groups(sub[0].distributions[name], [t.params[name] for t in sub]), y)
+    raw = {name: _importance(done, name) for name in names}
     total = sum(raw.values())
     out = {n: (v / total if total > 0 else 0.0) for n, v in raw.items()}
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))

@@ -89,6 +89,20 @@ def plot_param_importances(study, path=None, params=None):
     return fig
 
 
+def _slice_axis(ax, sub: list, name: str) -> None:
+    """Objective against parameter ``name`` (categories at their index, log axis for log scales)."""
+    dist = sub[0].distributions[name]
+    if isinstance(dist, CategoricalDistribution):
+        xs = [dist.index(t.params[name]) for t in sub]
+        ax.set_xticks(range(len(dist.choices)), [str(c) for c in dist.choices])
+    else:
+        xs = [t.params[name] for t in sub]
+        if dist.log:
+            ax.set_xscale("log")
+    ax.scatter(xs, [t.value for t in sub], c=[t.number for t in sub], cmap="viridis", s=14)
+    ax.set_xlabel(name)
+
+
 def plot_slice(study, params=None, path=None):
     """Objective against each parameter, points coloured by trial number."""
     done = _completed(study)
@@ -96,26 +110,32 @@ def plot_slice(study, params=None, path=None):
     fig = _figure(figsize=(3.2 * max(1, len(names)), 3.2))
     axes = np.atleast_1d(fig.subplots(1, max(1, len(names)), squeeze=False)[0])
     for ax, name in zip(axes, names):
-        sub = [t for t in done if name in t.params]
-        dist = sub[0].distributions[name]
-        if isinstance(dist, CategoricalDistribution):
-            xs = [dist.index(t.params[name]) for t in sub]
-            ax.set_xticks(range(len(dist.choices)), [str(c) for c in dist.choices])
-        else:
-            xs = [t.params[name] for t in sub]
-            if dist.log:
-                ax.set_xscale("log")
-        ax.scatter(xs, [t.value for t in sub], c=[t.number for t in sub], cmap="viridis", s=14)
-        ax.set_xlabel(name)
+        _slice_axis(ax, [t for t in done if name in t.params], name)
     axes[0].set_ylabel("objective value")
     fig.suptitle("Slice plot")
     _save(fig, path)
     return fig
 
 
+def _label_categories(ax, xs, names: list, dists: dict) -> None:
+    for x, n in zip(xs, names):
+        d = dists[n]
+        if isinstance(d, CategoricalDistribution):
+            for c in d.choices:
+                ax.annotate(str(c), (x, d.to_unit(c)), fontsize=7, xytext=(3, 0), textcoords="offset points")
+
+
+def _trial_lines(ax, xs, sub: list, values, names: list, dists: dict, color, minimize: bool) -> None:
+    """One line per trial through (scaled value, unit coordinate of each parameter), best drawn last."""
+    vspan = (values.max() - values.min()) or 1.0
+    for t, v in sorted(zip(sub, values), key=lambda tv: -tv[1] if minimize else tv[1]):
+        ys = [(v - values.min()) / vspan] + [dists[n].to_unit(t.params[n]) for n in names]
+        ax.plot(xs, ys, color=color(v), alpha=0.7, lw=1)
+
+
 def plot_parallel_coordinate(study, params=None, path=None):
     """One axis per parameter (unit-cube coordinate), one line per trial coloured by value."""
-    from matplotlib import cm, colormaps, colors
+    from matplotlib import cm, colormaps, colors   # optional dependency
     done = _completed(study)
     names = _param_names(done, params)
     sub = [t for t in done if all(n in t.params for n in names)]
@@ -124,19 +144,13 @@ def plot_parallel_coordinate(study, params=None, path=None):
     dists = {n: sub[0].distributions[n] for n in names}
     values = np.array([t.value for t in sub])
     norm = colors.Normalize(values.min(), values.max())
-    cmap = colormaps["viridis_r" if study.direction == "minimize" else "viridis"]
+    minimize = study.direction == "minimize"
+    cmap = colormaps["viridis_r" if minimize else "viridis"]
     fig = _figure(figsize=(1.6 * (len(names) + 1) + 1, 4.0))
     ax = fig.subplots()
     xs = np.arange(len(names) + 1)
-    vspan = (values.max() - values.min()) or 1.0
-    for t, v in sorted(zip(sub, values), key=lambda tv: -tv[1] if study.direction == "minimize" else tv[1]):
-        ys = [(v - values.min()) / vspan] + [dists[n].to_unit(t.params[n]) for n in names]
-        ax.plot(xs, ys, color=cmap(norm(v)), alpha=0.7, lw=1)
-    for x, n in zip(xs[1:], names):
-        d = dists[n]
-        if isinstance(d, CategoricalDistribution):
-            for c in d.choices:
-                ax.annotate(str(c), (x, d.to_unit(c)), fontsize=7, xytext=(3, 0), textcoords="offset points")
+    _trial_lines(ax, xs, sub, values, names, dists, lambda v: cmap(norm(v)), minimize)
+    _label_categories(ax, xs[1:], names, dists)
     for x in xs:
         ax.axvline(x, color="black", lw=0.8)
     ax.set_xticks(xs, ["objective"] + names)

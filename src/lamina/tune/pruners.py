@@ -59,23 +59,37 @@ class MedianPruner(BasePruner):
         self.interval_steps = interval_steps
         self.n_min_trials = n_min_trials
 
+    def _checks(self, step: int, n_completed: int) -> bool:
+        """Whether step ``step`` is one at which trials are compared."""
+        if n_completed < self.n_startup_trials or step < self.n_warmup_steps:
+            return False
+        return (step - self.n_warmup_steps) % self.interval_steps == 0
+
     def prune(self, trial, history, direction: str) -> bool:
         if not trial.intermediate_values:
             return False
         step = max(trial.intermediate_values)
         completed = [iv for state, iv in history if state == TrialState.COMPLETE]
-        if len(completed) < self.n_startup_trials or step < self.n_warmup_steps:
+        if not self._checks(step, len(completed)):
             return False
-        if (step - self.n_warmup_steps) % self.interval_steps != 0:
-            return False
-        others = [iv[step] for iv in completed if step in iv and math.isfinite(iv[step])]
+        others = _finite_at(completed, step)
         if len(others) < max(1, self.n_min_trials):
             return False
         sign = 1.0 if direction == "minimize" else -1.0
-        mine = [sign * v for s, v in trial.intermediate_values.items() if s <= step]
+        mine = _signed_until(trial.intermediate_values, step, sign)
         if any(math.isnan(v) for v in mine):
             return True
         return min(mine) > float(np.median(sign * np.asarray(others)))
+
+
+def _signed_until(values: dict, step: int, sign: float) -> list[float]:
+    """sign·value of every report up to ``step``."""
+    return [sign * v for s, v in values.items() if s <= step]
+
+
+def _finite_at(values: list[dict], step: int) -> list[float]:
+    """The finite values reported at ``step``."""
+    return [iv[step] for iv in values if step in iv and math.isfinite(iv[step])]
 
 
 class SuccessiveHalvingPruner(BasePruner):

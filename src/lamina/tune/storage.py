@@ -24,6 +24,7 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import TextIO
 
 __all__ = ["JournalStorage"]
 
@@ -35,37 +36,46 @@ class JournalStorage:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def load(self) -> list[dict]:
         """All records; a torn last line (the master killed mid-write) is cut off."""
         if not self.path.exists():
             return []
         data = self.path.read_bytes()
-        records, offset = [], 0
+        records: list[dict] = []
+        offset = 0
         while offset < len(data):
             nl = data.find(b"\n", offset)
-            line = data[offset:] if nl == -1 else data[offset:nl]
-            rec = self._parse(line) if line.strip() else None
             if nl == -1:                      # last line, no newline: torn or complete
-                if rec is None:
-                    warnings.warn(f"JournalStorage({self.path}): cutting off a torn last record "
-                                  f"({len(line)} bytes) left by an interrupted write", stacklevel=2)
-                    self._repair(truncate_at=offset)
-                else:
-                    records.append(rec)
-                    self._repair(append_newline=True)
+                self._last_line(data[offset:], offset, records)
                 break
+            line = data[offset:nl]
             if line.strip():
-                if rec is None:
-                    raise ValueError(f"JournalStorage({self.path}): the record at byte {offset} is not "
-                                     "valid JSON and is not the last one; the journal is corrupt")
-                records.append(rec)
+                records.append(self._record(line, offset))
             offset = nl + 1
         if records and records[0].get("op") != "study":
             raise ValueError(f"JournalStorage({self.path}): first record is {records[0].get('op')!r}, "
                              "expected the 'study' header")
         return records
+
+    def _record(self, line: bytes, offset: int) -> dict:
+        rec = self._parse(line)
+        if rec is None:
+            raise ValueError(f"JournalStorage({self.path}): the record at byte {offset} is not "
+                             "valid JSON and is not the last one; the journal is corrupt")
+        return rec
+
+    def _last_line(self, line: bytes, offset: int, records: list) -> None:
+        """A last line without newline: a complete record gets its newline, a torn one is cut off."""
+        rec = self._parse(line) if line.strip() else None
+        if rec is None:
+            warnings.warn(f"JournalStorage({self.path}): cutting off a torn last record "
+                          f"({len(line)} bytes) left by an interrupted write", stacklevel=3)
+            self._repair(truncate_at=offset)
+        else:
+            records.append(rec)
+            self._repair(append_newline=True)
 
     @staticmethod
     def _parse(line: bytes) -> dict | None:

@@ -1,4 +1,4 @@
-"""The study: the master of seed 004 ("a master that controls many workers").
+"""The study: the master that controls many workers.
 
 It owns the strategy, the pruner, the list of trials and the journal::
 
@@ -19,8 +19,9 @@ import json
 import math
 import time
 import warnings
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, cast
 
+from ._optimize import run_optimize
 from .distributions import distribution_from_dict
 from .pruners import BasePruner
 from .optuna_export import to_optuna
@@ -31,6 +32,26 @@ from .table import trials_table
 from .trial import Trial, TrialState
 
 __all__ = ["Study"]
+
+
+def _journal_seed(header: dict, storage, direction: str, seed: int | None) -> int | None:
+    """The seed of a resumed journal, after checking its direction."""
+    if header["direction"] != direction:
+        raise ValueError(f"Study: journal {storage.path} holds a '{header['direction']}' study, "
+                         f"but direction='{direction}' was asked")
+    if seed is not None and header.get("seed") is not None and seed != header["seed"]:
+        warnings.warn(f"Study: journal {storage.path} was created with seed={header['seed']}; "
+                      f"using it instead of seed={seed}", stacklevel=3)
+    return header.get("seed")
+
+
+def _seeded(strategy: Strategy | None, seed: int | None) -> Strategy:
+    """The strategy (Bayesian by default) with the study's seed unless it was given its own."""
+    if strategy is None:
+        return Bayesian(seed=seed)
+    if seed is not None and getattr(strategy, "_seed_given", False) is False:
+        strategy.seed = int(seed)
+    return strategy
 
 
 class Study:
@@ -56,59 +77,36 @@ class Study:
         records = storage.load() if storage is not None else []
         header = records[0] if records else None
         if header is not None:
-            if header["direction"] != direction:
-                raise ValueError(f"Study: journal {storage.path} holds a '{header['direction']}' study, "
-                                 f"but direction='{direction}' was asked")
-            if seed is not None and header.get("seed") is not None and seed != header["seed"]:
-                warnings.warn(f"Study: journal {storage.path} was created with seed={header['seed']}; "
-                              f"using it instead of seed={seed}", stacklevel=2)
-            seed = header.get("seed")
-        if strategy is None:
-            strategy = Bayesian(seed=seed)
-        elif seed is not None and getattr(strategy, "_seed_given", False) is False:
-            strategy.seed = int(seed)
-        self.strategy = strategy
+            seed = _journal_seed(header, storage, direction, seed)
+        self.strategy = strategy = _seeded(strategy, seed)
         strategy.direction = direction
         self.seed = strategy.seed
         self._trials: dict[int, Trial] = {}
         self._resume: collections.deque[Trial] = collections.deque()
         self._enqueued: collections.deque[tuple[dict, dict]] = collections.deque()
         self._stop = False
-        if header is None and storage is not None:
+        if header is not None:
+            self._resume_journal(header, records[1:])
+        elif storage is not None:
             storage.append({"op": "study", "version": VERSION, "direction": direction, "seed": self.seed,
                             "strategy": type(strategy).__name__, "created": time.time()})
-        elif header is not None:
-            if header.get("strategy") not in (None, type(strategy).__name__):
-                warnings.warn(f"Study: journal {storage.path} was written by strategy "
-                              f"{header['strategy']}, resuming with {type(strategy).__name__}", stacklevel=2)
-            self._replay(records[1:])
 
     # ------------------------------------------------------------ journal
+    def _resume_journal(self, header: dict, records: list[dict]) -> None:
+        name = type(self.strategy).__name__
+        if header.get("strategy") not in (None, name):
+            path = self.storage.path if self.storage is not None else None
+            warnings.warn(f"Study: journal {path} was written by strategy {header['strategy']}, resuming with {name}",
+                          stacklevel=3)
+        self._replay(records)
+
     def _replay(self, records: list[dict]) -> None:
         for rec in records:
-            op, number = rec.get("op"), rec.get("number")
+            op = rec.get("op")
             if op == "start":
-                t = Trial(number, fixed=rec.get("fixed"), seed=rec.get("seed", self.seed),
-                          fallback=rec.get("fallback", "random"), draw=rec.get("draw"))
-                t.system_attrs = dict(rec.get("system_attrs", {}))
-                t.state = TrialState.RUNNING
-                self._trials[number] = t
+                self._replay_start(rec)
             elif op == "finish":
-                t = self._trials.get(number)
-                if t is None:
-                    t = Trial(number, seed=self.seed)
-                    self._trials[number] = t
-                t.params = dict(rec["params"])
-                t.distributions = {k: distribution_from_dict(d) for k, d in rec["distributions"].items()}
-                t.intermediate_values = {int(k): v for k, v in rec["intermediate_values"].items()}
-                t.user_attrs = dict(rec.get("user_attrs", {}))
-                t.system_attrs = dict(rec.get("system_attrs", {}))
-                t.datetime_start, t.datetime_complete = rec.get("datetime_start"), rec.get("datetime_complete")
-                t.error = rec.get("error")
-                t.value = rec.get("value")
-                state = TrialState(rec["state"])
-                t.state = state
-                self.strategy.tell(t, t.value if state == TrialState.COMPLETE else state)
+                self._replay_finish(rec)
             elif op != "study":
                 warnings.warn(f"Study: unknown journal record {op!r} ignored", stacklevel=3)
         for number in sorted(self._trials):
@@ -116,6 +114,31 @@ class Study:
             if t.state == TrialState.RUNNING:
                 self.strategy._adopt(t)
                 self._resume.append(t)
+
+    def _replay_start(self, rec: dict) -> None:
+        number = int(rec["number"])
+        t = Trial(number, fixed=rec.get("fixed"), seed=rec.get("seed", self.seed),
+                  fallback=rec.get("fallback", "random"), draw=rec.get("draw"))
+        t.system_attrs = dict(rec.get("system_attrs", {}))
+        t.state = TrialState.RUNNING
+        self._trials[number] = t
+
+    def _replay_finish(self, rec: dict) -> None:
+        number = int(rec["number"])
+        t = self._trials.get(number)
+        if t is None:
+            t = self._trials[number] = Trial(number, seed=self.seed)
+        t.params = dict(rec["params"])
+        t.distributions = {k: distribution_from_dict(d) for k, d in rec["distributions"].items()}
+        t.intermediate_values = {int(k): v for k, v in rec["intermediate_values"].items()}
+        t.user_attrs = dict(rec.get("user_attrs", {}))
+        t.system_attrs = dict(rec.get("system_attrs", {}))
+        t.datetime_start, t.datetime_complete = rec.get("datetime_start"), rec.get("datetime_complete")
+        t.error = rec.get("error")
+        t.value = rec.get("value")
+        state = TrialState(rec["state"])
+        t.state = state
+        self.strategy.tell(t, t.value if state == TrialState.COMPLETE else state)
 
     def _record_start(self, t: Trial) -> None:
         if self.storage is not None:
@@ -235,7 +258,6 @@ class Study:
           number order: the same seed then gives the same trials whatever the timing.
         * ``callbacks``: ``callback(study, trial)`` after every finished trial.
         """
-        from ._optimize import run_optimize
         run_optimize(self, objective, n_trials=n_trials, timeout=timeout, executor=executor,
                      n_workers=n_workers, catch=catch, max_retries=max_retries, batch_mode=batch_mode,
                      callbacks=callbacks or [], show_progress_bar=show_progress_bar)
@@ -258,11 +280,11 @@ class Study:
             counts = collections.Counter(t.state.value for t in self.trials)
             raise ValueError(f"Study.best_trial: no completed trial yet (trials by state: {dict(counts)})")
         sign = 1.0 if self.direction == "minimize" else -1.0
-        return min(done, key=lambda t: (sign * t.value, t.number))
+        return min(done, key=lambda t: (sign * cast(float, t.value), t.number))
 
     @property
     def best_value(self) -> float:
-        return self.best_trial.value
+        return cast(float, self.best_trial.value)      # a completed trial has a value
 
     @property
     def best_params(self) -> dict:

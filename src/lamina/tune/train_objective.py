@@ -1,5 +1,6 @@
 """The objective behind ``lamina tune``: one trial is a short training run of ``lamina train``'s
-default model (the small CNN on the UCI digits shipped with lamina), without a run folder.
+default model (the small CNN on the UCI digits shipped with lamina), without a run folder; the
+run is built by ``lamina.train.builders`` from a run configuration.
 
 Search space (define-by-run)::
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+from .. import nn, train
+from ..train.builders import build_model, build_optimizer, build_scheduler
 from .trial import TrialPruned
 
 __all__ = ["TrainObjective", "SEARCH_OPTIMIZERS"]
@@ -44,9 +47,6 @@ class TrainObjective:
         return params
 
     def __call__(self, trial) -> float:
-        from .. import nn, train
-        from ..runs import build_model, build_optimizer, build_scheduler
-
         params = self.suggest(trial)
         cfg = self.base.updated({**params, "epochs": self.epochs}, source="tune")
         model = build_model(cfg, self.data)

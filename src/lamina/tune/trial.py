@@ -9,7 +9,7 @@ The objective receives a ``Trial`` and asks it for values::
         ...
         return validation_loss
 
-How a value is chosen (seed 004, master/workers): when the master *asks* the
+How a value is chosen (master and workers): when the master *asks* the
 strategy for a trial, the strategy fixes values for the parameters it already
 knows (``trial._fixed``).  Any other parameter (the very first trial, or a
 branch never seen before) is drawn inside the worker from a generator seeded
@@ -83,7 +83,7 @@ class Trial:
         self._seed = int(seed)
         self._draw = self.number if draw is None else int(draw)   # seeds lazily sampled values
         self._fallback = fallback             # "random" or "first" (grid probe)
-        self._pruner = None                   # set by the study when it has a pruner
+        self._pruner: Any = None              # a BasePruner, set by the study when it has one
         self._history: list = []              # finished trials' (state, intermediate) for pruning
         self._direction = "minimize"
 
@@ -110,30 +110,38 @@ class Trial:
                     f"parameter '{name}' suggested twice in trial {self.number} with different ranges: "
                     f"first {describe(self.distributions[name])}, now {describe(dist)}")
             return self.params[name]
-        known = self._space.get(name)
-        if known is not None and known != dist:
-            raise SearchSpaceError(
-                f"parameter '{name}' was defined as {describe(known)} in an earlier trial and is now "
-                f"suggested as {describe(dist)}; one name must keep one range (use another name "
-                "for a conditional range)")
+        self._check_space(name, dist)
         if name in self._fixed:
-            value = self._fixed[name]
-            if not dist.contains(value):
-                raise SearchSpaceError(
-                    f"parameter '{name}': fixed value {value!r} of trial {self.number} is outside "
-                    f"{describe(dist)}")
-            if isinstance(dist, FloatDistribution):
-                value = float(value)
-            elif isinstance(dist, IntDistribution):
-                value = int(value)
-            else:
-                value = dist.choices[dist.index(value)]
+            value = self._fixed_value(name, dist)
         elif self._fallback == "first":
             value = dist.first()
         else:
             value = dist.sample(param_rng(self._seed, self._draw, name))
         self.params[name] = value
         self.distributions[name] = dist
+        return value
+
+    def _check_space(self, name: str, dist: Distribution) -> None:
+        """One name keeps one range across the trials of a study."""
+        known = self._space.get(name)
+        if known is not None and known != dist:
+            raise SearchSpaceError(
+                f"parameter '{name}' was defined as {describe(known)} in an earlier trial and is now "
+                f"suggested as {describe(dist)}; one name must keep one range (use another name "
+                "for a conditional range)")
+
+    def _fixed_value(self, name: str, dist: Distribution) -> Any:
+        """The value fixed for ``name`` (enqueued, grid point, retry), checked and of the distribution's type."""
+        value = self._fixed[name]
+        if not dist.contains(value):
+            raise SearchSpaceError(
+                f"parameter '{name}': fixed value {value!r} of trial {self.number} is outside {describe(dist)}")
+        if isinstance(dist, FloatDistribution):
+            return float(value)
+        if isinstance(dist, IntDistribution):
+            return int(value)
+        if isinstance(dist, CategoricalDistribution):
+            return dist.choices[dist.index(value)]
         return value
 
     # ----------------------------------------------------------------- pruning
@@ -187,7 +195,7 @@ class Trial:
         if self.state == TrialState.COMPLETE and self.value is not None and math.isfinite(self.value):
             return sign * self.value
         if self.state == TrialState.PRUNED and self.intermediate_values:
-            v = self.intermediate_values[self.last_step]
+            v = self.intermediate_values[max(self.intermediate_values)]
             return sign * v if math.isfinite(v) else None
         return None
 

@@ -59,7 +59,7 @@ class Strategy:
     def __init__(self, seed: int | None = None, direction: str = "minimize"):
         self._seed_given = seed is not None
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy % (2 ** 32))
+            seed = int(np.random.SeedSequence().generate_state(1)[0])   # fresh OS entropy, 32 bits
         self.seed = int(seed)
         self.direction = direction
         self._next_number = 0

@@ -1,4 +1,4 @@
-"""Bayesian optimisation (seed 004): a probabilistic surrogate updated after each trial.
+"""Bayesian optimisation: a probabilistic surrogate updated after each trial.
 
 "Bayesian optimization builds a probabilistic model that maps from the
 hyperparameter space to the objective on the validation set, updated after

@@ -1,4 +1,4 @@
-"""Evolutionary search, following seed 004 step by step.
+"""Evolutionary search, step by step:
 
 1. Create an initial population of ``population_size`` random tuples of
    hyperparameters (trials numbered below ``population_size`` are random;
@@ -31,6 +31,18 @@ from ..trial import Trial
 from .base import Strategy
 
 __all__ = ["Evolutionary"]
+
+
+def _crossover(a: Trial, b: Trial, rng) -> dict:
+    """Each gene of both parents from either at random; a gene of one parent only, with probability 1/2."""
+    child = {}
+    for g in dict.fromkeys(list(a.params) + list(b.params)):
+        src = [p for p in (a, b) if g in p.params]
+        if len(src) == 2:
+            child[g] = src[int(rng.integers(2))].params[g]
+        elif rng.random() < 0.5:
+            child[g] = src[0].params[g]
+    return child
 
 
 class Evolutionary(Strategy):
@@ -101,26 +113,24 @@ class Evolutionary(Strategy):
 
     def _child(self, a: Trial, b: Trial, rng) -> dict:
         """Uniform crossover of the genes of ``a`` and ``b``, then mutation."""
-        genes = list(dict.fromkeys(list(a.params) + list(b.params)))
-        child = {}
-        for g in genes:
-            src = [p for p in (a, b) if g in p.params]
-            if len(src) == 2:
-                child[g] = src[int(rng.integers(2))].params[g]
-            elif rng.random() < 0.5:
-                child[g] = src[0].params[g]
+        child = _crossover(a, b, rng)
         if not child:
             return child
-        rate = self.mutation_rate if self.mutation_rate is not None else 1.0 / len(child)
         names = list(child)
-        mutate = rng.random(len(names)) < rate
-        same_as_parent = any(all(p.params.get(g) == child[g] for g in names) for p in (a, b))
-        if not mutate.any() and same_as_parent:
-            mutate[rng.integers(len(names))] = True
-        for g, m in zip(names, mutate):
+        for g, m in zip(names, self._mutation_mask(child, a, b, rng)):
             if m:
                 child[g] = self._mutate(g, child[g], a.distributions.get(g) or b.distributions[g], rng)
         return child
+
+    def _mutation_mask(self, child: dict, a: Trial, b: Trial, rng):
+        """Which genes mutate (each with ``mutation_rate``, default 1/genes); at least one when the
+        child would otherwise be a copy of a parent."""
+        rate = self.mutation_rate if self.mutation_rate is not None else 1.0 / len(child)
+        mutate = rng.random(len(child)) < rate
+        same_as_parent = any(all(p.params.get(g) == v for g, v in child.items()) for p in (a, b))
+        if not mutate.any() and same_as_parent:
+            mutate[rng.integers(len(child))] = True
+        return mutate
 
     def _mutate(self, name, value, dist, rng):
         if isinstance(dist, CategoricalDistribution):

@@ -1,4 +1,4 @@
-"""Grid search (seed 004): exhaustive search through a discretised space.
+"""Grid search: exhaustive search through a discretised space.
 
 "Continuous parameters will need to be turned into discrete sets of values":
 each parameter gets ``n_points`` values (``Distribution.grid``):
@@ -79,15 +79,17 @@ class Grid(Strategy):
         if combo in exact:
             return True
         values = dict(zip(self._names, combo))
-        for t in self._told:
-            if not t.params:     # died before reporting its values: it covers what it was given
-                if self._effective(t) == combo:
-                    return True
-                continue
-            used = [n for n in t.params if n in values]
-            if len(used) < len(values) and all(t.params[n] == values[n] for n in used):
-                return True
+        if any(self._told_covers(t, combo, values) for t in self._told):
+            return True
         return any(self._effective(t) == combo for t in self._pending.values())
+
+    def _told_covers(self, t, combo: tuple, values: dict) -> bool:
+        """Whether a finished trial covers ``combo``: one that died before reporting its values covers
+        what it was given; one that did not suggest every parameter covers all values of the others."""
+        if not t.params:
+            return self._effective(t) == combo
+        used = [n for n in t.params if n in values]
+        return len(used) < len(values) and all(t.params[n] == values[n] for n in used)
 
     def _effective(self, t) -> tuple:
         """The combination a trial was handed (fixed values, first grid value elsewhere)."""
@@ -102,15 +104,18 @@ class Grid(Strategy):
         names = list(dims)
         if names != self._names:
             self._names, self._values, self._cursor = names, [dims[n] for n in names], 0
+        return self._next_uncovered()
+
+    def _next_uncovered(self):
+        """The next combination after the cursor that no trial covers (None when the grid is done)."""
         exact = {tuple(t.params[n] for n in self._names) for t in self._told
                  if all(n in t.params for n in self._names)}
         shapes = [range(len(v)) for v in self._values]
-        total = math.prod(len(v) for v in self._values)
         combos = itertools.islice(itertools.product(*shapes), self._cursor, None)
         for idx in combos:
             self._cursor += 1
             combo = tuple(v[i] for v, i in zip(self._values, idx))
             if not self._covered(combo, exact):
                 return dict(zip(self._names, combo))
-        self._cursor = total
+        self._cursor = math.prod(len(v) for v in self._values)
         return None

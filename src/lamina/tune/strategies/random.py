@@ -1,4 +1,4 @@
-"""Random search (seed 004): every value drawn independently and uniformly.
+"""Random search: every value drawn independently and uniformly.
 
 Floats uniform (log-uniform with ``log=True``), integers uniform over their
 steps, categoricals uniform over the choices.  Values are drawn by the trial

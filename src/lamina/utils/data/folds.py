@@ -1,5 +1,5 @@
-"""k-fold cross-validation (seed 002: "for each iteration, take a different part of the
-training data as validation data"; seed 004: fitness by 10-fold cross-validation).
+"""k-fold cross-validation: each fold of the training data is the validation data once (for
+instance a hyperparameter search's fitness by 10-fold cross-validation).
 
 ``KFold`` and ``StratifiedKFold`` yield ``(train_idx, val_idx)`` pairs like
 scikit-learn's splitters, and give exactly scikit-learn's folds when
@@ -177,6 +177,6 @@ def cross_validate(fit_score: Callable[[np.ndarray, np.ndarray], float], X, y=No
             raise TypeError(
                 f"cross_validate: fit_score must return a number, fold {i + 1} returned {type(score).__name__} {score!r}"
             ) from err
-    scores = np.asarray(scores, dtype=np.float64)
-    return CVResult(scores=scores, mean=float(scores.mean()) if len(scores) else math.nan,
-                    std=float(scores.std()) if len(scores) else math.nan)
+    values = np.asarray(scores, dtype=np.float64)
+    return CVResult(scores=values, mean=float(values.mean()) if len(values) else math.nan,
+                    std=float(values.std()) if len(values) else math.nan)

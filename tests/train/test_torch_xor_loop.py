@@ -1,15 +1,15 @@
-"""Seed 000's XOR training loop, as written there, with `torch` replaced by `lamina`."""
+"""A PyTorch XOR training loop, written for torch, runs with `lamina` imported as `torch`."""
 import numpy as np
 
-import lamina as torch  # the only change to the seed's code
+import lamina as torch  # the only change to the PyTorch code
 import lamina.nn as nn
 
 device = "cpu"
 
 
-def test_seed_000_training_loop_runs_unchanged():
-    np.random.seed(0)
-    X = np.random.uniform(-1, 1, size=(4000, 2))
+def test_pytorch_xor_training_loop_runs_unchanged():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(4000, 2))
     y = ((X[:, 0] >= 0) ^ (X[:, 1] >= 0)).astype(float)
     X_train, y_train = X.astype(np.float32), torch.tensor(y, dtype=torch.float32)
 
@@ -41,8 +41,7 @@ def test_seed_000_training_loop_runs_unchanged():
             losses.append(loss.item())
 
     assert isinstance(model, nn.Module)
-    np.random.seed(42)
-    X_test = np.random.uniform(-1, 1, size=(4000, 2))
+    X_test = rng.uniform(-1, 1, size=(4000, 2))
     y_test = ((X_test[:, 0] >= 0) ^ (X_test[:, 1] >= 0)).astype(int)
     prediction = model(
         torch.tensor(X_test, dtype=torch.float32).to(device)
