@@ -20,7 +20,15 @@ from . import nn, train
 from ._atomic import atomic_write
 from .datasets import digits, fashion_mnist, mnist, xor
 from .io import load
-from .train.builders import MODELS, OPTIMIZERS, SCHEDULES, UserError, build_model, build_optimizer, build_scheduler  # noqa: F401  (MODELS, OPTIMIZERS, SCHEDULES: cli.py imports them from here)
+from .train.builders import (  # noqa: F401  (MODELS, OPTIMIZERS, SCHEDULES: cli.py imports them from here)
+    MODELS,
+    OPTIMIZERS,
+    SCHEDULES,
+    UserError,
+    build_model,
+    build_optimizer,
+    build_scheduler,
+)
 from .utils.data import train_val_test_split
 
 

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from ..backend import xp
 from ._sparse import is_sparse, sparse_only_error, sparse_rows
 from .optimizer import Optimizer
 
@@ -25,7 +24,7 @@ def _sparse_adam_rows(p, m, v, grad, *, lr, beta1, beta2, eps, step, maximize):
     if rows.size == 0:
         return
     if maximize:
-        np.negative(g, out=g)
+        xp.negative(g, out=g)
     dt = p.dtype.type
     m_r = m[rows]
     m_r += (g - m_r) * dt(1 - beta1)          # m ← m + (1-β1)(g - m) = β1 m + (1-β1) g
@@ -34,7 +33,7 @@ def _sparse_adam_rows(p, m, v, grad, *, lr, beta1, beta2, eps, step, maximize):
     g *= g
     v_r += (g - v_r) * dt(1 - beta2)
     v[rows] = v_r
-    np.sqrt(v_r, out=v_r)
+    xp.sqrt(v_r, out=v_r)
     v_r += dt(eps)
     step_size = lr * math.sqrt(1 - beta2 ** step) / (1 - beta1 ** step)
     m_r /= v_r
@@ -66,6 +65,6 @@ class SparseAdam(Optimizer):
         for p, g in self._with_grads(group, allow_sparse=True):
             state = self.state[p]
             if not state:
-                state.update(step=0, exp_avg=np.zeros_like(p._data), exp_avg_sq=np.zeros_like(p._data))
+                state.update(step=0, exp_avg=xp.zeros_like(p._data), exp_avg_sq=xp.zeros_like(p._data))
             state["step"] += 1
             _sparse_adam_rows(p._data, state["exp_avg"], state["exp_avg_sq"], g, step=state["step"], **kw)
