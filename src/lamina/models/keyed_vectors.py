@@ -1,7 +1,6 @@
-"""``KeyedVectors``: trained word vectors and the queries made on them (seed 004, Embeddings).
+"""``KeyedVectors``: trained word vectors and the queries made on them.
 
-"Calculate word contexts by the distance between the 2 words' embeddings": similar words have
-vectors pointing the same way, so every query uses the cosine similarity
+Similar words have vectors pointing the same way, so every query uses the cosine similarity
 cos(a, b) = a·b / (|a| |b|), computed for all words at once as one matrix-vector product with the
 unit-normalised vectors.
 

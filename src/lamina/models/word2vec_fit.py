@@ -1,7 +1,7 @@
 """The training loop of ``Word2Vec.fit`` (see ``word2vec.py``).
 
 Per epoch: subsample the corpus (each occurrence of word w kept with probability √(t/f_w) + t/f_w),
-walk it with seed 004's batch generator, draw the negatives, and take one SGD step per batch on the
+walk it with the skip-gram or CBOW batch generator of ``lamina.text``, draw the negatives, and take one SGD step per batch on the
 summed loss — forward and backward through the fused negative-sampling op, row-sparse gradients,
 ``optim.SGD``.  The learning rate falls linearly from ``lr`` (first word) to ``min_lr`` (last word
 of the last epoch).  Everything per batch is whole-array NumPy: no Python loop over words.
@@ -84,7 +84,7 @@ def _prepare(model, corpus, vocab):
 
 
 class _Examples:
-    """Turns seed 004 batches into (inputs, targets) of the loss, and draws the negatives."""
+    """Turns (batch, labels) of the batch generators into (inputs, targets) of the loss, and draws the negatives."""
 
     def __init__(self, model, num_skips, sampler):
         self.model, self.num_skips, self.sampler = model, num_skips, sampler

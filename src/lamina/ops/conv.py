@@ -1,6 +1,6 @@
 """2-D convolution and transposed convolution (NCHW), as three ops built from one trilinear form.
 
-Seed 001: the convolution maps U (X × Y × S) to V with
+The convolution maps U (X × Y × S) to V with
     V(x, y, t) = Σ_i Σ_j Σ_s K(i − x + δ, j − y + δ, s, t) U(i, j, s).
 Written as a matrix product: gather every receptive field of U into a column ("im2col"),
 then one GEMM per layer multiplies the weight matrix (O, C·kh·kw) with the column matrix

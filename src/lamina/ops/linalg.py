@@ -1,7 +1,7 @@
 """Matrix products: ``matmul`` (vector, matrix, batched, broadcast) and its aliases.
 
 For y = A B the transposed-Jacobian products are  Ā = Ȳ Bᵀ  and  B̄ = Aᵀ Ȳ
-(seed 001: for y = Wx, W̄ = o xᵀ and x̄ = Wᵀ o). Batch dims that were broadcast
+(for y = Wx: W̄ = ȳ xᵀ and x̄ = Wᵀ ȳ). Batch dims that were broadcast
 are summed back by the engine. A 1-D operand is lifted to a matrix for the rule
 and squeezed back, exactly as the forward does.
 """

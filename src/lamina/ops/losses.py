@@ -1,6 +1,6 @@
 """Fused loss primitives: cross-entropy with class indices, and binary cross-entropy on probabilities.
 
-Cross-entropy (seeds 000, 002): with log-probabilities ℓ = log_softmax(x) computed by the
+Cross-entropy: with log-probabilities ℓ = log_softmax(x) computed by the
 log-sum-exp trick (x − max, so no exp overflows for logits of ±1e4), the per-sample loss is
 
     L_i = −Σ_c q_ic ℓ_ic,   q_ic = (1−ε)·w_{y_i}·[c = y_i] + (ε/C)·w_c,
