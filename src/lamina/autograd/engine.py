@@ -172,12 +172,18 @@ def _accumulate_leaves(leaf_grads: dict, create_graph: bool) -> None:
             leaf.grad = accumulate(prev, g)
         elif create_graph:
             leaf.grad = g if prev is None else prev + g
-        elif prev is None:
-            leaf.grad = _owned(g, owned)
-        elif prev._node is None and prev._data.flags.writeable and prev._data.shape == g._data.shape:
-            xp.add(prev._data, g._data, out=prev._data, casting="unsafe")
         else:
-            leaf.grad = Tensor._make(prev._data + g._data)
+            _accumulate_detached(leaf, prev, g, owned)
+
+
+def _accumulate_detached(leaf: Tensor, prev, g: Tensor, owned: set) -> None:
+    """leaf.grad += g without a graph: the first gradient owned by the leaf, later ones added in place."""
+    if prev is None:
+        leaf.grad = _owned(g, owned)
+    elif prev._node is None and prev._data.flags.writeable and prev._data.shape == g._data.shape:
+        xp.add(prev._data, g._data, out=prev._data, casting="unsafe")
+    else:
+        leaf.grad = Tensor._make(prev._data + g._data)
 
 
 def _owned(g: Tensor, owned: set) -> Tensor:
