@@ -73,18 +73,18 @@ def _run_hooks(hooks, g):
 class _Walk:
     """The gradients summed so far during one backward pass: per node (its output) and per leaf."""
 
-    def __init__(self, outputs, grad_outputs, capture):
+    def __init__(self, outputs, grad_outputs, capture) -> None:
         self.node_grads: dict = {}
         self.leaf_grads: dict = {}
-        self.roots = []
+        self.roots: list = []
         for t, g in zip(outputs, grad_outputs):
             if t._node is None:  # a leaf given as output: its gradient is g itself
                 self.add_leaf(t, g)
             else:
                 self.roots.append(t._node)
                 self.add_node(t._node, g)
-        self.capture_nodes = {}
-        self.captured = None
+        self.capture_nodes: dict = {}
+        self.captured: list = []  # the gradients of ``capture``, in its order
         if capture is not None:
             self.capture_nodes = {t._node: i for i, t in enumerate(capture) if t._node is not None}
             self.captured = [None] * len(capture)

@@ -46,7 +46,7 @@ def _numerical(fn, inputs, idx, eps):
     return xp.stack(cols, axis=1) if cols else xp.zeros((0, 0))
 
 
-def _analytic_reverse(fn, inputs, diff_idx):
+def _analytic_reverse(fn, inputs: tuple, diff_idx: list) -> dict:
     """Jacobians of the flattened outputs by reverse mode, one vjp per output element: {input index: J}."""
     outs = _outputs(fn(*inputs))
     rows: dict[int, list] = {i: [] for i in diff_idx}

@@ -493,8 +493,9 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     h, w = x.shape[2:]
     kh, kw = weight.shape[2:]
     pads = _conv_pads(padding, (kh, kw), dilation, stride, op)
-    oh = out_size(h, kh, stride[0], *pads[0], dilation[0])
-    ow = out_size(w, kw, stride[1], *pads[1], dilation[1])
+    (top, bottom), (left, right) = pads
+    oh = out_size(h, kh, stride[0], top, bottom, dilation[0])
+    ow = out_size(w, kw, stride[1], left, right, dilation[1])
     if oh < 1 or ow < 1:
         raise ShapeError(f"{op}: kernel ({kh}, {kw}) with dilation {dilation} spans "
                          f"({dilation[0] * (kh - 1) + 1}, {dilation[1] * (kw - 1) + 1}), larger than the padded "
