@@ -13,11 +13,7 @@ from ..autograd.op import Multilinear, run
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .elementwise import _const
-from .shape import squeeze, transpose, unsqueeze  # noqa: F401
-
-
-def _mT(x: Tensor) -> Tensor:
-    return transpose(x, -1, -2)
+from .shape import squeeze, unsqueeze
 
 
 # The two products of MatMul's backward for each (ta, tb): (first, second, ta, tb) with operands
