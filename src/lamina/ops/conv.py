@@ -444,10 +444,17 @@ def _positive(v, name, op):
     return v
 
 
-def _check_weight(weight, layout: str, op: str) -> None:
+def _conv_args(input: Tensor, weight: Tensor, bias, stride, dilation, layout: str, op: str) -> tuple:
+    """The arguments both convolutions share, checked: (batched input, unbatched?, stride, dilation) with
+    the stride and dilation as pairs of positive ints; ``layout`` names the weight's dims."""
+    x, unbatched = _batched(input, op)
     if not isinstance(weight, Tensor) or weight.ndim != 4:
         raise ShapeError(f"{op}: weight must be a 4-D tensor {layout}, "
                          f"got {getattr(weight, 'shape', type(weight).__name__)}")
+    _check_float(x, weight, bias, op)
+    stride = _positive(pair(stride, "stride", op), "stride", op)
+    dilation = _positive(pair(dilation, "dilation", op), "dilation", op)
+    return x, unbatched, stride, dilation
 
 
 def _check_groups(groups, op: str) -> None:
@@ -484,11 +491,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     ``activation='relu'`` (a lamina extension) fuses relu(conv + bias) into one op: same values and
     gradients as ``relu(conv2d(...))``, without the separate activation array and its mask."""
     op = "conv2d"
-    x, unbatched = _batched(input, op)
-    _check_weight(weight, "(out_channels, in_channels/groups, kh, kw)", op)
-    _check_float(x, weight, bias, op)
-    stride = _positive(pair(stride, "stride", op), "stride", op)
-    dilation = _positive(pair(dilation, "dilation", op), "dilation", op)
+    x, unbatched, stride, dilation = _conv_args(input, weight, bias, stride, dilation,
+                                                "(out_channels, in_channels/groups, kh, kw)", op)
     _check_conv_channels(input, weight, bias, groups, op)
     h, w = x.shape[2:]
     kh, kw = weight.shape[2:]
@@ -542,11 +546,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """Transposed convolution (the gradient of conv2d in its input) of input (N, C_in, H, W) with weight
     (C_in, C_out/groups, kh, kw). Output size OH = (H − 1)·stride − 2·pad + dilation·(kh − 1) + output_padding + 1."""
     op = "conv_transpose2d"
-    x, unbatched = _batched(input, op)
-    _check_weight(weight, "(in_channels, out_channels/groups, kh, kw)", op)
-    _check_float(x, weight, bias, op)
-    stride = _positive(pair(stride, "stride", op), "stride", op)
-    dilation = _positive(pair(dilation, "dilation", op), "dilation", op)
+    x, unbatched, stride, dilation = _conv_args(input, weight, bias, stride, dilation,
+                                                "(in_channels, out_channels/groups, kh, kw)", op)
     (ph, pw), (oph, opw) = _transpose_pads(padding, output_padding, stride, dilation, op)
     _check_transpose_channels(input, weight, bias, groups, op)
     h, w = x.shape[2:]
