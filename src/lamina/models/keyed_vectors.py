@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_savefig, atomic_write
+from ..preprocessing import PCA
 
 __all__ = ["KeyedVectors"]
 
@@ -142,8 +143,6 @@ class KeyedVectors:
     def plot_pca(self, words, path=None, ax=None, title: str | None = None):
         """Scatter the ``words`` on the first two principal axes of their vectors (lamina.preprocessing.PCA),
         each point labelled. Returns the matplotlib Figure; with ``path`` (.png, .svg, .pdf) it is also saved."""
-        from ..preprocessing import PCA
-
         words = list(words)
         if len(words) < 2:
             raise ValueError(f"plot_pca: give at least 2 words, got {len(words)}")

@@ -27,6 +27,7 @@ from ..nn import functional as F
 from ..tensor import Tensor
 from .keyed_vectors import KeyedVectors
 from .negative_sampling import negative_sampling_loss
+from .word2vec_fit import fit
 
 __all__ = ["KeyedVectors", "Word2Vec"]
 
@@ -129,8 +130,6 @@ class Word2Vec(nn.Module):
                 (``callback.trainer``) stops at the end of the batch.
             progress: a tqdm bar over the corpus words with words/s, loss and lr.
         """
-        from .word2vec_fit import fit
-
         return fit(self, corpus, vocab, epochs=epochs, batch_size=batch_size, window=window, num_skips=num_skips,
                    lr=lr, min_lr=min_lr, sample=sample, context=context, row_cap=row_cap, seed=seed, callbacks=callbacks,
                    progress=progress)
