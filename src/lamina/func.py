@@ -134,36 +134,46 @@ def vjp(func, *primals, has_aux=False):
 def jvp(func, primals, tangents, has_aux=False):
     """``out, jvp_out = jvp(f, primals, tangents)``: f and its directional derivative J·t, in one
     forward pass with dual numbers."""
-    primals = tuple(primals) if isinstance(primals, (tuple, list)) else (primals,)
-    tangents = tuple(tangents) if isinstance(tangents, (tuple, list)) else (tangents,)
+    primals, tangents = _as_tuple(primals), _as_tuple(tangents)
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     with dual_level():
-        duals = []
-        for p, t in zip(primals, tangents):
-            p, t = _as_tensor(p), _as_tensor(t)
-            if p.shape != t.shape:
-                raise RuntimeError(f"jvp: tangent of shape {tuple(t.shape)} for a primal of shape {tuple(p.shape)}")
-            d = alias(p) if p.requires_grad else Tensor._make(p._data)
-            d._tangent = t if t.dtype == p.dtype else t.to(p.dtype)
-            duals.append(d)
-        res = func(*duals)
+        res = func(*[_dual(p, t) for p, t in zip(primals, tangents)])
     out, aux = res if has_aux else (res, None)
     # results stay attached to a graph only when an input belongs to an enclosing one
     outer = _outer_tracking(primals) or _outer_tracking(tangents) or _mode.fw_level > 0
-
-    def split(o):
-        tan = o._tangent if o._tangent is not None else Tensor._make(xp.zeros_like(o._data))
-        if not outer:
-            return Tensor._make(o._data), _keep_tangent(tan, False)
-        return Tensor._make(o._data, o.requires_grad, o._node), tan
-
-    if isinstance(out, (tuple, list)):
-        pts = [split(o) for o in out]
-        result = (tuple(p for p, _ in pts), tuple(t for _, t in pts))
-    else:
-        result = split(out)
+    result = _split_outputs(out, outer)
     return result + (aux,) if has_aux else result
+
+
+def _as_tuple(x) -> tuple:
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+def _dual(p, t) -> Tensor:
+    """The dual number p + εt (t cast to p's dtype), connected to p's graph when p requires grad."""
+    p, t = _as_tensor(p), _as_tensor(t)
+    if p.shape != t.shape:
+        raise RuntimeError(f"jvp: tangent of shape {tuple(t.shape)} for a primal of shape {tuple(p.shape)}")
+    d = alias(p) if p.requires_grad else Tensor._make(p._data)
+    d._tangent = t if t.dtype == p.dtype else t.to(p.dtype)
+    return d
+
+
+def _split_outputs(out, outer: bool) -> tuple:
+    """(values, tangents) of jvp's result: a pair of tensors, or of tuples when ``func`` returned a sequence."""
+    if isinstance(out, (tuple, list)):
+        pts = [_primal_and_tangent(o, outer) for o in out]
+        return tuple(p for p, _ in pts), tuple(t for _, t in pts)
+    return _primal_and_tangent(out, outer)
+
+
+def _primal_and_tangent(o: Tensor, outer: bool) -> tuple:
+    """An output of jvp's function split into (value, tangent), detached unless ``outer`` tracks a graph."""
+    tan = o._tangent if o._tangent is not None else Tensor._make(xp.zeros_like(o._data))
+    if not outer:
+        return Tensor._make(o._data), _keep_tangent(tan, False)
+    return Tensor._make(o._data, o.requires_grad, o._node), tan
 
 
 def _basis(shape, dtype):

@@ -385,27 +385,39 @@ def _to_array(data, dtype) -> np.ndarray:
         arr = data._data
     elif isinstance(data, np.ndarray):
         arr = data
-    elif isinstance(data, np.generic):
-        arr = np.asarray(data)
-    elif isinstance(data, bool):
-        arr = np.asarray(data, dtype=np.bool_)
-    elif isinstance(data, numbers.Integral):
-        arr = np.asarray(data, dtype=np.int64)
-    elif isinstance(data, numbers.Real):
-        arr = np.asarray(data, dtype=dtype or get_default_dtype())
+    elif isinstance(data, (np.generic, numbers.Real)):
+        arr = _scalar_array(data, dtype)
     else:
-        if isinstance(data, (list, tuple)) and _holds_tensors(data):
-            data = _unwrap_nested(data)
-        arr = np.asarray(data)
-        if arr.dtype.kind == "f" and dtype is None:
-            arr = arr.astype(get_default_dtype())
-        elif arr.dtype.kind in "iu" and dtype is None:
-            arr = arr.astype(np.int64)
-        elif arr.dtype.kind not in "fiubc":
-            raise TypeError(f"tensor: cannot make a tensor from data of type {arr.dtype} ({type(data).__name__})")
+        arr = _nested_array(data, dtype)
     if dtype is not None and arr.dtype != dtype:
         arr = arr.astype(dtype)
     return xp.asarray(arr)
+
+
+def _scalar_array(data, dtype) -> np.ndarray:
+    """A 0-d array: NumPy scalars keep their dtype, bool → bool, int → int64, float → ``dtype`` or the default."""
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    if isinstance(data, bool):
+        return np.asarray(data, dtype=np.bool_)
+    if isinstance(data, numbers.Integral):
+        return np.asarray(data, dtype=np.int64)
+    return np.asarray(data, dtype=dtype or get_default_dtype())
+
+
+def _nested_array(data, dtype) -> np.ndarray:
+    """An array from (nested) sequences, which may hold tensors: floats → the default float dtype and
+    ints → int64 unless ``dtype`` is given; anything not numeric or bool is refused."""
+    if isinstance(data, (list, tuple)) and _holds_tensors(data):
+        data = _unwrap_nested(data)
+    arr = np.asarray(data)
+    if arr.dtype.kind == "f" and dtype is None:
+        arr = arr.astype(get_default_dtype())
+    elif arr.dtype.kind in "iu" and dtype is None:
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "fiubc":
+        raise TypeError(f"tensor: cannot make a tensor from data of type {arr.dtype} ({type(data).__name__})")
+    return arr
 
 
 def _holds_tensors(seq) -> bool:

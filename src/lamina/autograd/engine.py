@@ -75,18 +75,18 @@ def _run_hooks(hooks, g):
 class _Walk:
     """The gradients summed so far during one backward pass: per node (its output) and per leaf."""
 
-    def __init__(self, outputs, grad_outputs, capture):
+    def __init__(self, outputs, grad_outputs, capture) -> None:
         self.node_grads: dict = {}
         self.leaf_grads: dict = {}
-        self.roots = []
+        self.roots: list = []
         for t, g in zip(outputs, grad_outputs):
             if t._node is None:  # a leaf given as output: its gradient is g itself
                 self.add_leaf(t, g)
             else:
                 self.roots.append(t._node)
                 self.add_node(t._node, g)
-        self.capture_nodes = {}
-        self.captured = None
+        self.capture_nodes: dict = {}
+        self.captured: list = []  # the gradients of ``capture``, in its order
         if capture is not None:
             self.capture_nodes = {t._node: i for i, t in enumerate(capture) if t._node is not None}
             self.captured = [None] * len(capture)
@@ -193,12 +193,18 @@ def _accumulate_leaves(leaf_grads: dict, create_graph: bool) -> None:
             leaf.grad = accumulate(prev, g)
         elif create_graph:
             leaf.grad = g if prev is None else prev + g
-        elif prev is None:
-            leaf.grad = _owned(g, owned)
-        elif prev._node is None and prev._data.flags.writeable and prev._data.shape == g._data.shape:
-            xp.add(prev._data, g._data, out=prev._data, casting="unsafe")
         else:
-            leaf.grad = Tensor._make(prev._data + g._data)
+            _accumulate_detached(leaf, prev, g, owned)
+
+
+def _accumulate_detached(leaf: Tensor, prev, g: Tensor, owned: set) -> None:
+    """leaf.grad += g without a graph: the first gradient owned by the leaf, later ones added in place."""
+    if prev is None:
+        leaf.grad = _owned(g, owned)
+    elif prev._node is None and prev._data.flags.writeable and prev._data.shape == g._data.shape:
+        xp.add(prev._data, g._data, out=prev._data, casting="unsafe")
+    else:
+        leaf.grad = Tensor._make(prev._data + g._data)
 
 
 def _owned(g: Tensor, owned: set) -> Tensor:

@@ -1,4 +1,4 @@
-"""Forward mode by dual numbers (seed 001): carry x + εx' with ε² = 0 through every op.
+"""Forward mode by dual numbers: carry x + εx' with ε² = 0 through every op.
 
     with forward_ad.dual_level():
         x = forward_ad.make_dual(x0, v)        # x0 + εv

@@ -118,30 +118,48 @@ class Function:
         inputs = tuple(args[i] for i in positions)
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        detached = list(args)
-        for i in positions:
-            d = args[i].detach()
-            ctx._swap[id(d)] = args[i]
-            detached[i] = d
-        with no_grad():
-            out = cls.forward(ctx, *detached, **kwargs)
-        if isinstance(out, tuple):
-            raise TypeError(f"{cls.__name__}.forward must return a single tensor (tuples are not supported)")
-        out = _as_tensor(out)
-        ctx._swap[id(out)] = "output"
+        out = _forward(cls, ctx, args, positions, kwargs)
         op = _FunctionOp(cls, ctx, positions, len(args))
         ctx._op = op
-        record = _mode.grad_enabled and any(t.requires_grad for t in inputs) and out.dtype.kind in "fc"
-        res = Tensor._make(out._data, record, op if record else None)
-        op.inputs, op.out = inputs, out._data
-        op.needs = tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs)
-        if _mode.fw_level and any(t._tangent is not None for t in inputs):
-            _mode.fw_level -= 1
-            try:
-                res._tangent = op.out_tangent = op.jvp(*[t._tangent for t in inputs])
-            finally:
-                _mode.fw_level += 1
-        return res
+        return _connect(op, out, inputs)
+
+
+def _forward(cls, ctx: FunctionCtx, args, positions, kwargs) -> Tensor:
+    """``cls.forward`` on detached inputs, without recording; ``ctx`` maps each detached input back to
+    the real one (and the output to the op's output) for ``saved_tensors``."""
+    detached = list(args)
+    for i in positions:
+        d = args[i].detach()
+        ctx._swap[id(d)] = args[i]
+        detached[i] = d
+    with no_grad():
+        out = cls.forward(ctx, *detached, **kwargs)
+    if isinstance(out, tuple):
+        raise TypeError(f"{cls.__name__}.forward must return a single tensor (tuples are not supported)")
+    out = _as_tensor(out)
+    ctx._swap[id(out)] = "output"
+    return out
+
+
+def _connect(op: _FunctionOp, out: Tensor, inputs: tuple) -> Tensor:
+    """The result tensor: a node of the graph when grad mode is on and an input requires grad (and the
+    output is floating point); with a tangent when forward mode is on and an input carries one."""
+    record = _mode.grad_enabled and any(t.requires_grad for t in inputs) and out.dtype.kind in "fc"
+    res = Tensor._make(out._data, record, op if record else None)
+    op.inputs, op.out = inputs, out._data
+    op.needs = tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs)
+    if _mode.fw_level and any(t._tangent is not None for t in inputs):
+        res._tangent = op.out_tangent = _output_tangent(op, inputs)
+    return res
+
+
+def _output_tangent(op: _FunctionOp, inputs) -> Tensor:
+    """The output's tangent from the Function's jvp, computed one forward-mode level down."""
+    _mode.fw_level -= 1
+    try:
+        return op.jvp(*[t._tangent for t in inputs])
+    finally:
+        _mode.fw_level += 1
 
 
 class once_differentiable:

@@ -21,6 +21,10 @@ class GradcheckError(RuntimeError):
     pass
 
 
+def _as_tuple(x) -> tuple:
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
 def _outputs(res):
     return list(res) if isinstance(res, (tuple, list)) else [res]
 
@@ -42,22 +46,27 @@ def _numerical(fn, inputs, idx, eps):
     return xp.stack(cols, axis=1) if cols else xp.zeros((0, 0))
 
 
-def _analytic_reverse(fn, inputs, diff_idx):
-    outs = [o for o in _outputs(fn(*inputs))]
-    sizes = [o._data.size for o in outs]
-    rows = {i: [] for i in diff_idx}
-    for k, o in enumerate(outs):
-        for m in range(sizes[k]):
-            if not o.requires_grad:
-                for i in diff_idx:
-                    rows[i].append(xp.zeros(inputs[i]._data.size))
-                continue
-            ct = xp.zeros(o.shape, dtype=o.dtype)
-            ct.reshape(-1)[m] = 1
-            gs = grad(o, [inputs[i] for i in diff_idx], Tensor._make(ct), retain_graph=True, allow_unused=True)
-            for i, g in zip(diff_idx, gs):
-                rows[i].append(xp.zeros(inputs[i]._data.size) if g is None else xp.asarray(g._data, xp.float64).ravel())
-    return {i: xp.array(r).reshape(sum(sizes), -1) for i, r in rows.items()}
+def _analytic_reverse(fn, inputs: tuple, diff_idx: list) -> dict:
+    """Jacobians of the flattened outputs by reverse mode, one vjp per output element: {input index: J}."""
+    outs = _outputs(fn(*inputs))
+    rows: dict[int, list] = {i: [] for i in diff_idx}
+    for o in outs:
+        for m in range(o._data.size):
+            for i, row in zip(diff_idx, _vjp_row(o, m, inputs, diff_idx)):
+                rows[i].append(row)
+    n_out = sum(o._data.size for o in outs)
+    return {i: xp.array(r).reshape(n_out, -1) for i, r in rows.items()}
+
+
+def _vjp_row(o, m, inputs, diff_idx) -> list:
+    """∂o_m/∂x_i (flattened, float64) for each checked input x_i; zeros where o does not depend on it."""
+    if not o.requires_grad:
+        return [xp.zeros(inputs[i]._data.size) for i in diff_idx]
+    ct = xp.zeros(o.shape, dtype=o.dtype)
+    ct.reshape(-1)[m] = 1
+    gs = grad(o, [inputs[i] for i in diff_idx], Tensor._make(ct), retain_graph=True, allow_unused=True)
+    return [xp.zeros(inputs[i]._data.size) if g is None else xp.asarray(g._data, xp.float64).ravel()
+            for i, g in zip(diff_idx, gs)]
 
 
 def _analytic_forward(fn, inputs, idx):
@@ -81,41 +90,53 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     """True if reverse mode (and forward mode with ``check_forward_ad``) agree with finite differences.
 
     ``inputs`` is a tensor or a tuple of tensors; those with ``requires_grad`` are checked."""
-    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
-    inputs = tuple(t if isinstance(t, Tensor) else Tensor._make(xp.asarray(t)) for t in inputs)
+    inputs = tuple(t if isinstance(t, Tensor) else Tensor._make(xp.asarray(t)) for t in _as_tuple(inputs))
+    diff_idx = _checked_inputs(inputs)
+    analytic = _analytic_reverse(fn, inputs, diff_idx) if check_backward_ad else {}
+    for i in diff_idx:
+        num = _numerical(fn, inputs, i, eps)
+        checks = [("backward (reverse mode)", analytic[i])] if check_backward_ad else []
+        if check_forward_ad:
+            checks.append(("forward mode", _analytic_forward(fn, inputs, i)))
+        for what, ana in checks:
+            msg = _mismatch(what, ana, num, i, inputs[i], rtol, atol)
+            if msg is None:
+                continue
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    return True
+
+
+def _checked_inputs(inputs) -> list:
+    """Indices of the inputs that require grad (at least one), warning about those not in float64."""
     diff_idx = [i for i, t in enumerate(inputs) if t.requires_grad]
     if not diff_idx:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
     for i in diff_idx:
         if inputs[i].dtype != xp.float64:
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; finite differences will be "
-                          "inaccurate", stacklevel=2)
-    analytic = _analytic_reverse(fn, inputs, diff_idx) if check_backward_ad else {}
-    for i in diff_idx:
-        num = _numerical(fn, inputs, i, eps)
-        checks = []
-        if check_backward_ad:
-            checks.append(("backward (reverse mode)", analytic[i]))
-        if check_forward_ad:
-            checks.append(("forward mode", _analytic_forward(fn, inputs, i)))
-        for what, ana in checks:
-            if ana.shape != num.shape or not xp.allclose(ana, num, rtol=rtol, atol=atol):
-                err = xp.abs(ana - num) if ana.shape == num.shape else None
-                where = xp.unravel_index(xp.argmax(err), err.shape) if err is not None else None
-                msg = (f"gradcheck: {what} Jacobian of input {i} (shape {tuple(inputs[i].shape)}) does not match "
-                       f"finite differences" + (f": largest difference {err.max():.3g} at (output {where[0]}, "
-                                                f"input element {where[1]}); analytic {ana[where]:.6g}, numerical "
-                                                f"{num[where]:.6g}" if err is not None else
-                                                f": shapes {ana.shape} vs {num.shape}"))
-                if raise_exception:
-                    raise GradcheckError(msg)
-                return False
-    return True
+                          "inaccurate", stacklevel=3)
+    return diff_idx
+
+
+def _mismatch(what, ana, num, i, x, rtol, atol):
+    """None when the analytic Jacobian ``ana`` of input ``i`` matches ``num``; otherwise what differs, and where."""
+    if ana.shape != num.shape:
+        return (f"gradcheck: {what} Jacobian of input {i} (shape {tuple(x.shape)}) does not match finite "
+                f"differences: shapes {ana.shape} vs {num.shape}")
+    if xp.allclose(ana, num, rtol=rtol, atol=atol):
+        return None
+    err = xp.abs(ana - num)
+    where = xp.unravel_index(xp.argmax(err), err.shape)
+    return (f"gradcheck: {what} Jacobian of input {i} (shape {tuple(x.shape)}) does not match finite differences: "
+            f"largest difference {err.max():.3g} at (output {where[0]}, input element {where[1]}); analytic "
+            f"{ana[where]:.6g}, numerical {num[where]:.6g}")
 
 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
     """Check second derivatives: gradcheck of x ↦ ∂⟨fn(x), u⟩/∂x with a fixed random u."""
-    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    inputs = _as_tuple(inputs)
     diff_idx = [i for i, t in enumerate(inputs) if t.requires_grad]
     outs = _outputs(fn(*inputs))
     rng = xp.random.default_rng(0)

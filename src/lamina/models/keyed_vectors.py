@@ -1,7 +1,6 @@
-"""``KeyedVectors``: trained word vectors and the queries made on them (seed 004, Embeddings).
+"""``KeyedVectors``: trained word vectors and the queries made on them.
 
-"Calculate word contexts by the distance between the 2 words' embeddings": similar words have
-vectors pointing the same way, so every query uses the cosine similarity
+Similar words have vectors pointing the same way, so every query uses the cosine similarity
 cos(a, b) = a·b / (|a| |b|), computed for all words at once as one matrix-vector product with the
 unit-normalised vectors.
 
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_savefig, atomic_write
+from ..preprocessing import PCA
 
 __all__ = ["KeyedVectors"]
 
@@ -37,15 +37,7 @@ class KeyedVectors:
     def __init__(self, words, vectors, counts=None):
         words = [str(w) for w in words]
         vectors = np.asarray(vectors)
-        if vectors.ndim != 2 or vectors.shape[0] != len(words):
-            raise ValueError(f"KeyedVectors: vectors must be (words, dim) = ({len(words)}, dim), got shape "
-                             f"{vectors.shape}")
-        if vectors.dtype.kind != "f":
-            raise TypeError(f"KeyedVectors: vectors must be floating point, got {vectors.dtype}")
-        bad = next((w for w in words if not w or any(ch.isspace() for ch in w)), None)
-        if bad is not None:
-            raise ValueError(f"KeyedVectors: word {bad!r} is empty or contains whitespace (the word2vec text "
-                             "format separates fields by spaces)")
+        _check_vectors(words, vectors)
         self.index_to_key = words
         self.key_to_index = {w: i for i, w in enumerate(words)}
         if len(self.key_to_index) != len(words):
@@ -107,12 +99,7 @@ class KeyedVectors:
         first (the query words excluded). ``positive``/``negative``: lists of words whose unit vectors are
         added / subtracted to make the query (gensim's convention); ``topn`` is an alias of ``k``."""
         k = topn if topn is not None else k
-        pos = ([word] if word is not None else []) + list(positive or [])
-        neg = list(negative or [])
-        if isinstance(positive, str) or isinstance(negative, str):
-            raise TypeError("most_similar: positive and negative must be lists of words, not a single string")
-        if not pos and not neg:
-            raise ValueError("most_similar: give a word (or positive=[...] / negative=[...] words)")
+        pos, neg = _query_words(word, positive, negative)
         u = self.unit_vectors()
         ids_pos = [self.index(w) for w in pos]
         ids_neg = [self.index(w) for w in neg]
@@ -148,43 +135,14 @@ class KeyedVectors:
     @classmethod
     def load_word2vec_format(cls, path) -> KeyedVectors:
         """Read vectors written in the word2vec text format (by lamina, gensim or word2vec.c)."""
-        op, name = "load_word2vec_format", str(path)
-        try:
-            raw = Path(path).read_bytes()
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{op}: no such file: {name!r}") from None
-        except IsADirectoryError:
-            raise IsADirectoryError(f"{op}: {name!r} is a folder, expected a vectors file") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ValueError(f"{op}: {name!r} is not UTF-8 text (byte offset {e.start}); the binary word2vec "
-                             "format is not supported") from None
-        lines = text.splitlines()
-        head = lines[0].split() if lines else []
-        if len(head) != 2 or not all(h.isdigit() for h in head):
-            raise ValueError(f"{op}: {name!r} does not start with a '<words> <dim>' header line (got "
-                             f"{lines[0][:60] if lines else ''!r})")
-        n, d = int(head[0]), int(head[1])
-        rows = [ln.rstrip().split(" ") for ln in lines[1:] if ln.strip()]
-        if len(rows) != n:
-            raise ValueError(f"{op}: {name!r} announces {n} words but holds {len(rows)}")
-        bad = next((i for i, r in enumerate(rows) if len(r) != d + 1), None)
-        if bad is not None:
-            raise ValueError(f"{op}: line {bad + 2} of {name!r} has {len(rows[bad]) - 1} values, expected {d}")
-        words = [r[0] for r in rows]
-        try:
-            vectors = np.array([r[1:] for r in rows], dtype=np.float32).reshape(n, d)
-        except ValueError as e:
-            raise ValueError(f"{op}: {name!r} holds a value that is not a number ({e})") from None
-        return cls(words, vectors)
+        lines = _read_text(path).splitlines()
+        n, d = _header(lines, str(path))
+        return cls(*_word_rows(lines[1:], n, d, str(path)))
 
     # ------------------------------------------------------------------ picture
     def plot_pca(self, words, path=None, ax=None, title: str | None = None):
         """Scatter the ``words`` on the first two principal axes of their vectors (lamina.preprocessing.PCA),
         each point labelled. Returns the matplotlib Figure; with ``path`` (.png, .svg, .pdf) it is also saved."""
-        from ..preprocessing import PCA
-
         words = list(words)
         if len(words) < 2:
             raise ValueError(f"plot_pca: give at least 2 words, got {len(words)}")
@@ -215,3 +173,70 @@ class KeyedVectors:
 
     def __repr__(self) -> str:
         return f"KeyedVectors(words={len(self)}, dim={self.vector_size})"
+
+
+def _check_vectors(words: list, vectors: np.ndarray) -> None:
+    """One floating-point row per word; words non-empty, without whitespace."""
+    if vectors.ndim != 2 or vectors.shape[0] != len(words):
+        raise ValueError(f"KeyedVectors: vectors must be (words, dim) = ({len(words)}, dim), got shape "
+                         f"{vectors.shape}")
+    if vectors.dtype.kind != "f":
+        raise TypeError(f"KeyedVectors: vectors must be floating point, got {vectors.dtype}")
+    bad = next((w for w in words if not w or any(ch.isspace() for ch in w)), None)
+    if bad is not None:
+        raise ValueError(f"KeyedVectors: word {bad!r} is empty or contains whitespace (the word2vec text "
+                         "format separates fields by spaces)")
+
+
+def _query_words(word, positive, negative) -> tuple[list, list]:
+    """most_similar's positive words (``word`` first) and negative words; at least one word in all."""
+    pos = ([word] if word is not None else []) + list(positive or [])
+    neg = list(negative or [])
+    if isinstance(positive, str) or isinstance(negative, str):
+        raise TypeError("most_similar: positive and negative must be lists of words, not a single string")
+    if not pos and not neg:
+        raise ValueError("most_similar: give a word (or positive=[...] / negative=[...] words)")
+    return pos, neg
+
+
+_LOAD = "load_word2vec_format"
+
+
+def _read_text(path) -> str:
+    """The file's UTF-8 text, with an error naming the file when it is missing, a folder or not UTF-8."""
+    op, name = _LOAD, str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{op}: no such file: {name!r}") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{op}: {name!r} is a folder, expected a vectors file") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{op}: {name!r} is not UTF-8 text (byte offset {e.start}); the binary word2vec "
+                         "format is not supported") from None
+
+
+def _header(lines: list, name: str) -> tuple[int, int]:
+    """(words, dim) from the '<words> <dim>' first line."""
+    head = lines[0].split() if lines else []
+    if len(head) != 2 or not all(h.isdigit() for h in head):
+        raise ValueError(f"{_LOAD}: {name!r} does not start with a '<words> <dim>' header line (got "
+                         f"{lines[0][:60] if lines else ''!r})")
+    return int(head[0]), int(head[1])
+
+
+def _word_rows(lines: list, n: int, d: int, name: str) -> tuple[list, np.ndarray]:
+    """The words and the (n, d) float32 vectors of the '<word> <v_1> ... <v_d>' lines (blank lines skipped)."""
+    rows = [ln.rstrip().split(" ") for ln in lines if ln.strip()]
+    if len(rows) != n:
+        raise ValueError(f"{_LOAD}: {name!r} announces {n} words but holds {len(rows)}")
+    bad = next((i for i, r in enumerate(rows) if len(r) != d + 1), None)
+    if bad is not None:
+        raise ValueError(f"{_LOAD}: line {bad + 2} of {name!r} has {len(rows[bad]) - 1} values, expected {d}")
+    try:
+        vectors = np.array([r[1:] for r in rows], dtype=np.float32).reshape(n, d)
+    except ValueError as e:
+        raise ValueError(f"{_LOAD}: {name!r} holds a value that is not a number ({e})") from None
+    return [r[0] for r in rows], vectors

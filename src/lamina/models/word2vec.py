@@ -1,7 +1,7 @@
-"""``Word2Vec``: skip-gram and CBOW word embeddings (seed 004, Embeddings; Mikolov et al. 2013).
+"""``Word2Vec``: skip-gram and CBOW word embeddings (Mikolov et al. 2013).
 
 Two (vocab, dim) matrices: W_in (the word vectors kept at the end, word2vec's init
-uniform(−0.5/dim, 0.5/dim)) and W_out (zeros). Seed 004's batches give the examples:
+uniform(−0.5/dim, 0.5/dim)) and W_out (zeros). The batch generators of ``lamina.text`` give the examples:
 
 * skip-gram (``skipgram_batches``: each centre word with ``num_skips`` distinct context words of
   its window) — as in word2vec.c and gensim, the context word is the input and the centre word the
@@ -24,9 +24,10 @@ import numpy as np
 
 from .. import nn
 from ..nn import functional as F
+from ..ops.negative_sampling import negative_sampling_loss
 from ..tensor import Tensor
 from .keyed_vectors import KeyedVectors
-from ..ops.negative_sampling import negative_sampling_loss
+from .word2vec_fit import fit
 
 __all__ = ["KeyedVectors", "Word2Vec"]
 
@@ -117,8 +118,8 @@ class Word2Vec(nn.Module):
                 √(t/f) + t/f (word2vec.c); 0 keeps every word.
             context: how skip-gram picks a centre's ``num_skips`` distinct context words: ``"distance"``
                 (default) with word2vec's preference for near words (a word at distance d with probability
-                ∝ window − d + 1, see ``word2vec_batches.py``), ``"uniform"`` exactly as seed 004's
-                ``skipgram_batches``.
+                ∝ window − d + 1, see ``word2vec_batches.py``), ``"uniform"`` uniformly among the window's
+                words, as ``lamina.text.skipgram_batches`` does.
             row_cap: a word seen n > row_cap times in one batch gets its summed gradient scaled by row_cap / n
                 (see ``word2vec_fit.py``: keeps big batches from overshooting on frequent words); None: exact
                 SGD on the summed loss.
@@ -129,8 +130,6 @@ class Word2Vec(nn.Module):
                 (``callback.trainer``) stops at the end of the batch.
             progress: a tqdm bar over the corpus words with words/s, loss and lr.
         """
-        from .word2vec_fit import fit
-
         return fit(self, corpus, vocab, epochs=epochs, batch_size=batch_size, window=window, num_skips=num_skips,
                    lr=lr, min_lr=min_lr, sample=sample, context=context, row_cap=row_cap, seed=seed, callbacks=callbacks,
                    progress=progress)

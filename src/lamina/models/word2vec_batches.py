@@ -1,4 +1,4 @@
-"""Seed 004's skip-gram batches with word2vec's preference for near context words.
+"""Skip-gram batches (``lamina.text.SkipGramBatches``) with word2vec's preference for near context words.
 
 ``lamina.text.skipgram_batches`` draws each centre's ``num_skips`` context words uniformly from
 its window. word2vec.c and gensim instead shrink the window of every centre to a random radius
@@ -6,7 +6,7 @@ b ∈ {1..w}, so a context word at distance d is used with probability (w − d 
 count more, and the vectors come out closer to theirs (measured on GCIDE: mean overlap of the 10
 nearest neighbours with gensim's 0.55 → 0.60, against 0.66 between two gensim seeds).
 
-``WeightedSkipGramBatches`` keeps everything of the seed's generator (cursor, batch layout: each
+``WeightedSkipGramBatches`` keeps everything of ``SkipGramBatches`` (cursor, batch layout: each
 centre repeated ``num_skips`` times with distinct labels) and draws the ``num_skips`` distinct
 offsets with inclusion probabilities π_d = num_skips · (w − |d| + 1) / (w (w + 1)) — for
 num_skips = w + 1 exactly word2vec's (w − d + 1)/w, the same expected number of pairs per word.

@@ -1,7 +1,7 @@
 """The training loop of ``Word2Vec.fit`` (see ``word2vec.py``).
 
 Per epoch: subsample the corpus (each occurrence of word w kept with probability √(t/f_w) + t/f_w),
-walk it with seed 004's batch generator, draw the negatives, and take one SGD step per batch on the
+walk it with the skip-gram or CBOW batch generator of ``lamina.text``, draw the negatives, and take one SGD step per batch on the
 summed loss — forward and backward through the fused negative-sampling op, row-sparse gradients,
 ``optim.SGD``.  The learning rate falls linearly from ``lr`` (first word) to ``min_lr`` (last word
 of the last epoch).  Everything per batch is whole-array NumPy: no Python loop over words.
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import NamedTuple
 
 import numpy as np
 
@@ -84,7 +85,7 @@ def _prepare(model, corpus, vocab):
 
 
 class _Examples:
-    """Turns seed 004 batches into (inputs, targets) of the loss, and draws the negatives."""
+    """Turns (batch, labels) of the batch generators into (inputs, targets) of the loss, and draws the negatives."""
 
     def __init__(self, model, num_skips, sampler):
         self.model, self.num_skips, self.sampler = model, num_skips, sampler
@@ -115,8 +116,22 @@ def _cap_rows(grad, cap: float, vocab_size: int) -> None:
         grad._values[over] *= (cap / count[over]).astype(grad.dtype)[:, None]
 
 
-def fit(model, corpus, vocab=None, *, epochs=5, batch_size=None, window=5, num_skips=None, lr=0.025, min_lr=1e-4,
-        sample=1e-3, context="distance", row_cap=32, seed=None, callbacks=(), progress=True) -> dict:
+class _Settings(NamedTuple):
+    """fit's checked arguments; a batch holds ``rows`` (context word, centre) pairs of ``centres_per_batch`` centres."""
+
+    epochs: int
+    window: int
+    num_skips: int
+    lr: float
+    min_lr: float
+    sample: float
+    context: str
+    skipgram: bool
+    centres_per_batch: int
+    rows: int
+
+
+def _settings(model, epochs, batch_size, window, num_skips, lr, min_lr, sample, context) -> _Settings:
     epochs = check_int(epochs, "epochs", _OP)
     if batch_size is None:  # the full softmax updates every output row at every step: smaller steps stay stable
         batch_size = 2048 if model.loss_type == "negative_sampling" else 128
@@ -126,6 +141,15 @@ def fit(model, corpus, vocab=None, *, epochs=5, batch_size=None, window=5, num_s
     if min_lr > lr:
         raise ValueError(f"{_OP}: min_lr ({min_lr}) must be <= lr ({lr})")
     skipgram = model.mode == "skipgram"
+    num_skips = _num_skips(num_skips, window, context, skipgram)
+    per_centre = num_skips if skipgram else 2 * window  # batch_size counts (context word, centre) pairs
+    centres_per_batch = max(1, batch_size // per_centre)
+    return _Settings(epochs, window, num_skips, lr, min_lr, sample, context, skipgram, centres_per_batch,
+                     centres_per_batch * per_centre)
+
+
+def _num_skips(num_skips, window: int, context, skipgram: bool) -> int:
+    """Context words per centre (default window + 1), checked against the window and the ``context`` rule."""
     num_skips = check_int(num_skips, "num_skips", _OP) if num_skips is not None else min(window + 1, 2 * window)
     if skipgram and num_skips > 2 * window:
         raise ValueError(f"{_OP}: num_skips ({num_skips}) must be <= 2*window ({2 * window})")
@@ -134,98 +158,149 @@ def fit(model, corpus, vocab=None, *, epochs=5, batch_size=None, window=5, num_s
     if skipgram and context == "distance" and num_skips > window + 1:
         raise ValueError(f"{_OP}: context='distance' needs num_skips <= window + 1 ({window + 1}), got {num_skips}; "
                          "use context='uniform' for more context words per centre")
-    per_centre = num_skips if skipgram else 2 * window  # batch_size counts (context word, centre) pairs
-    centres_per_batch = max(1, batch_size // per_centre)
-    rows = centres_per_batch * per_centre
+    return num_skips
 
-    ids, counts, n_corpus = _prepare(model, corpus, vocab)
+
+def _check_corpus(ids: np.ndarray, counts: np.ndarray, window: int) -> None:
     if ids.size < 2 * window + 1:
         raise ValueError(f"{_OP}: the corpus has {ids.size} in-vocabulary words, fewer than one window of "
                          f"2*window+1 = {2 * window + 1}")
     if not counts.any():
         raise ValueError(f"{_OP}: every word of the corpus is UNK; nothing to train on")
-    rng = make_rng(seed, _OP)
-    keep = keep_probabilities(counts, sample)
-    # a table of ~200 slots per word: one random slot per draw (5x faster than a binary search)
+
+
+def _sampler(model, counts: np.ndarray, rng):
+    """The negative sampler (None for the full softmax), with a table of ~200 slots per word: one random
+    slot per draw (5x faster than a binary search)."""
+    if model.loss_type != "negative_sampling":
+        return None
     table = int(min(10_000_000, max(100_000, 200 * counts.size)))
-    sampler = NegativeSampler(counts, seed=rng, table_size=table) if model.loss_type == "negative_sampling" else None
-    batches = WeightedSkipGramBatches if context == "distance" else skipgram_batches
-    examples = _Examples(model, num_skips, sampler)
+    return NegativeSampler(counts, seed=rng, table_size=table)
+
+
+def _optimizer(model, cfg: _Settings):
     # CBOW: word2vec.c and gensim move each of the 2R context words by the whole gradient of their mean h,
     # i.e. 2R times the gradient of the mean; the same update is SGD with a 2R times larger rate on W_in.
-    in_scale = 1.0 if skipgram else 2.0 * window
-    opt = optim.SGD([{"params": [model.in_embed.weight], "scale": in_scale},
-                     {"params": [model.out_embed.weight], "scale": 1.0}], lr=lr)
-    run = _Run(model, opt, epochs)
-    callbacks = list(callbacks or ())
+    in_scale = 1.0 if cfg.skipgram else 2.0 * cfg.window
+    return optim.SGD([{"params": [model.in_embed.weight], "scale": in_scale},
+                      {"params": [model.out_embed.weight], "scale": 1.0}], lr=cfg.lr)
+
+
+def _attach(callbacks, run: _Run) -> None:
     for c in callbacks:
         if hasattr(c, "set_trainer"):
             c.set_trainer(run)
         else:
             c.trainer = run
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=epochs * n_corpus, unit="word", unit_scale=True, desc="word2vec", dynamic_ncols=True)
-    total, done, shown = float(epochs * n_corpus), 0.0, 0  # progress in corpus words (UNK included)
-    _call(callbacks, "on_train_begin", {})
-    try:
-        for epoch in range(epochs):
-            _call(callbacks, "on_epoch_begin", epoch, {})
-            t0, loss_sum, n_examples, epoch_words = time.perf_counter(), 0.0, 0, 0.0
-            data = ids[rng.random(ids.size) < keep[ids]]
-            if data.size < 2 * window + 1:  # a tiny corpus subsampled away: train on all of it
-                data = ids
-            gen = (batches(data, rows, num_skips, window, seed=rng) if skipgram
-                   else cbow_batches(data, rows, window))
-            left = gen.centres_per_epoch
-            words_per_centre = n_corpus / left
-            step = 0
-            while left > 0 and not run.stop_training:
-                batch, labels = next(gen)
-                centres = min(centres_per_batch, left)
-                left -= centres
-                inputs, targets = examples(batch, labels, centres)
-                rate = lr - (lr - min_lr) * (done / total)
-                for group in opt.param_groups:
-                    group["lr"] = rate * group["scale"]
-                loss = model(inputs, targets)
-                opt.zero_grad()
-                loss.backward()
-                if row_cap is not None:
-                    _cap_rows(model.in_embed.weight.grad, row_cap, model.vocab_size)
-                    _cap_rows(model.out_embed.weight.grad, row_cap, model.vocab_size)
-                opt.step()
-                value = float(loss._data)
-                if not math.isfinite(value):
-                    raise FloatingPointError(f"{_OP}: the loss became {value} at epoch {epoch + 1}, batch {step + 1}; "
-                                             f"lower lr (now {lr})")
-                scored = inputs.size if skipgram else len(inputs)  # (input word, target) examples
-                loss_sum, n_examples = loss_sum + value, n_examples + scored
-                words = centres * words_per_centre
-                done += words
-                epoch_words += words
-                if bar is not None:
-                    now = min(round(done), epochs * n_corpus)
-                    bar.update(now - shown)
-                    shown = now
-                    if step % 20 == 0:
-                        bar.set_postfix(loss=f"{loss_sum / n_examples:.4f}", lr=f"{rate:.2e}", refresh=False)
-                _call(callbacks, "on_batch_end", step, {"loss": value / scored, "lr": rate})
-                step += 1
-            seconds = time.perf_counter() - t0
-            logs = {"loss": loss_sum / max(n_examples, 1), "words_per_sec": epoch_words / seconds, "lr": rate}
-            if bar is not None:
-                bar.set_postfix(loss=f"{logs['loss']:.4f}", lr=f"{rate:.2e}", refresh=False)
-            for k, v in logs.items():
-                run.history[k].append(v)
-            _call(callbacks, "on_epoch_end", epoch, logs)
-            if run.stop_training:
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-        model._wv = None
-    _call(callbacks, "on_train_end", dict(run.history))
-    return run.history
+
+class _Loop:
+    """One run of fit: the batches of each epoch, one SGD step per batch, the learning-rate schedule
+    (linear in the corpus words done, UNK included), the progress bar and the callbacks."""
+
+    def __init__(self, model, cfg: _Settings, ids, counts, n_corpus: int, rng, row_cap, callbacks):
+        self.model, self.cfg, self.ids, self.n_corpus, self.rng = model, cfg, ids, n_corpus, rng
+        self.row_cap, self.callbacks = row_cap, callbacks
+        self.keep = keep_probabilities(counts, cfg.sample)
+        self.examples = _Examples(model, cfg.num_skips, _sampler(model, counts, rng))
+        self.opt = _optimizer(model, cfg)
+        self.run = _Run(model, self.opt, cfg.epochs)
+        self.total, self.done, self.shown, self.rate = float(cfg.epochs * n_corpus), 0.0, 0, cfg.lr
+        self.bar = None
+
+    def train(self, progress: bool) -> dict:
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.cfg.epochs * self.n_corpus, unit="word", unit_scale=True, desc="word2vec",
+                            dynamic_ncols=True)
+        _call(self.callbacks, "on_train_begin", {})
+        try:
+            for epoch in range(self.cfg.epochs):
+                self._epoch(epoch)
+                if self.run.stop_training:
+                    break
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+            self.model._wv = None
+        _call(self.callbacks, "on_train_end", dict(self.run.history))
+        return self.run.history
+
+    def _batches(self):
+        """This epoch's batch generator over the corpus subsampled anew (each word kept with ``keep``)."""
+        cfg, ids = self.cfg, self.ids
+        data = ids[self.rng.random(ids.size) < self.keep[ids]]
+        if data.size < 2 * cfg.window + 1:  # a tiny corpus subsampled away: train on all of it
+            data = ids
+        if not cfg.skipgram:
+            return cbow_batches(data, cfg.rows, cfg.window)
+        batches = WeightedSkipGramBatches if cfg.context == "distance" else skipgram_batches
+        return batches(data, cfg.rows, cfg.num_skips, cfg.window, seed=self.rng)
+
+    def _epoch(self, epoch: int) -> None:
+        _call(self.callbacks, "on_epoch_begin", epoch, {})
+        t0, loss_sum, n_examples, epoch_words = time.perf_counter(), 0.0, 0, 0.0
+        gen = self._batches()
+        left = gen.centres_per_epoch
+        words_per_centre = self.n_corpus / left
+        step = 0
+        while left > 0 and not self.run.stop_training:
+            batch, labels = next(gen)
+            centres = min(self.cfg.centres_per_batch, left)
+            left -= centres
+            value, scored = self._step(batch, labels, centres, epoch, step)
+            loss_sum, n_examples = loss_sum + value, n_examples + scored
+            words = centres * words_per_centre
+            self.done += words
+            epoch_words += words
+            self._show(step, loss_sum, n_examples)
+            _call(self.callbacks, "on_batch_end", step, {"loss": value / scored, "lr": self.rate})
+            step += 1
+        seconds = time.perf_counter() - t0
+        logs = {"loss": loss_sum / max(n_examples, 1), "words_per_sec": epoch_words / seconds, "lr": self.rate}
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{logs['loss']:.4f}", lr=f"{self.rate:.2e}", refresh=False)
+        for k, v in logs.items():
+            self.run.history[k].append(v)
+        _call(self.callbacks, "on_epoch_end", epoch, logs)
+
+    def _step(self, batch, labels, centres: int, epoch: int, step: int) -> tuple[float, int]:
+        """One SGD step on the batch's summed loss; returns the loss and the number of (input, target) examples."""
+        cfg, model, opt = self.cfg, self.model, self.opt
+        inputs, targets = self.examples(batch, labels, centres)
+        self.rate = cfg.lr - (cfg.lr - cfg.min_lr) * (self.done / self.total)
+        for group in opt.param_groups:
+            group["lr"] = self.rate * group["scale"]
+        loss = model(inputs, targets)
+        opt.zero_grad()
+        loss.backward()
+        if self.row_cap is not None:
+            _cap_rows(model.in_embed.weight.grad, self.row_cap, model.vocab_size)
+            _cap_rows(model.out_embed.weight.grad, self.row_cap, model.vocab_size)
+        opt.step()
+        value = float(loss._data)
+        if not math.isfinite(value):
+            raise FloatingPointError(f"{_OP}: the loss became {value} at epoch {epoch + 1}, batch {step + 1}; "
+                                     f"lower lr (now {cfg.lr})")
+        return value, (inputs.size if cfg.skipgram else len(inputs))
+
+    def _show(self, step: int, loss_sum: float, n_examples: int) -> None:
+        if self.bar is None:
+            return
+        now = min(round(self.done), self.cfg.epochs * self.n_corpus)
+        self.bar.update(now - self.shown)
+        self.shown = now
+        if step % 20 == 0:
+            self.bar.set_postfix(loss=f"{loss_sum / n_examples:.4f}", lr=f"{self.rate:.2e}", refresh=False)
+
+
+def fit(model, corpus, vocab=None, *, epochs=5, batch_size=None, window=5, num_skips=None, lr=0.025, min_lr=1e-4,
+        sample=1e-3, context="distance", row_cap=32, seed=None, callbacks=(), progress=True) -> dict:
+    cfg = _settings(model, epochs, batch_size, window, num_skips, lr, min_lr, sample, context)
+    ids, counts, n_corpus = _prepare(model, corpus, vocab)
+    _check_corpus(ids, counts, cfg.window)
+    rng = make_rng(seed, _OP)
+    loop = _Loop(model, cfg, ids, counts, n_corpus, rng, row_cap, list(callbacks or ()))
+    _attach(loop.callbacks, loop.run)
+    return loop.train(progress)

@@ -1,6 +1,6 @@
-"""Activation primitives beyond the core's relu/sigmoid/tanh (seeds 001, 003, 004).
+"""Activation primitives beyond the core's relu/sigmoid/tanh.
 
-Each op's backward multiplies the incoming gradient by f'(x) (seed 001: σ'(x) ∘ o),
+Each op's backward multiplies the incoming gradient by f'(x) (x̄ = f'(x) ∘ ȳ),
 written with tensor ops so that second derivatives work.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ def _mask(cond: xp.ndarray, dtype) -> Tensor:
 
 
 class LeakyRelu(ElementwiseUnary):
-    """f(x) = x for x > 0, a·x otherwise (seed 003)."""
+    """f(x) = x for x > 0, a·x otherwise; f'(x) = 1 for x > 0, a otherwise."""
 
     def __init__(self, slope: float):
         self.slope = slope
@@ -34,7 +34,7 @@ class LeakyRelu(ElementwiseUnary):
 
 
 class Elu(ElementwiseUnary):
-    """f(x) = scale·x for x > 0, scale·α·(eˣ − 1) otherwise. ELU has scale 1; SELU (seed 001) has
+    """f(x) = scale·x for x > 0, scale·α·(eˣ − 1) otherwise. ELU has scale 1; SELU (self-normalising) has
     λ = 1.0507009873554804934193349852946 and α = 1.6732632423543772848170429916717."""
 
     def __init__(self, alpha: float, scale: float = 1.0):

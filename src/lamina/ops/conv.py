@@ -1,6 +1,6 @@
 """2-D convolution and transposed convolution (NCHW), as three ops built from one trilinear form.
 
-Seed 001: the convolution maps U (X × Y × S) to V with
+The convolution maps U (X × Y × S) to V with
     V(x, y, t) = Σ_i Σ_j Σ_s K(i − x + δ, j − y + δ, s, t) U(i, j, s).
 Written as a matrix product: gather every receptive field of U into a column ("im2col"),
 then one GEMM per layer multiplies the weight matrix (O, C·kh·kw) with the column matrix
@@ -444,6 +444,44 @@ def _positive(v, name, op):
     return v
 
 
+def _conv_args(input: Tensor, weight: Tensor, bias, stride, dilation, layout: str, op: str) -> tuple:
+    """The arguments both convolutions share, checked: (batched input, unbatched?, stride, dilation) with
+    the stride and dilation as pairs of positive ints; ``layout`` names the weight's dims."""
+    x, unbatched = _batched(input, op)
+    if not isinstance(weight, Tensor) or weight.ndim != 4:
+        raise ShapeError(f"{op}: weight must be a 4-D tensor {layout}, "
+                         f"got {getattr(weight, 'shape', type(weight).__name__)}")
+    _check_float(x, weight, bias, op)
+    stride = _positive(pair(stride, "stride", op), "stride", op)
+    dilation = _positive(pair(dilation, "dilation", op), "dilation", op)
+    return x, unbatched, stride, dilation
+
+
+def _check_groups(groups, op: str) -> None:
+    if not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+
+
+def _check_bias(bias, channels: int, op: str) -> None:
+    if bias is not None and tuple(bias.shape) != (channels,):
+        raise ShapeError(f"{op}: bias must have shape ({channels},) (one per output channel), "
+                         f"got {tuple(bias.shape)}")
+
+
+def _check_conv_channels(input: Tensor, weight: Tensor, bias, groups, op: str) -> None:
+    """conv2d's channel rules: in_channels = weight.shape[1]·groups, out_channels divisible by groups."""
+    c, (o, cg) = input.shape[-3], weight.shape[:2]
+    _check_groups(groups, op)
+    if c != cg * groups:
+        raise ShapeError(f"{op}: input of shape {tuple(input.shape)} has {c} channels but weight of shape "
+                         f"{tuple(weight.shape)} with groups={groups} expects {cg * groups} "
+                         f"(in_channels = weight.shape[1] * groups)")
+    if o % groups:
+        raise ShapeError(f"{op}: weight of shape {tuple(weight.shape)} has {o} output channels, "
+                         f"not divisible by groups={groups}")
+    _check_bias(bias, o, op)
+
+
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
            groups: int = 1, *, activation: str | None = None) -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of input (N, C, H, W) with weight (O, C/groups, kh, kw).
@@ -453,29 +491,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     ``activation='relu'`` (a lamina extension) fuses relu(conv + bias) into one op: same values and
     gradients as ``relu(conv2d(...))``, without the separate activation array and its mask."""
     op = "conv2d"
-    x, unbatched = _batched(input, op)
-    if not isinstance(weight, Tensor) or weight.ndim != 4:
-        raise ShapeError(f"{op}: weight must be a 4-D tensor (out_channels, in_channels/groups, kh, kw), "
-                         f"got {getattr(weight, 'shape', type(weight).__name__)}")
-    _check_float(x, weight, bias, op)
-    stride = _positive(pair(stride, "stride", op), "stride", op)
-    dilation = _positive(pair(dilation, "dilation", op), "dilation", op)
-    n, c, h, w = x.shape
-    o, cg, kh, kw = weight.shape
-    if not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    if c != cg * groups:
-        raise ShapeError(f"{op}: input of shape {tuple(input.shape)} has {c} channels but weight of shape "
-                         f"{tuple(weight.shape)} with groups={groups} expects {cg * groups} "
-                         f"(in_channels = weight.shape[1] * groups)")
-    if o % groups:
-        raise ShapeError(f"{op}: weight of shape {tuple(weight.shape)} has {o} output channels, "
-                         f"not divisible by groups={groups}")
-    if bias is not None and tuple(bias.shape) != (o,):
-        raise ShapeError(f"{op}: bias must have shape ({o},) (one per output channel), got {tuple(bias.shape)}")
+    x, unbatched, stride, dilation = _conv_args(input, weight, bias, stride, dilation,
+                                                "(out_channels, in_channels/groups, kh, kw)", op)
+    _check_conv_channels(input, weight, bias, groups, op)
+    h, w = x.shape[2:]
+    kh, kw = weight.shape[2:]
     pads = _conv_pads(padding, (kh, kw), dilation, stride, op)
-    oh = out_size(h, kh, stride[0], *pads[0], dilation[0])
-    ow = out_size(w, kw, stride[1], *pads[1], dilation[1])
+    (top, bottom), (left, right) = pads
+    oh = out_size(h, kh, stride[0], top, bottom, dilation[0])
+    ow = out_size(w, kw, stride[1], left, right, dilation[1])
     if oh < 1 or ow < 1:
         raise ShapeError(f"{op}: kernel ({kh}, {kw}) with dilation {dilation} spans "
                          f"({dilation[0] * (kh - 1) + 1}, {dilation[1] * (kw - 1) + 1}), larger than the padded "
@@ -488,41 +512,46 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return y.reshape(y.shape[1:]) if unbatched else y
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
-    """Transposed convolution (the gradient of conv2d in its input) of input (N, C_in, H, W) with weight
-    (C_in, C_out/groups, kh, kw). Output size OH = (H − 1)·stride − 2·pad + dilation·(kh − 1) + output_padding + 1."""
-    op = "conv_transpose2d"
-    x, unbatched = _batched(input, op)
-    if not isinstance(weight, Tensor) or weight.ndim != 4:
-        raise ShapeError(f"{op}: weight must be a 4-D tensor (in_channels, out_channels/groups, kh, kw), "
-                         f"got {getattr(weight, 'shape', type(weight).__name__)}")
-    _check_float(x, weight, bias, op)
-    stride = _positive(pair(stride, "stride", op), "stride", op)
-    dilation = _positive(pair(dilation, "dilation", op), "dilation", op)
+def _transpose_pads(padding, output_padding, stride: tuple, dilation: tuple, op: str) -> tuple:
+    """(padding, output_padding) of a transposed convolution as pairs, each output_padding below stride or dilation."""
     if isinstance(padding, str):
         raise ValueError(f"{op}: padding must be an int or a pair of ints (PyTorch has no '{padding}' "
                          "padding for transposed convolutions)")
     ph, pw = pair(padding, "padding", op)
     oph, opw = pair(output_padding, "output_padding", op)
-    if ph < 0 or pw < 0 or oph < 0 or opw < 0:
+    if min(ph, pw, oph, opw) < 0:
         raise ValueError(f"{op}: padding {padding!r} and output_padding {output_padding!r} must be non-negative")
     for a, s, d in ((oph, stride[0], dilation[0]), (opw, stride[1], dilation[1])):
         if a >= s and a >= d:
             raise ValueError(f"{op}: output_padding {(oph, opw)} must be smaller than either stride {stride} "
                              f"or dilation {dilation}")
-    n, c, h, w = x.shape
-    ci, cog, kh, kw = weight.shape
-    if not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    return (ph, pw), (oph, opw)
+
+
+def _check_transpose_channels(input: Tensor, weight: Tensor, bias, groups, op: str) -> int:
+    """conv_transpose2d's channel rules: in_channels = weight.shape[0], divisible by groups. Returns out_channels."""
+    c, (ci, cog) = input.shape[-3], weight.shape[:2]
+    _check_groups(groups, op)
     if c != ci:
         raise ShapeError(f"{op}: input of shape {tuple(input.shape)} has {c} channels but weight of shape "
                          f"{tuple(weight.shape)} expects {ci} (weight.shape[0] = in_channels)")
     if ci % groups:
         raise ShapeError(f"{op}: in_channels {ci} is not divisible by groups={groups}")
-    co = cog * groups
-    if bias is not None and tuple(bias.shape) != (co,):
-        raise ShapeError(f"{op}: bias must have shape ({co},) (one per output channel), got {tuple(bias.shape)}")
+    _check_bias(bias, cog * groups, op)
+    return cog * groups
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Transposed convolution (the gradient of conv2d in its input) of input (N, C_in, H, W) with weight
+    (C_in, C_out/groups, kh, kw). Output size OH = (H − 1)·stride − 2·pad + dilation·(kh − 1) + output_padding + 1."""
+    op = "conv_transpose2d"
+    x, unbatched, stride, dilation = _conv_args(input, weight, bias, stride, dilation,
+                                                "(in_channels, out_channels/groups, kh, kw)", op)
+    (ph, pw), (oph, opw) = _transpose_pads(padding, output_padding, stride, dilation, op)
+    _check_transpose_channels(input, weight, bias, groups, op)
+    h, w = x.shape[2:]
+    kh, kw = weight.shape[2:]
     oh = (h - 1) * stride[0] - 2 * ph + dilation[0] * (kh - 1) + oph + 1
     ow = (w - 1) * stride[1] - 2 * pw + dilation[1] * (kw - 1) + opw + 1
     if oh < 1 or ow < 1:

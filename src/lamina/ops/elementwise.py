@@ -1,6 +1,6 @@
 """Elementwise ops: arithmetic, math functions, comparisons, ``where``, ``clamp``, casts.
 
-Each op: forward on arrays, backward (σ'(x) ∘ o, seed 001) and jvp (σ'(x) x')
+Each op: forward on arrays, backward (x̄ = f'(x) ∘ ȳ) and jvp (f'(x) ∘ x')
 written with tensor ops. Broadcasting is free here: the engine sums a gradient
 back to its input's shape.
 """

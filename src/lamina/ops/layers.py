@@ -31,7 +31,7 @@ def _const(a: xp.ndarray) -> Tensor:
 
 # ---------------------------------------------------------------------------- linear
 class Linear(Op):
-    """y = x Wᵀ + b with one GEMM; for a batch (seed 001): W̄ = oᵀx, x̄ = o W, b̄ = Σₙ o."""
+    """y = x Wᵀ + b with one GEMM; for a batch x (N, in) and ȳ (N, out): W̄ = ȳᵀx, x̄ = ȳ W, b̄ = Σₙ ȳₙ."""
 
     def forward(self, x, w, b=None):
         y = xp.matmul(x, w.T)
@@ -158,7 +158,7 @@ def embedding(idx: xp.ndarray, w: Tensor, padding_idx=None, sparse: bool = False
 
 # ---------------------------------------------------------------------------- batch normalisation
 class BatchNorm(Op):
-    """Training-mode batch norm (seed 004): x̂ = (x − μ_B)/√(σ²_B + ε), y = γ x̂ + β, with the batch
+    """Training-mode batch norm: x̂ = (x − μ_B)/√(σ²_B + ε), y = γ x̂ + β, with the batch
     mean and biased variance over every dim but the channel dim 1.
 
     Backward (per channel, m values): x̄ = γ/√(σ²+ε) · (ȳ − mean(ȳ) − x̂ · mean(ȳ x̂)),

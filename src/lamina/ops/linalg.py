@@ -1,7 +1,7 @@
 """Matrix products: ``matmul`` (vector, matrix, batched, broadcast) and its aliases.
 
 For y = A B the transposed-Jacobian products are  Ā = Ȳ Bᵀ  and  B̄ = Aᵀ Ȳ
-(seed 001: for y = Wx, W̄ = o xᵀ and x̄ = Wᵀ o). Batch dims that were broadcast
+(for y = Wx: W̄ = ȳ xᵀ and x̄ = Wᵀ ȳ). Batch dims that were broadcast
 are summed back by the engine. A 1-D operand is lifted to a matrix for the rule
 and squeezed back, exactly as the forward does.
 """
@@ -13,11 +13,18 @@ from ..autograd.op import Multilinear, run
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .elementwise import _const
-from .shape import squeeze, transpose, unsqueeze  # noqa: F401
+from .shape import squeeze, unsqueeze
 
 
-def _mT(x: Tensor) -> Tensor:
-    return transpose(x, -1, -2)
+# The two products of MatMul's backward for each (ta, tb): (first, second, ta, tb) with operands
+# numbered 0 = C̄, 1 = A, 2 = B. For C = A B:  Ā = C̄ Bᵀ, B̄ = Aᵀ C̄;  C = Aᵀ B:  Ā = B C̄ᵀ, B̄ = A C̄;
+# C = A Bᵀ:  Ā = C̄ B, B̄ = C̄ᵀ A;  C = Aᵀ Bᵀ:  Ā = Bᵀ C̄ᵀ, B̄ = C̄ᵀ Aᵀ.
+_GRAD_PRODUCTS = {
+    (False, False): ((0, 2, False, True), (1, 0, True, False)),
+    (True, False): ((2, 0, False, True), (1, 0, False, False)),
+    (False, True): ((0, 2, False, False), (0, 1, True, False)),
+    (True, True): ((2, 0, True, True), (0, 1, True, True)),
+}
 
 
 class MatMul(Multilinear):
@@ -42,21 +49,9 @@ class MatMul(Multilinear):
         na, nb = self.needs
         if a._data.ndim == 1 or b._data.ndim == 1:
             return self._backward_vector(g, a, b, na, nb)
-        ta, tb = self.ta, self.tb
-        ga = gb = None
-        if not ta and not tb:
-            ga = _mm(g, b, False, True) if na else None
-            gb = _mm(a, g, True, False) if nb else None
-        elif ta and not tb:
-            ga = _mm(b, g, False, True) if na else None
-            gb = _mm(a, g, False, False) if nb else None
-        elif not ta and tb:
-            ga = _mm(g, b, False, False) if na else None
-            gb = _mm(g, a, True, False) if nb else None
-        else:
-            ga = _mm(b, g, True, True) if na else None
-            gb = _mm(g, a, True, True) if nb else None
-        return ga, gb
+        (i, j, ta, tb), (k, m, ta2, tb2) = _GRAD_PRODUCTS[self.ta, self.tb]
+        x = (g, a, b)
+        return (_mm(x[i], x[j], ta, tb) if na else None), (_mm(x[k], x[m], ta2, tb2) if nb else None)
 
     def _backward_vector(self, g, a, b, na, nb):
         if a.ndim == 1 and b.ndim == 1:

@@ -1,6 +1,6 @@
 """Fused loss primitives: cross-entropy with class indices, and binary cross-entropy on probabilities.
 
-Cross-entropy (seeds 000, 002): with log-probabilities ℓ = log_softmax(x) computed by the
+Cross-entropy: with log-probabilities ℓ = log_softmax(x) computed by the
 log-sum-exp trick (x − max, so no exp overflows for logits of ±1e4), the per-sample loss is
 
     L_i = −Σ_c q_ic ℓ_ic,   q_ic = (1−ε)·w_{y_i}·[c = y_i] + (ε/C)·w_c,
@@ -38,47 +38,48 @@ class CrossEntropy(Op):
         self.none_ignored = none_ignored
 
     def forward(self, x):
-        m, c = x.shape
+        m = x.shape[0]
         t = self.target
         valid = xp.ones(m, dtype=bool) if self.none_ignored else t != self.ignore_index
         self.all_valid = self.none_ignored or bool(valid.all())
         if not self.all_valid:
             t = xp.where(valid, t, 0)
         self.valid, self.t = valid, t
-        rows = xp.arange(m)
         z = x - x.max(axis=1, keepdims=True)
         e = xp.exp(z)
         s = e.sum(axis=1, keepdims=True)
         lse = xp.log(s)
         self.e, self.s = e, s
-        dt = x.dtype.type
-        nll = lse[:, 0] - z[rows, t]
+        nll = lse[:, 0] - z[xp.arange(m), t]
         if self.all_valid and self.weight is None and not self.eps:  # the common case, in a few array ops
-            self.wt = None
-            self.denom = dt(m) if self.reduction == "mean" else dt(1)
-            if self.reduction == "none":
-                return nll
-            total = nll.sum()
-            return xp.asarray(total / self.denom if self.reduction == "mean" else total, dtype=x.dtype)
-        w = self.weight
-        # q's row sums and the weight of each row's target
-        wt = (w[t] if w is not None else xp.ones(m, dtype=x.dtype)) * dt(1.0 - self.eps)
-        if not self.all_valid:
-            wt = wt * valid
-        loss = wt * nll
-        if self.eps:
-            wsm = w if w is not None else xp.ones(c, dtype=x.dtype)
-            smooth = (lse - z) @ wsm  # −Σ_c w_c ℓ_ic
-            smooth *= dt(self.eps / c)
-            if not self.all_valid:
-                smooth *= valid
-            loss = loss + smooth
-        self.wt = wt
+            self.wt, loss = None, nll
+        else:
+            loss = self._weighted_loss(nll, lse, z)
         self.denom = self._denominator(x.dtype)
         if self.reduction == "none":
             return loss
         total = loss.sum()
         return xp.asarray(total / self.denom if self.reduction == "mean" else total, dtype=x.dtype)
+
+    def _weighted_loss(self, nll, lse, z):
+        """L_i = w_{y_i}(1−ε)·nll_i + (ε/C)·Σ_c w_c (lse_i − z_ic), zero on ignored rows; keeps q's target weights."""
+        m, c = z.shape
+        dt = z.dtype.type
+        w = self.weight
+        # q's row sums and the weight of each row's target
+        wt = (w[self.t] if w is not None else xp.ones(m, dtype=z.dtype)) * dt(1.0 - self.eps)
+        if not self.all_valid:
+            wt = wt * self.valid
+        loss = wt * nll
+        if self.eps:
+            wsm = w if w is not None else xp.ones(c, dtype=z.dtype)
+            smooth = (lse - z) @ wsm  # −Σ_c w_c ℓ_ic
+            smooth *= dt(self.eps / c)
+            if not self.all_valid:
+                smooth *= self.valid
+            loss = loss + smooth
+        self.wt = wt
+        return loss
 
     def _denominator(self, dtype):
         if self.reduction != "mean":

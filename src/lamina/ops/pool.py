@@ -329,11 +329,8 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     return y.reshape(y.shape[1:]) if unbatched else y
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
-    """Average over PyTorch's adaptive bins so that the output is ``output_size`` (None keeps a dim)."""
-    op = "adaptive_avg_pool2d"
-    x, unbatched = _batched(input, op)
-    h, w = x.shape[2:]
+def _adaptive_size(output_size, h: int, w: int, op: str) -> tuple:
+    """``output_size`` (an int, or a pair whose None entries keep that dim) as a pair of positive ints."""
     if isinstance(output_size, numbers.Integral) or output_size is None:
         output_size = (output_size, output_size)
     if not isinstance(output_size, (tuple, list)) or len(output_size) != 2:
@@ -341,6 +338,15 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     oh, ow = (h if output_size[0] is None else int(output_size[0])), (w if output_size[1] is None else int(output_size[1]))
     if oh < 1 or ow < 1:
         raise ValueError(f"{op}: output_size must be positive, got {(oh, ow)}")
+    return oh, ow
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average over PyTorch's adaptive bins so that the output is ``output_size`` (None keeps a dim)."""
+    op = "adaptive_avg_pool2d"
+    x, unbatched = _batched(input, op)
+    h, w = x.shape[2:]
+    oh, ow = _adaptive_size(output_size, h, w, op)
     if (oh, ow) == (1, 1):
         y = x.mean((2, 3), keepdim=True)
     elif h % oh == 0 and w % ow == 0:  # equal bins: a plain average pool
@@ -434,17 +440,28 @@ _MODES = {1: ("nearest", "nearest-exact", "linear", "area"), 2: ("nearest", "nea
 
 
 def _sizes(x, size, scale_factor, op):
-    dims = x.ndim - 2
-    in_sizes = x.shape[2:]
+    """The output's spatial sizes and the scale factor of each dim (None when given by ``size``)."""
     if (size is None) == (scale_factor is None):
         raise ValueError(f"{op}: give exactly one of size and scale_factor (got size={size!r}, "
                          f"scale_factor={scale_factor!r})")
     if size is not None:
-        size = (size,) * dims if isinstance(size, numbers.Integral) else tuple(size)
-        if len(size) != dims or any(int(s) < 1 for s in size):
-            raise ValueError(f"{op}: size must be {dims} positive ints for input of shape {tuple(x.shape)}, "
-                             f"got {size!r}")
-        return tuple(int(s) for s in size), (None,) * dims
+        return _sizes_given(x, size, op)
+    return _sizes_scaled(x, scale_factor, op)
+
+
+def _sizes_given(x, size, op):
+    dims = x.ndim - 2
+    size = (size,) * dims if isinstance(size, numbers.Integral) else tuple(size)
+    if len(size) != dims or any(int(s) < 1 for s in size):
+        raise ValueError(f"{op}: size must be {dims} positive ints for input of shape {tuple(x.shape)}, "
+                         f"got {size!r}")
+    return tuple(int(s) for s in size), (None,) * dims
+
+
+def _sizes_scaled(x, scale_factor, op):
+    """Output size ⌊n·s⌋ per dim for scale factors s > 0."""
+    dims = x.ndim - 2
+    in_sizes = x.shape[2:]
     sf = (scale_factor,) * dims if isinstance(scale_factor, numbers.Number) else tuple(scale_factor)
     if len(sf) != dims or any(s <= 0 for s in sf):
         raise ValueError(f"{op}: scale_factor must be {dims} positive numbers for input of shape "
@@ -460,6 +477,26 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     """Resize (N, C, L) or (N, C, H, W) to ``size`` or by ``scale_factor`` (PyTorch's F.interpolate):
     modes 'nearest', 'nearest-exact', 'linear' (3-D) / 'bilinear' (4-D) with ``align_corners``, 'area'."""
     op = "interpolate"
+    _check_interpolate(input, mode, align_corners, antialias, op)
+    dims = input.ndim - 2
+    out_sizes, scales = _sizes(input, size, scale_factor, op)
+    if recompute_scale_factor:
+        scales = (None,) * dims
+    if mode == "area":
+        if dims == 2:
+            return adaptive_avg_pool2d(input, out_sizes)
+        return run1(AxisLinear(adaptive_avg_matrix(input.shape[-1], out_sizes[0]), -1), input)
+    y = input
+    for axis, n_in, n_out, sf in zip(range(-dims, 0), input.shape[2:], out_sizes, scales):
+        i0, i1, lam = source_index(n_in, n_out, mode, bool(align_corners), sf, input.dtype)
+        if n_in == n_out and xp.array_equal(i0, xp.arange(n_in)) and (lam is None or not lam.any()):
+            continue  # the identity along this axis
+        y = run1(AxisResample(axis, n_in, i0, i1, lam), y)
+    return y
+
+
+def _check_interpolate(input, mode: str, align_corners, antialias: bool, op: str) -> None:
+    """interpolate's input (3-D or 4-D tensor) and mode rules."""
     if not isinstance(input, Tensor) or input.ndim not in (3, 4):
         raise ShapeError(f"{op}: expected a 3-D (N, C, L) or 4-D (N, C, H, W) tensor, got "
                          f"{tuple(getattr(input, 'shape', ())) or type(input).__name__}")
@@ -476,17 +513,3 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                          "with averaging)")
     if input.dtype.kind != "f" and mode != "nearest":
         raise TypeError(f"{op}: mode {mode!r} needs a floating point input, got dtype {input.dtype}")
-    out_sizes, scales = _sizes(input, size, scale_factor, op)
-    if recompute_scale_factor:
-        scales = (None,) * dims
-    if mode == "area":
-        if dims == 2:
-            return adaptive_avg_pool2d(input, out_sizes)
-        return run1(AxisLinear(adaptive_avg_matrix(input.shape[-1], out_sizes[0]), -1), input)
-    y = input
-    for axis, n_in, n_out, sf in zip(range(-dims, 0), input.shape[2:], out_sizes, scales):
-        i0, i1, lam = source_index(n_in, n_out, mode, bool(align_corners), sf, input.dtype)
-        if n_in == n_out and xp.array_equal(i0, xp.arange(n_in)) and (lam is None or not lam.any()):
-            continue  # the identity along this axis
-        y = run1(AxisResample(axis, n_in, i0, i1, lam), y)
-    return y
