@@ -108,10 +108,11 @@ def main():
             x, y = X[:batch], Y[:batch]
             model = make_model()
             opt = optim.SGD(model.parameters(), lr=0.01)
-            cases = {"local": lambda: local_step(model, opt, loss_fn, x, y),
-                     "inline 1 shard": lambda: parallel.data_parallel_step(model, loss_fn, (x, y), None, 1, opt)}
+            cases = {"local": lambda model=model, opt=opt, x=x, y=y: local_step(model, opt, loss_fn, x, y),
+                     "inline 1 shard": lambda model=model, opt=opt, x=x, y=y:
+                         parallel.data_parallel_step(model, loss_fn, (x, y), None, 1, opt)}
             for name, (pool, k) in pools.items():
-                cases[name] = (lambda pool=pool, k=k:
+                cases[name] = (lambda pool=pool, k=k, model=model, opt=opt, x=x, y=y:
                                parallel.data_parallel_step(model, loss_fn, (x, y), pool, k, opt))
             for fn in cases.values():      # warm up: worker processes start, models get cached
                 fn()

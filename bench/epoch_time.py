@@ -16,12 +16,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine_info  # noqa: E402
+from _common import machine_info
 
-import lamina as L  # noqa: E402
-from lamina import nn, optim  # noqa: E402
-from lamina.datasets import fashion_mnist  # noqa: E402
-from lamina.models import MLP, LeNet5  # noqa: E402
+import lamina as L
+from lamina import nn, optim
+from lamina.datasets import fashion_mnist
+from lamina.models import MLP, LeNet5
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "fashion-mnist")
 BATCH = {"mlp": 128, "lenet": 64}
@@ -97,7 +97,7 @@ def main():
         to = torch.optim.Adam(tm.parameters(), lr=LR[kind])
         rng = np.random.default_rng(0)
         times = {"lamina": [], "torch": []}
-        for e in range(args.epochs):
+        for _ in range(args.epochs):
             order = rng.permutation(len(X))
             for name, fn, m, o in (("lamina", epoch_lamina, lm, lo), ("torch", epoch_torch, tm, to)):
                 time.sleep(0.3)  # let the other library's BLAS threads stop spinning

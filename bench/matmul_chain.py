@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from _common import interleaved, machine_info, median, ratio_median
 
 import lamina as L
-from _common import interleaved, machine_info, median, ratio_median
 
 torch.set_num_threads(2)
 SIZES = [784, 512, 256, 128, 10]
@@ -63,7 +63,7 @@ def main():
     # same numbers first
     ng = numpy_step(ps, x, y)
     lg = lamina_step(lps, lx, ly)
-    for (gW, gb), (lW, lb) in zip(ng, reversed(lg)):
+    for (gW, _gb), (lW, _lb) in zip(ng, reversed(lg)):
         np.testing.assert_allclose(lW.numpy(), gW, rtol=1e-4, atol=1e-5)
 
     def run_lamina():

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from _common import interleaved, machine_info, median, ratio_median
 
 import lamina as L
-from _common import interleaved, machine_info, median, ratio_median
 
 torch.set_num_threads(1)
 

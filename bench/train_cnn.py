@@ -257,7 +257,6 @@ def main():
         return memory_child(args.memory_child)
 
     import torch
-
     from _common import machine_info
 
     torch.set_num_threads(2)

@@ -25,11 +25,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine_info  # noqa: E402
+from _common import machine_info
 
-import lamina as L  # noqa: E402
-import lamina.nn.functional as F  # noqa: E402
-from lamina.models import MLP  # noqa: E402
+import lamina as L
+import lamina.nn.functional as F
+from lamina.models import MLP
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "datasets", "fashion-mnist")
 SIZES, BATCH, LR, MOMENTUM = [784, 256, 128, 10], 128, 0.01, 0.9

@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-from lamina import tune  # noqa: E402
+from lamina import tune
 
 
 def branin(trial):

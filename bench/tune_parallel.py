@@ -28,7 +28,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
-from lamina import tune  # noqa: E402
+from lamina import tune
 
 HERE = os.path.abspath(__file__)
 

@@ -33,8 +33,6 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import machine_info, median
 
-import lamina
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -143,7 +141,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="a subset of the workloads")
     args = ap.parse_args()
     old = import_commit(args.ref)
-    import lamina.models  # noqa: F401  (both versions' model zoos)
+    import lamina.models
     importlib.import_module(old.__name__ + ".models")
     print(f"lamina (working tree) vs {args.ref}; {machine_info()}")
     print(f"{'workload':<8} {'current':>12} {args.ref:>12} {'ratio':>7}   (median over {args.rounds} rounds; "

@@ -13,11 +13,10 @@ PyTorch is a required test dependency.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 import lamina
 from lamina.autograd import gradcheck
-
-import torch
 
 torch.set_default_dtype(torch.float64)
 

@@ -4,42 +4,197 @@ The API follows PyTorch: ``import lamina as torch``-style code should run with f
 """
 import builtins as _builtins
 
-from . import backend, ops  # noqa: F401  (ops attach themselves to Tensor)
+from . import autograd, backend, func, nn, ops, optim, utils
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import (Generator, bool_ as bool, cuda, default_generator, device, float16, float32, float64,
-                      get_default_dtype, get_rng_state, initial_seed, int8, int16, int32, int64, manual_seed, seed,
-                      set_default_dtype, set_rng_state, uint8)
+from .backend import (
+    Generator,
+    cuda,
+    default_generator,
+    device,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    get_rng_state,
+    initial_seed,
+    int8,
+    int16,
+    int32,
+    int64,
+    manual_seed,
+    seed,
+    set_default_dtype,
+    set_rng_state,
+    uint8,
+)
+from .backend import bool_ as bool
 from .errors import ShapeError
-from .ops.elementwise import (abs, absolute, add, allclose, ceil, clamp, clip, cos, div, divide, eq, equal, exp,
-                              exp2, expm1, floor, floor_divide, fmod, ge, greater, greater_equal, gt, isclose,
-                              isfinite, isinf, isnan, le, less, less_equal, log, log1p, log2, log10, logical_and,
-                              logical_not, logical_or, logical_xor, lt, maximum, minimum, mul, multiply, ne, neg,
-                              negative, not_equal, pow, reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin,
-                              sqrt, square, sub, subtract, tan, tanh, true_divide, trunc, where)
+from .io import load, save
+from .ops.elementwise import (
+    abs,
+    absolute,
+    add,
+    allclose,
+    ceil,
+    clamp,
+    clip,
+    cos,
+    div,
+    divide,
+    eq,
+    equal,
+    exp,
+    exp2,
+    expm1,
+    floor,
+    floor_divide,
+    fmod,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    less,
+    less_equal,
+    log,
+    log1p,
+    log2,
+    log10,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    maximum,
+    minimum,
+    mul,
+    multiply,
+    ne,
+    neg,
+    negative,
+    not_equal,
+    pow,
+    reciprocal,
+    relu,
+    remainder,
+    round,
+    rsqrt,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    square,
+    sub,
+    subtract,
+    tan,
+    tanh,
+    true_divide,
+    trunc,
+    where,
+)
 from .ops.linalg import bmm, dot, inner, matmul, mm, mv, outer
-from .ops.reduce import (all, amax, amin, any, argmax, argmin, argsort, count_nonzero, cumsum, log_softmax,
-                         logsumexp, max, mean, min, norm, prod, softmax, sort, std, std_mean, sum, topk, var, var_mean)
-from .ops.shape import (broadcast_tensors, broadcast_to, cat, chunk, clone, concat, concatenate, expand, flatten,
-                        flip, gather, hstack, index_select, masked_fill, movedim, narrow, permute, repeat_interleave,
-                        reshape, scatter_add, split, squeeze, stack, swapaxes, swapdims, t, tile, transpose, unbind,
-                        unflatten, unsqueeze, vstack)
-from .tensor import (Parameter, Tensor, arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
-                     is_tensor, linspace, logspace, normal, ones, ones_like, rand, rand_like, randint, randn,
-                     randn_like, randperm, tensor, zeros, zeros_like)
-from . import autograd, func  # noqa: E402
-from . import nn, optim, utils  # noqa: E402  (lamina.nn, lamina.optim, lamina.utils.data, as in torch)
-from .io import load, save  # noqa: E402
+from .ops.reduce import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    argsort,
+    count_nonzero,
+    cumsum,
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    norm,
+    prod,
+    softmax,
+    sort,
+    std,
+    std_mean,
+    sum,
+    topk,
+    var,
+    var_mean,
+)
+from .ops.shape import (
+    broadcast_tensors,
+    broadcast_to,
+    cat,
+    chunk,
+    clone,
+    concat,
+    concatenate,
+    expand,
+    flatten,
+    flip,
+    gather,
+    hstack,
+    index_select,
+    masked_fill,
+    movedim,
+    narrow,
+    permute,
+    repeat_interleave,
+    reshape,
+    scatter_add,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    swapdims,
+    t,
+    tile,
+    transpose,
+    unbind,
+    unflatten,
+    unsqueeze,
+    vstack,
+)
+from .tensor import (
+    Parameter,
+    Tensor,
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    is_tensor,
+    linspace,
+    logspace,
+    normal,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
 
 half, double, long = float16, float64, int64
-float = float32  # noqa: A001  (lamina.float is float32, as torch.float)
-int = int32  # noqa: A001
+float = float32
+int = int32
 
 __version__ = "0.1.0"
 
 
-def is_floating_point(t) -> _builtins.bool:
-    return t.is_floating_point()
+def is_floating_point(input) -> _builtins.bool:
+    return input.is_floating_point()
 
 
-def numel(t) -> _builtins.int:
-    return t.numel()
+def numel(input) -> _builtins.int:
+    return input.numel()

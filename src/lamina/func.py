@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import numbers
 
-
-from .backend import xp
 from . import _mode
 from .autograd.engine import grad as _autograd_grad
 from .autograd.forward_ad import alias, dual_level
 from .autograd.grad_mode import enable_grad
+from .backend import xp
 from .ops.shape import reshape, stack
 from .tensor import Tensor
 

@@ -12,10 +12,9 @@ that table (``_tensor_methods.pyi``) shows them to type checkers.
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
-
-from typing import TYPE_CHECKING
 
 from . import _mode
 from .backend import CPU, as_dtype, check_device, get_default_dtype, rng, xp
@@ -84,7 +83,7 @@ class Tensor(_Methods):
         return self._node
 
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """A tensor sharing this one's values, outside the graph (PyTorch's ``.data``)."""
         return Tensor._make(self._data)
 
@@ -192,7 +191,7 @@ class Tensor(_Methods):
         return self
 
     # ------------------------------------------------------------------ autograd state
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"requires_grad: only floating point tensors can require gradients, "
@@ -205,11 +204,11 @@ class Tensor(_Methods):
         self.requires_grad = bool(requires_grad)
         return self
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same values, cut from the graph (shares memory)."""
         return Tensor._make(self._data)
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self._node = None
         self.requires_grad = False
         return self
@@ -239,7 +238,7 @@ class Tensor(_Methods):
                 "(as optimizers do) or work on a .detach()ed copy"
             )
 
-    def _assign(self, name, values) -> "Tensor":
+    def _assign(self, name, values) -> Tensor:
         self._check_inplace(name)
         d = self._data
         if not d.flags.writeable:

@@ -1,12 +1,11 @@
 """Forward mode (dual numbers) and the torch.func-style transforms."""
 import numpy as np
 import pytest
+import torch
 
 import lamina as L
 from lamina import func
 from lamina.autograd import forward_ad as fwAD
-
-import torch
 
 R = np.random.default_rng(0)
 

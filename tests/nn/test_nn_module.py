@@ -57,7 +57,7 @@ def test_registration_and_iteration():
     del net.block.scale
     assert "scale" not in dict(net.block.named_parameters())
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        net.nope
+        _ = net.nope
 
 
 def test_shared_parameters_are_listed_once():

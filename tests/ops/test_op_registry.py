@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as TF
+from opcheck import check_op
 
 import lamina
 import lamina.nn.functional as F
 from lamina.autograd import Function, forward_ad, gradgradcheck
 from lamina.autograd.op import Op
 from lamina.ops.negative_sampling import negative_sampling_loss
-from opcheck import check_op
 
 
 def _rn(seed, *shape):

@@ -7,8 +7,8 @@ from opcheck import check_op
 
 import lamina as L
 from lamina.models import Word2Vec
-from lamina.ops.negative_sampling import negative_sampling_loss
 from lamina.models.word2vec_batches import WeightedSkipGramBatches
+from lamina.ops.negative_sampling import negative_sampling_loss
 from lamina.sparse import RowSparseGrad
 from lamina.text import Vocabulary, skipgram_batches
 

@@ -15,7 +15,7 @@ def test_pytorch_xor_training_loop_runs_unchanged():
 
     class XOR_Net(nn.Module):
         def __init__(self, input_dim, hidden_dim, output_dim):
-            super(XOR_Net, self).__init__()
+            super().__init__()
             self.fc1 = nn.Linear(input_dim, hidden_dim)
             self.sigmoid = nn.Sigmoid()
             self.fc2 = nn.Linear(hidden_dim, output_dim)

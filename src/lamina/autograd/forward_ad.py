@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from ..backend import xp
 from .. import _mode
+from ..backend import xp
 from ..tensor import Tensor
 from .op import Op, run1
 

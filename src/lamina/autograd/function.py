@@ -22,9 +22,8 @@ written with lamina ops is itself differentiable.
 """
 from __future__ import annotations
 
-
-from ..backend import xp
 from .. import _mode
+from ..backend import xp
 from ..tensor import Tensor
 from .grad_mode import no_grad
 from .op import Op

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import warnings
 
-
 from ..backend import xp
 from ..tensor import Tensor
 from . import forward_ad

@@ -6,13 +6,13 @@
     UNet                               unet.py       SmallCNN                                    small_cnn.py
     Word2Vec, KeyedVectors             word2vec.py   (word embeddings: skip-gram / CBOW, queries)
 """
-from .lenet import *  # noqa: F401,F403
-from .linear import *  # noqa: F401,F403
-from .mlp import *  # noqa: F401,F403
-from .resnet import *  # noqa: F401,F403
-from .small_cnn import *  # noqa: F401,F403
-from .unet import *  # noqa: F401,F403
-from .word2vec import *  # noqa: F401,F403
+from .lenet import *
+from .linear import *
+from .mlp import *
+from .resnet import *
+from .small_cnn import *
+from .unet import *
+from .word2vec import *
 
 # written out (not summed from the files' lists) so that type checkers see every name; a test keeps it
 # equal to the union of the files' __all__

@@ -1,7 +1,7 @@
 """``lamina.nn``: modules, layers, activations, losses (``lamina.nn.functional`` as F) and initialisers
 (``lamina.nn.init``), with PyTorch's names and behaviour."""
-from . import functional, init  # noqa: F401
-from .modules import *  # noqa: F401,F403
+from . import functional, init
+from .modules import *
 from .modules import __all__ as _modules_all
 from .parameter import Parameter
 

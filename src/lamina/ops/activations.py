@@ -5,9 +5,8 @@ written with tensor ops so that second derivatives work.
 """
 from __future__ import annotations
 
-
-from ..backend import xp
 from ..autograd.op import ElementwiseUnary, run1
+from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import exp, sigmoid, tanh, where
 

@@ -30,10 +30,10 @@ import threading
 from collections import OrderedDict
 from typing import NamedTuple
 
-
-from ..backend import as_strided, xp
 from .. import _mode
-from ..autograd.op import Multilinear, Op, run, sum_terms as _sum
+from ..autograd.op import Multilinear, Op, run
+from ..autograd.op import sum_terms as _sum
+from ..backend import as_strided, xp
 from ..errors import ShapeError
 from ..tensor import Tensor
 

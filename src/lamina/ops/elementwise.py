@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numbers
 
-
 from ..autograd.op import Cast, Elementwise, ElementwiseUnary, cast, run, run1  # noqa: F401  (Cast, cast re-exported)
 from ..backend import get_default_dtype, xp
 from ..errors import broadcast_error

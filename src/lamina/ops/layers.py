@@ -8,16 +8,16 @@ nothing to the NumPy work. Each backward rule is written once, with lamina tenso
 """
 from __future__ import annotations
 
-
-from ..backend import xp
 from .. import _mode
-from ..autograd.op import LinearMap, Op, run, run1, sum_terms as _sum
+from ..autograd.op import LinearMap, Op, run, run1
+from ..autograd.op import sum_terms as _sum
+from ..backend import xp
 from ..sparse import RowSparseGrad, coalesce_rows
 from ..tensor import Tensor
 from .linalg import _mm, matmul
 from .reduce import mean
 from .reduce import sum as tsum
-from .shape import reshape, transpose
+from .shape import reshape
 
 
 def plain_backward() -> bool:

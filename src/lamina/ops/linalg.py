@@ -7,14 +7,12 @@ and squeezed back, exactly as the forward does.
 """
 from __future__ import annotations
 
-
-from ..backend import xp
 from ..autograd.op import Multilinear, run
+from ..backend import xp
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .elementwise import _const
 from .shape import squeeze, unsqueeze
-
 
 # The two products of MatMul's backward for each (ta, tb): (first, second, ta, tb) with operands
 # numbered 0 = C̄, 1 = A, 2 = B. For C = A B:  Ā = C̄ Bᵀ, B̄ = Aᵀ C̄;  C = Aᵀ B:  Ā = B C̄ᵀ, B̄ = A C̄;

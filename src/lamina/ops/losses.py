@@ -14,9 +14,8 @@ a dozen small ops).
 """
 from __future__ import annotations
 
-
-from ..backend import xp
 from ..autograd.op import Op, run, run1
+from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import clamp, log
 from .layers import plain_backward

@@ -12,10 +12,10 @@ import re
 from pathlib import Path
 
 from ..autograd import engine
+from ..autograd.op import sum_to
 from ..tensor import Tensor
-from . import convert
+from . import convert, linalg, reduce, shape
 from . import elementwise as ew
-from . import linalg, reduce, shape
 
 
 # --------------------------------------------------------------------- reflected and in-place forms
@@ -96,7 +96,7 @@ _FUNCTIONS = [
     shape.squeeze, shape.unsqueeze, shape.flatten, shape.unflatten, shape.expand, shape.expand_as,
     shape.broadcast_to, shape.index_select, shape.narrow, shape.masked_fill, shape.gather, shape.split,
     shape.chunk, shape.unbind, shape.repeat, shape.tile, shape.repeat_interleave, shape.flip, shape.clone, shape.t,
-    shape.sum_to, shape.scatter_add,
+    sum_to, shape.scatter_add,
     # reductions
     reduce.sum, reduce.mean, reduce.amax, reduce.amin, reduce.max, reduce.min, reduce.argmax, reduce.argmin,
     reduce.argsort, reduce.sort, reduce.topk, reduce.var, reduce.std, reduce.logsumexp, reduce.softmax,

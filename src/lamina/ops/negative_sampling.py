@@ -28,6 +28,8 @@ from __future__ import annotations
 from ..autograd.op import Op, run, run1
 from ..backend import xp
 from ..errors import ShapeError
+from ..sparse import RowSparseGrad
+from ..tensor import Tensor
 from .elementwise import sigmoid
 from .layers import Embedding as _Lookup
 from .layers import EmbeddingScatter as _Scatter
@@ -36,8 +38,6 @@ from .linalg import matmul
 from .reduce import mean as tmean
 from .reduce import sum as tsum
 from .shape import expand, squeeze, transpose, unsqueeze
-from ..sparse import RowSparseGrad
-from ..tensor import Tensor
 
 __all__ = ["NegativeSamplingLoss", "negative_sampling_loss"]
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 import numbers
 from typing import NamedTuple
 
-
-from ..backend import xp
 from ..autograd.op import LinearMap, Op, run1
+from ..backend import xp
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .conv import _batched, alloc, order_of, padded, pair

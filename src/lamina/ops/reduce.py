@@ -11,9 +11,8 @@ import numbers
 from collections import namedtuple
 from typing import Any
 
-
-from ..backend import xp
 from ..autograd.op import LinearMap, Op, broadcast_to, run1
+from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import abs as _abs
 from .elementwise import exp, log, maximum, minimum, sqrt, where

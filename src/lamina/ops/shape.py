@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numbers
 
-
+from ..autograd.op import LinearMap, broadcast_to, cast, run, run1
 from ..backend import index_add, xp
-from ..autograd.op import LinearMap, broadcast_to, cast, run, run1, sum_to
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .elementwise import _const, where
@@ -400,7 +399,7 @@ def repeat(x: Tensor, *sizes) -> Tensor:
         raise ShapeError(f"repeat: {len(sizes)} repeat counts given for a tensor with {x.ndim} dims")
     x = reshape(x, (1,) * (len(sizes) - x.ndim) + x.shape)
     inter = []
-    for r, s in zip(sizes, x.shape):
+    for s in x.shape:
         inter += [1, s]
     y = reshape(x, inter)
     y = broadcast_to(y, tuple(v for r, s in zip(sizes, x.shape) for v in (r, s)))

@@ -10,7 +10,7 @@ The coalescing (``lamina.sparse.coalesce_rows``) is a segmented sum in whole-arr
 """
 from __future__ import annotations
 
-from ..sparse import RowSparseGrad, coalesce_rows  # noqa: F401  (coalesce_rows re-exported)
+from ..sparse import RowSparseGrad, coalesce_rows
 
 
 def sparse_rows(grad: RowSparseGrad, dtype):

@@ -70,7 +70,7 @@ class Adagrad(Optimizer):
         kw = dict(eps=float(group["eps"]), weight_decay=float(group["weight_decay"]) or None,
                   maximize=bool(group["maximize"]))
         tasks = []
-        for i, (p, g) in enumerate(self._with_grads(group, allow_sparse=True)):
+        for p, g in self._with_grads(group, allow_sparse=True):
             state = self.state[p]
             if "sum" not in state:
                 state["step"] = 0

@@ -37,8 +37,9 @@ that moves a factor (F1 ← β1 F1) then skips the pass that multiplies the buff
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 from ..backend import xp
 from ..tensor import Tensor

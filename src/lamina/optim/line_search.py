@@ -22,7 +22,8 @@ Both work on flat backend arrays (NumPy) and can be used on their own::
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from ..backend import xp
 

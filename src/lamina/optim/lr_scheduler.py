@@ -281,7 +281,7 @@ class PolynomialLR(LRScheduler):
 class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (initial_lr - eta_min)(1 + cos(π·epoch/T_max))/2 (PyTorch's recursive form)."""
 
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):  # noqa: N803  (PyTorch's name)
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
@@ -368,7 +368,7 @@ class SequentialLR(_Composite):
 class ChainedScheduler(_Composite):
     """Step several schedulers together (their factors multiply)."""
 
-    def __init__(self, schedulers, optimizer=None):  # noqa: D107  (no super().__init__: nothing to undo)
+    def __init__(self, schedulers, optimizer=None):
         if len(schedulers) < 1:
             raise ValueError("ChainedScheduler: expected at least one scheduler")
         optimizer = optimizer or schedulers[0].optimizer

@@ -1,7 +1,18 @@
 """Training: ``fit`` / ``Trainer``, ``evaluate``, ``predict``, Keras-style callbacks, diagnostics,
 checkpoints that resume exactly, and plots."""
-from .callbacks import (Callback, CallbackList, CSVLogger, EarlyStopping, LambdaCallback, LearningRateScheduler,
-                        ModelCheckpoint, NaNLossError, ProgressBar, ReduceLROnPlateau, TerminateOnNaN)
+from .callbacks import (
+                        Callback,
+                        CallbackList,
+                        CSVLogger,
+                        EarlyStopping,
+                        LambdaCallback,
+                        LearningRateScheduler,
+                        ModelCheckpoint,
+                        NaNLossError,
+                        ProgressBar,
+                        ReduceLROnPlateau,
+                        TerminateOnNaN,
+)
 from .checkpoint import load_checkpoint, resume, save_checkpoint
 from .diagnostics import ActivationMonitor, GradientNormMonitor, RunningCost, overfit_check
 from .history import History

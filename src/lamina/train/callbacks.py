@@ -288,7 +288,7 @@ class ProgressBar(Callback):
         self._bar = None
 
     def on_epoch_begin(self, epoch, logs=None):
-        from tqdm.auto import tqdm   # optional dependency
+        from tqdm.auto import tqdm  # optional dependency
 
         t = self.trainer
         self._bar = tqdm(total=t.steps_per_epoch, desc=f"epoch {epoch + 1}/{t.epochs}", unit="batch",

@@ -24,7 +24,7 @@ class History:
         for k, v in logs.items():
             col = self.history.setdefault(k, [math.nan] * (n - 1))
             col.append(float(v) if isinstance(v, (int, float)) else v)
-        for k, col in self.history.items():
+        for col in self.history.values():
             if len(col) < n:
                 col.append(math.nan)
 

@@ -19,12 +19,11 @@ Pruners: ``MedianPruner``, ``SuccessiveHalvingPruner``.  A study runs trials
 on any ``concurrent.futures.Executor`` (default: a process pool), records
 them in an append-only journal and resumes from it after a kill.
 """
+from ..optim.hypergradient import SGDHD, AdamHD
 from .cv import cross_val_score, kfold
-from .distributions import (CategoricalDistribution, Distribution, FloatDistribution, IntDistribution,
-                            SearchSpaceError)
+from .distributions import CategoricalDistribution, Distribution, FloatDistribution, IntDistribution, SearchSpaceError
 from .hyperdescent import HyperparameterOptimizer, tune_by_hypergradient
 from .hypergradient import HypergradientResult, functional_call, hypergradient
-from ..optim.hypergradient import AdamHD, SGDHD
 from .importance import param_importances
 from .plots import plot_optimization_history, plot_parallel_coordinate, plot_param_importances, plot_slice
 from .pruners import BasePruner, MedianPruner, NopPruner, SuccessiveHalvingPruner

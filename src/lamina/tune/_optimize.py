@@ -242,7 +242,7 @@ def _progress_bar(show: bool, n_trials):
     if not show:
         return None
     try:
-        from tqdm.auto import tqdm   # optional dependency
+        from tqdm.auto import tqdm  # optional dependency
     except ImportError:
         warnings.warn("optimize: show_progress_bar needs tqdm (pip install tqdm)", stacklevel=4)
         return None

@@ -9,7 +9,7 @@ folds, so an objective can return it as its fitness.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 

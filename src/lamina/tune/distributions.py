@@ -17,8 +17,9 @@ floats, uniform integers and uniform choices.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -99,7 +100,7 @@ class FloatDistribution(Distribution):
     step: float | None = None
 
     @classmethod
-    def checked(cls, name: str, low, high, log=False, step=None) -> "FloatDistribution":
+    def checked(cls, name: str, low, high, log=False, step=None) -> FloatDistribution:
         op = "suggest_float"
         _check_number(op, name, "low", low)
         _check_number(op, name, "high", high)
@@ -175,7 +176,7 @@ class IntDistribution(Distribution):
     step: int = 1
 
     @classmethod
-    def checked(cls, name: str, low, high, step=1, log=False) -> "IntDistribution":
+    def checked(cls, name: str, low, high, step=1, log=False) -> IntDistribution:
         op = "suggest_int"
         for what, v in (("low", low), ("high", high), ("step", step)):
             _check_number(op, name, what, v)
@@ -234,7 +235,7 @@ class CategoricalDistribution(Distribution):
     choices: tuple
 
     @classmethod
-    def checked(cls, name: str, choices: Sequence) -> "CategoricalDistribution":
+    def checked(cls, name: str, choices: Sequence) -> CategoricalDistribution:
         op = "suggest_categorical"
         if isinstance(choices, (str, bytes)) or not hasattr(choices, "__len__"):
             raise SearchSpaceError(f"{op}('{name}'): choices must be a list or tuple, got {choices!r}")

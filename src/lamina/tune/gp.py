@@ -106,7 +106,7 @@ class GaussianProcess:
         glp = -z / sd
         return float(-(lml + lp)), -(grad + glp)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> "GaussianProcess":
+    def fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GaussianProcess:
         """Fit hyperparameters (multi-start L-BFGS) and condition on ``(X, y)``."""
         X = np.asarray(X, float)
         y = np.asarray(y, float)
@@ -129,7 +129,7 @@ class GaussianProcess:
         self.condition(X, y)
         return self
 
-    def condition(self, X: np.ndarray, y: np.ndarray) -> "GaussianProcess":
+    def condition(self, X: np.ndarray, y: np.ndarray) -> GaussianProcess:
         """Condition on data with the current hyperparameters (no refit)."""
         if self.theta is None:
             raise RuntimeError("GaussianProcess.condition: fit() the hyperparameters first")

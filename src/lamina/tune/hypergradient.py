@@ -29,9 +29,9 @@ hyperparameters by their hypergradient over outer iterations.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

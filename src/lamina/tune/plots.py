@@ -135,7 +135,7 @@ def _trial_lines(ax, xs, sub: list, values, names: list, dists: dict, color, min
 
 def plot_parallel_coordinate(study, params=None, path=None):
     """One axis per parameter (unit-cube coordinate), one line per trial coloured by value."""
-    from matplotlib import cm, colormaps, colors   # optional dependency
+    from matplotlib import cm, colormaps, colors  # optional dependency
     done = _completed(study)
     names = _param_names(done, params)
     sub = [t for t in done if all(n in t.params for n in names)]

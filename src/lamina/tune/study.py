@@ -19,14 +19,15 @@ import json
 import math
 import time
 import warnings
-from typing import Any, Callable, Iterable, cast
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 from ._optimize import run_optimize
 from .distributions import distribution_from_dict
-from .pruners import BasePruner
 from .optuna_export import to_optuna
+from .pruners import BasePruner
 from .sql_storage import SQLiteStorage, open_storage
-from .storage import JournalStorage, VERSION
+from .storage import VERSION, JournalStorage
 from .strategies import Bayesian, Strategy
 from .table import trials_table
 from .trial import Trial, TrialState

@@ -27,7 +27,7 @@ def _row(t, params: list, attrs: list) -> dict:
 
 def _pandas_frame(records: list, columns: list):
     try:
-        import pandas as pd   # optional dependency
+        import pandas as pd  # optional dependency
     except ImportError:
         raise ImportError("trials_dataframe(format='pandas') needs pandas; use format='records' "
                           "or 'columns' without it") from None

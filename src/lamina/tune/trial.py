@@ -28,12 +28,19 @@ import json
 import math
 import warnings
 import zlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from .distributions import (CategoricalDistribution, Distribution, FloatDistribution,
-                            IntDistribution, SearchSpaceError, describe)
+from .distributions import (
+    CategoricalDistribution,
+    Distribution,
+    FloatDistribution,
+    IntDistribution,
+    SearchSpaceError,
+    describe,
+)
 
 __all__ = ["Trial", "TrialState", "TrialPruned", "FAILED", "PRUNED"]
 

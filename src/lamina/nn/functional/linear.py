@@ -19,7 +19,7 @@ def linear_shape_error(name: str, x_shape, in_features: int, out_features: int) 
     msg = (f"{name}: expected input with last dim in_features={in_features} (shape (..., {in_features})), "
            f"got shape {shape}.")
     if len(shape) == 0:
-        msg += " A 0-d tensor has no feature dim; reshape it to (1, {0}) or (N, {0}).".format(in_features)
+        msg += f" A 0-d tensor has no feature dim; reshape it to (1, {in_features}) or (N, {in_features})."
     elif len(shape) == 1 and in_features == 1:
         n = shape[0]
         msg += (f" A 1-D tensor of {n} values is read as a single sample with {n} features, not as {n} samples. "

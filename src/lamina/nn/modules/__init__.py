@@ -3,19 +3,19 @@
 ``__all__`` is written out (not summed from the files' lists) so that type checkers see every layer
 through ``from .modules import *``; a test keeps it equal to the union of the files' ``__all__``.
 """
-from .activation import *  # noqa: F401,F403
-from .container import *  # noqa: F401,F403
-from .conv import *  # noqa: F401,F403
-from .dropout import *  # noqa: F401,F403
-from .flatten import *  # noqa: F401,F403
-from .linear import *  # noqa: F401,F403
-from .loss import *  # noqa: F401,F403
-from .maxout import *  # noqa: F401,F403
-from .module import *  # noqa: F401,F403
-from .normalization import *  # noqa: F401,F403
-from .pooling import *  # noqa: F401,F403
-from .residual import *  # noqa: F401,F403
-from .sparse import *  # noqa: F401,F403
+from .activation import *
+from .container import *
+from .conv import *
+from .dropout import *
+from .flatten import *
+from .linear import *
+from .loss import *
+from .maxout import *
+from .module import *
+from .normalization import *
+from .pooling import *
+from .residual import *
+from .sparse import *
 
 __all__ = [
     # module, container

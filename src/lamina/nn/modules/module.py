@@ -188,7 +188,7 @@ class Module:
         if not persistent:
             self._non_persistent_buffers_set.add(name)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_name(name, "module")
@@ -296,17 +296,17 @@ class Module:
             yield b
 
     # ---------------------------------------------------------------------- modes and bulk updates
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         if not isinstance(mode, bool):
             raise ValueError(f"train: mode is expected to be a bool, got {type(mode).__name__}")
         for m in self.modules():
             m.__dict__["training"] = mode
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -320,14 +320,14 @@ class Module:
             else:
                 _writable_array(p.grad)[...] = 0
 
-    def apply(self, fn) -> "Module":
+    def apply(self, fn) -> Module:
         """Call ``fn(m)`` on every submodule (children first) and then on this module."""
         for m in self.children():
             m.apply(fn)
         fn(self)
         return self
 
-    def _apply_arrays(self, fn) -> "Module":
+    def _apply_arrays(self, fn) -> Module:
         """Replace each parameter's and buffer's array (and gradient) by fn(array), keeping the objects."""
         for m in self.modules():
             for table in (m._parameters, m._buffers):
@@ -339,7 +339,7 @@ class Module:
                         t.grad._data = fn(t.grad._data)
         return self
 
-    def to(self, *args, dtype=None, device=None, non_blocking=False) -> "Module":
+    def to(self, *args, dtype=None, device=None, non_blocking=False) -> Module:
         """``to(dtype)``, ``to('cpu')``, ``to(device, dtype)`` or ``to(tensor)``: converts floating point
         parameters and buffers in place (integer buffers such as counters keep their dtype)."""
         for a in args:
@@ -357,19 +357,19 @@ class Module:
             raise TypeError(f"Module.to: only floating point dtypes are supported, got {dt}")
         return self._apply_arrays(lambda a: a.astype(dt) if a.dtype.kind == "f" and a.dtype != dt else a)
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         return self.to(float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.to(float64)
 
-    def half(self) -> "Module":
+    def half(self) -> Module:
         return self.to(float16)
 
-    def type(self, dst_type) -> "Module":
+    def type(self, dst_type) -> Module:
         return self.to(dst_type)
 
-    def cpu(self) -> "Module":
+    def cpu(self) -> Module:
         return self
 
     def cuda(self, *args, **kwargs):

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..distributions import CategoricalDistribution
 from .._lbfgs import minimize_lbfgsb
+from ..distributions import CategoricalDistribution
 from ..gp import GaussianProcess, log_expected_improvement
 from .base import Strategy
 
