@@ -227,16 +227,14 @@ def run(op: Op, *inputs: Tensor) -> Tensor:
     if len(inputs) == 2:  # the common binary case without the generic list handling
         a, b = inputs
         out = op.forward(a._data, b._data)
-        record = _mode.grad_enabled and (a.requires_grad or b.requires_grad)
-        if record:
-            op.needs = (a.requires_grad, b.requires_grad)
+        needs = (a.requires_grad, b.requires_grad)
     else:
         out = op.forward(*[t._data for t in inputs])
-        record = _mode.grad_enabled and any([t.requires_grad for t in inputs])
-        if record:
-            op.needs = tuple([t.requires_grad for t in inputs])
+        needs = tuple([t.requires_grad for t in inputs])
+    record = _mode.grad_enabled and True in needs
     res = Tensor._make(out, record)
     if record:
+        op.needs = needs
         op.inputs = inputs
         op.out = out
         res._node = op

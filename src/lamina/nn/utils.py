@@ -19,16 +19,20 @@ def _grads(parameters):
     return [p.grad for p in parameters if p.grad is not None]
 
 
+def _total_norm(grads, norm_type: float) -> float:
+    """(Σ ‖g‖_p^p)^(1/p) over all gradients; max |g| for p = inf."""
+    if norm_type == math.inf:
+        return max(float(np.abs(_stored(g)).max(initial=0.0)) for g in grads)
+    return sum(float(np.sum(np.abs(_stored(g).astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
+
+
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
     """Scale all gradients in place so their joint ``norm_type``-norm is at most ``max_norm``;
     returns the norm before clipping. Row-sparse gradients count their stored rows."""
     grads = _grads(parameters)
     if not grads:
         return Tensor._make(np.asarray(0.0, dtype=np.float32))
-    if norm_type == math.inf:
-        total = max(float(np.abs(_stored(g)).max(initial=0.0)) for g in grads)
-    else:
-        total = sum(float(np.sum(np.abs(_stored(g).astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type)
+    total = _total_norm(grads, norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
     coef = max_norm / (total + 1e-6)
