@@ -34,7 +34,10 @@ class Tensor(_Methods):
     def __init__(self, data=None, dtype=None, requires_grad=False, device=None):
         """``Tensor(data)`` behaves like ``lamina.tensor(data)``; ``Tensor(2, 3)`` sizes are not supported."""
         check_device(device)
-        arr = _to_array(data if data is not None else [], dtype)
+        self._init(_to_array(data if data is not None else [], dtype), requires_grad)
+
+    def _init(self, arr, requires_grad: bool) -> None:
+        """Fill the slots of a new leaf tensor (requires_grad checked: floating dtypes only)."""
         self._data = arr
         self.grad = None
         self._node = None
@@ -344,14 +347,7 @@ class Parameter(Tensor):
             arr = data._data
         else:
             arr = _to_array(data, None)
-        self._data = arr
-        self.grad = None
-        self._node = None
-        self._tangent = None
-        self._hooks = None
-        self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        self._init(arr, requires_grad)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
