@@ -1,11 +1,17 @@
 """The ``lamina`` command line: train, evaluate, predict, graph, tune, word2vec, xor.
 
-A mistake in the input (a missing file, a corrupt dataset, an unknown model or config key, a
-loss that turns NaN) ends with one line on stderr and a non-zero exit code, not a traceback.
+A mistake in the input (a missing file, a corrupt dataset, an unknown model or config key, a value out
+of range, a loss that turns NaN) and a failure of the machine (a full disk, a read-only folder, no memory
+left) end with one line on stderr and exit code 2, not a traceback.
+
+Output files (``predict --out``, ``word2vec --out`` and ``--plot``, ``graph -o``): an existing regular file
+is replaced, atomically, as a shell's ``>`` would; a symbolic link is written through to its target; a
+directory, named pipe or device is refused, and so is a path that names one of the command's inputs.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import warnings
@@ -13,7 +19,7 @@ import warnings
 import numpy as np
 
 from . import nn, train, tune, viz
-from ._atomic import atomic_write
+from ._atomic import atomic_write, check_target
 from .datasets import DatasetError
 from .demo import train_xor
 from .io import CheckpointError
@@ -39,9 +45,42 @@ from .train import NaNLossError
 from .tune.train_objective import TrainObjective
 
 EXIT_USER_ERROR = 2
-# mistakes in the input: one line on stderr and EXIT_USER_ERROR, no traceback
-_USER_ERRORS = (UserError, DatasetError, CheckpointError, NaNLossError, FileNotFoundError, PermissionError,
-                IsADirectoryError)
+# mistakes in the input and failures of the machine: one line on stderr and EXIT_USER_ERROR, no traceback
+_USER_ERRORS = (UserError, DatasetError, CheckpointError, NaNLossError, OSError, MemoryError)
+
+
+def _one_line(e: BaseException) -> str:
+    """The message of a user error on one line: ``path: reason`` for an OSError about a file."""
+    if isinstance(e, OSError) and e.strerror and e.filename is not None:
+        return f"{os.fsdecode(e.filename)}: {e.strerror}"
+    text = " ".join(str(e).split())
+    if isinstance(e, MemoryError):
+        return f"out of memory ({text})" if text else "out of memory"
+    return text or type(e).__name__
+
+
+def _note(args):
+    """A function printing one line about the run on stderr (stdout stays for the results)."""
+    return lambda msg: print(f"lamina {args.command}: {msg}", file=sys.stderr)
+
+
+def _run_files(run: str | None) -> tuple[str, ...]:
+    """The files of run folder ``run`` that a command reads."""
+    names = ("config.toml", "checkpoint.safetensors", "best.safetensors", "last.safetensors")
+    return tuple(os.path.join(run, n) for n in names) if run else ()
+
+
+def _check_output(flag: str, out: str, inputs: tuple[str, ...], suffixes: tuple[str, ...] = ()) -> None:
+    """Before the work: an output path must name a regular file or nothing yet (ending in one of ``suffixes``
+    when given) and none of ``inputs``, which writing there would replace."""
+    if not out:
+        raise UserError(f"{flag}: give a file name")
+    if suffixes and os.path.splitext(out)[1].lower() not in suffixes:
+        raise UserError(f"{flag} {out!r}: the name must end in {', '.join(suffixes)}")
+    for path in inputs:
+        if path and os.path.exists(out) and os.path.exists(path) and os.path.samefile(out, path):
+            raise UserError(f"{flag} {out!r} is the input {path!r}: writing there would replace it")
+    check_target(out)
 
 
 def _config_from_args(args) -> RunConfig:
@@ -60,6 +99,15 @@ def _check_at_least(bounds) -> None:
             raise UserError(f"{flag} must be >= {lo}, got {v}")
 
 
+def _check_finite(values, strict: bool = False) -> None:
+    """``values``: (flag, value) pairs; each must be finite and >= 0 (> 0 with ``strict``)."""
+    for flag, v in values:
+        if not math.isfinite(v):
+            raise UserError(f"{flag} must be a finite number, got {v}")
+        if not (v > 0 if strict else v >= 0):
+            raise UserError(f"{flag} must be {'>' if strict else '>='} 0, got {v}")
+
+
 def _train(args) -> int:
     cfg = _config_from_args(args)
     run_dir, metrics = train_run(cfg, progress=not args.quiet)
@@ -70,7 +118,7 @@ def _train(args) -> int:
 
 
 def _evaluate(args) -> int:
-    cfg, model, data = load_run(args.run)
+    cfg, model, data = load_run(args.run, note=_note(args))
     m = evaluate_model(model, data)
     print(f"{args.run}: {cfg.model} on {cfg.dataset}: test accuracy {m['test_accuracy']:.4f}  "
           f"test loss {m['test_loss']:.4f}  ({len(data.X_test)} samples)")
@@ -78,7 +126,9 @@ def _evaluate(args) -> int:
 
 
 def _predict(args) -> int:
-    cfg, model, data = load_run(args.run)
+    if args.out is not None:
+        _check_output("--out", args.out, (args.file,) + _run_files(args.run))
+    cfg, model, data = load_run(args.run, note=_note(args))
     X = read_inputs(args.file, data)
     logits = train.predict(model, X).numpy()
     z = logits - logits.max(1, keepdims=True)
@@ -95,8 +145,9 @@ def _predict(args) -> int:
 
 
 def _graph(args) -> int:
+    _check_output("-o", args.output, (args.config,) + _run_files(args.run), (".svg", ".png", ".pdf", ".dot", ".gv"))
     if args.run:
-        cfg, model, data = load_run(args.run)
+        cfg, model, data = load_run(args.run, note=_note(args))
     else:
         cfg = _config_from_args(args)
         data = load_data(cfg, cfg.model)
@@ -119,6 +170,8 @@ def _graph(args) -> int:
 
 
 def _xor(args) -> int:
+    _check_at_least((("--hidden", args.hidden, 1), ("--epochs", args.epochs, 1), ("--seed", args.seed, 0)))
+    _check_finite((("--lr", args.lr),), strict=True)
     train_xor(hidden=args.hidden, epochs=args.epochs, lr=args.lr, seed=args.seed)
     return 0
 
@@ -126,7 +179,10 @@ def _xor(args) -> int:
 # ---------------------------------------------------------------------------- tune
 def _check_tune_args(args) -> None:
     _check_at_least((("--trials", args.trials, 1), ("--epochs", args.epochs, 1), ("--workers", args.workers, 1),
-                     ("--width", args.width, 1), ("--batch-size", args.batch_size, 1)))
+                     ("--width", args.width, 1), ("--batch-size", args.batch_size, 1), ("--seed", args.seed, 0)))
+    cpus = os.cpu_count() or 1
+    if args.workers > 4 * cpus:
+        raise UserError(f"--workers must be <= {4 * cpus} (4 × the {cpus} CPUs of this machine), got {args.workers}")
     folder = os.path.dirname(os.path.abspath(args.storage)) if args.storage else None
     if folder is not None and not os.path.isdir(folder):
         raise UserError(f"--storage {args.storage!r}: folder {folder!r} does not exist")
@@ -216,10 +272,11 @@ def _check_word2vec_args(args) -> None:
     _check_at_least((("--dim", args.dim, 1), ("--window", args.window, 1), ("--negative", args.negative, 1),
                      ("--epochs", args.epochs, 1), ("--min-count", args.min_count, 1),
                      ("--max-vocab", args.max_vocab, 2), ("--batch-size", args.batch_size, 1),
-                     ("--neighbours", args.neighbours, 1)))
-    for flag, v in (("--lr", args.lr), ("--min-lr", args.min_lr), ("--sample", args.sample)):
-        if not v >= 0:
-            raise UserError(f"{flag} must be >= 0, got {v}")
+                     ("--neighbours", args.neighbours, 1), ("--seed", args.seed, 0)))
+    _check_finite((("--lr", args.lr), ("--min-lr", args.min_lr), ("--sample", args.sample)))
+    _check_output("--out", args.out, (args.corpus,))
+    if args.plot:
+        _check_output("--plot", args.plot, (args.corpus, args.out), (".png", ".svg", ".pdf"))
 
 
 def _read_vocabulary(args) -> tuple[list, Vocabulary]:
@@ -327,7 +384,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "index,prediction,probability lines.")
     pr.add_argument("run", metavar="RUN", help="a run folder written by 'lamina train'")
     pr.add_argument("file", metavar="FILE", help="inputs: .npy or .csv")
-    pr.add_argument("--out", help="write the predictions to this CSV file instead of stdout")
+    pr.add_argument("--out", help="write the predictions to this CSV file instead of stdout (an existing file "
+                                  "is replaced)")
     pr.set_defaults(func=_predict)
 
     g = sub.add_parser("graph", help="draw the model's backward graph (SVG or DOT)",
@@ -421,8 +479,7 @@ def main(argv=None) -> int:
         print("lamina: interrupted", file=sys.stderr)
         return 130
     except _USER_ERRORS as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"lamina {args.command}: error: {msg}", file=sys.stderr)
+        print(f"lamina {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -13,6 +14,7 @@ import numpy as np
 import lamina as L
 
 from .datasets import xor
+from .train import NaNLossError
 
 
 def bce_with_logits(f, y):
@@ -22,7 +24,8 @@ def bce_with_logits(f, y):
 
 def train_xor(hidden: int = 2, epochs: int = 10000, lr: float = 0.15, seed: int = 0, n: int = 4000,
               log_every: int = 1000, out=print) -> float:
-    """Train the 2-``hidden``-1 network above and return its test accuracy."""
+    """Train the 2-``hidden``-1 network above and return its test accuracy; a loss that becomes NaN or
+    infinite (too large a learning rate) raises ``NaNLossError``."""
     L.manual_seed(seed)
     X_train, y_train = xor(n, seed=seed)
     Xt, yt = xor(n, seed=seed + 1)
@@ -40,6 +43,8 @@ def train_xor(hidden: int = 2, epochs: int = 10000, lr: float = 0.15, seed: int 
     t0 = time.perf_counter()
     for epoch in range(epochs):
         loss = bce_with_logits(model(X), y)
+        if not math.isfinite(loss.item()):
+            raise NaNLossError(f"loss became {loss.item()} at epoch {epoch + 1}; lower the learning rate (lr={lr})")
         loss.backward()
         with L.no_grad():
             for p in params:

@@ -13,9 +13,16 @@ written by another tool loads as a flat dict of name -> lamina tensor.
 
 Files are written atomically: to a temporary file in the same folder, then renamed over the target,
 so an interrupted save never leaves a half-written checkpoint.
+
+Integrity: ``save`` stores ``lamina.sha256`` in the metadata, the SHA-256 of every other metadata entry
+(as sorted JSON) and of each tensor's name, dtype, shape and bytes, in name order. ``load`` recomputes it
+and raises :class:`CheckpointError` on a mismatch, so a flipped bit in the data, a renamed tensor or an
+edited entry of the structure (an epoch, a nesting) is reported, never loaded. Files without the entry
+(written by other tools, or by lamina before it stored checksums) load unchecked.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -35,6 +42,8 @@ __all__ = ["save", "load", "CheckpointError"]
 
 _FORMAT = "lamina"
 _STRUCT_KEY = "lamina.structure"
+_CHECKSUM_KEY = "lamina.sha256"
+_RESERVED_METADATA = ("format", _STRUCT_KEY, _CHECKSUM_KEY)
 _DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "I64": np.int64, "U64": np.uint64,
            "I32": np.int32, "U32": np.uint32, "I16": np.int16, "U16": np.uint16, "I8": np.int8, "U8": np.uint8,
            "BOOL": np.bool_, "C64": np.complex64}
@@ -129,17 +138,47 @@ def _decode(node, tensors: dict):
     raise CheckpointError(f"lamina.load: unknown entry {sorted(node)} in the checkpoint structure")
 
 
+# ---------------------------------------------------------------------------- checksum
+def _checksum(tensors: dict[str, np.ndarray], meta: dict[str, str]) -> str:
+    """Hex SHA-256 of the metadata but its checksum entry (sorted JSON), then of each tensor in name order:
+    the JSON of [name, dtype, shape] and the tensor's C-order bytes."""
+    h = hashlib.sha256(json.dumps({k: v for k, v in meta.items() if k != _CHECKSUM_KEY}, sort_keys=True).encode())
+    for name in sorted(tensors):
+        arr = np.ascontiguousarray(tensors[name])
+        h.update(json.dumps([name, arr.dtype.str, list(arr.shape)]).encode())
+        h.update(arr.reshape(-1).view(np.uint8).data)
+    return h.hexdigest()
+
+
+def _verify(tensors: dict[str, np.ndarray], meta: dict[str, str], name: str) -> None:
+    if _CHECKSUM_KEY in meta and _checksum(tensors, meta) != meta[_CHECKSUM_KEY]:
+        raise CheckpointError(f"lamina.load: '{name}' is corrupt: its contents do not match the SHA-256 checksum "
+                              "stored when it was saved (a changed byte: disk or copy error, or an edit)")
+
+
 # ---------------------------------------------------------------------------- save
-def save(obj, f, metadata: dict | None = None) -> None:
-    """Write ``obj`` (a state_dict, or nested dicts/lists of tensors and JSON-able values) to ``f`` (a path or a
-    binary file object) in the safetensors format. ``metadata``: extra str -> str entries for the header."""
-    enc = _Encoder()
-    structure = enc.encode(obj, "")
+def _metadata(structure, extra: dict | None) -> dict[str, str]:
+    if isinstance(structure, dict) and any(k == "__metadata__" for k, _ in structure.get("D", ())):
+        raise CheckpointError("lamina.save: the key '__metadata__' is reserved by the safetensors format (it "
+                              "names the header's metadata); rename it, or pass str entries as metadata=")
     meta = {"format": _FORMAT, _STRUCT_KEY: json.dumps(structure, allow_nan=True)}
-    for k, v in (metadata or {}).items():
+    for k, v in (extra or {}).items():
         if not isinstance(k, str) or not isinstance(v, str):
             raise CheckpointError(f"lamina.save: metadata must map str to str, got {k!r}: {type(v).__name__}")
+        if k in _RESERVED_METADATA:
+            raise CheckpointError(f"lamina.save: metadata key {k!r} is reserved (lamina writes "
+                                  f"{', '.join(_RESERVED_METADATA)} itself)")
         meta[k] = v
+    return meta
+
+
+def save(obj, f, metadata: dict | None = None) -> None:
+    """Write ``obj`` (a state_dict, or nested dicts/lists of tensors and JSON-able values) to ``f`` (a path or a
+    binary file object) in the safetensors format, with a checksum. ``metadata``: extra str -> str entries for
+    the header (not ``format``, ``lamina.structure`` or ``lamina.sha256``)."""
+    enc = _Encoder()
+    meta = _metadata(enc.encode(obj, ""), metadata)
+    meta[_CHECKSUM_KEY] = _checksum(enc.tensors, meta)
     data = st_save(dict(enc.tensors), metadata=meta)
     if hasattr(f, "write"):
         f.write(data)
@@ -235,6 +274,7 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None):
         raise CheckpointError(f"lamina.load: cannot read '{name}': {e}") from None
     tensors = {k: np.array(v) for k, v in arrays.items()}  # writable copies, not views of the file bytes
     meta = header.get("__metadata__") or {}
+    _verify(tensors, meta, name)
     if meta.get("format") == _FORMAT and _STRUCT_KEY in meta:
         return _lamina_object(meta[_STRUCT_KEY], tensors, name)
     order = sorted((k for k in header if k != "__metadata__"), key=lambda k: header[k]["data_offsets"][0])

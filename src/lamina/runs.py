@@ -12,7 +12,10 @@ import math
 import os
 import time
 import tomllib
+import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +23,7 @@ from . import nn, train
 from ._atomic import atomic_write
 from .datasets import digits, fashion_mnist, mnist, xor
 from .io import load
-from .train.builders import (  # noqa: F401  (MODELS, OPTIMIZERS, SCHEDULES: cli.py imports them from here)
+from .train.builders import (
     MODELS,
     OPTIMIZERS,
     SCHEDULES,
@@ -30,6 +33,53 @@ from .train.builders import (  # noqa: F401  (MODELS, OPTIMIZERS, SCHEDULES: cli
     build_scheduler,
 )
 from .utils.data import train_val_test_split
+
+DATASETS = ("digits", "xor", "mnist", "fashion-mnist")
+
+
+def _layer_widths(hidden: str) -> list[int] | None:
+    """``"256,128"`` -> [256, 128]; None unless every entry is an integer >= 1 (``""``: no hidden layer)."""
+    try:
+        widths = [int(h) for h in hidden.split(",") if h.strip()]
+    except ValueError:
+        return None
+    return widths if all(w >= 1 for w in widths) else None
+
+
+# what a value of a RunConfig field must be, beyond its type: (test, description); data_root: any path
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "model": (lambda v: v in MODELS, f"one of {', '.join(MODELS)}"),
+    "dataset": (lambda v: v in DATASETS, f"one of {', '.join(DATASETS)}"),
+    "optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    "schedule": (lambda v: v in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
+    "lr": (lambda v: 0 < v < math.inf, "a finite number > 0"),
+    "momentum": (lambda v: 0 <= v < math.inf, "a finite number >= 0"),
+    "weight_decay": (lambda v: 0 <= v < math.inf, "a finite number >= 0"),
+    "epochs": (lambda v: v >= 1, ">= 1"),
+    "batch_size": (lambda v: v >= 1, ">= 1"),
+    "seed": (lambda v: v >= 0, ">= 0"),
+    "width": (lambda v: v >= 1, ">= 1"),
+    "hidden": (lambda v: _layer_widths(v) is not None, "comma-separated layer widths >= 1, like '256,128'"),
+    "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "val_fraction": (lambda v: 0 < v < 1, "in (0, 1)"),
+    "test_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "patience": (lambda v: v >= 0, ">= 0 (0: no early stopping)"),
+    "out": (lambda v: v != "", "a folder name, not empty"),
+}
+# the Python types a value of each annotated field type may have (no coercion: 1.7 is not an int, nor true)
+_TYPES = {"int": ((int,), "an integer"), "float": ((int, float), "a number"), "str": ((str,), "a string")}
+
+
+def _checked(key: str, type_name: str, value, label: str):
+    """``value`` for field ``key`` if it has the field's type and passes its rule (ints become floats for a
+    float field); else a UserError naming ``label``, the expected type and the value."""
+    allowed, what = _TYPES[type_name]
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        raise UserError(f"{label} must be {what}, got {json.dumps(value, default=str)}")
+    test, rule = _RULES.get(key, (lambda v: True, ""))
+    if not test(value):
+        raise UserError(f"{label} must be {rule}, got {json.dumps(value, default=str)}")
+    return float(value) if type_name == "float" else value
 
 
 @dataclass
@@ -62,11 +112,14 @@ class RunConfig:
             raise UserError(f"config file {path!r} does not exist") from None
         except tomllib.TOMLDecodeError as e:
             raise UserError(f"config file {path!r} is not valid TOML: {e}") from None
-        data = data.get("train", data)
-        return cls().updated(data, source=f"config file {path!r}")
+        except UnicodeDecodeError as e:
+            raise UserError(f"config file {path!r} is not UTF-8 text (byte {e.start} cannot be decoded)") from None
+        return cls().updated(_train_table(data, path), source=f"config file {path!r}")
 
     def updated(self, values: dict, source: str = "config") -> RunConfig:
-        known = {f.name: f.type for f in fields(self)}
+        """A copy with ``values`` set; each must be a known key with a value of the field's type and range
+        (from the command line, errors name the flag)."""
+        known = {f.name: str(f.type) for f in fields(self)}
         out = RunConfig(**asdict(self))
         for k, v in values.items():
             key = k.replace("-", "_")
@@ -74,12 +127,8 @@ class RunConfig:
                 close = [n for n in known if n.startswith(key[:3])]
                 raise UserError(f"{source}: unknown key {k!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
                                 + f"; known keys: {', '.join(sorted(known))}")
-            default = getattr(out, key)
-            try:
-                v = type(default)(v) if not isinstance(default, bool) else bool(v)
-            except (TypeError, ValueError):
-                raise UserError(f"{source}: {k} must be a {type(default).__name__}, got {v!r}") from None
-            setattr(out, key, v)
+            label = f"--{key.replace('_', '-')}" if source == "command line" else f"{source}: {k}"
+            setattr(out, key, _checked(key, known[key], v, label))
         return out
 
     def to_toml(self) -> str:
@@ -89,10 +138,22 @@ class RunConfig:
         return "\n".join(lines) + "\n"
 
 
+def _train_table(data: dict, path: str) -> dict:
+    """The settings of a parsed config file: its ``[train]`` table (nothing may stand beside it), or the
+    whole file when it has no such table."""
+    if "train" not in data:
+        return data
+    beside = sorted(set(data) - {"train"})
+    if beside:
+        raise UserError(f"config file {path!r}: {beside[0]!r} stands beside [train]; put every setting under "
+                        "[train] (lamina reads no other table)")
+    if not isinstance(data["train"], dict):
+        raise UserError(f"config file {path!r}: train must be the table [train], got "
+                        f"{json.dumps(data['train'], default=str)}")
+    return data["train"]
+
+
 # ---------------------------------------------------------------------------- data
-DATASETS = ("digits", "xor", "mnist", "fashion-mnist")
-
-
 @dataclass
 class Data:
     X_train: np.ndarray
@@ -152,10 +213,15 @@ def _split(cfg: RunConfig, X: np.ndarray, y: np.ndarray, test_split) -> Splits:
     else:
         Xtr, Xva, _, ytr, yva, _ = train_val_test_split(X, y, ratios=(1 - v, v, 0.0), stratify=y, seed=cfg.seed)
         Xte, yte = test_split
+    if len(Xtr) == 0:
+        raise UserError(f"{cfg.dataset}: {len(X)} samples leave none for training after the validation and test "
+                        "splits; use more data or smaller val_fraction / test_fraction")
     return Xtr, ytr, Xva, yva, Xte, yte
 
 
 def load_data(cfg: RunConfig, for_model: str) -> Data:
+    """The splits of ``cfg.dataset``, shaped for ``for_model``; the class count is the dataset's (its list of
+    classes), not the largest label seen, so a split that lacks some classes still fits the model."""
     if cfg.dataset not in DATASETS:
         raise UserError(f"unknown dataset {cfg.dataset!r}; choose one of {', '.join(DATASETS)}")
     image = for_model in ("cnn", "lenet", "resnet")
@@ -166,11 +232,13 @@ def load_data(cfg: RunConfig, for_model: str) -> Data:
     else:
         X, y, test_split, classes = _mnist_arrays(cfg, image)
     y = np.asarray(y, dtype=np.int64)
-    return Data(*_split(cfg, X, y, test_split), int(y.max()) + 1, image, classes)
+    return Data(*_split(cfg, X, y, test_split), len(classes), image, classes)
 
 
 # ---------------------------------------------------------------------------- runs
 def new_run_dir(out: str) -> str:
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UserError(f"out {out!r} is a file; it must be the folder that holds the run folders")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = os.path.join(out, stamp)
     k = 1
@@ -208,7 +276,7 @@ def train_run(cfg: RunConfig, progress: bool = True, echo=print) -> tuple[str, d
     final = os.path.join(run_dir, "checkpoint.safetensors")
     os.replace(best, final)
     os.remove(os.path.join(run_dir, "last.safetensors"))
-    model.load_state_dict(load(final)["model"])
+    _load_weights(model, load(final), final)
     metrics = evaluate_model(model, data)
     metrics.update({"train_seconds": round(seconds, 2), "epochs_run": len(history),
                     "best_val_loss": float(np.nanmin(history["val_loss"]))})
@@ -230,21 +298,91 @@ def predict_classes(model, X) -> np.ndarray:
     return train.predict(model, X).numpy().argmax(1)
 
 
-def load_run(run_dir: str):
-    """Rebuild the model of a run folder with its trained weights; returns (cfg, model, data)."""
-    cfg_path = os.path.join(run_dir, "config.toml")
-    ckpt = os.path.join(run_dir, "checkpoint.safetensors")
+def _checkpoint_of(run_dir: str) -> str:
+    """The checkpoint to use: ``checkpoint.safetensors`` of a finished run; of a run that was killed, the best
+    epoch's (``best.safetensors``), else the last one's."""
+    for name in ("checkpoint.safetensors", "best.safetensors", "last.safetensors"):
+        path = os.path.join(run_dir, name)
+        if os.path.exists(path):
+            return path
+    raise UserError(f"{run_dir!r} is not a complete run folder: checkpoint.safetensors is missing")
+
+
+def _load_weights(model, state, ckpt: str) -> None:
+    """Load the model weights of training checkpoint ``state`` (read from ``ckpt``) into ``model``."""
+    if not (isinstance(state, dict) and isinstance(state.get("model"), dict)):
+        raise UserError(f"{ckpt!r} is not a training checkpoint of lamina (it has no 'model' entry)")
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, ValueError, RuntimeError) as e:
+        detail = " ".join(str(e).split())
+        raise UserError(f"{ckpt!r} does not fit the model that config.toml describes (was config.toml edited?): "
+                        + (detail if len(detail) <= 300 else detail[:300] + " ...")) from None
+
+
+def load_run(run_dir: str, note=print):
+    """Rebuild the model of a run folder with its trained weights; returns (cfg, model, data). A run that was
+    killed before it finished is used with its best (else last) checkpoint, which ``note`` reports."""
     if not os.path.isdir(run_dir):
         raise UserError(f"run folder {run_dir!r} does not exist")
-    for p in (cfg_path, ckpt):
-        if not os.path.exists(p):
-            raise UserError(f"{run_dir!r} is not a complete run folder: {os.path.basename(p)} is missing")
+    cfg_path = os.path.join(run_dir, "config.toml")
+    if not os.path.exists(cfg_path):
+        raise UserError(f"{run_dir!r} is not a complete run folder: config.toml is missing")
+    ckpt = _checkpoint_of(run_dir)
     cfg = RunConfig.from_toml(cfg_path)
     data = load_data(cfg, cfg.model)
     model = build_model(cfg, data)
-    model.load_state_dict(load(ckpt)["model"])
+    state = load(ckpt)
+    _load_weights(model, state, ckpt)
+    if not ckpt.endswith("checkpoint.safetensors"):
+        note(f"{run_dir!r} did not finish (no checkpoint.safetensors): using {os.path.basename(ckpt)}, saved "
+             f"after epoch {int(state.get('epoch', -1)) + 1} of {cfg.epochs}")
     model.eval()
     return cfg, model, data
+
+
+_NPY_MAGIC = b"\x93NUMPY"
+
+
+def _read_npy(path: str) -> np.ndarray:
+    with open(path, "rb") as f:
+        if f.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
+            raise UserError(f"{path!r} is not a .npy file (it does not start with the NumPy format's magic "
+                            "bytes); write inputs with numpy.save, or give a .csv file")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as e:
+        if "allow_pickle" in str(e):
+            raise UserError(f"{path!r} holds Python objects, not numbers; lamina reads numeric arrays only") \
+                from None
+        raise UserError(f"{path!r} is not a readable .npy array: {e}") from None
+
+
+def _read_csv(path: str) -> np.ndarray:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            return np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError as e:
+        raise UserError(f"{path!r}: every row must hold numbers separated by commas ({e})") from None
+
+
+def _samples(X: np.ndarray, path: str, shape: tuple) -> np.ndarray:
+    """``X`` as float32 samples of ``shape``: numbers, at least one sample, finite."""
+    if X.dtype.kind not in "biuf":
+        raise UserError(f"{path!r} holds values of dtype {X.dtype}; predict needs numbers")
+    if X.ndim == 0:
+        raise UserError(f"{path!r} holds a single number; give samples, one per row (shape (n, ...))")
+    if X.size == 0:
+        raise UserError(f"{path!r} holds no samples (shape {X.shape})")
+    X = np.asarray(X[None] if X.ndim == 1 else X, dtype=np.float32)
+    per_sample = math.prod(shape)
+    if X.reshape(len(X), -1).shape[1] != per_sample:
+        raise UserError(f"{path!r}: each sample must have {per_sample} values (shape {shape}), "
+                        f"got {X.reshape(len(X), -1).shape[1]}")
+    if not np.isfinite(X).all():
+        raise UserError(f"{path!r} holds NaN or infinite values (as float32)")
+    return X.reshape((len(X),) + shape)
 
 
 def read_inputs(path: str, data: Data) -> np.ndarray:
@@ -252,22 +390,9 @@ def read_inputs(path: str, data: Data) -> np.ndarray:
     if not os.path.exists(path):
         raise UserError(f"input file {path!r} does not exist")
     if path.endswith(".npy"):
-        try:
-            X = np.load(path, allow_pickle=False)
-        except ValueError as e:
-            raise UserError(f"{path!r} is not a readable .npy array: {e}") from None
+        X = _read_npy(path)
     elif path.endswith(".csv") or path.endswith(".txt"):
-        try:
-            X = np.loadtxt(path, delimiter=",", ndmin=2)
-        except ValueError as e:
-            raise UserError(f"{path!r}: every row must hold numbers separated by commas ({e})") from None
+        X = _read_csv(path)
     else:
         raise UserError(f"{path!r}: give a .npy or .csv file of inputs (one flattened sample per row)")
-    X = np.asarray(X, dtype=np.float32)
-    per_sample = int(np.prod(data.X_train.shape[1:]))
-    if X.ndim == 1:
-        X = X[None]
-    if X.reshape(len(X), -1).shape[1] != per_sample:
-        raise UserError(f"{path!r}: each sample must have {per_sample} values (shape {data.X_train.shape[1:]}), "
-                        f"got {X.reshape(len(X), -1).shape[1]}")
-    return X.reshape((len(X),) + data.X_train.shape[1:])
+    return _samples(X, path, tuple(data.X_train.shape[1:]))

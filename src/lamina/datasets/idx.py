@@ -19,6 +19,7 @@ with the expected and actual byte counts.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -116,7 +117,7 @@ def read_idx(path: str | os.PathLike, *, expect_magic: int | None = None) -> np.
     data, note = _read_bytes(path)
     dtype, type_name = _element_type(data, path, note, expect_magic)
     shape, header = _shape(data, path, note)
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # Python integers: sizes of 2**32 ** d do not overflow
     if len(data) != expected:
         problem = "truncated file" if len(data) < expected else "trailing bytes after the data"
         raise DataFileError(

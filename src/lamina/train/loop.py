@@ -232,9 +232,12 @@ def evaluate(model, loss_fn, data, batch_size: int = 256, metrics=("accuracy",))
 
 def predict(model, data, batch_size: int = 256) -> Tensor:
     """Model outputs for every input in ``data`` (a Dataset of (x, y) pairs, a DataLoader, or an array
-    / tensor of inputs), concatenated, in eval mode and without a graph."""
+    / tensor of inputs), concatenated, in eval mode and without a graph. Zero inputs in an array / tensor
+    give the model's output for a batch of none, e.g. shape (0, classes)."""
+    inputs = None
     if isinstance(data, (np.ndarray, Tensor)):
-        data = TensorDataset(data if isinstance(data, Tensor) else as_tensor(data))
+        inputs = data if isinstance(data, Tensor) else as_tensor(data)
+        data = TensorDataset(inputs)
     data = _as_dataset(data, "data")
     loader = data if isinstance(data, DataLoader) else DataLoader(data, batch_size=batch_size)
     was_training = getattr(model, "training", False)
@@ -245,6 +248,8 @@ def predict(model, data, batch_size: int = 256) -> Tensor:
             for batch in loader:
                 x = batch[0] if isinstance(batch, (tuple, list)) else batch
                 outs.append(model(x)._data)
+            if not outs and inputs is not None:
+                outs.append(model(inputs[:0])._data)
     finally:
         model.train(was_training)
     return Tensor._make(np.concatenate(outs) if outs else np.zeros((0,)))
