@@ -30,6 +30,7 @@ class Tensor(_Methods):
     # ndarray (op) Tensor defers to Tensor's reflected operator.
     __array_priority__ = 1000
     is_sparse = False  # a RowSparseGrad (lamina.sparse) says True
+    grad: Tensor | None
 
     def __init__(self, data=None, dtype=None, requires_grad=False, device=None):
         """``Tensor(data)`` behaves like ``lamina.tensor(data)``; ``Tensor(2, 3)`` sizes are not supported."""

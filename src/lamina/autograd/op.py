@@ -227,7 +227,7 @@ def run(op: Op, *inputs: Tensor) -> Tensor:
     if len(inputs) == 2:  # the common binary case without the generic list handling
         a, b = inputs
         out = op.forward(a._data, b._data)
-        needs = (a.requires_grad, b.requires_grad)
+        needs: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
     else:
         out = op.forward(*[t._data for t in inputs])
         needs = tuple([t.requires_grad for t in inputs])

@@ -42,6 +42,13 @@ def _lenet(cfg, data):
     return LeNet5(data.num_classes, data.X_train.shape[1], input_size=side)
 
 
+def _resnet(cfg, data):
+    if cfg.width < 2:
+        raise UserError(f"the resnet's stem has width // 2 channels: width must be >= 2, got {cfg.width}")
+    return ResNet([1, 1, 1], num_classes=data.num_classes, in_channels=data.X_train.shape[1], stem="mnist",
+                  width=cfg.width // 2)
+
+
 def build_model(cfg, data):
     """``cfg.model`` (one of ``MODELS``) for ``data``'s inputs and classes, initialised from ``cfg.seed``."""
     manual_seed(cfg.seed)
@@ -52,8 +59,7 @@ def build_model(cfg, data):
         "mlp": lambda: MLP([n_in] + _mlp_widths(cfg.hidden) + [c], activation="relu", dropout=cfg.dropout),
         "logistic": lambda: Sequential(Flatten(), Linear(n_in, c)),
         "lenet": lambda: _lenet(cfg, data),
-        "resnet": lambda: ResNet([1, 1, 1], num_classes=c, in_channels=data.X_train.shape[1], stem="mnist",
-                                 width=cfg.width // 2),
+        "resnet": lambda: _resnet(cfg, data),
     }
     if cfg.model not in table:
         raise UserError(f"unknown model {cfg.model!r}; choose one of {', '.join(MODELS)}")
