@@ -28,7 +28,8 @@ TRAIN = ["train", "--epochs", "1", "--width", "4", "--quiet"]
     (["--model", "mlp", "--hidden", "64,0"], "--hidden must be comma-separated layer widths >= 1"),
     (["--out", ""], "--out must be a folder name, not empty"),
 ])
-def test_a_train_flag_out_of_range_is_one_line(flags, message, tmp_path, cli):
+def test_a_train_flag_out_of_range_is_one_line(flags, message, tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)  # (--out "" would mean the current folder)
     result = cli(*TRAIN, "--out", tmp_path / "runs", *flags)
     assert_one_line_error(result, message)
     assert "Errno" not in result.err
