@@ -321,6 +321,9 @@ def _word2vec(args) -> int:
     except (ValueError, FloatingPointError) as e:
         raise UserError(str(e)) from None
     wv = model.wv
+    if not np.isfinite(wv.vectors).all():
+        raise UserError(f"training diverged: the vectors hold NaN or infinite values (lower --lr, {args.lr:g}); "
+                        f"nothing was written to {args.out}")
     wv.save_word2vec_format(args.out)
     print(f"trained in {args.epochs} epochs at {sum(history['words_per_sec']) / args.epochs:,.0f} words/s, final "
           f"loss {history['loss'][-1]:.4f}; wrote {len(wv):,} vectors of dim {wv.vector_size} to {args.out}")

@@ -28,7 +28,8 @@ TRAIN = ["train", "--epochs", "1", "--width", "4", "--quiet"]
     (["--model", "mlp", "--hidden", "64,0"], "--hidden must be comma-separated layer widths >= 1"),
     (["--out", ""], "--out must be a folder name, not empty"),
 ])
-def test_a_train_flag_out_of_range_is_one_line(flags, message, tmp_path, cli):
+def test_a_train_flag_out_of_range_is_one_line(flags, message, tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)  # (--out "" would mean the current folder)
     result = cli(*TRAIN, "--out", tmp_path / "runs", *flags)
     assert_one_line_error(result, message)
     assert "Errno" not in result.err
@@ -46,6 +47,8 @@ def test_a_train_flag_out_of_range_is_one_line(flags, message, tmp_path, cli):
     (["tune", "--workers", "100000"], "--workers must be <= "),
     (["word2vec", "corpus.txt", "--seed", "-1"], "--seed must be >= 0, got -1"),
     (["word2vec", "corpus.txt", "--lr", "inf"], "--lr must be a finite number, got inf"),
+    (["word2vec", "corpus.txt", "--lr", "1e308", "--min-count", "1", "--dim", "4", "--epochs", "1", "--quiet"],
+     "training diverged: the vectors hold NaN or infinite values"),
     (["word2vec", "corpus.txt", "--out", ""], "--out: give a file name"),
     (["word2vec", "corpus.txt", "--plot", "words.txt"], "--plot 'words.txt': the name must end in .png, .svg, .pdf"),
     (["word2vec", "corpus.txt", "--out", "corpus.txt"], "--out 'corpus.txt' is the input 'corpus.txt'"),
@@ -58,6 +61,7 @@ def test_other_commands_refuse_values_out_of_range(argv, message, tmp_path, monk
     before = (tmp_path / "corpus.txt").read_bytes()
     assert_one_line_error(cli(*argv), message)
     assert (tmp_path / "corpus.txt").read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["corpus.txt"]  # nothing written
 
 
 def test_train_out_naming_a_file_is_refused_and_the_file_kept(tmp_path, cli):

@@ -63,11 +63,11 @@ def test_a_config_of_the_wrong_shape_is_one_line(text, message, tmp_path, cli):
 def test_a_config_that_is_not_utf8_is_one_line(tmp_path, cli):
     cfg = tmp_path / "c.toml"
     cfg.write_bytes(b"[train]\nmodel = 'caf\xe9'\n")
-    assert_one_line_error(cli("train", "--config", cfg, "--quiet"), "is not UTF-8 text (byte 20 cannot be decoded)")
+    assert_one_line_error(cli("train", "--config", cfg, "--quiet", "--out", tmp_path / "runs"), "is not UTF-8 text (byte 20 cannot be decoded)")
 
 
 def test_a_config_that_is_a_folder_is_one_line(tmp_path, cli):
-    assert_one_line_error(cli("train", "--config", tmp_path, "--quiet"), f"{tmp_path}: Is a directory")
+    assert_one_line_error(cli("train", "--config", tmp_path, "--quiet", "--out", tmp_path / "runs"), f"{tmp_path}: Is a directory")
 
 
 def test_a_run_folder_whose_config_was_edited_to_a_wrong_value_is_one_line(finished_run, tmp_path, cli):

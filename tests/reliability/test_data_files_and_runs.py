@@ -56,7 +56,7 @@ def test_zero_image_files_are_a_clear_error(tmp_path, cli):
     _mnist_files(tmp_path, [], [1])
     with pytest.raises(DataFileError, match="holds no images"):
         mnist(root=tmp_path)
-    assert_one_line_error(cli("train", "--dataset", "mnist", "--data-root", tmp_path, "--quiet"), "holds no images")
+    assert_one_line_error(cli("train", "--dataset", "mnist", "--data-root", tmp_path, "--quiet", "--out", tmp_path / "runs"), "holds no images")
 
 
 @pytest.mark.parametrize("model,shape", [(lambda: MLP([64, 8, 10]), (0, 64)),
