@@ -6,6 +6,7 @@ This module also owns dtypes, devices and the global random generator.
 """
 from __future__ import annotations
 
+import math
 from typing import cast
 
 import numpy as np
@@ -196,6 +197,8 @@ def fast_broadcast(x, shape: tuple):
     lead = len(shape) - x.ndim
     if lead < 0:
         raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {shape} (too few dims)")
+    if x.size == 1 and math.prod(shape) <= 1024:  # one value to a small shape: a fresh array is the cheapest
+        return np.full(shape, x.reshape(()), dtype=x.dtype)
     strides = [0] * lead
     for i, (n, st) in enumerate(zip(x.shape, x.strides)):
         m = shape[lead + i]

@@ -189,22 +189,21 @@ def _accumulate_leaves(leaf_grads: dict, create_graph: bool) -> None:
         if leaf._hooks:
             g = _run_hooks(leaf._hooks, g)
         prev = leaf.grad
-        if g.__class__ is RowSparseGrad or prev.__class__ is RowSparseGrad:
-            leaf.grad = accumulate(prev, g)
-        elif create_graph:
-            leaf.grad = g if prev is None else prev + g
+        if create_graph or g.__class__ is RowSparseGrad or prev.__class__ is RowSparseGrad:
+            leaf.grad = _accumulate_recorded_or_sparse(prev, g)
+        elif prev is None:
+            leaf.grad = _owned(g, owned)
+        elif prev._node is None and prev._data.flags.writeable and prev._data.shape == g._data.shape:
+            xp.add(prev._data, g._data, out=prev._data, casting="unsafe")
         else:
-            _accumulate_detached(leaf, prev, g, owned)
+            leaf.grad = Tensor._make(prev._data + g._data)
 
 
-def _accumulate_detached(leaf: Tensor, prev, g: Tensor, owned: set) -> None:
-    """leaf.grad += g without a graph: the first gradient owned by the leaf, later ones added in place."""
-    if prev is None:
-        leaf.grad = _owned(g, owned)
-    elif prev._node is None and prev._data.flags.writeable and prev._data.shape == g._data.shape:
-        xp.add(prev._data, g._data, out=prev._data, casting="unsafe")
-    else:
-        leaf.grad = Tensor._make(prev._data + g._data)
+def _accumulate_recorded_or_sparse(prev, g):
+    """prev + g as a new tensor: recorded in the graph (create_graph), or row-sparse aware."""
+    if g.__class__ is RowSparseGrad or prev.__class__ is RowSparseGrad:
+        return accumulate(prev, g)
+    return g if prev is None else prev + g
 
 
 def _owned(g: Tensor, owned: set) -> Tensor:
