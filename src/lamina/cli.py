@@ -110,7 +110,8 @@ def _check_finite(values, strict: bool = False) -> None:
 
 def _train(args) -> int:
     cfg = _config_from_args(args)
-    run_dir, metrics = train_run(cfg, progress=not args.quiet)
+    extra = [train.TensorBoard(args.tensorboard)] if args.tensorboard else []
+    run_dir, metrics = train_run(cfg, progress=not args.quiet, callbacks=extra)
     print(f"test accuracy {metrics['test_accuracy']:.4f}  test loss {metrics['test_loss']:.4f}  "
           f"({metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f} s)")
     print(f"wrote {run_dir}/: config.toml history.csv curves.png confusion.png metrics.json checkpoint.safetensors")
@@ -373,6 +374,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "confusion.png, metrics.json and checkpoint.safetensors.")
     _add_train_flags(t, d)
     t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard logs (loss, metrics, lr, gradient "
+                   "norms, dead-ReLU shares) to DIR")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("evaluate", help="test accuracy of a finished run",

@@ -249,7 +249,7 @@ def new_run_dir(out: str) -> str:
     return path
 
 
-def train_run(cfg: RunConfig, progress: bool = True, echo=print) -> tuple[str, dict]:
+def train_run(cfg: RunConfig, progress: bool = True, echo=print, callbacks=()) -> tuple[str, dict]:
     """Train as ``cfg`` says, write the run folder, return (folder, test metrics)."""
     data = load_data(cfg, cfg.model)
     model = build_model(cfg, data)
@@ -262,8 +262,9 @@ def train_run(cfg: RunConfig, progress: bool = True, echo=print) -> tuple[str, d
     echo(f"run {run_dir}: {cfg.model} ({n_params:,} parameters) on {cfg.dataset} "
          f"({len(data.X_train)} train / {len(data.X_val)} validation / {len(data.X_test)} test), "
          f"{cfg.optimizer} lr={cfg.lr}, {cfg.schedule} schedule, {cfg.epochs} epochs, seed {cfg.seed}")
+    extra = list(callbacks)
     callbacks = [train.TerminateOnNaN(raise_error=True), train.CSVLogger(os.path.join(run_dir, "history.csv")),
-                 train.ModelCheckpoint(run_dir, monitor="val_loss")]
+                 train.ModelCheckpoint(run_dir, monitor="val_loss"), *extra]
     if cfg.patience > 0:
         callbacks.append(train.EarlyStopping("val_loss", patience=cfg.patience, restore_best_weights=True))
     t0 = time.perf_counter()

@@ -77,3 +77,16 @@ def test_bad_arguments_are_refused():
         train.TensorBoard("logs", histogram_freq=-1)
     with pytest.raises(ValueError, match="update_freq"):
         train.TensorBoard("logs", update_freq="step")
+
+
+def test_lamina_train_tensorboard_flag_writes_event_files(tmp_path, monkeypatch):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from lamina.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--model", "mlp", "--epochs", "2", "--quiet", "--out", str(tmp_path / "runs"),
+                 "--tensorboard", str(tmp_path / "tb")]) == 0
+    acc = EventAccumulator(str(tmp_path / "tb" / "train"))
+    acc.Reload()
+    assert len(acc.Scalars("epoch_loss")) == 2
