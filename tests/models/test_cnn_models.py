@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn as tnn
+from torch_twins import TorchLeNet5
 
 import lamina
 from lamina import models
@@ -95,18 +96,6 @@ class TorchResNet(tnn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
-class TorchLeNet(tnn.Module):
-    def __init__(self):
-        super().__init__()
-        self.features = tnn.Sequential(tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
-                                       tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2))
-        self.classifier = tnn.Sequential(tnn.Flatten(), tnn.Linear(400, 120), tnn.ReLU(), tnn.Linear(120, 84),
-                                         tnn.ReLU(), tnn.Linear(84, 10))
-
-    def forward(self, x):
-        return self.classifier(self.features(x))
-
-
 class TorchUNet(tnn.Module):
     """UNet(1, 2, base_width=4, depth=1, up_mode='transpose') written out by hand."""
 
@@ -149,7 +138,7 @@ class TorchUNet(tnn.Module):
 def test_matches_the_same_network_in_pytorch(which):
     lamina.manual_seed(0)
     if which == "lenet":
-        lam, tor, shape = models.LeNet5(), TorchLeNet(), (16, 1, 28, 28)
+        lam, tor, shape = models.LeNet5(), TorchLeNet5(), (16, 1, 28, 28)
     elif which == "resnet":
         lam, tor, shape = models.ResNet((1, 1), stem="mnist", width=4), TorchResNet(4), (16, 1, 12, 12)
     else:
