@@ -6,6 +6,7 @@ import builtins as _builtins
 
 from . import autograd, backend, func, nn, ops, optim, utils
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.op import UNARY as _UNARY
 from .backend import (
     Generator,
     cuda,
@@ -184,6 +185,10 @@ from .tensor import (
     zeros,
     zeros_like,
 )
+
+# every unary function declared with ``ops.elementwise.unary`` (lamina.sinh, lamina.atan …), with its aliases
+globals().update({name: fn for name, fn in _UNARY.items() if name not in globals()})
+arctan, arcsinh = globals()["atan"], globals()["asinh"]
 
 half, double, long = float16, float64, int64
 float = float32

@@ -10,19 +10,19 @@ from lamina.models import LinearRegression, LogisticRegression
 from lamina.nn.regularization import l1, l2
 from lamina.online import OnlineTrainer, stream
 
-RNG = np.random.default_rng(0)
+
+def _well_posed(n=50, d=4, k=None, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, d))
+    w = rng.standard_normal((d,) if k is None else (d, k))
+    return x, x @ w + 0.7 + 0.01 * rng.standard_normal((n,) if k is None else (n, k))
 
 
-def _well_posed(n=50, d=4, k=None):
-    x = RNG.standard_normal((n, d))
-    w = RNG.standard_normal((d,) if k is None else (d, k))
-    return x, x @ w + 0.7 + 0.01 * RNG.standard_normal((n,) if k is None else (n, k))
-
-
-def _rank_deficient(n=30):
-    base = RNG.standard_normal((n, 3))
+def _rank_deficient(n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((n, 3))
     x = np.column_stack([base, base[:, 0] + base[:, 1], 2 * base[:, 2]])     # rank 3 of 5 columns
-    return x, RNG.standard_normal(n)
+    return x, rng.standard_normal(n)
 
 
 # ---------------------------------------------------------------------------- linear regression
@@ -89,7 +89,8 @@ def test_recursive_least_squares_equals_the_batch_ridge_solution():
 
 
 def test_rls_with_forgetting_tracks_a_drifting_relation():
-    x = RNG.standard_normal((400, 2))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((400, 2))
     w_old, w_new = np.array([1.0, -1.0]), np.array([-2.0, 0.5])
     y = np.where(np.arange(400)[:, None] < 200, x @ w_old[:, None], x @ w_new[:, None])[:, 0]
     forget, keep = LinearRegression(forgetting=0.95), LinearRegression()
@@ -187,8 +188,9 @@ def test_l1_l2_values_and_gradients():
 
 
 def test_l2_penalty_equals_sgd_weight_decay_of_twice_lambda():
-    init = RNG.standard_normal(5)
-    target = lamina.tensor(RNG.standard_normal(5))
+    rng = np.random.default_rng(2)
+    init = rng.standard_normal(5)
+    target = lamina.tensor(rng.standard_normal(5))
     w1 = lamina.tensor(init.copy(), requires_grad=True)
     w2 = lamina.tensor(init.copy(), requires_grad=True)
     o1, o2 = lo.SGD([w1], lr=0.1), lo.SGD([w2], lr=0.1, weight_decay=2 * 0.05)
@@ -218,8 +220,9 @@ def test_penalties_accept_modules_and_check_inputs():
 
 # ---------------------------------------------------------------------------- online trainer
 def test_online_trainer_learns_from_a_stream_of_pairs():
+    rng = np.random.default_rng(1)
     w_true = np.array([[2.0], [-1.0], [0.5]])
-    x = RNG.standard_normal((3000, 3))
+    x = rng.standard_normal((3000, 3))
     y = x @ w_true + 0.3
     w = lamina.tensor(np.zeros((3, 1)), requires_grad=True)
     b = lamina.tensor(np.zeros(1), requires_grad=True)

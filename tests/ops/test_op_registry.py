@@ -16,7 +16,7 @@ from opcheck import check_op
 import lamina
 import lamina.nn.functional as F
 from lamina.autograd import Function, forward_ad, gradgradcheck
-from lamina.autograd.op import Op
+from lamina.autograd.op import UNARY, Op
 from lamina.ops.negative_sampling import negative_sampling_loss
 
 
@@ -142,6 +142,25 @@ CASES = [
      _ns_torch, [_rn(57, 5, 3), _rn(58, 5, 3)], {}),
 ]
 
+
+
+def _unary_cases():
+    """A case for each function declared with ``unary`` whose op no case above names: checked against
+    ``torch.<name>`` on inputs drawn from the op's ``domain`` (so a new unary function needs no line here)."""
+    named = {name for case in CASES for name in case[0].split()}
+    cases = []
+    for i, (name, fn) in enumerate(sorted(UNARY.items())):
+        with np.errstate(all="ignore"):  # only the op's name is wanted here
+            op = type(fn(lamina.ones(1, requires_grad=True)).grad_fn).__name__
+        if op in named:
+            continue
+        lo, hi = next(c for c in Op.registry if c.__name__ == op).domain
+        x = np.random.default_rng(100 + i).uniform(lo, hi, (2, 3))
+        cases.append((op, fn, getattr(torch, name), [x], {}))
+    return cases
+
+
+CASES += _unary_cases()
 IDS = [c[0] for c in CASES]
 
 

@@ -8,12 +8,18 @@ import torch
 import lamina
 import lamina.optim as lo
 
-RNG = np.random.default_rng(0)
-X = RNG.standard_normal((16, 4))
-Y = RNG.standard_normal((16, 3))
+
+def _fixed_data(seed=0):
+    """The regression data and MLP start shared (read-only) by the tests below, drawn once."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((16, 4)), rng.standard_normal((16, 3))
+    init = [rng.standard_normal((4, 8)) * 0.5, rng.standard_normal(8) * 0.1,
+            rng.standard_normal((8, 3)) * 0.5, rng.standard_normal(3) * 0.1]
+    return x, y, init
+
+
+X, Y, INIT_MLP = _fixed_data()
 INIT_ROSEN = [np.array([-1.2, 1.0, 0.5]), np.array([0.8, -0.3])]
-INIT_MLP = [RNG.standard_normal((4, 8)) * 0.5, RNG.standard_normal(8) * 0.1,
-            RNG.standard_normal((8, 3)) * 0.5, RNG.standard_normal(3) * 0.1]
 
 
 def rosenbrock(lib, ps, sign):

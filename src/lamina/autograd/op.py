@@ -30,6 +30,7 @@ broadcast dims) and ``cast`` (a gradient brought to its input's dtype).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .. import _mode
@@ -145,9 +146,12 @@ class Elementwise(Op):
 
 
 class ElementwiseUnary(Elementwise):
-    """y = f(x) value by value: x̄ = f'(x) ∘ ȳ and J t = f'(x) ∘ t, both from ``derivative``."""
+    """y = f(x) value by value: x̄ = f'(x) ∘ ȳ and J t = f'(x) ∘ t, both from ``derivative``.
+
+    ``domain`` is the interval of x where f is smooth; the op checker draws its inputs there."""
 
     abstract = True
+    domain: ClassVar[tuple[float, float]] = (-2.0, 2.0)
 
     def derivative(self, v: Tensor) -> Tensor:
         """f'(x) ∘ v."""
@@ -161,6 +165,26 @@ class ElementwiseUnary(Elementwise):
 
     def jvp(self, t):
         return self.derivative(t)
+
+
+UNARY: dict[str, Callable[[Tensor], Tensor]] = {}
+"""Every unary function declared by ``unary``, by name: the ops attach them as Tensor methods
+(``x.sinh()``), ``lamina`` exports them (``lamina.sinh``) and the op checker tests each against
+``torch.<name>`` on its op's ``domain``."""
+
+
+def unary(cls: type[ElementwiseUnary], name: str | None = None) -> Callable[[Tensor], Tensor]:
+    """The function ``f(x) = run1(cls(), x)`` of a unary op, registered under ``name`` (default: the class
+    name in lower case). ``sinh = unary(Sinh)`` beside the class is all a new unary function needs."""
+    name = name or cls.__name__.lower()
+
+    def function(x: Tensor) -> Tensor:
+        return run1(cls(), x)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = cls.__doc__
+    UNARY[name] = function
+    return function
 
 
 def _zeros_like(x: Tensor) -> Tensor:

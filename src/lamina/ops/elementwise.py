@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 
-from ..autograd.op import Cast, Elementwise, ElementwiseUnary, cast, run, run1  # noqa: F401  (Cast, cast re-exported)
+from ..autograd.op import Cast, Elementwise, ElementwiseUnary, cast, run, run1, unary  # noqa: F401  (Cast, cast re-exported)
 from ..backend import get_default_dtype, xp
 from ..errors import broadcast_error
 from ..tensor import Tensor
@@ -280,8 +280,13 @@ class Exp(ElementwiseUnary):
         return v * self.output()
 
 
+exp = unary(Exp)
+
+
 class Log(ElementwiseUnary):
     """d log x/dx = 1/x."""
+
+    domain = (0.2, 3.0)
 
     def forward(self, x):
         return xp.log(x)
@@ -290,14 +295,22 @@ class Log(ElementwiseUnary):
         return v / self.inputs[0]
 
 
+log = unary(Log)
+
+
 class Log1p(ElementwiseUnary):
     """d log(1 + x)/dx = 1/(1 + x)."""
+
+    domain = (-0.5, 2.0)
 
     def forward(self, x):
         return xp.log1p(x)
 
     def derivative(self, v):
         return v / (self.inputs[0] + 1.0)
+
+
+log1p = unary(Log1p)
 
 
 class Expm1(ElementwiseUnary):
@@ -310,14 +323,22 @@ class Expm1(ElementwiseUnary):
         return v * (self.output() + 1.0)
 
 
+expm1 = unary(Expm1)
+
+
 class Sqrt(ElementwiseUnary):
     """d √x/dx = 1/(2√x)."""
+
+    domain = (0.2, 3.0)
 
     def forward(self, x):
         return xp.sqrt(x)
 
     def derivative(self, v):
         return v * 0.5 / self.output()
+
+
+sqrt = unary(Sqrt)
 
 
 class Abs(ElementwiseUnary):
@@ -331,12 +352,18 @@ class Abs(ElementwiseUnary):
         return v * _mask(xp.sign(x), x.dtype)
 
 
+abs = unary(Abs)
+
+
 class Sin(ElementwiseUnary):
     def forward(self, x):
         return xp.sin(x)
 
     def derivative(self, v):
         return v * cos(self.inputs[0])
+
+
+sin = unary(Sin)
 
 
 class Cos(ElementwiseUnary):
@@ -347,6 +374,65 @@ class Cos(ElementwiseUnary):
         return -v * sin(self.inputs[0])
 
 
+cos = unary(Cos)
+
+
+class Sinh(ElementwiseUnary):
+    """d sinh x/dx = cosh x."""
+
+    def forward(self, x):
+        return xp.sinh(x)
+
+    def derivative(self, v):
+        return v * cosh(self.inputs[0])
+
+
+sinh = unary(Sinh)
+
+
+class Cosh(ElementwiseUnary):
+    """d cosh x/dx = sinh x."""
+
+    def forward(self, x):
+        return xp.cosh(x)
+
+    def derivative(self, v):
+        return v * sinh(self.inputs[0])
+
+
+cosh = unary(Cosh)
+
+
+class Atan(ElementwiseUnary):
+    """d atan x/dx = 1/(1 + x²)."""
+
+    def forward(self, x):
+        return xp.arctan(x)
+
+    def derivative(self, v):
+        x = self.inputs[0]
+        return v / (x * x + 1.0)
+
+
+atan = unary(Atan)
+arctan = atan
+
+
+class Asinh(ElementwiseUnary):
+    """d asinh x/dx = 1/√(x² + 1)."""
+
+    def forward(self, x):
+        return xp.arcsinh(x)
+
+    def derivative(self, v):
+        x = self.inputs[0]
+        return v / sqrt(x * x + 1.0)
+
+
+asinh = unary(Asinh)
+arcsinh = asinh
+
+
 class Tanh(ElementwiseUnary):
     """d tanh x/dx = 1 − y²."""
 
@@ -355,6 +441,9 @@ class Tanh(ElementwiseUnary):
 
     def derivative(self, v):
         return run(TanhGrad(), v, self.output())
+
+
+tanh = unary(Tanh)
 
 
 class TanhGrad(Elementwise):
@@ -381,6 +470,9 @@ class Sigmoid(ElementwiseUnary):
         return run(SigmoidGrad(), v, self.output())
 
 
+sigmoid = unary(Sigmoid)
+
+
 class SigmoidGrad(Elementwise):
     """g ∘ y(1 − y), the derivative of y = σ(x) as one op (differentiable in g and y):
     ∂/∂g = y(1 − y), ∂/∂y = g (1 − 2y)."""
@@ -402,6 +494,9 @@ class Relu(ElementwiseUnary):
     def derivative(self, v):
         x = self.inputs[0]._data
         return v * _mask(x > 0, x.dtype)
+
+
+relu = unary(Relu)
 
 
 class Clamp(ElementwiseUnary):
@@ -456,20 +551,8 @@ class Where(Elementwise):
         return where(self.cond, zero, v) if i else where(self.cond, v, zero)
 
 
-def exp(x):
-    return run1(Exp(), x)
 
 
-def log(x):
-    return run1(Log(), x)
-
-
-def log1p(x):
-    return run1(Log1p(), x)
-
-
-def expm1(x):
-    return run1(Expm1(), x)
 
 
 def log2(x):
@@ -484,9 +567,6 @@ def exp2(x):
     return pow(2.0, x)
 
 
-def sqrt(x):
-    return run1(Sqrt(), x)
-
 
 def rsqrt(x):
     return run1(PowScalar(-0.5), x)
@@ -500,35 +580,17 @@ def reciprocal(x):
     return run1(RDivScalar(1.0), x)
 
 
-def abs(x):
-    return run1(Abs(), x)
-
 
 absolute = abs
 
 
-def sin(x):
-    return run1(Sin(), x)
-
-
-def cos(x):
-    return run1(Cos(), x)
 
 
 def tan(x):
     return sin(x) / cos(x)
 
 
-def tanh(x):
-    return run1(Tanh(), x)
 
-
-def sigmoid(x):
-    return run1(Sigmoid(), x)
-
-
-def relu(x):
-    return run1(Relu(), x)
 
 
 def clamp(x, min=None, max=None):

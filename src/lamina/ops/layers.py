@@ -15,7 +15,7 @@ from ..backend import xp
 from ..sparse import RowSparseGrad, coalesce_rows
 from ..tensor import Tensor
 from .linalg import _mm, matmul
-from .reduce import mean
+from .reduce import Sum, mean
 from .reduce import sum as tsum
 from .shape import reshape
 
@@ -43,12 +43,13 @@ class Linear(Op):
         x, w = self.inputs[0], self.inputs[1]
         needs = self.needs
         out_f, in_f = w.shape
-        g2 = reshape(g, (-1, out_f))
-        gx = matmul(g, w) if needs[0] else None
-        gw = _mm(g2, reshape(x, (-1, in_f)), True, False) if needs[1] else None  # W̄ = ȳᵀ x
+        flat = g._data.ndim == 2  # the common (N, features) case goes straight to the products
+        g2 = g if flat else reshape(g, (-1, out_f))
+        gx = (_mm(g, w, False, False) if flat else matmul(g, w)) if needs[0] else None  # x̄ = ȳ W
+        gw = _mm(g2, x if flat else reshape(x, (-1, in_f)), True, False) if needs[1] else None  # W̄ = ȳᵀ x
         if len(needs) == 2:
             return gx, gw
-        return gx, gw, (tsum(g2, 0) if needs[2] else None)
+        return gx, gw, (run1(Sum((0,), False), g2) if needs[2] else None)  # b̄ = Σₙ ȳₙ
 
     def jvp(self, tx, tw, tb=None):
         x, w = self.inputs[0], self.inputs[1]

@@ -112,8 +112,14 @@ class CrossEntropy(Op):
 
     def backward(self, g):
         """x̄ = (softmax(x) ∘ Σ_c q − q) ∘ scale, q the (weighted, smoothed) target distribution."""
+        p, scale = self._probs(), self._scale(g)
+        if not self.eps and self.weight is None and self.all_valid:  # q is one-hot: x̄ = (softmax(x) − q) ∘ scale
+            m, c = self.e.shape
+            onehot = xp.zeros((m, c), dtype=self.e.dtype)
+            onehot[xp.arange(m), self.t] = 1
+            return ((p - Tensor._make(onehot)) * scale,)
         q, qsum = self._q(self.inputs[0].dtype)
-        return ((self._probs() * Tensor._make(qsum) - Tensor._make(q)) * self._scale(g),)
+        return ((p * Tensor._make(qsum) - Tensor._make(q)) * scale,)
 
     def jvp(self, tx):
         x = self.inputs[0]

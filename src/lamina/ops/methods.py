@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from ..autograd import engine
-from ..autograd.op import sum_to
+from ..autograd.op import UNARY, sum_to
 from ..tensor import Tensor
 from . import convert, linalg, reduce, shape
 from . import elementwise as ew
@@ -85,8 +85,8 @@ OPERATORS = {
 
 _FUNCTIONS = [
     # elementwise
-    ew.add, ew.sub, ew.mul, ew.div, ew.pow, ew.neg, ew.exp, ew.log, ew.log1p, ew.expm1, ew.log2, ew.log10, ew.exp2,
-    ew.sqrt, ew.rsqrt, ew.square, ew.reciprocal, ew.abs, ew.sin, ew.cos, ew.tan, ew.tanh, ew.sigmoid, ew.relu,
+    ew.add, ew.sub, ew.mul, ew.div, ew.pow, ew.neg, ew.log2, ew.log10, ew.exp2,
+    ew.rsqrt, ew.square, ew.reciprocal, ew.tan,
     ew.clamp, ew.clip, ew.maximum, ew.minimum, ew.eq, ew.ne, ew.lt, ew.le, ew.gt, ew.ge, ew.logical_not,
     ew.logical_and, ew.logical_or, ew.sign, ew.floor, ew.ceil, ew.round, ew.trunc, ew.isnan, ew.isinf, ew.isfinite,
     ew.remainder, ew.fmod, ew.floor_divide, ew.equal, ew.allclose, ew.isclose,
@@ -106,6 +106,8 @@ _FUNCTIONS = [
 ]
 
 METHODS: dict = {fn.__name__: fn for fn in _FUNCTIONS}
+METHODS.update(UNARY)  # every function declared with ``unary`` (x.sinh(), x.atan() …)
+METHODS.update({"arctan": ew.atan, "arcsinh": ew.asinh})
 METHODS.update({
     "multiply": ew.mul, "subtract": ew.sub, "divide": ew.div, "true_divide": ew.div, "negative": ew.neg,
     "absolute": ew.abs, "greater": ew.gt, "greater_equal": ew.ge, "less": ew.lt, "less_equal": ew.le,
