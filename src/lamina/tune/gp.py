@@ -106,21 +106,25 @@ class GaussianProcess:
         glp = -z / sd
         return float(-(lml + lp)), -(grad + glp)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> GaussianProcess:
-        """Fit hyperparameters (multi-start L-BFGS) and condition on ``(X, y)``."""
+    def fit(self, X: np.ndarray, y: np.ndarray, rng: np.random.Generator,
+            theta0: np.ndarray | None = None) -> GaussianProcess:
+        """Fit hyperparameters (multi-start L-BFGS) and condition on ``(X, y)``.
+
+        ``theta0`` (a previous fit's ``theta``) warm-starts the search: it is the
+        only start then (at most 30 iterations), instead of the prior centre and ``n_restarts`` random ones."""
         X = np.asarray(X, float)
         y = np.asarray(y, float)
         n, dim = X.shape
         lo, hi = self._bounds(dim)
         sq = (X[:, None, :] - X[None, :, :]) ** 2
-        starts = [self._prior_centre(dim)]
-        for _ in range(self.n_restarts):
+        starts = [self._prior_centre(dim)] if theta0 is None else [np.clip(theta0, lo, hi)]
+        for _ in range(self.n_restarts if theta0 is None else 0):
             t = self._prior_centre(dim) + np.r_[rng.normal(0, 1.0, dim), rng.normal(0, 0.5), rng.normal(0, 1.0)]
             starts.append(t)
         best, best_f = None, math.inf
         for t0 in starts:
             theta, f, _ = minimize_lbfgsb(lambda t: self.neg_log_posterior(t, X, y, sq), t0, lo, hi,
-                                          maxiter=100, gtol=1e-5, ftol=1e-9)
+                                          maxiter=100 if theta0 is None else 30, gtol=1e-5, ftol=1e-9)
             if f < best_f:
                 best, best_f = theta, f
         if best is None:
@@ -141,7 +145,8 @@ class GaussianProcess:
         self.n2 = math.exp(self.theta[dim + 1])
         K = matern52(self.X, self.X, self.ls, self.s2) + (self.n2 + 1e-9) * np.eye(len(self.X))
         self.L = np.linalg.cholesky(K)
-        self.alpha = np.linalg.solve(self.L.T, np.linalg.solve(self.L, self.y))
+        self.Linv = np.linalg.solve(self.L, np.eye(len(self.X)))   # L⁻¹ once: predictions are then products
+        self.alpha = self.Linv.T @ (self.Linv @ self.y)              # a = K⁻¹ y = L⁻ᵀ L⁻¹ y
         return self
 
     # ------------------------------------------------------------- prediction
@@ -156,7 +161,7 @@ class GaussianProcess:
         e = np.exp(-SQRT5 * r)
         ks = self.s2 * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * e   # (m, n)
         mu = ks @ self.alpha
-        V = np.linalg.solve(self.L, ks.T)                            # (n, m)
+        V = self.Linv @ ks.T                                         # L⁻¹ k*, (n, m)
         var = np.maximum(self.s2 - np.sum(V * V, axis=0), 1e-12)
         sd = np.sqrt(var)
         if not return_grad:
@@ -165,7 +170,7 @@ class GaussianProcess:
         H = -(5.0 / 3.0) * self.s2 * (1.0 + SQRT5 * r) * e            # (m, n)
         dks = H[:, :, None] * Dif / self.ls                           # (m, n, D)
         dmu = np.einsum("mnd,n->md", dks, self.alpha)
-        B = np.linalg.solve(self.L.T, V).T                            # K^-1 k*, (m, n)
+        B = (self.Linv.T @ V).T                                       # K^-1 k*, (m, n)
         dvar = -2.0 * np.einsum("mnd,mn->md", dks, B)
         dsd = dvar / (2.0 * sd[:, None])
         return mu, sd, dmu, dsd

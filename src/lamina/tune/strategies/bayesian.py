@@ -24,8 +24,24 @@ each new observation."  Here, for every ask:
    Gaussian perturbations of the best observations) whose best ``n_refine``
    are refined by box-constrained L-BFGS on the continuous coordinates, then
    rounded to the parameters' grids (ints, steps, one-hot).
+
+Past ``n_exact`` observations the cost per trial is bounded, whatever the number of trials:
+
+* the GP sees at most ``max_points`` observations: the best half of them by loss and the most
+  recent rest (the region being exploited and the latest exploration);
+* its hyperparameters are refitted only when the observations have grown by 10 % (or by
+  ``max_points / 4``) since the last fit, warm-started from that fit; in between, the GP is
+  conditioned on the new data with the previous hyperparameters (one Cholesky of at most
+  ``max_points``²);
+* the acquisition scores a quarter of the candidates and refines the best one (20 L-BFGS steps at most);
+* the unit-cube encodings of observed trials and the shared search space are kept from one ask to the next.
+
+Up to ``n_exact`` observations every ask refits from scratch, exactly as described above.
 """
 from __future__ import annotations
+
+import contextlib
+import functools
 
 import numpy as np
 
@@ -37,48 +53,117 @@ from .base import Strategy
 __all__ = ["Bayesian"]
 
 
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context with BLAS on one thread: the GP's matrices (at most ``max_points``²) gain nothing from
+    more, and on a busy machine a multi-threaded Cholesky of 200² was measured 20× slower than one thread."""
+    try:
+        return _blas_controller().limit(limits=1, user_api="blas")
+    except ImportError:  # threadpoolctl is a dependency; without it BLAS keeps its default
+        return contextlib.nullcontext()
+
+
 class Bayesian(Strategy):
-    """``Bayesian(n_startup_trials=8, n_candidates=2000, n_refine=5, liar="worst", seed=None)``."""
+    """``Bayesian(n_startup_trials=8, n_candidates=2000, n_refine=5, liar="worst", seed=None,
+    n_exact=64, max_points=128)``."""
 
     def __init__(self, n_startup_trials: int = 8, n_candidates: int = 2000, n_refine: int = 5,
-                 liar: str = "worst", seed: int | None = None, **gp_options):
+                 liar: str = "worst", seed: int | None = None, n_exact: int = 64, max_points: int = 128,
+                 **gp_options):
         super().__init__(seed)
         if liar not in ("worst", "best", "mean"):
             raise ValueError(f"Bayesian: liar must be 'worst', 'best' or 'mean', got {liar!r}")
         if n_startup_trials < 1:
             raise ValueError(f"Bayesian: n_startup_trials must be >= 1, got {n_startup_trials}")
+        if max_points < 8 or n_exact < 1:
+            raise ValueError(f"Bayesian: max_points must be >= 8 and n_exact >= 1, got {max_points}, {n_exact}")
         self.n_startup_trials = int(n_startup_trials)
         self.n_candidates = int(n_candidates)
         self.n_refine = int(n_refine)
         self.liar = liar
+        self.n_exact = int(n_exact)
+        self.max_points = int(max_points)
         self.gp_options = gp_options
         self._cache: tuple | None = None   # (n told, space names, gp, y stats)
+        self._codes: dict = {}             # (space names, trial number) -> unit-cube encoding
+        self._shared: tuple = (0, None, {})  # (trials checked, first trial, shared space)
+        self._last_fit: tuple = (0, None)  # (observations at the last hyperparameter fit, its theta)
         self.gp: GaussianProcess | None = None
 
     def _observations(self):
         obs = [t for t in self._told if t.loss(self.direction) is not None and t.params]
         return obs
 
+    def _shared_space(self, obs):
+        """``_relative_space(obs)``, updated with the trials added since the last ask only."""
+        checked, first, space = self._shared
+        if first is not None and checked <= len(obs) and obs[0] is first:
+            new = obs[checked:]
+            space = {n: d for n, d in space.items() if all(t.distributions.get(n) == d for t in new)}
+        else:
+            space = self._relative_space(obs)
+        self._shared = (len(obs), obs[0] if obs else None, space)
+        return space
+
+    def _encoded(self, space, trials) -> np.ndarray:
+        key = tuple(space)
+        rows = []
+        for t in trials:
+            code = self._codes.get((key, t.number))
+            if code is None:
+                code = self._codes[key, t.number] = self._encode(space, t.params)
+            rows.append(code)
+        return np.stack(rows)
+
+    def _subset(self, obs, y):
+        """At most ``max_points`` observations: the best half by loss, then the most recent others."""
+        if len(obs) <= self.max_points:
+            return np.arange(len(obs))
+        best = np.argsort(y, kind="stable")[: self.max_points // 2]
+        rest = np.setdiff1d(np.arange(len(obs)), best)[-(self.max_points - len(best)):]
+        return np.sort(np.r_[best, rest])
+
     def _fit(self, obs, space):
         key = (len(self._told), tuple(space))
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        X = np.stack([self._encode(space, t.params) for t in obs])
         y = np.array([t.loss(self.direction) for t in obs], float)
+        idx = self._subset(obs, y)
+        X, y = self._encoded(space, [obs[i] for i in idx]), y[idx]
         mean, sd = float(np.mean(y)), float(np.std(y))
         sd = sd if sd > 0 else 1.0
         ys = (y - mean) / sd
         rng = np.random.default_rng([self.seed, len(self._told), 0x6B])
-        gp = GaussianProcess(**self.gp_options).fit(X, ys, rng)
+        n_fit, theta = self._last_fit
+        gp = GaussianProcess(**self.gp_options)
+        if len(obs) <= self.n_exact or theta is None or len(theta) != X.shape[1] + 2:
+            gp.fit(X, ys, rng)
+            self._last_fit = (len(obs), gp.theta)
+        elif len(obs) >= min(1.1 * n_fit, n_fit + self.max_points / 4):
+            gp.fit(X, ys, rng, theta0=theta)
+            self._last_fit = (len(obs), gp.theta)
+        else:
+            gp.theta = theta
+            gp.condition(X, ys)
         fitted = (gp, X, ys)
         self._cache = (key, fitted)
         return fitted
 
     def _propose(self, number, rng):
+        with _one_blas_thread():
+            return self._propose_with(rng)
+
+    def _propose_with(self, rng):
         obs = self._observations()
         if len(obs) < self.n_startup_trials:
             return {}
-        space = self._relative_space(obs)
+        space = self._shared_space(obs)
         if not space:
             return {}
         fitted, X, ys = self._fit(obs, space)
@@ -92,14 +177,18 @@ class Bayesian(Strategy):
             gp.theta = fitted.theta
             gp.condition(np.vstack([X, Xp]), np.r_[ys, np.full(len(Xp), lie)])
         self.gp = gp
-        taken = np.vstack([X] + ([Xp] if pending else []))
-        x = self._maximise_ei(gp, best, space, rng, X, ys, taken)
+        taken = self._encoded(space, obs)
+        if pending:
+            taken = np.vstack([taken, Xp])
+        x = self._maximise_ei(gp, best, space, rng, X, ys, taken, large=len(obs) > self.n_exact)
         if x is None:
             return {}
         return self._decode(space, x)
 
     # ---------------------------------------------------------------- acquisition
-    def _maximise_ei(self, gp, best, space, rng, X, ys, taken):
+    def _maximise_ei(self, gp, best, space, rng, X, ys, taken, large=False):
+        n_candidates = self.n_candidates // 4 if large else self.n_candidates
+        n_refine, maxiter = (min(self.n_refine, 1), 20) if large else (self.n_refine, 50)
         dim = X.shape[1]
         cats, cont, i = [], [], 0
         for d in space.values():
@@ -110,23 +199,23 @@ class Bayesian(Strategy):
                 cont.append(i)
                 i += 1
         cont = np.array(cont, int)
-        n_uniform = self.n_candidates * 3 // 4
-        C = rng.random((self.n_candidates, dim))
+        n_uniform = n_candidates * 3 // 4
+        C = rng.random((n_candidates, dim))
         # local candidates: Gaussian moves around the best observations
         top = X[np.argsort(ys)[:5]]
-        n_local = self.n_candidates - n_uniform
+        n_local = n_candidates - n_uniform
         base = top[rng.integers(len(top), size=n_local)]
         scale = rng.choice([0.02, 0.1], size=(n_local, 1))
         C[n_uniform:] = np.clip(base + scale * rng.normal(size=(n_local, dim)), 0.0, 1.0)
         for start, k in cats:
-            onehot = np.eye(k)[rng.integers(k, size=self.n_candidates)]
+            onehot = np.eye(k)[rng.integers(k, size=n_candidates)]
             keep = rng.random(n_local) < 0.7     # local moves mostly keep the category
             local = onehot[n_uniform:]
             local[keep] = base[keep, start:start + k]
             onehot[n_uniform:] = local
             C[:, start:start + k] = onehot
         vals = log_expected_improvement(gp, C, best)
-        order = np.argsort(-vals)[: self.n_refine]
+        order = np.argsort(-vals)[:n_refine]
         results = []
         for j in order:
             x0 = C[j].copy()
@@ -137,7 +226,7 @@ class Bayesian(Strategy):
                     v, g = log_expected_improvement(gp, x[None], best, return_grad=True)
                     return -float(v[0]), -g[0, cont]
                 xc, _, _ = minimize_lbfgsb(negf, x0[cont], np.zeros(len(cont)), np.ones(len(cont)),
-                                           maxiter=50, gtol=1e-6, ftol=1e-9)
+                                           maxiter=maxiter, gtol=1e-6, ftol=1e-9)
                 x0[cont] = xc
             results.append(self._encode(space, self._decode(space, x0)))   # snap to the grid
         R = np.unique(np.stack(results), axis=0)
