@@ -18,7 +18,19 @@ from ..nn.functional.sparse import _ScaleGrad
 from ..ops import activations as act
 from ..ops import conv, elementwise, layers, linalg, pool, reduce, shape
 from ..tensor import Tensor
-from ._graph import INT64_MAX, INT64_MIN, Graph, Sym, Value, broadcast_sym, check_no_fixed_copy, fixed
+from ._graph import (
+    INT64_MAX,
+    INT64_MIN,
+    Graph,
+    Sym,
+    Value,
+    broadcast_sym,
+    check_no_fixed_copy,
+    dim_expr,
+    fixed,
+    merged_sym,
+    parse_dim,
+)
 from .errors import ExportError
 
 
@@ -273,8 +285,8 @@ def _prod(values) -> int:
 
 def reshape_to(g: Graph, v: Value, out_shape: tuple) -> Result:
     """``v`` reshaped to ``out_shape`` without writing a dynamic size into the file: the dims it keeps in
-    front are copied (0 in Reshape's target), the one that absorbs the remaining dynamic dims is −1, and
-    (N, …) → (N, rest) becomes a Flatten."""
+    front are copied (0 in Reshape's target), the one dim that holds the remaining dynamic size is −1,
+    and (N, …) → (N, rest) is a Flatten."""
     s_in, sym_in, out = tuple(v.shape), v.sym, tuple(out_shape)
     if s_in == out:
         return v.name, sym_in
@@ -285,8 +297,7 @@ def reshape_to(g: Graph, v: Value, out_shape: tuple) -> Result:
     if n_out == 2 and n_in > 2:
         for a in ([k] if k >= 1 else []) + list(range(1, n_in)):
             if _prod(s_in[:a]) == out[0] and _prod(s_in[a:]) == out[1]:
-                head = sym_in[0] if a == 1 else ("" if any(s is not None for s in sym_in[:a]) else None)
-                tail = "" if any(s is not None for s in sym_in[a:]) else None
+                head, tail = merged_sym(sym_in[:a], s_in[:a]), merged_sym(sym_in[a:], s_in[a:])
                 return g.add("Flatten", [v.name], axis=a), (head, tail)
     if not v.dynamic:
         return g.add("Reshape", [v.name, g.ints(out)]), fixed(out)
@@ -294,16 +305,38 @@ def reshape_to(g: Graph, v: Value, out_shape: tuple) -> Result:
     sym: list = list(sym_in[:k]) + [None] * (n_out - k)
     rest = [i for i in range(k, n_in) if sym_in[i] is not None]
     if rest:
-        need = _prod([s_in[i] for i in rest])
-        spots = [j for j in range(k, n_out) if need and out[j] % need == 0]
-        if not spots:
-            raise ExportError(f"reshape: cannot tell which dim of the result {out} holds the dynamic dims "
-                              f"{[i for i in rest]} of the input {v.describe()}; reshape so that the dynamic "
-                              "dims stay in front (e.g. x.reshape(x.shape[0], -1))")
-        j = spots[0]
-        target[j] = -1
-        sym[j] = sym_in[rest[0]] if len(rest) == 1 and s_in[rest[0]] == out[j] else ""
+        j, sym_j = _dynamic_spot(g, v, out, k, rest)
+        target[j], sym[j] = -1, sym_j
     return g.add("Reshape", [v.name, g.ints(target)]), tuple(sym)
+
+
+def _dynamic_spot(g: Graph, v: Value, out: tuple, k: int, rest: list[int]) -> tuple[int, str]:
+    """The dim j of the result that holds the dynamic input dims ``rest`` (row-major order) and its symbolic
+    size. One dynamic dim d of size B·c (B dynamic): j must start outside B (prod(out[:j]) divides
+    prod(in[:d])) and end inside it (prod(in[:d])·B divides prod(out[:j+1])). Several: they must merge
+    exactly into j."""
+    s_in, sym_in = v.shape, v.sym
+    fail = ExportError(f"reshape: cannot tell which dim of the result {out} holds the dynamic dims {rest} of the "
+                       f"input {v.describe()}; reshape so that the dynamic dims stay in front "
+                       "(e.g. x.reshape(x.shape[0], -1))")
+    if len(rest) > 1:
+        lo, hi = _prod(s_in[:rest[0]]), _prod(s_in[:rest[-1] + 1])
+        for j in range(k, len(out)):
+            if _prod(out[:j]) == lo and _prod(out[:j + 1]) == hi:
+                return j, merged_sym(sym_in[rest[0]:rest[-1] + 1], s_in[rest[0]:rest[-1] + 1]) or ""
+        raise fail
+    d = rest[0]
+    name, coef = parse_dim(sym_in[d])
+    b = g.dim_sizes.get(name) if name else None
+    if b is None or s_in[d] != b * coef:
+        b, name, coef = s_in[d], "", 1  # the whole dim is the dynamic factor
+    before = _prod(s_in[:d])
+    for j in range(k, len(out)):
+        outer, upto = _prod(out[:j]), _prod(out[:j + 1])
+        if before % outer == 0 and upto % (before * b) == 0:
+            inner = upto // (before * b)
+            return j, dim_expr(name, inner) if outer == before else ""
+    raise fail
 
 
 @converts(shape.Reshape)
@@ -330,10 +363,12 @@ def _broadcast_to(c: Ctx) -> Result:
 def _cat(c: Ctx) -> Result:
     d = int(c.op.dim)
     sym = list(broadcast_sym(c.ins, c.shape))
-    sym[d] = "" if any(v.sym[d] is not None for v in c.ins) else None
-    if len(c.ins) == 1 or sum(v.sym[d] is not None for v in c.ins) == 1 and all(
-            v.sym[d] is not None or v.shape[d] == 0 for v in c.ins):
-        sym[d] = next((v.sym[d] for v in c.ins if v.sym[d] is not None), None)
+    along = [v.sym[d] for v in c.ins]
+    sym[d] = None
+    if any(s is not None for s in along):  # B·c₁ + B·c₂ = B·(c₁ + c₂) when every piece is of batch form
+        forms = [parse_dim(s) if s is not None else ("", 0) for s in along]
+        names = {n for n, _ in forms}
+        sym[d] = dim_expr(names.pop(), sum(cf for _, cf in forms)) if len(names) == 1 else ""
     check_no_fixed_copy(c.label, c.ins, c.shape, tuple(sym), skip_axis=d)
     return c.g.add("Concat", [c.cast(v, c.dtype) for v in c.ins], axis=d), tuple(sym)
 

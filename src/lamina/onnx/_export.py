@@ -35,9 +35,9 @@ MIN_OPSET = 13  # Softmax over one axis, ReduceSum's axes input, Squeeze/Unsquee
 class LayerNode:
     """A layer exported whole: stands in the recorded graph for the ops of its forward."""
 
-    def __init__(self, module: Module, path: str, inputs: tuple, outs: list):
+    def __init__(self, module: Module, path: str, inputs: tuple, outs: list, convert):
         self.module, self.path, self.inputs, self.outs = module, path, inputs, outs
-        self.convert = layer_converter(module)  # chosen now, while the module is in eval mode
+        self.convert = convert  # chosen when tracing, while the module is in eval mode
 
 
 class Select:
@@ -47,22 +47,22 @@ class Select:
         self.inputs, self.k = (anchor,), k
 
 
-def _layer_hook(path: str):
+def _layer_hook(path: str, convert):
     def hook(module, args, out):
         tensors = tuple(a for a in args if isinstance(a, Tensor))
         if isinstance(out, Tensor):
-            return Tensor._make(out._data, True, LayerNode(module, path, tensors, [out._data]))
+            return Tensor._make(out._data, True, LayerNode(module, path, tensors, [out._data], convert))
         if isinstance(out, tuple) and out and all(isinstance(o, Tensor) for o in out):
-            node = LayerNode(module, path, tensors, [o._data for o in out])
+            node = LayerNode(module, path, tensors, [o._data for o in out], convert)
             anchor = Tensor._make(out[0]._data, True, node)
             return tuple(Tensor._make(o._data, o.dtype.kind == "f", Select(anchor, k)) for k, o in enumerate(out))
-        raise ExportError(f"onnx.export: layer '{path}' ({type(module).__name__}) returned "
+        raise ExportError(f"onnx.export: layer '{path or type(module).__name__}' ({type(module).__name__}) returned "
                           f"{type(out).__name__}, expected a tensor or a tuple of tensors")
     return hook
 
 
 @contextlib.contextmanager
-def _tracing(model: Module) -> Iterator[None]:
+def _tracing(model: Module, opset: int) -> Iterator[None]:
     """Eval mode, grad mode on, every floating parameter requiring grad, hooks on the layers exported whole;
     all of it undone afterwards."""
     modes = [(m, m.training) for m in model.modules()]
@@ -73,8 +73,9 @@ def _tracing(model: Module) -> Iterator[None]:
         for p in frozen:
             p.requires_grad = True
         for path, m in model.named_modules():
-            if layer_converter(m) is not None:
-                handles.append(m.register_forward_hook(_layer_hook(path or type(m).__name__)))
+            convert = layer_converter(m, opset)
+            if convert is not None:
+                handles.append(m.register_forward_hook(_layer_hook(path, convert)))
         with enable_grad():
             yield
     finally:
@@ -214,7 +215,7 @@ class _Exporter:
         ins = [self.value(t) for t in node.inputs if isinstance(t, Tensor)]
         if isinstance(node, LayerNode):
             fn = node.convert
-            label = f"{type(node.module).__name__} layer '{node.path}'"
+            label = f"{type(node.module).__name__} layer" + (f" '{node.path}'" if node.path else "")
             outs = node.outs
         else:
             fn = converter_for(node)
@@ -236,11 +237,11 @@ class _Exporter:
 
 
 def _value_info(helper, name: str, v: Value, dims: dict[int, str] | None):
-    shape = []
+    shape: list = []
     for i, (n, s) in enumerate(zip(v.shape, v.sym)):
         if dims and i in dims:
             shape.append(dims[i])
-        elif s:
+        elif s and "*" not in s:
             shape.append(s)
         elif s is None:
             shape.append(int(n))
@@ -291,7 +292,7 @@ def export(model, args, f=None, *, input_names=None, output_names=None, dynamic_
             traced.append(Tensor._make(t._data))
     it = iter(traced)
     call = tuple(next(it) if isinstance(a, Tensor) else a for a in call_args)
-    with _tracing(model):
+    with _tracing(model, opset):
         out = model(*call)
     outputs = list(out) if isinstance(out, (tuple, list)) else [out]
     if not outputs or not all(isinstance(o, Tensor) for o in outputs):
@@ -306,6 +307,11 @@ def export(model, args, f=None, *, input_names=None, output_names=None, dynamic_
     for t, name in zip(traced, in_names):
         g.reserve(name)
         dims = axes.get(name, {})
+        for i, dim in dims.items():
+            if "*" in dim or g.dim_sizes.setdefault(dim, t.shape[i]) != t.shape[i]:
+                raise ExportError(f"onnx.export: dynamic dim {dim!r} of input {name!r} has size {t.shape[i]} in the "
+                                  f"example, another input's {dim!r} has size {g.dim_sizes[dim]}"
+                                  if "*" not in dim else f"onnx.export: dynamic dim name {dim!r} may not hold '*'")
         inputs.append(ex.add_input(t, name, tuple(dims.get(i) for i in range(t.ndim))))
     for name in out_names:
         g.reserve(name)

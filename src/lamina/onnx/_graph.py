@@ -1,9 +1,10 @@
 """The ONNX graph being built: nodes, initializers, constants, and what is known of each value.
 
 Every value carries its traced shape (the sizes of the one forward pass) and a symbolic shape ``sym``:
-per dim, None for a fixed size or a string for a dynamic one (the name given in ``dynamic_axes``, or ""
-for a dynamic size without a name, e.g. batch × channels after a reshape). Shape-dependent nodes
-(Reshape, Slice, Expand, Resize) read ``sym`` so that a dynamic size is never written into the file.
+per dim, None for a fixed size or a string for a dynamic one: the name given in ``dynamic_axes``
+("batch"), that size times a fixed factor ("batch*3": a batch dim merged with 3 values inside it, as a
+flatten of (batch, 3) makes), or "" for a dynamic size of no known form. Shape-dependent nodes (Reshape,
+Slice, Expand, Resize) read ``sym`` so that a dynamic size is never written into the file.
 """
 from __future__ import annotations
 
@@ -43,6 +44,28 @@ class Value:
 
 def fixed(shape) -> Sym:
     return (None,) * len(shape)
+
+
+def parse_dim(s: str) -> tuple[str, int]:
+    """"batch*3" -> ("batch", 3); "batch" -> ("batch", 1); "" -> ("", 1) (a dynamic size of no known form)."""
+    name, _, coef = s.partition("*")
+    return name, int(coef) if coef else 1
+
+
+def dim_expr(name: str, coef: int) -> str:
+    return "" if not name else name if coef == 1 else f"{name}*{coef}"
+
+
+def merged_sym(syms, sizes) -> str | None:
+    """The symbolic size of dims merged into one (row-major): fixed when all are; name*(c·rest) when the one
+    dynamic dim is the outermost of the group and has a known form; else "" (dynamic, form unknown)."""
+    dyn = [i for i, s in enumerate(syms) if s is not None]
+    if not dyn:
+        return None
+    if dyn != [0]:
+        return ""
+    name, coef = parse_dim(syms[0])
+    return dim_expr(name, coef * int(np.prod(sizes[1:], dtype=np.int64)))
 
 
 def broadcast_sym(values: list[Value], out_shape: tuple) -> Sym:
@@ -88,6 +111,7 @@ class Graph:
         self._names: set[str] = set()
         self._counts: dict[str, int] = {}
         self._consts: dict[tuple, str] = {}
+        self.dim_sizes: dict[str, int] = {}  # dynamic dim name -> its size in the traced pass
 
     def fresh(self, base: str) -> str:
         """A value / node name not used yet: ``base``, else ``base_1``, ``base_2``, …"""

@@ -20,10 +20,10 @@ from ._graph import fixed
 from .errors import ExportError
 
 # module class -> (does it apply to this module, converter)
-LAYERS: dict[type, tuple[Callable[[nn.Module], bool], Callable[[Ctx], Result | list[Result]]]] = {}
+LAYERS: dict[type, tuple[Callable[[nn.Module, int], bool], Callable[[Ctx], Result | list[Result]]]] = {}
 
 
-def layer(*classes: type, applies: Callable[[nn.Module], bool] = lambda m: True):
+def layer(*classes: type, applies: Callable[[nn.Module, int], bool] = lambda m, opset: True):
     def register(fn):
         for cls in classes:
             LAYERS[cls] = (applies, fn)
@@ -31,15 +31,15 @@ def layer(*classes: type, applies: Callable[[nn.Module], bool] = lambda m: True)
     return register
 
 
-def layer_converter(module: nn.Module):
-    """The converter of ``module`` when it is exported whole (None: trace its ops)."""
+def layer_converter(module: nn.Module, opset: int):
+    """The converter of ``module`` when it is exported whole at ``opset`` (None: trace its ops)."""
     entry = LAYERS.get(type(module))
-    if entry is None or not entry[0](module):
+    if entry is None or not entry[0](module, opset):
         return None
     return entry[1]
 
 
-def _evaluating_with_running_stats(m) -> bool:
+def _evaluating_with_running_stats(m, opset: int) -> bool:
     return not m.training and m.track_running_stats and m.running_mean is not None and m.running_var is not None
 
 
@@ -52,6 +52,17 @@ def _batch_norm(c: Ctx) -> Result:
     bias = c.cast(c.leaf(m.bias), c.dtype) if m.bias is not None else g.const(zeros)
     mean, var = c.cast(c.leaf(m.running_mean), c.dtype), c.cast(c.leaf(m.running_var), c.dtype)
     return g.add("BatchNormalization", [x.name, scale, bias, mean, var], epsilon=float(m.eps)), x.sym
+
+
+@layer(nn.LayerNorm, applies=lambda m, opset: opset >= 17)
+def _layer_norm(c: Ctx) -> Result:
+    """(x − μ)/√(σ² + ε)·γ + β over the last len(normalized_shape) dims: LayerNormalization (opset 17)."""
+    m, g, x = c.op, c.g, c.x
+    k = len(m.normalized_shape)
+    ones = np.ones(m.normalized_shape, dtype=c.dtype)
+    scale = c.cast(c.leaf(m.weight), c.dtype) if m.weight is not None else g.const(ones)
+    ins = [x.name, scale] + ([c.cast(c.leaf(m.bias), c.dtype)] if m.bias is not None else [])
+    return g.add("LayerNormalization", ins, axis=-k, epsilon=float(m.eps)), x.sym
 
 
 @layer(nn.PReLU)
@@ -74,7 +85,7 @@ def _step(c: Ctx) -> Result:
 _NEAREST = {"nearest": ("asymmetric", "floor"), "nearest-exact": ("half_pixel", "round_prefer_ceil")}
 
 
-@layer(nn.Upsample, nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d, applies=lambda m: m.mode != "area")
+@layer(nn.Upsample, nn.UpsamplingNearest2d, nn.UpsamplingBilinear2d, applies=lambda m, opset: m.mode != "area")
 def _upsample(c: Ctx) -> Result:
     """Resize. By ``scale_factor`` s: the scales input (output ⌊n·s⌋, source o/s as the layer computes it);
     to a ``size``: the sizes input, batch and channels read from the input's Shape so they stay dynamic."""
@@ -103,7 +114,7 @@ def _upsample(c: Ctx) -> Result:
     return y, sym
 
 
-@layer(nn.LocalResponseNorm, applies=lambda m: m.region == "across_channels" and m.size % 2 == 1)
+@layer(nn.LocalResponseNorm, applies=lambda m, opset: m.region == "across_channels" and m.size % 2 == 1)
 def _lrn(c: Ctx) -> Result:
     """b = a / (k + α/n · Σ_{n channels} a²)^β (for an odd n ONNX's window is the layer's, centred)."""
     m = c.op
@@ -114,7 +125,7 @@ def _lrn(c: Ctx) -> Result:
 _PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
-@layer(nn.Conv2d, applies=lambda m: m.padding_mode != "zeros")
+@layer(nn.Conv2d, applies=lambda m, opset: m.padding_mode != "zeros")
 def _conv_mode_padded(c: Ctx) -> Result:
     """Pad (reflect / edge / wrap) then an unpadded Conv."""
     m, g, x = c.op, c.g, c.x
@@ -132,13 +143,13 @@ def _conv_mode_padded(c: Ctx) -> Result:
     return y, (x.sym[0], None) + tuple(None if s is None else "" for s in x.sym[2:])
 
 
-@layer(nn.Embedding, applies=lambda m: m.max_norm is not None)
+@layer(nn.Embedding, applies=lambda m, opset: m.max_norm is not None)
 def _embedding_max_norm(c: Ctx) -> Result:
     raise ExportError(f"{c.label}: Embedding(max_norm={c.op.max_norm}) rescales the rows it looks up, in place, at "
                       "every call; ONNX has no such step. Renormalise the weight once and export with max_norm=None")
 
 
-@layer(nn.MaxPool2d, applies=lambda m: bool(m.return_indices))
+@layer(nn.MaxPool2d, applies=lambda m, opset: bool(m.return_indices))
 def _max_pool_indices(c: Ctx) -> list[Result]:
     """(values, indices): MaxPool's Indices count over the whole (N, C, H, W) input, so mod H·W gives the
     layer's flat position h·W + w within its plane."""
