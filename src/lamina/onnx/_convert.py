@@ -388,7 +388,7 @@ def _pad(c: Ctx) -> Result:
     return c.g.add("Pad", [c.x.name, pads, c.scalar(c.op.value)], mode="constant"), sym
 
 
-def _slice_bounds(s: slice, size: int, dynamic: bool):
+def _slice_bounds(s: slice, dynamic: bool):
     """(start, end, step, result is dynamic) of a Python slice, as ONNX Slice reads them."""
     step = 1 if s.step is None else int(s.step)
     start = (0 if step > 0 else INT64_MAX) if s.start is None else int(s.start)
@@ -416,7 +416,9 @@ def _getitem(c: Ctx) -> Result:
     if any(isinstance(i, np.ndarray) for i in index):
         return _advanced_index(c, index)
     g = c.g
-    starts, ends, axes, steps, squeeze, new_axes = [], [], [], [], [], []
+    bounds: list[tuple[int, int, int, int]] = []  # (start, end, axis, step) of each Slice axis
+    squeeze: list[int] = []
+    new_axes: list[int] = []
     sym = list(x.sym)
     ax = out_pos = 0
     for i in index:
@@ -426,16 +428,16 @@ def _getitem(c: Ctx) -> Result:
             continue
         if isinstance(i, slice):
             if not _full(i):
-                start, end, step, dyn = _slice_bounds(i, x.shape[ax], x.sym[ax] is not None)
-                starts.append(start), ends.append(end), axes.append(ax), steps.append(step)
+                start, end, step, dyn = _slice_bounds(i, x.sym[ax] is not None)
+                bounds.append((start, end, ax, step))
                 sym[ax] = "" if dyn else None
             out_pos += 1
         else:  # an integer: a slice of length 1, squeezed
             k = int(i)
-            starts.append(k), ends.append(INT64_MAX if k == -1 else k + 1), axes.append(ax), steps.append(1)
+            bounds.append((k, INT64_MAX if k == -1 else k + 1, ax, 1))
             squeeze.append(ax)
         ax += 1
-    y = g.slice(x.name, starts, ends, axes, steps) if axes else x.name
+    y = g.slice(x.name, *map(list, zip(*bounds))) if bounds else x.name
     if squeeze:
         y = g.squeeze(y, squeeze)
         sym = [s for a, s in enumerate(sym) if a not in squeeze]
@@ -656,11 +658,13 @@ def _window_sum(c: Ctx) -> Result:
     pads = [0] * (2 * nd)
     pads[ax], pads[nd + ax] = int(op.before), int(op.after)
     xpad = g.add("Pad", [x.name, g.ints(pads), c.scalar(0)], mode="constant")
-    y = None
+    parts = []
     for j in range(size):
         end = j - (size - 1)  # the slice [j, j + n) of the n + size − 1 padded values, counted from the end
-        part = g.slice(xpad, [j], [end if end else INT64_MAX], [ax])
-        y = part if y is None else g.add("Add", [y, part])
+        parts.append(g.slice(xpad, [j], [end if end else INT64_MAX], [ax]))
+    y = parts[0]
+    for part in parts[1:]:
+        y = g.add("Add", [y, part])
     return y, _same_sym(c)
 
 
