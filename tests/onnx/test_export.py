@@ -1,6 +1,8 @@
 """lamina.onnx.export: the models of lamina.models exported with a dynamic batch dim, checked by onnx's checker
 and run by onnxruntime against lamina (float32, 1e-5), plus the export's arguments, files and errors."""
 import io
+import os
+import re
 import subprocess
 import sys
 
@@ -249,3 +251,22 @@ def test_what_cannot_be_exported_fails_naming_it(model, kwargs, message):
 def test_a_model_that_is_not_a_module_is_refused():
     with pytest.raises(ExportError, match="model must be a lamina.nn.Module"):
         lamina.onnx.export(lambda x: x, lamina.ones(2, 3), None)
+
+
+def test_an_input_the_outputs_do_not_use_is_refused():
+    class FirstOnly(nn.Module):
+        def forward(self, x, y):
+            return x * 2
+
+    with pytest.raises(ExportError, match="input 'input_1' does not reach the outputs"):
+        lamina.onnx.export(FirstOnly(), (lamina.ones(2, 3), lamina.ones(2, 3)), None)
+
+
+def test_readme_export_snippet_runs(tmp_path, monkeypatch):
+    readme = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+    code = re.search(r"### Export to ONNX\n\n```python\n(.*?)```", open(readme, encoding="utf-8").read(), re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    (got,) = session(onnx.load(str(tmp_path / "resnet18.onnx"))).run(None, {"input": np.zeros((3, 3, 32, 32),
+                                                                                             np.float32)})
+    assert got.shape == (3, 10)
