@@ -18,7 +18,7 @@ LAYERS = [
     ("transforms", ["lamina.func"]),
     ("layers and optimizers", ["lamina.nn", "lamina.optim", "lamina.io", "lamina.serialization", "lamina.viz"]),
     ("data", ["lamina.utils", "lamina.datasets", "lamina.preprocessing", "lamina.text", "lamina.parallel"]),
-    ("models and training", ["lamina.models", "lamina.train", "lamina.online"]),
+    ("models and training", ["lamina.models", "lamina.train", "lamina.online", "lamina.onnx"]),
     ("search", ["lamina.tune"]),
     ("public namespace", ["lamina"]),  # lamina/__init__.py gathers the library for `import lamina`
     ("app", ["lamina.cli", "lamina.runs", "lamina.demo"]),

@@ -339,6 +339,25 @@ def _word2vec(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- export
+def _export(args) -> int:
+    """Write the trained model of a run folder as an ONNX file with a dynamic batch dim (``lamina.onnx``)."""
+    from . import onnx as lamina_onnx
+
+    _check_output("OUT", args.output, _run_files(args.run), (".onnx",))
+    cfg, model, data = load_run(args.run, note=_note(args))
+    x = tensor(np.asarray(data.X_train[:2]))
+    batch = {0: "batch"}
+    try:
+        lamina_onnx.export(model, x, args.output, input_names=["input"], output_names=["output"],
+                           dynamic_axes={"input": batch, "output": batch}, opset_version=args.opset)
+    except (lamina_onnx.ExportError, ImportError) as e:
+        raise UserError(str(e)) from None
+    print(f"wrote {cfg.model} of {args.run} to {args.output}: input (batch, {', '.join(map(str, x.shape[1:]))}), "
+          f"output (batch, {data.num_classes}) class scores, ONNX opset {args.opset or 17}")
+    return 0
+
+
 def _add_train_flags(p, defaults: RunConfig):
     p.add_argument("--config", help="a TOML file with these settings (keys as below, optionally under [train]); "
                                     "flags override it")
@@ -459,6 +478,15 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--plot", help="also draw a PCA plot of the shown words and their neighbours (.png or .svg)")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.set_defaults(func=_word2vec)
+
+    ex = sub.add_parser("export", help="write the model of a finished run as an ONNX file",
+                        description="Rebuild the model of RUN from its config.toml and checkpoint (as 'evaluate' "
+                                    "does) and write it to OUT (.onnx) with a dynamic batch dim: input 'input', "
+                                    "output 'output' (class scores). The file is replaced atomically.")
+    ex.add_argument("run", metavar="RUN", help="a run folder written by 'lamina train'")
+    ex.add_argument("output", metavar="OUT", help="the ONNX file to write (.onnx)")
+    ex.add_argument("--opset", type=int, help="ONNX opset version (default 17)")
+    ex.set_defaults(func=_export)
 
     x = sub.add_parser("xor", help="train a 2-2-1 XOR network with the autodiff engine alone",
                        description="Train the 2-hidden-1 XOR network f = σ(X W1 + b1) W2 + b2 by full-batch gradient "

@@ -31,6 +31,7 @@ BASE = {
     "tune": ([], ["--trials", "1", "--epochs", "1", "--width", "4", "--quiet"]),
     "word2vec": (["corpus.txt"], ["--dim", "4", "--epochs", "1", "--min-count", "1", "--quiet", "--out", "v.txt"]),
     "xor": ([], ["--epochs", "20"]),
+    "export": (["{run}", "model.onnx"], []),
 }
 
 
