@@ -11,8 +11,8 @@ from ._foreach import get_num_threads, set_num_threads
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .hypergradient import SGDHD, AdamHD
 from .bfgs import BFGS
+from .hypergradient import SGDHD, AdamHD
 from .lbfgs import LBFGS
 from .line_search import LineSearchResult, backtracking, cubic_interpolate, strong_wolfe
 from .optimizer import Optimizer
