@@ -18,6 +18,9 @@ Both work on flat backend arrays (NumPy) and can be used on their own::
     Wright, algorithms 3.5/3.6; the variant of minFunc that ``torch.optim.LBFGS``
     uses, so LBFGS iterates match PyTorch's).  ``fg(x) -> (float, grad array)``.
     Returns ``LineSearchResult(t, f, g, evals, success)`` with f, g at the chosen point.
+
+Used on the flattened parameters by ``LBFGS``, ``BFGS`` (``line_search_fn=``) and by full-batch
+gradient descent ``SGD(line_search='armijo' | 'strong_wolfe')`` (d = -∇L, trial step lr).
 """
 from __future__ import annotations
 
