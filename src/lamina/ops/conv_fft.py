@@ -32,18 +32,21 @@ from ..tensor import Tensor
 
 
 def next_fast_len(n: int) -> int:
-    """The smallest m ≥ n of the form 2^a·3^b·5^c (a length the FFT handles at its fastest)."""
+    """The smallest m ≥ n of the form 2^a·3^b·5^c·7^d (a length the FFT handles at its fastest)."""
     best = 1 << max(n - 1, 0).bit_length()  # a power of two ≥ n
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            m = p35
-            while m < n:
-                m *= 2
-            best = min(best, m)
-            p35 *= 3
-        p5 *= 5
+    p7 = 1
+    while p7 < best:
+        p5 = p7
+        while p5 < best:
+            p3 = p5
+            while p3 < best:
+                m = p3
+                while m < n:
+                    m *= 2
+                best = min(best, m)
+                p3 *= 3
+            p5 *= 5
+        p7 *= 7
     return best
 
 
@@ -53,39 +56,57 @@ def fft_shape(in_hw, spec) -> tuple:
     return next_fast_len(in_hw[0] + pt + pb), next_fast_len(in_hw[1] + pl + pr)
 
 
-def _real(dtype):
-    """The real dtype the transforms run in (float32 and float64 as they are, others in float64)."""
-    return dtype if dtype in (xp.float32, xp.float64) else xp.dtype(xp.float64)
+def _real(a):
+    """``a`` in a dtype the transforms run in (float32 and float64 as they are, others as float64)."""
+    return a if a.dtype in (xp.float32, xp.float64) else a.astype(xp.float64)
 
 
+# The padding is never written out: x is transformed as it is (zero-extended to L at the end), and
+# x_p[r] = x[r − p_t] becomes a cyclic shift of the result, read off at positions (r − p_t) mod L.
+# Since L ≥ H + p_t + p_b, every index the valid positions read wraps onto a zero, never onto x.
 def _x_spectrum(x, spec, size):
-    """DFT of the zero-padded input: (F_h, F_w, G, N, C/G)."""
+    """DFT_L of the input, zero-extended: (F_h, F_w, G, N, C/G)."""
     n, c, h, w = x.shape
     g = spec.groups
-    (pt, _), (pl, _) = spec.pads
-    buf = xp.zeros(size + (g, n, c // g), _real(x.dtype))
-    buf[pt:pt + h, pl:pl + w] = x.reshape(n, g, c // g, h, w).transpose(3, 4, 1, 0, 2)
-    return fft.rfft2(buf, axes=(0, 1))
+    return fft.rfft2(_real(x).reshape(n, g, c // g, h, w).transpose(3, 4, 1, 0, 2), s=size, axes=(0, 1))
 
 
 def _w_spectrum(w, spec, size):
-    """DFT of the dilated kernel: (F_h, F_w, G, C/G, O/G)."""
+    """DFT_L of the dilated kernel: (F_h, F_w, G, C/G, O/G)."""
     o, cg, kh, kw = w.shape
     g = spec.groups
     (dh, dw) = spec.dilation
-    buf = xp.zeros((dh * (kh - 1) + 1, dw * (kw - 1) + 1, g, cg, o // g), _real(w.dtype))
-    buf[::dh, ::dw] = w.reshape(g, o // g, cg, kh, kw).transpose(3, 4, 0, 2, 1)
-    return fft.rfft2(buf, s=size, axes=(0, 1))
+    wt = _real(w).reshape(g, o // g, cg, kh, kw).transpose(3, 4, 0, 2, 1)
+    if (dh, dw) != (1, 1):
+        buf = xp.zeros((dh * (kh - 1) + 1, dw * (kw - 1) + 1, g, cg, o // g), wt.dtype)
+        buf[::dh, ::dw] = wt
+        wt = buf
+    return fft.rfft2(wt, s=size, axes=(0, 1))
 
 
 def _y_spectrum(gy, spec, size):
-    """DFT of ȳ put back on the stride grid (z̄, zeros between the strided positions): (F_h, F_w, G, N, O/G)."""
+    """DFT_L of z̄, ȳ put back on the stride grid (zeros between the strided positions): (F_h, F_w, G, N, O/G)."""
     n, o, oh, ow = gy.shape
     g = spec.groups
     sh, sw = spec.stride
-    buf = xp.zeros(size + (g, n, o // g), _real(gy.dtype))
-    buf[0:sh * (oh - 1) + 1:sh, 0:sw * (ow - 1) + 1:sw] = gy.reshape(n, g, o // g, oh, ow).transpose(3, 4, 1, 0, 2)
-    return fft.rfft2(buf, axes=(0, 1))
+    yt = _real(gy).reshape(n, g, o // g, oh, ow).transpose(3, 4, 1, 0, 2)
+    if (sh, sw) != (1, 1):
+        buf = xp.zeros((sh * (oh - 1) + 1, sw * (ow - 1) + 1, g, n, o // g), yt.dtype)
+        buf[::sh, ::sw] = yt
+        yt = buf
+    return fft.rfft2(yt, s=size, axes=(0, 1))
+
+
+def _inverse(spectrum, size, rows, cols):
+    """The inverse DFT_L at the given rows and columns only: the row transform runs in full, the
+    column transform (the second, real one) on the rows kept. Returns (rows, cols, …) real."""
+    a = fft.ifft(spectrum, axis=0).take(rows, axis=0)
+    return fft.irfft(a, n=size[1], axis=1).take(cols, axis=1)
+
+
+def _positions(count, step, shift, length):
+    """Indices (i·step − shift) mod L, i < count: where the unpadded, cyclic result holds the wanted values."""
+    return (xp.arange(count) * step - shift) % length
 
 
 def _to_nchw(a):
@@ -95,40 +116,40 @@ def _to_nchw(a):
 
 
 def fft_conv_forward(x, w, b, spec, out_hw, xf=None, wf=None):
-    """y = conv(x, w) + b: Z = X·conj(W) per frequency, inverse DFT, subsampled by the stride.
+    """y = conv(x, w) + b: Z = X·conj(W) per frequency, inverse DFT at the strided output positions.
     Returns (y, X, W) so that the gradients can reuse both spectra."""
     size = fft_shape(x.shape[2:], spec)
-    dtype = xp.result_type(x, w)
     xf = _x_spectrum(x, spec, size) if xf is None else xf
     wf = _w_spectrum(w, spec, size) if wf is None else wf
-    z = fft.irfft2(xp.matmul(xf, wf.conj()), s=size, axes=(0, 1))
-    (sh, sw), (oh, ow) = spec.stride, out_hw
-    y = _to_nchw(z[0:sh * (oh - 1) + 1:sh, 0:sw * (ow - 1) + 1:sw]).astype(dtype, copy=False)
+    (sh, sw), (oh, ow), ((pt, _), (pl, _)) = spec.stride, out_hw, spec.pads
+    z = _inverse(xp.matmul(xf, wf.conj()), size, _positions(oh, sh, pt, size[0]), _positions(ow, sw, pl, size[1]))
+    y = _to_nchw(z).astype(xp.result_type(x, w), copy=False)
     if b is not None:
         y += b.reshape(-1, 1, 1)
     return y, xf, wf
 
 
-def fft_conv_input_grad(gy, w, spec, in_hw, wf=None):
-    """x̄ = convᵀ(ȳ, w): X̄_p = Z̄·W per frequency (a full convolution), inverse DFT, padding cut off."""
+def fft_conv_input_grad(gy, w, spec, in_hw, wf=None, gf=None):
+    """x̄ = convᵀ(ȳ, w): X̄_p = Z̄·W per frequency (a full convolution), inverse DFT without the padding."""
     size = fft_shape(in_hw, spec)
     wf = _w_spectrum(w, spec, size) if wf is None else wf
-    xpad = fft.irfft2(xp.matmul(_y_spectrum(gy, spec, size), wf.swapaxes(-1, -2)), s=size, axes=(0, 1))
+    gf = _y_spectrum(gy, spec, size) if gf is None else gf
     (pt, _), (pl, _) = spec.pads
-    return _to_nchw(xpad[pt:pt + in_hw[0], pl:pl + in_hw[1]]).astype(xp.result_type(gy, w), copy=False)
+    xpad = _inverse(xp.matmul(gf, wf.swapaxes(-1, -2)), size, xp.arange(pt, pt + in_hw[0]),
+                    xp.arange(pl, pl + in_hw[1]))
+    return _to_nchw(xpad).astype(xp.result_type(gy, w), copy=False)
 
 
-def fft_conv_weight_grad(x, gy, wshape, spec, xf=None):
-    """w̄ = conv_weight(x, ȳ): W̄_d = Σ_n conj(Z̄)·X per frequency (x correlated with z̄), inverse DFT,
-    the first K_h × K_w lags taken on the dilation grid."""
+def fft_conv_weight_grad(x, gy, wshape, spec, xf=None, gf=None):
+    """w̄ = conv_weight(x, ȳ): W̄_d = Σ_n conj(Z̄)·X per frequency (x correlated with z̄), inverse DFT
+    at the lags on the dilation grid."""
     o, cg, kh, kw = wshape
-    g = spec.groups
     size = fft_shape(x.shape[2:], spec)
     xf = _x_spectrum(x, spec, size) if xf is None else xf
-    gf = _y_spectrum(gy, spec, size)
-    r = fft.irfft2(xp.matmul(xf.swapaxes(-1, -2), gf.conj()), s=size, axes=(0, 1))  # (L_h, L_w, G, C/G, O/G)
-    (dh, dw) = spec.dilation
-    lags = r[0:dh * (kh - 1) + 1:dh, 0:dw * (kw - 1) + 1:dw]  # (kh, kw, G, C/G, O/G)
+    gf = _y_spectrum(gy, spec, size) if gf is None else gf
+    (dh, dw), ((pt, _), (pl, _)) = spec.dilation, spec.pads
+    lags = _inverse(xp.matmul(xf.swapaxes(-1, -2), gf.conj()), size, _positions(kh, dh, pt, size[0]),
+                    _positions(kw, dw, pl, size[1]))  # (kh, kw, G, C/G, O/G)
     gw = xp.ascontiguousarray(lags.transpose(2, 4, 3, 0, 1)).reshape(o, cg, kh, kw)
     return gw.astype(xp.result_type(x, gy), copy=False)
 
@@ -138,7 +159,8 @@ class Conv2dFFT(Op):
     """y = conv(x, w) (+ b) by FFT, optionally fused with ReLU: y = max(conv(x, w) + b, 0).
     Backward: with ȳ' = ȳ ∘ [y > 0] for the fused ReLU (else ȳ' = ȳ),
     x̄ = conv_transpose_fft(ȳ', w), w̄ = conv_weight_fft(x, ȳ'), b̄ = Σ ȳ'.
-    With ``keep`` the spectra of x and w are kept for the gradients (used once each)."""
+    With ``keep`` the spectra of x and w are kept for the gradients (used once each), and the spectrum
+    of ȳ' is computed once for both gradients."""
 
     def __init__(self, spec, out_hw, keep=False, relu=False):
         self.spec, self.out_hw, self.keep, self.relu = spec, tuple(out_hw), keep, relu
@@ -161,8 +183,11 @@ class Conv2dFFT(Op):
         x, w = self.inputs[0], self.inputs[1]
         g = self._through_relu(g)
         xf, wf, self.xf, self.wf = self.xf, self.wf, None, None
-        gx = conv_transpose_fft(g, w, None, self.spec, x.shape[2:], wf) if self.needs[0] else None
-        gw = conv_weight_fft(x, g, w.shape, self.spec, xf) if self.needs[1] else None
+        gf = None
+        if self.needs[0] and self.needs[1]:
+            gf = _y_spectrum(g._data, self.spec, fft_shape(x.shape[2:], self.spec))
+        gx = conv_transpose_fft(g, w, None, self.spec, x.shape[2:], wf, gf) if self.needs[0] else None
+        gw = conv_weight_fft(x, g, w.shape, self.spec, xf, gf) if self.needs[1] else None
         gb = g.sum((0, 2, 3)) if len(self.inputs) == 3 and self.needs[2] else None
         return gx, gw, gb
 
@@ -179,12 +204,12 @@ class ConvTranspose2dFFT(Op):
 
     Backward: x̄ = conv_fft(ȳ, w), w̄ = conv_weight_fft(ȳ, x) (⟨ȳ, convᵀ(x, w)⟩ = ⟨x, conv(ȳ, w)⟩), b̄ = Σ ȳ."""
 
-    def __init__(self, spec, out_hw, wf=None):
-        self.spec, self.out_hw, self.wf = spec, tuple(out_hw), wf
+    def __init__(self, spec, out_hw, wf=None, gf=None):
+        self.spec, self.out_hw, self.wf, self.gf = spec, tuple(out_hw), wf, gf
 
     def forward(self, x, w, b=None):
-        wf, self.wf = self.wf, None  # a spectrum handed over by the forward op is used once
-        y = fft_conv_input_grad(x, w, self.spec, self.out_hw, wf)
+        wf, gf, self.wf, self.gf = self.wf, self.gf, None, None  # spectra handed over are used once
+        y = fft_conv_input_grad(x, w, self.spec, self.out_hw, wf, gf)
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         return y
@@ -208,12 +233,12 @@ class Conv2dWeightFFT(Multilinear):
 
     Backward of w̄ against a cotangent v: x̄ = convᵀ_fft(ȳ, v), ȳ̄ = conv_fft(x, v)."""
 
-    def __init__(self, spec, wshape, xf=None):
-        self.spec, self.wshape, self.xf = spec, tuple(wshape), xf
+    def __init__(self, spec, wshape, xf=None, gf=None):
+        self.spec, self.wshape, self.xf, self.gf = spec, tuple(wshape), xf, gf
 
     def forward(self, x, gy):
-        xf, self.xf = self.xf, None  # used once; fresh copies (forward mode) recompute it
-        return fft_conv_weight_grad(x, gy, self.wshape, self.spec, xf)
+        xf, gf, self.xf, self.gf = self.xf, self.gf, None, None  # used once; fresh copies recompute them
+        return fft_conv_weight_grad(x, gy, self.wshape, self.spec, xf, gf)
 
     def backward(self, v):
         x, gy = self.inputs
@@ -228,10 +253,12 @@ def conv_fft(x, w, b, spec, out_hw, keep=False, relu=False) -> Tensor:
     return run(Conv2dFFT(spec, out_hw, keep, relu), *args)
 
 
-def conv_transpose_fft(x, w, b, spec, out_hw, wf=None) -> Tensor:
+def conv_transpose_fft(x, w, b, spec, out_hw, wf=None, gf=None) -> Tensor:
+    """convᵀ(x, w) (+ b) by FFT; ``wf``/``gf``: the spectra of w and x when already computed."""
     args = (x, w) if b is None else (x, w, b)
-    return run(ConvTranspose2dFFT(spec, out_hw, wf), *args)
+    return run(ConvTranspose2dFFT(spec, out_hw, wf, gf), *args)
 
 
-def conv_weight_fft(x, gy, wshape, spec, xf=None) -> Tensor:
-    return run(Conv2dWeightFFT(spec, wshape, xf), x, gy)
+def conv_weight_fft(x, gy, wshape, spec, xf=None, gf=None) -> Tensor:
+    """conv_weight(x, ȳ) by FFT; ``xf``/``gf``: the spectra of x and ȳ when already computed."""
+    return run(Conv2dWeightFFT(spec, wshape, xf, gf), x, gy)
