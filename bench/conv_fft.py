@@ -4,6 +4,8 @@ of ``F.conv2d`` on a 2×8×64×64 input with 8 output channels, padding k//2, fo
 Run: python bench/conv_fft.py [--dtype float32|float64] [--rounds 7] [--sizes 3,5,7,9,11,15,21]
 Prints the median time over interleaved rounds per algorithm, their ratio, the machine load and the
 crossover (the smallest k from which the FFT is faster); ``pick_algorithm`` in ``ops/conv.py`` encodes it.
+On a shared machine, OPENBLAS_NUM_THREADS=1 keeps the direct GEMM's threads from fighting the load
+(the FFT runs on one thread either way), which makes the ratio steadier.
 """
 from __future__ import annotations
 

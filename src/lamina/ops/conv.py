@@ -495,15 +495,18 @@ def check_algorithm(algorithm, op: str) -> str:
 def pick_algorithm(in_hw, kernel_hw, spec: ConvSpec) -> str:
     """The algorithm 'auto' runs: 'fft' when the kernel is large enough for the FFT to be faster.
 
-    The FFT costs do not grow with the kernel (its transforms are of the padded input's size), the direct
-    GEMM grows with kh·kw. Measured with ``bench/conv_fft.py`` (forward + backward, float64,
-    2×8×64×64 input, 8 output channels, padding k//2, median of 7 rounds, load ≈ 1.6 on 2 cores):
-        k         3     5     7     9    11    15    21
-        direct  CROSSOVER_TABLE
-    so the crossover lies between k = 5 and k = 7: 'fft' when kh·kw ≥ 49 (a 7×7 kernel, or any with as
-    many taps). Strided convolutions compute the full correlation before subsampling (stride² more work
-    than they keep), so they need stride·stride times as many taps; inputs too small for the transforms
-    to pay (fewer than 16×16 padded pixels) stay direct."""
+    The FFT's cost does not grow with the kernel (its transforms have the padded input's size), the direct
+    GEMM's grows with kh·kw. Measured with ``bench/conv_fft.py`` (forward + backward, float32, input
+    2×8×64×64, 8 output channels, padding k//2, median of rounds; the 2 cores were shared, load average 4.8
+    and 8.3, so the absolute times are noisy, the ratios less so), fft/direct time ratio:
+        k                              3     5     7     9    11    15    21
+        2 BLAS threads, load 4.8     2.26  1.38  1.02  0.59  0.31  0.27  0.29
+        1 BLAS thread,  load 8.3     4.74  1.92  0.74  0.50  0.40  0.16  0.18
+    (1 thread, ms: direct 15 38 70 101 121 241 523, fft 72 73 52 51 49 39 94): the crossover is at k = 7,
+    so 'fft' from kh·kw ≥ 49 taps. A strided convolution computes the full correlation before subsampling
+    (stride_h·stride_w times the work it keeps), so it needs that many times the taps; inputs too small for
+    the transforms to pay (fewer than 16×16 padded pixels) stay direct: on a 2×8×8×8 input (1 thread,
+    load 10) the ratio was 6.80 1.20 1.30 0.60 for k = 3 5 7 9, the crossover one size later."""
     (pt, pb), (pl, pr) = spec.pads
     taps = kernel_hw[0] * kernel_hw[1]
     pixels = (in_hw[0] + pt + pb) * (in_hw[1] + pl + pr)
