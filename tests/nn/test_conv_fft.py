@@ -225,3 +225,17 @@ def test_next_fast_len_is_the_smallest_7_smooth_length():
     for n in range(1, 400):
         m = next_fast_len(n)
         assert m >= n and smooth(m) and not any(smooth(k) for k in range(n, m)), n
+
+
+@pytest.mark.parametrize("which", ["x", "w"])
+def test_one_input_requiring_grad(which):
+    """Only the spectrum the gradient needs is kept; either gradient alone matches the direct one."""
+    rng = np.random.default_rng(10)
+    xa, wa = rng.standard_normal((2, 3, 10, 9)), rng.standard_normal((4, 3, 7, 5))
+    res = {}
+    for alg in ("direct", "fft"):
+        x = lamina.tensor(xa, requires_grad=which == "x")
+        w = lamina.tensor(wa, requires_grad=which == "w")
+        y = F.conv2d(x, w, stride=(1, 2), padding=(3, 1), algorithm=alg)
+        res[alg] = lamina.autograd.grad((y * y).sum(), [x if which == "x" else w])[0].numpy()
+    np.testing.assert_allclose(res["fft"], res["direct"], **TOL)

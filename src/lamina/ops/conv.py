@@ -550,7 +550,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if algorithm == "auto":
         algorithm = pick_algorithm((h, w), (kh, kw), spec)
     if algorithm == "fft":
-        keep = _mode.grad_enabled and (x.requires_grad or weight.requires_grad)
+        keep = (_mode.grad_enabled and weight.requires_grad, _mode.grad_enabled and x.requires_grad)
         y = conv_fft(x, weight, bias, spec, (oh, ow), keep=keep, relu=activation == "relu")
     else:
         keep = _mode.grad_enabled and weight.requires_grad

@@ -159,10 +159,10 @@ class Conv2dFFT(Op):
     """y = conv(x, w) (+ b) by FFT, optionally fused with ReLU: y = max(conv(x, w) + b, 0).
     Backward: with ȳ' = ȳ ∘ [y > 0] for the fused ReLU (else ȳ' = ȳ),
     x̄ = conv_transpose_fft(ȳ', w), w̄ = conv_weight_fft(x, ȳ'), b̄ = Σ ȳ'.
-    With ``keep`` the spectra of x and w are kept for the gradients (used once each), and the spectrum
+    ``keep`` = (keep X, keep W): the spectra kept for the gradients (X for w̄, W for x̄; each used once); the spectrum
     of ȳ' is computed once for both gradients."""
 
-    def __init__(self, spec, out_hw, keep=False, relu=False):
+    def __init__(self, spec, out_hw, keep=(False, False), relu=False):
         self.spec, self.out_hw, self.keep, self.relu = spec, tuple(out_hw), keep, relu
         self.xf = self.wf = None
 
@@ -170,8 +170,8 @@ class Conv2dFFT(Op):
         y, xf, wf = fft_conv_forward(x, w, b, self.spec, self.out_hw)
         if self.relu:
             xp.maximum(y, 0, out=y)
-        if self.keep:
-            self.xf, self.wf = xf, wf
+        self.xf = xf if self.keep[0] else None
+        self.wf = wf if self.keep[1] else None
         return y
 
     def _through_relu(self, g: Tensor) -> Tensor:
@@ -247,7 +247,7 @@ class Conv2dWeightFFT(Multilinear):
         return gx, ggy
 
 
-def conv_fft(x, w, b, spec, out_hw, keep=False, relu=False) -> Tensor:
+def conv_fft(x, w, b, spec, out_hw, keep=(False, False), relu=False) -> Tensor:
     """conv(x, w) (+ b) by FFT on checked arguments (``ops.conv.conv2d`` checks them)."""
     args = (x, w) if b is None else (x, w, b)
     return run(Conv2dFFT(spec, out_hw, keep, relu), *args)
