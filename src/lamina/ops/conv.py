@@ -550,8 +550,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if algorithm == "auto":
         algorithm = pick_algorithm((h, w), (kh, kw), spec)
     if algorithm == "fft":
-        keep = (_mode.grad_enabled and weight.requires_grad, _mode.grad_enabled and x.requires_grad)
-        y = conv_fft(x, weight, bias, spec, (oh, ow), keep=keep, relu=activation == "relu")
+        spectra = (_mode.grad_enabled and weight.requires_grad, _mode.grad_enabled and x.requires_grad)
+        y = conv_fft(x, weight, bias, spec, (oh, ow), keep=spectra, relu=activation == "relu")
     else:
         keep = _mode.grad_enabled and weight.requires_grad
         y = _conv(x, weight, bias, spec, (oh, ow), keep_cols=keep, relu=activation == "relu")
