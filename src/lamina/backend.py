@@ -15,6 +15,9 @@ from numpy.lib.stride_tricks import as_strided  # noqa: F401  (re-exported for t
 from .errors import ShapeError
 
 xp = np
+# the array library's discrete Fourier transforms (rfft2 / irfft2 over chosen axes): numpy.fft here,
+# cupy.fft behind a GPU seam; ops reach it as ``lamina.backend.fft``
+fft = np.fft
 
 # dtypes: lamina's dtypes *are* NumPy dtypes, so ``t.dtype == lamina.float32`` works both ways.
 float16 = np.dtype(np.float16)

@@ -36,6 +36,7 @@ from ..autograd.op import sum_terms as _sum
 from ..backend import as_strided, xp
 from ..errors import ShapeError
 from ..tensor import Tensor
+from .conv_fft import conv_fft, conv_transpose_fft
 
 
 class ConvSpec(NamedTuple):
@@ -482,15 +483,54 @@ def _check_conv_channels(input: Tensor, weight: Tensor, bias, groups, op: str) -
     _check_bias(bias, o, op)
 
 
+ALGORITHMS = ("auto", "direct", "fft")
+
+
+def check_algorithm(algorithm, op: str) -> str:
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"{op}: algorithm must be 'auto', 'direct' or 'fft', got {algorithm!r}")
+    return algorithm
+
+
+def pick_algorithm(in_hw, kernel_hw, spec: ConvSpec) -> str:
+    """The algorithm 'auto' runs: 'fft' when the kernel is large enough for the FFT to be faster.
+
+    The FFT's cost does not grow with the kernel (its transforms have the padded input's size), the direct
+    GEMM's grows with kh·kw. Measured with ``bench/conv_fft.py`` (forward + backward, float32, input
+    2×8×64×64, 8 output channels, padding k//2, median of rounds; the 2 cores were shared, load average 4.8
+    and 8.3, so the absolute times are noisy, the ratios less so), fft/direct time ratio:
+        k                              3     5     7     9    11    15    21
+        2 BLAS threads, load 4.8     2.26  1.38  1.02  0.59  0.31  0.27  0.29
+        1 BLAS thread,  load 8.3     4.74  1.92  0.74  0.50  0.40  0.16  0.18
+    (1 thread, ms: direct 15 38 70 101 121 241 523, fft 72 73 52 51 49 39 94): the crossover is at k = 7,
+    so 'fft' from kh·kw ≥ 49 taps. A strided convolution computes the full correlation before subsampling
+    (stride_h·stride_w times the work it keeps), so it needs that many times the taps; inputs too small for
+    the transforms to pay (fewer than 16×16 padded pixels) stay direct: on a 2×8×8×8 input (1 thread,
+    load 10) the ratio was 6.80 1.20 1.30 0.60 for k = 3 5 7 9, the crossover one size later."""
+    (pt, pb), (pl, pr) = spec.pads
+    taps = kernel_hw[0] * kernel_hw[1]
+    pixels = (in_hw[0] + pt + pb) * (in_hw[1] + pl + pr)
+    s = spec.stride[0] * spec.stride[1]
+    return "fft" if taps >= _FFT_TAPS * s and pixels >= _FFT_PIXELS else "direct"
+
+
+_FFT_TAPS = 49
+_FFT_PIXELS = 256
+
+
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
-           groups: int = 1, *, activation: str | None = None) -> Tensor:
+           groups: int = 1, *, activation: str | None = None, algorithm: str = "auto") -> Tensor:
     """2-D convolution (cross-correlation, as in PyTorch) of input (N, C, H, W) with weight (O, C/groups, kh, kw).
 
     Output (N, O, OH, OW), OH = ⌊(H + 2·pad − dilation·(kh − 1) − 1) / stride⌋ + 1. ``padding`` may be an int,
     a pair, 'valid' or 'same' (stride 1). ``groups`` splits channels: groups = C is depthwise.
     ``activation='relu'`` (a lamina extension) fuses relu(conv + bias) into one op: same values and
-    gradients as ``relu(conv2d(...))``, without the separate activation array and its mask."""
+    gradients as ``relu(conv2d(...))``, without the separate activation array and its mask.
+    ``algorithm`` (a lamina extension): 'direct' (im2col + GEMM), 'fft' (products of Fourier transforms,
+    ``ops/conv_fft.py``; its gradients by FFT too) or 'auto' (the default: FFT for large kernels, see
+    ``pick_algorithm``); both give the same values and gradients up to rounding."""
     op = "conv2d"
+    check_algorithm(algorithm, op)
     x, unbatched, stride, dilation = _conv_args(input, weight, bias, stride, dilation,
                                                 "(out_channels, in_channels/groups, kh, kw)", op)
     _check_conv_channels(input, weight, bias, groups, op)
@@ -507,8 +547,14 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if activation not in (None, "relu"):
         raise ValueError(f"{op}: activation must be None or 'relu', got {activation!r}")
     spec = ConvSpec(stride, pads, dilation, int(groups))
-    keep = _mode.grad_enabled and weight.requires_grad
-    y = _conv(x, weight, bias, spec, (oh, ow), keep_cols=keep, relu=activation == "relu")
+    if algorithm == "auto":
+        algorithm = pick_algorithm((h, w), (kh, kw), spec)
+    if algorithm == "fft":
+        spectra = (_mode.grad_enabled and weight.requires_grad, _mode.grad_enabled and x.requires_grad)
+        y = conv_fft(x, weight, bias, spec, (oh, ow), keep=spectra, relu=activation == "relu")
+    else:
+        keep = _mode.grad_enabled and weight.requires_grad
+        y = _conv(x, weight, bias, spec, (oh, ow), keep_cols=keep, relu=activation == "relu")
     return y.reshape(y.shape[1:]) if unbatched else y
 
 
@@ -542,10 +588,12 @@ def _check_transpose_channels(input: Tensor, weight: Tensor, bias, groups, op: s
 
 
 def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+                     output_padding=0, groups: int = 1, dilation=1, *, algorithm: str = "auto") -> Tensor:
     """Transposed convolution (the gradient of conv2d in its input) of input (N, C_in, H, W) with weight
-    (C_in, C_out/groups, kh, kw). Output size OH = (H − 1)·stride − 2·pad + dilation·(kh − 1) + output_padding + 1."""
+    (C_in, C_out/groups, kh, kw). Output size OH = (H − 1)·stride − 2·pad + dilation·(kh − 1) + output_padding + 1.
+    ``algorithm`` 'direct', 'fft' or 'auto', as for ``conv2d`` ('auto' judges the convolution it is the adjoint of)."""
     op = "conv_transpose2d"
+    check_algorithm(algorithm, op)
     x, unbatched, stride, dilation = _conv_args(input, weight, bias, stride, dilation,
                                                 "(in_channels, out_channels/groups, kh, kw)", op)
     (ph, pw), (oph, opw) = _transpose_pads(padding, output_padding, stride, dilation, op)
@@ -558,5 +606,10 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         raise ShapeError(f"{op}: output size ({oh}, {ow}) is not positive for input shape {tuple(input.shape)}, "
                          f"kernel ({kh}, {kw}), stride {stride}, padding {(ph, pw)}")
     spec = ConvSpec(stride, ((ph, ph), (pw, pw)), dilation, int(groups))
-    y = _conv_t(x, weight, bias, spec, (oh, ow))
+    if algorithm == "auto":
+        algorithm = pick_algorithm((oh, ow), (kh, kw), spec)
+    if algorithm == "fft":
+        y = conv_transpose_fft(x, weight, bias, spec, (oh, ow))
+    else:
+        y = _conv_t(x, weight, bias, spec, (oh, ow))
     return y.reshape(y.shape[1:]) if unbatched else y

@@ -12,7 +12,7 @@ from typing import Literal
 
 from ...backend import check_device, xp
 from ...errors import ShapeError
-from ...ops.conv import _conv_pads, conv2d, conv_transpose2d, pair
+from ...ops.conv import _conv_pads, check_algorithm, conv2d, conv_transpose2d, pair
 from ...tensor import Parameter, Tensor
 from .. import init
 from .linear import _weight_and_bias
@@ -85,6 +85,8 @@ class _ConvNd(Module):
             s += ", bias=False"
         if self.padding_mode != "zeros":
             s += f", padding_mode={self.padding_mode!r}"
+        if getattr(self, "algorithm", "auto") != "auto":
+            s += f", algorithm={self.algorithm!r}"
         return s
 
 
@@ -93,16 +95,20 @@ class Conv2d(_ConvNd):
 
     ``padding`` is an int, a pair, 'valid' or 'same'; ``groups=C_in`` gives a depthwise convolution
     and kernel_size=1 a pointwise (1×1) one. ``padding_mode`` 'zeros' (default), 'reflect',
-    'replicate' or 'circular'."""
+    'replicate' or 'circular'. ``algorithm`` (a lamina extension) 'auto' (default), 'direct' or 'fft':
+    how ``F.conv2d`` computes it (the FFT for large kernels; same values up to rounding)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None,
+                 *, algorithm: str = "auto"):
+        self_algorithm = check_algorithm(algorithm, "Conv2d")
         k = pair(kernel_size, "kernel_size", "Conv2d")
         if padding == "same" and pair(stride, "stride", "Conv2d") != (1, 1):
             raise ValueError("Conv2d: padding='same' is not supported for strided convolutions "
                              f"(stride={stride}); give the padding explicitly")
         super().__init__(in_channels, out_channels, k, stride, padding, dilation, groups, bias, padding_mode,
                          device, dtype, (out_channels, in_channels // groups) + k, "Conv2d")
+        self.algorithm = self_algorithm
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim in (3, 4) and input.shape[-3] != self.in_channels:
@@ -110,20 +116,24 @@ class Conv2d(_ConvNd):
                              f"{self.in_channels} channels (shape (N, {self.in_channels}, H, W)), got shape "
                              f"{tuple(input.shape)}")
         if self.padding_mode == "zeros":
-            return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+            return conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+                          algorithm=self.algorithm)
         pads = _conv_pads(self.padding, self.kernel_size, self.dilation, self.stride, "Conv2d")
         padded = _mode_pad(input, pads, self.padding_mode)
-        return conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        return conv2d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups,
+                      algorithm=self.algorithm)
 
 
 class ConvTranspose2d(_ConvNd):
     """Transposed convolution (the gradient of a convolution in its input, "fractionally strided"):
     weight (C_in, C_out/groups, kh, kw); output H = (H_in − 1)·stride − 2·padding + dilation·(kh − 1)
-    + output_padding + 1. ``forward(input, output_size=None)`` may pick output_padding from a target size."""
+    + output_padding + 1. ``forward(input, output_size=None)`` may pick output_padding from a target size.
+    ``algorithm`` 'auto', 'direct' or 'fft' as for ``Conv2d``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", device=None,
-                 dtype=None):
+                 dtype=None, *, algorithm: str = "auto"):
+        self_algorithm = check_algorithm(algorithm, "ConvTranspose2d")
         if padding_mode != "zeros":
             raise ValueError(f"ConvTranspose2d: only padding_mode='zeros' is supported (as in PyTorch), "
                              f"got {padding_mode!r}")
@@ -134,6 +144,7 @@ class ConvTranspose2d(_ConvNd):
         super().__init__(in_channels, out_channels, k, stride, padding, dilation, groups, bias, padding_mode,
                          device, dtype, (in_channels, out_channels // groups) + k, "ConvTranspose2d")
         self.output_padding = self_output_padding
+        self.algorithm = self_algorithm
 
     def _output_padding(self, input: Tensor, output_size) -> tuple[int, int]:
         if output_size is None:
@@ -158,4 +169,5 @@ class ConvTranspose2d(_ConvNd):
                              f"{self.in_channels} channels (shape (N, {self.in_channels}, H, W)), got shape "
                              f"{tuple(input.shape)}")
         return conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                self._output_padding(input, output_size), self.groups, self.dilation)
+                                self._output_padding(input, output_size), self.groups, self.dilation,
+                                algorithm=self.algorithm)
