@@ -103,7 +103,9 @@ def _same_sym(c: Ctx) -> Sym:
 # ---------------------------------------------------------------------------- elementwise
 _UNARY = {elementwise.Neg: "Neg", elementwise.Exp: "Exp", elementwise.Log: "Log", elementwise.Sqrt: "Sqrt",
           elementwise.Abs: "Abs", elementwise.Sin: "Sin", elementwise.Cos: "Cos", elementwise.Tanh: "Tanh",
-          elementwise.Sigmoid: "Sigmoid", elementwise.Relu: "Relu", Alias: "Identity", _ScaleGrad: "Identity",
+          elementwise.Sigmoid: "Sigmoid", elementwise.Relu: "Relu", elementwise.Sinh: "Sinh",
+          elementwise.Cosh: "Cosh", elementwise.Atan: "Atan", elementwise.Asinh: "Asinh", Alias: "Identity",
+          _ScaleGrad: "Identity",
           shape.Clone: "Identity"}
 
 
