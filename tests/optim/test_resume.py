@@ -126,7 +126,7 @@ def _run(case, ps, opt, steps, peek=False):
 def _snapshot(opt) -> dict:
     """Every value of the optimizer's live state and groups, copied."""
     out = {}
-    for i, (p, s) in enumerate(opt.state.items()):
+    for i, s in enumerate(opt.state.values()):
         for k, v in s.items():
             out[(i, k)] = np.array(v, copy=True) if isinstance(v, np.ndarray) else \
                 [np.array(r, copy=True) for r in v] if isinstance(v, list) else v
@@ -281,7 +281,7 @@ def test_scheduler_state_dict_is_a_copy(name):
     before = repr(sched.state_dict())
 
     def scribble(d):
-        for k, v in list(d.items()):
+        for v in list(d.values()):
             if isinstance(v, list):
                 if v and isinstance(v[0], dict):
                     for c in v:
