@@ -18,12 +18,12 @@ from lamina.optim import lr_scheduler as ls
 N = 20
 
 
-def _problem(seed=0, dtype=np.float64):
+def _problem(seed=0, dtype=np.float64, width=6):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((16, 4)).astype(dtype)
     Y = rng.standard_normal((16, 3)).astype(dtype)
-    init = [rng.standard_normal((4, 6)) * 0.5, rng.standard_normal(6) * 0.1,
-            rng.standard_normal((6, 3)) * 0.5, rng.standard_normal(3) * 0.1]
+    init = [rng.standard_normal((4, width)) * 0.5, rng.standard_normal(width) * 0.1,
+            rng.standard_normal((width, 3)) * 0.5, rng.standard_normal(3) * 0.1]
     return lamina.tensor(X), lamina.tensor(Y), [a.astype(dtype) for a in init]
 
 
@@ -34,11 +34,12 @@ def _output(ps, X):
 
 class Dense:
     """An MLP regression; ``step`` follows the optimizer's protocol (plain, closure with backward, closure
-    that only computes the loss, closure that returns the residuals)."""
+    that only computes the loss, closure that returns the residuals); the second-order methods (an n×n
+    system a step) get a narrower net and fewer steps."""
 
-    def __init__(self, make, protocol="plain", dtype=np.float64):
-        self.make, self.protocol, self.dtype = make, protocol, dtype
-        self.X, self.Y, self.init = _problem(dtype=dtype)
+    def __init__(self, make, protocol="plain", dtype=np.float64, width=6, steps=N):
+        self.make, self.protocol, self.dtype, self.steps = make, protocol, dtype, steps
+        self.X, self.Y, self.init = _problem(dtype=dtype, width=width)
 
     def fresh(self, arrays=None):
         ps = [lamina.tensor(np.array(a), requires_grad=True) for a in (arrays or self.init)]
@@ -69,6 +70,7 @@ class Sparse:
     """An embedding with row-sparse gradients (SparseAdam); each step looks up other rows."""
 
     protocol = "sparse"
+    steps = N
 
     def __init__(self, make):
         self.make = make
@@ -104,9 +106,9 @@ OPTIMIZERS = {
     "SparseAdam": Sparse(lambda ps: lo.SparseAdam(ps, lr=0.05)),
     "LBFGS": Dense(lambda ps: lo.LBFGS(ps, max_iter=3, history_size=4), "closure"),
     "LBFGS-strong-wolfe": Dense(lambda ps: lo.LBFGS(ps, max_iter=3, line_search_fn="strong_wolfe"), "closure"),
-    "Newton": Dense(lambda ps: lo.Newton(ps, damping=1e-2), "compute"),
-    "GaussNewton": Dense(lambda ps: lo.GaussNewton(ps, damping=1e-2), "residual"),
-    "LevenbergMarquardt": Dense(lambda ps: lo.LevenbergMarquardt(ps), "residual"),
+    "Newton": Dense(lambda ps: lo.Newton(ps, damping=1e-2), "compute", width=2, steps=3),
+    "GaussNewton": Dense(lambda ps: lo.GaussNewton(ps, damping=1e-2), "residual", width=2, steps=3),
+    "LevenbergMarquardt": Dense(lambda ps: lo.LevenbergMarquardt(ps), "residual", width=2, steps=3),
 }
 
 
@@ -152,8 +154,8 @@ def test_reading_the_state_dict_changes_nothing(name):
     """state_dict() after every step: the live state is unchanged by each call and the run equals one that
     never reads it (Adam used to fold its moment factors into the buffers in place)."""
     case = OPTIMIZERS[name]
-    quiet = _run(case, *case.fresh(), 2 * N)
-    read = _run(case, *case.fresh(), 2 * N, peek=True)
+    quiet = _run(case, *case.fresh(), 2 * case.steps)
+    read = _run(case, *case.fresh(), 2 * case.steps, peek=True)
     for a, b in zip(quiet, read):
         assert np.array_equal(a, b)
 
@@ -161,15 +163,15 @@ def test_reading_the_state_dict_changes_nothing(name):
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_resume_through_a_checkpoint_file_is_bit_exact(name, tmp_path):
     case = OPTIMIZERS[name]
-    whole = _run(case, *case.fresh(), 2 * N)
+    whole = _run(case, *case.fresh(), 2 * case.steps)
     ps, opt = case.fresh()
-    _run(case, ps, opt, N)
+    _run(case, ps, opt, case.steps)
     path = str(tmp_path / "ckpt.safetensors")
     io.save({"params": [p.numpy() for p in ps], "optimizer": opt.state_dict()}, path)
     back = io.load(path)
     ps2, opt2 = case.fresh(back["params"])
     opt2.load_state_dict(back["optimizer"])
-    resumed = _run(case, ps2, opt2, N)
+    resumed = _run(case, ps2, opt2, case.steps)
     for a, b in zip(whole, resumed):
         assert a.dtype == b.dtype and np.array_equal(a, b)
 
