@@ -37,6 +37,7 @@ from .runs import (
     load_data,
     load_run,
     read_inputs,
+    resume_config,
     train_run,
 )
 from .tensor import tensor
@@ -108,10 +109,18 @@ def _check_finite(values, strict: bool = False) -> None:
             raise UserError(f"{flag} must be {'>' if strict else '>='} 0, got {v}")
 
 
+def _resumed_config(args) -> RunConfig:
+    """``--resume RUN``: the run's config.toml; a --config file or flags given too must say the same."""
+    run_cfg = resume_config(args.resume)
+    base = RunConfig.from_toml(args.config) if args.config else run_cfg
+    overrides = {k: v for k, v in vars(args).items() if k in RunConfig.__dataclass_fields__ and v is not None}
+    return resume_config(args.resume, base.updated(overrides, source="command line"))
+
+
 def _train(args) -> int:
-    cfg = _config_from_args(args)
+    cfg = _resumed_config(args) if args.resume else _config_from_args(args)
     extra = [train.TensorBoard(args.tensorboard)] if args.tensorboard else []
-    run_dir, metrics = train_run(cfg, progress=not args.quiet, callbacks=extra)
+    run_dir, metrics = train_run(cfg, progress=not args.quiet, callbacks=extra, resume=args.resume)
     print(f"test accuracy {metrics['test_accuracy']:.4f}  test loss {metrics['test_loss']:.4f}  "
           f"({metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f} s)")
     print(f"wrote {run_dir}/: config.toml history.csv curves.png confusion.png metrics.json checkpoint.safetensors")
@@ -395,6 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.add_argument("--tensorboard", metavar="DIR", help="also write TensorBoard logs (loss, metrics, lr, gradient "
                    "norms, dead-ReLU shares) to DIR")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the interrupted run in RUN_DIR from its last "
+                   "checkpoint to its planned epochs (other settings must match its config.toml)")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("evaluate", help="test accuracy of a finished run",

@@ -2,8 +2,11 @@
 
 A run folder (``runs/<timestamp>/``) holds ``config.toml`` (everything needed to rebuild the
 run), ``history.csv``, ``curves.png``, ``confusion.png``, ``metrics.json`` and
-``checkpoint.safetensors`` (model, optimizer, scheduler, RNG states, epoch). ``evaluate`` and
-``predict`` rebuild the model from the config and load the checkpoint.
+``checkpoint.safetensors`` (model, optimizer, scheduler, RNG states, callbacks' states, epoch).
+``evaluate`` and ``predict`` rebuild the model from the config and load the checkpoint.  While it
+trains, the folder holds ``last.safetensors`` and ``best.safetensors``; ``lamina train --resume``
+continues a run killed then from the last one, and ends with the files a run that never stopped
+writes (``train_run(cfg, resume=folder)``).
 """
 from __future__ import annotations
 
@@ -249,19 +252,62 @@ def new_run_dir(out: str) -> str:
     return path
 
 
-def train_run(cfg: RunConfig, progress: bool = True, echo=print, callbacks=()) -> tuple[str, dict]:
-    """Train as ``cfg`` says, write the run folder, return (folder, test metrics)."""
+def _differences(given: RunConfig, run: RunConfig) -> list[str]:
+    return [f"{k} = {json.dumps(v)} (the run has {json.dumps(getattr(run, k))})"
+            for k, v in asdict(given).items() if v != getattr(run, k)]
+
+
+def resume_config(run_dir: str, given: RunConfig | None = None) -> RunConfig:
+    """The config of run folder ``run_dir`` that ``lamina train --resume`` continues: it must have a
+    config.toml and must not be finished; ``given`` (the config and flags of the command line, over the
+    run's own) must equal it, for a resumed run is the same run."""
+    if not os.path.isdir(run_dir):
+        raise UserError(f"--resume {run_dir!r}: no such run folder")
+    cfg_path = os.path.join(run_dir, "config.toml")
+    if not os.path.exists(cfg_path):
+        raise UserError(f"--resume {run_dir!r}: not a run folder of lamina train (config.toml is missing)")
+    cfg = RunConfig.from_toml(cfg_path)
+    if given is not None:
+        diff = _differences(given, cfg)
+        if diff:
+            raise UserError(f"--resume {run_dir!r}: the given config/flags differ from the run's config.toml: "
+                            f"{'; '.join(diff)}; resume without them, or start a new run")
+    finished = os.path.exists(os.path.join(run_dir, "checkpoint.safetensors")) and not any(
+        os.path.exists(os.path.join(run_dir, n)) for n in ("last.safetensors", "best.safetensors"))
+    if finished:
+        raise UserError(f"--resume {run_dir!r}: the run is finished (checkpoint.safetensors is written); "
+                        "nothing to resume")
+    return cfg
+
+
+def train_run(cfg: RunConfig, progress: bool = True, echo=print, callbacks=(), resume: str | None = None) \
+        -> tuple[str, dict]:
+    """Train as ``cfg`` says, write the run folder, return (folder, test metrics).
+
+    ``resume``: the folder of an interrupted run of ``cfg`` (see ``resume_config``); training continues
+    from its last checkpoint (from the start when it has none) to the planned epochs, and the folder ends
+    up as that of a run that never stopped (``metrics.json``'s ``train_seconds`` counts this session only)."""
     data = load_data(cfg, cfg.model)
     model = build_model(cfg, data)
     opt = build_optimizer(cfg, model.parameters())
     steps = math.ceil(len(data.X_train) / cfg.batch_size)
     sched = build_scheduler(cfg, opt, steps)
-    run_dir = new_run_dir(cfg.out)
-    atomic_write(os.path.join(run_dir, "config.toml"), cfg.to_toml())
+    last = None
+    if resume is None:
+        run_dir = new_run_dir(cfg.out)
+        atomic_write(os.path.join(run_dir, "config.toml"), cfg.to_toml())
+    else:
+        run_dir = resume
+        last = os.path.join(run_dir, "last.safetensors")
+        last = last if os.path.exists(last) else None
     n_params = sum(p.numel() for p in model.parameters())
     echo(f"run {run_dir}: {cfg.model} ({n_params:,} parameters) on {cfg.dataset} "
          f"({len(data.X_train)} train / {len(data.X_val)} validation / {len(data.X_test)} test), "
          f"{cfg.optimizer} lr={cfg.lr}, {cfg.schedule} schedule, {cfg.epochs} epochs, seed {cfg.seed}")
+    if resume is not None:
+        done = int(load(last)["epoch"]) + 1 if last else 0
+        echo(f"resuming {run_dir} after epoch {done} of {cfg.epochs}" if last else
+             f"resuming {run_dir}: no epoch was finished, training from the start")
     extra = list(callbacks)
     callbacks = [train.TerminateOnNaN(raise_error=True), train.CSVLogger(os.path.join(run_dir, "history.csv")),
                  train.ModelCheckpoint(run_dir, monitor="val_loss"), *extra]
@@ -270,14 +316,18 @@ def train_run(cfg: RunConfig, progress: bool = True, echo=print, callbacks=()) -
     t0 = time.perf_counter()
     history = train.fit(model, nn.CrossEntropyLoss(), opt, (data.X_train, data.y_train),
                         val=(data.X_val, data.y_val), epochs=cfg.epochs, batch_size=cfg.batch_size,
-                        scheduler=sched, seed=cfg.seed, callbacks=callbacks, progress=progress)
+                        scheduler=sched, seed=cfg.seed, callbacks=callbacks, progress=progress, resume=last)
     seconds = time.perf_counter() - t0
-    # the checkpoint of the run is the best epoch's (validation loss)
+    return run_dir, _finish_run(run_dir, cfg, model, data, history, seconds)
+
+
+def _finish_run(run_dir: str, cfg: RunConfig, model, data: Data, history, seconds: float) -> dict:
+    """metrics.json and the figures from the best epoch's checkpoint, which becomes checkpoint.safetensors.
+    Each step can be redone: a run killed in the middle of it resumes and finishes the same way."""
     best = os.path.join(run_dir, "best.safetensors")
     final = os.path.join(run_dir, "checkpoint.safetensors")
-    os.replace(best, final)
-    os.remove(os.path.join(run_dir, "last.safetensors"))
-    _load_weights(model, load(final), final)
+    chosen = best if os.path.exists(best) else final
+    _load_weights(model, load(chosen), chosen)
     metrics = evaluate_model(model, data)
     metrics.update({"train_seconds": round(seconds, 2), "epochs_run": len(history),
                     "best_val_loss": float(np.nanmin(history["val_loss"]))})
@@ -287,7 +337,12 @@ def train_run(cfg: RunConfig, progress: bool = True, echo=print, callbacks=()) -
     cm = train.confusion_matrix(data.y_test, pred, data.num_classes)
     train.plot_confusion_matrix(cm, os.path.join(run_dir, "confusion.png"), labels=data.classes,
                                 title=f"test confusion matrix ({metrics['test_accuracy']:.2%})")
-    return run_dir, metrics
+    if chosen == best:
+        os.replace(best, final)
+    last = os.path.join(run_dir, "last.safetensors")
+    if os.path.exists(last):
+        os.remove(last)
+    return metrics
 
 
 def evaluate_model(model, data: Data) -> dict:

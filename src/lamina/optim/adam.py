@@ -21,9 +21,16 @@ over memory (10 instead of 12; about 20% faster on 1M parameters):
 One step is F1 ← β1·F1, m̃ += ((1-β1)/F1)·g (so that F1·m̃ = β1 m + (1-β1) g exactly),
 the same for ṽ with g², then θ -= (lr·F1·√bc2/(bc1·√F2)) · m̃ / (√ṽ + eps·√bc2/√F2).
 When β·F would fall below 1e-10 (or β = 0) that step keeps the moment exact instead:
-m̃ ← β F m̃ + (1-β) g and F ← 1.  ``state_dict()`` folds the factors in and exports the
-true moments (PyTorch's layout), so use it — not ``optimizer.state`` — to read them.  With
-``amsgrad`` the moments are kept exactly (factor 1): it needs the true v for its running maximum.
+m̃ ← β F m̃ + (1-β) g and F ← 1.  With ``amsgrad`` the moments are kept exactly (factor 1): it
+needs the true v for its running maximum.
+
+``state_dict()`` only reads: it exports the true moments ``exp_avg = F1·m̃`` and ``exp_avg_sq = F2·ṽ``
+(PyTorch's layout; new arrays), so use it — not ``optimizer.state`` — to read them.  While a factor is
+not 1 it also exports the buffer and its factor (``scaled_exp_avg``, ``scaled_exp_avg_factor``; the
+same for ``exp_avg_sq``): F·m̃ rounds, and m̃ cannot be recovered from it exactly, so without them a
+run resumed from the dict would drift from one that never stopped (by ~1e-16 relative per step).
+``load_state_dict`` takes the buffer and factor when present, else the true moments with factor 1
+(a dict written by PyTorch).
 Results agree with PyTorch's to rounding (~1e-15 relative per step in float64).
 """
 from __future__ import annotations
@@ -41,13 +48,33 @@ def _next_scale(f: float, beta: float, exact: bool) -> float:
     return 1.0 if exact or moved < _RENORMALIZE else moved
 
 
-def _normalize(state) -> None:
-    """Fold the moments' factors into their buffers (factors become 1)."""
-    for key in ("exp_avg", "exp_avg_sq"):
-        f = state.get(key + "_scale", 1.0)
+_MOMENTS = ("exp_avg", "exp_avg_sq")
+
+
+def _pack_moments(state: dict) -> dict:
+    """The exported state of one parameter: the true moments F·buffer (new arrays), and the buffer with its
+    factor F too while F != 1 (so that loading restores the state exactly).  Reads ``state`` only."""
+    out = {k: v for k, v in state.items() if not k.endswith("_scale") and k not in _MOMENTS}
+    for key in _MOMENTS:
+        if key not in state:
+            continue
+        buf, f = state[key], float(state.get(key + "_scale", 1.0))
+        out[key] = buf * buf.dtype.type(f) if f != 1.0 else buf.copy()
         if f != 1.0:
-            xp.multiply(state[key], f, out=state[key])
-            state[key + "_scale"] = 1.0
+            out["scaled_" + key] = buf.copy()
+            out["scaled_" + key + "_factor"] = f
+    return out
+
+
+def _unpack_moments(state: dict) -> dict:
+    """Inverse of ``_pack_moments`` (arrays already copied and cast): buffer and factor when saved, else the
+    true moment with factor 1."""
+    out = {k: v for k, v in state.items() if not k.startswith("scaled_")}
+    for key in _MOMENTS:
+        if "scaled_" + key in state:
+            out[key] = state["scaled_" + key]
+            out[key + "_scale"] = float(state["scaled_" + key + "_factor"])
+    return out
 
 
 def check_adam(owner: str, lr, betas, eps, weight_decay) -> None:
@@ -114,15 +141,11 @@ class Adam(Optimizer):
               lr=float(group["lr"]), beta1=betas[0], beta2=betas[1], eps=float(group["eps"]), weight_decay=coupled,
               decoupled_weight_decay=decoupled, maximize=bool(group["maximize"]), scales=scales)
 
-    def state_dict(self):
-        """PyTorch's layout with the true moments: the factors are first folded into the buffers (in place;
-        the optimizer then continues exactly like one loaded from this dict)."""
-        for state in self.state.values():
-            _normalize(state)
-        return super().state_dict()
-
     def _pack_state(self, state):
-        return super()._pack_state({k: v for k, v in state.items() if not k.endswith("_scale")})
+        return super()._pack_state(_pack_moments(state))
+
+    def _unpack_state(self, packed, param):
+        return _unpack_moments(super()._unpack_state(packed, param))
 
 
 class AdamW(Adam):

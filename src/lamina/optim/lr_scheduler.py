@@ -26,6 +26,7 @@ ChainedScheduler, OneCycleLR and ReduceLROnPlateau.
 """
 from __future__ import annotations
 
+import copy
 import math
 import types
 from bisect import bisect_right
@@ -92,11 +93,12 @@ class LRScheduler:
         return list(self._last_lr)
 
     def state_dict(self) -> dict:
-        """Everything but the optimizer (plain numbers and lists)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        """Everything but the optimizer (plain numbers and lists), as a copy: changing the dict (or saving it)
+        leaves the scheduler as it was."""
+        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "optimizer"})
 
     def load_state_dict(self, state_dict: dict) -> None:
-        self.__dict__.update(state_dict)
+        self.__dict__.update(copy.deepcopy(dict(state_dict)))
 
 
 _LRScheduler = LRScheduler
@@ -123,10 +125,10 @@ class _LambdaMixin:
         sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         sd["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
                             for fn in self.lr_lambdas]
-        return sd
+        return copy.deepcopy(sd)
 
     def load_state_dict(self, state_dict):
-        sd = dict(state_dict)
+        sd = copy.deepcopy(dict(state_dict))
         fns = sd.pop("lr_lambdas", [None] * len(self.lr_lambdas))
         self.__dict__.update(sd)
         for fn, saved in zip(self.lr_lambdas, fns):
@@ -314,15 +316,13 @@ class _Composite(LRScheduler):
     """A scheduler made of schedulers: their state dicts are saved inside its own."""
 
     def state_dict(self):
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        sd = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")})
         sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return sd
 
     def load_state_dict(self, state_dict):
-        sd = dict(state_dict)
-        children = sd.pop("_schedulers")
-        self.__dict__.update(sd)
-        for s, c in zip(self._schedulers, children):
+        self.__dict__.update(copy.deepcopy({k: v for k, v in state_dict.items() if k != "_schedulers"}))
+        for s, c in zip(self._schedulers, state_dict["_schedulers"]):
             s.load_state_dict(c)
 
 

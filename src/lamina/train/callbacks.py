@@ -3,8 +3,14 @@
 Hooks: ``on_train_begin(logs)``, ``on_train_end(logs)``, ``on_epoch_begin(epoch, logs)``,
 ``on_epoch_end(epoch, logs)``, ``on_batch_begin(batch, logs)``, ``on_batch_end(batch, logs)`` and
 ``on_backward_end(batch, logs)`` (after ``loss.backward()``, before the optimizer step: where
-gradients can be read or clipped). A callback reaches the run through ``self.trainer``
-(``.model``, ``.optimizer``, ``.scheduler``, ``.history``, ``.stop_training``).
+gradients can be read or clipped) and ``on_checkpoint(epoch, logs)`` (after every callback's
+``on_epoch_end``: the run's state for the epoch is complete; ``ModelCheckpoint`` writes its files
+there). A callback reaches the run through ``self.trainer`` (``.model``, ``.optimizer``,
+``.scheduler``, ``.history``, ``.stop_training``).
+
+A callback with state (best score, epochs waited, saved weights, a plateau schedule's counters)
+returns it from ``state_dict()``; every checkpoint holds the state of every callback, and a resumed
+run loads it before training begins, so it goes on exactly as if it had never stopped.
 """
 from __future__ import annotations
 
@@ -37,6 +43,7 @@ class Callback:
     def on_batch_begin(self, batch, logs=None): ...
     def on_batch_end(self, batch, logs=None): ...
     def on_backward_end(self, batch, logs=None): ...
+    def on_checkpoint(self, epoch, logs=None): ...
 
     def state_dict(self) -> dict:
         return {}
@@ -77,6 +84,9 @@ class CallbackList(Callback):
 
     def on_backward_end(self, batch, logs=None):
         self._call("on_backward_end", batch, logs)
+
+    def on_checkpoint(self, epoch, logs=None):
+        self._call("on_checkpoint", epoch, logs)
 
 
 class LambdaCallback(Callback):
@@ -141,34 +151,52 @@ class EarlyStopping(Callback):
                     self.model.load_state_dict(self._best_state)
 
     def state_dict(self):
-        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+        """best score and epoch, epochs waited, the epoch it stopped at and (``restore_best_weights``) the
+        best epoch's weights (copies)."""
+        weights = None if self._best_state is None else {k: v.copy() for k, v in self._best_state.items()}
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                "stopped_epoch": self.stopped_epoch, "best_weights": weights}
 
     def load_state_dict(self, state):
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.stopped_epoch = state.get("stopped_epoch")
+        weights = state.get("best_weights")
+        self._best_state = None if weights is None else {
+            k: np.array(v.numpy() if hasattr(v, "numpy") else v, copy=True) for k, v in weights.items()}
 
 
 class ModelCheckpoint(Callback):
-    """Save a full checkpoint (model, optimizer, scheduler, RNG states, epoch) after each epoch to
-    ``dirpath/last.safetensors`` and, when ``monitor`` improves, to ``dirpath/best.safetensors``.
-    Files are written atomically."""
+    """Save a full checkpoint (model, optimizer, scheduler, RNG states, history, every callback's state,
+    epoch) after each epoch to ``dirpath/last.safetensors`` and, when ``monitor`` improves, to
+    ``dirpath/best.safetensors``.  Whether the epoch is the best is decided in ``on_epoch_end``; the files
+    are written (atomically) in ``on_checkpoint``, once every callback has handled the epoch, so a
+    checkpoint holds the state after the epoch, this callback's best score included."""
 
     def __init__(self, dirpath, monitor="val_loss", mode="auto", save_best=True, save_last=True):
         self.dirpath, self.monitor = dirpath, monitor
         self.mode = _better(mode, monitor)
         self.save_best, self.save_last = save_best, save_last
         self.best = None
+        self._is_best = False
         self.best_path = os.path.join(dirpath, "best.safetensors")
         self.last_path = os.path.join(dirpath, "last.safetensors")
 
     def on_epoch_end(self, epoch, logs=None):
-        os.makedirs(self.dirpath, exist_ok=True)
-        if self.save_last:
-            save_checkpoint(self.last_path, self.trainer, epoch)
+        self._is_best = False
         if self.save_best and self.monitor in (logs or {}):
             v = float(logs[self.monitor])
             if self.best is None or (v < self.best if self.mode == "min" else v > self.best):
-                self.best = v
-                save_checkpoint(self.best_path, self.trainer, epoch)
+                self.best, self._is_best = v, True
+
+    def on_checkpoint(self, epoch, logs=None):
+        os.makedirs(self.dirpath, exist_ok=True)
+        # best first: a run killed between the two writes resumes from the previous last checkpoint, redoes
+        # this epoch and writes the same best file again (the other order would leave a stale best file
+        # behind a last checkpoint that already counts this epoch as the best)
+        if self._is_best:
+            save_checkpoint(self.best_path, self.trainer, epoch)
+        if self.save_last:
+            save_checkpoint(self.last_path, self.trainer, epoch)
 
     def state_dict(self):
         return {"best": self.best}
@@ -222,11 +250,12 @@ class ReduceLROnPlateau(Callback):
         self.scheduler.step(_monitor_value(logs or {}, self.monitor))
 
     def state_dict(self):
+        """The plateau schedule's counters: best score, bad epochs, cooldown left, epochs seen."""
         if self.scheduler is None:
             return dict(self._loaded or {})
         sched = self.scheduler
         return {"best": sched.best, "num_bad_epochs": sched.num_bad_epochs, "cooldown_counter": sched.cooldown_counter,
-                "last_epoch": sched.last_epoch}
+                "last_epoch": sched.last_epoch, "last_lr": list(sched._last_lr)}
 
     def load_state_dict(self, state):
         if self.scheduler is None:
@@ -237,6 +266,8 @@ class ReduceLROnPlateau(Callback):
         sched.num_bad_epochs = int(state.get("num_bad_epochs", state.get("wait", 0)))
         sched.cooldown_counter = int(state.get("cooldown_counter", 0))
         sched.last_epoch = int(state.get("last_epoch", sched.last_epoch))
+        if "last_lr" in state:
+            sched._last_lr = [float(v) for v in state["last_lr"]]
         self._loaded = None
 
 
@@ -250,6 +281,12 @@ class TerminateOnNaN(Callback):
     def __init__(self, raise_error=False):
         self.raise_error = raise_error
         self.triggered_at = None
+
+    def state_dict(self):
+        return {"triggered_at": self.triggered_at}
+
+    def load_state_dict(self, state):
+        self.triggered_at = state.get("triggered_at")
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")

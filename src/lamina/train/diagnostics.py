@@ -79,6 +79,13 @@ class ActivationMonitor(Callback):
     def on_batch_end(self, batch, logs=None):
         self._batch += 1
 
+    def state_dict(self) -> dict:
+        """The batch counter (which batches are sampled, every ``every``-th, runs across epochs)."""
+        return {"batch": self._batch}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._batch = int(state.get("batch", 0))
+
     def on_epoch_begin(self, epoch, logs=None):
         self._sums = {}
 
@@ -148,6 +155,14 @@ class RunningCost(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None and self.values:
             logs["avg_cost"] = self.values[-1]
+
+    def state_dict(self) -> dict:
+        """The last k costs (the window runs across epochs) and the averages so far."""
+        return {"window": list(self._window), "values": list(self.values)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._window = deque((float(v) for v in state.get("window", [])), maxlen=self.k)
+        self.values = [float(v) for v in state.get("values", [])]
 
     def plot(self, path=None):
         return plot_convergence(self.trainer.history.batch_losses, self.k, path)

@@ -4,10 +4,17 @@
         for x, y in batches:                 # shuffled with the run's seed
             loss = loss_fn(model(x), y)
             optimizer.zero_grad(); loss.backward(); optimizer.step()
-        validate; scheduler.step(); callbacks.on_epoch_end(epoch, logs)
+        validate; scheduler.step(); callbacks.on_epoch_end(epoch, logs); callbacks.on_checkpoint(epoch, logs)
 
 ``Trainer`` holds the run's state (model, optimizer, scheduler, history, the data order's
-generator), so a checkpoint can capture all of it and a resumed run continues bit for bit.
+generator, every callback's state and whether training stopped), so a checkpoint can capture all
+of it and a resumed run continues bit for bit.  Checkpoints are written in ``on_checkpoint``, after
+every callback has handled the epoch, so the state they hold is the whole state after that epoch.
+
+Metrics follow the task that the loss names (``metrics='auto'``, the default): accuracy for a
+classification loss (cross-entropy, NLL, hinge, BCE with logits: scores read at 0; BCE on
+probabilities: at 0.5), the mean absolute error ``mae = mean |ŷ − y|`` for a regression loss (MSE,
+L1, Huber, smooth L1), none for a loss lamina does not know.
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ from ..tensor import Tensor, as_tensor
 from ..utils.data import DataLoader, Dataset, TensorDataset
 from .callbacks import CallbackList, ProgressBar
 from .callbacks import History as _HistoryCallback
+from .checkpoint import load_checkpoint
 from .history import History
 
 
@@ -36,12 +44,63 @@ def _as_dataset(data, what):
                     f"got {type(data).__name__}")
 
 
-def _metric_fn(m):
+_CLASSIFICATION = {"CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "HingeLoss", "MultiLabelSoftMarginLoss",
+                   "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits", "hinge_loss",
+                   "multilabel_soft_margin_loss"}
+_PROBABILITIES = {"BCELoss", "binary_cross_entropy"}        # scores are probabilities: positive above 0.5
+_REGRESSION = {"MSELoss", "HalfMSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "mse_loss", "half_mse_loss",
+               "l1_loss", "huber_loss", "smooth_l1_loss"}
+
+
+def _loss_name(loss_fn) -> str:
+    if loss_fn is None:
+        return ""
+    return loss_fn.__name__ if hasattr(loss_fn, "__name__") else type(loss_fn).__name__
+
+
+def task_of(loss_fn) -> str | None:
+    """'classification', 'regression' or None (a loss lamina does not know)."""
+    name = _loss_name(loss_fn)
+    if name in _CLASSIFICATION or name in _PROBABILITIES:
+        return "classification"
+    if name in _REGRESSION:
+        return "regression"
+    return None
+
+
+def mean_absolute_error(out, y) -> float:
+    """mae = mean |ŷ − y| (a target with the output's number of values takes the output's shape)."""
+    o = out._data if isinstance(out, Tensor) else np.asarray(out)
+    t = y._data if isinstance(y, Tensor) else np.asarray(y)
+    if o.shape != t.shape and o.size == t.size:
+        t = t.reshape(o.shape)
+    return float(np.abs(o - t).mean())
+
+
+def _metric_fn(m, loss_fn=None):
     if callable(m):
         return getattr(m, "__name__", "metric"), m
+    name = _loss_name(loss_fn)
     if m in ("accuracy", "acc"):
-        return "accuracy", lambda out, y: float(accuracy(out, y).item())
-    raise ValueError(f"fit: unknown metric {m!r}; use 'accuracy' or a function (output, target) -> float")
+        if task_of(loss_fn) == "regression":
+            raise ValueError(f"fit: metric 'accuracy' needs a classification loss; {name} is a regression loss "
+                             "(use 'mae', or metrics='auto')")
+        threshold = 0.5 if name in _PROBABILITIES else 0.0
+        return "accuracy", lambda out, y: float(accuracy(out, y, threshold=threshold).item())
+    if m in ("mae", "mean_absolute_error"):
+        return "mae", mean_absolute_error
+    raise ValueError(f"fit: unknown metric {m!r}; use 'accuracy', 'mae', 'auto' or a function (output, target) "
+                     "-> float")
+
+
+def _metric_fns(metrics, loss_fn) -> list:
+    """(name, fn) pairs: ``'auto'`` is accuracy for a classification loss, mae for a regression loss, else none."""
+    if isinstance(metrics, str) and metrics == "auto":
+        task = task_of(loss_fn)
+        metrics = ("accuracy",) if task == "classification" else ("mae",) if task == "regression" else ()
+    elif isinstance(metrics, str) or callable(metrics):
+        metrics = (metrics,)
+    return [m if isinstance(m, tuple) else _metric_fn(m, loss_fn) for m in (metrics or ())]
 
 
 def _split_batch(batch):
@@ -53,15 +112,16 @@ def _split_batch(batch):
 class Trainer:
     """The state of one training run; ``fit`` is ``Trainer(...).fit(...)``."""
 
-    def __init__(self, model, loss_fn, optimizer, scheduler=None, metrics=("accuracy",), callbacks=(),
+    def __init__(self, model, loss_fn, optimizer, scheduler=None, metrics="auto", callbacks=(),
                  seed: int | None = None, progress: bool = True, grad_clip: float | None = None):
         self.model, self.loss_fn, self.optimizer, self.scheduler = model, loss_fn, optimizer, scheduler
-        self.metrics = [_metric_fn(m) for m in (metrics or ())]
+        self.metrics = _metric_fns(metrics, loss_fn)
         self.user_callbacks = list(callbacks or ())
         self.progress = progress
         self.grad_clip = grad_clip
         self.history = History()
         self.stop_training = False
+        self._stopped = False       # a loaded checkpoint says training had stopped (early stopping, NaN)
         self.epoch = 0
         self.epochs = 0
         self.steps_per_epoch = 0
@@ -79,7 +139,8 @@ class Trainer:
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "rng": {"global": get_rng_state(), "data": self.generator.get_state()},
             "history": self.history.state_dict(),
-            "callbacks": [c.state_dict() for c in self.user_callbacks],
+            "callbacks": [{"type": type(c).__name__, "state": c.state_dict()} for c in self.user_callbacks],
+            "stop_training": bool(self.stop_training),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -90,9 +151,26 @@ class Trainer:
         set_rng_state(state["rng"]["global"])
         self.generator.set_state(state["rng"]["data"])
         self.history.load_state_dict(state["history"])
-        for c, s in zip(self.user_callbacks, state.get("callbacks", [])):
-            c.load_state_dict(s)
+        self._load_callbacks(list(state.get("callbacks", [])))
+        self._stopped = bool(state.get("stop_training", False))
         self.epoch = int(state["epoch"]) + 1
+
+    def _load_callbacks(self, saved: list) -> None:
+        """Each callback gets the saved state of the next callback of its type (in order); a callback the
+        checkpoint has no state for keeps its own (a resumed run may add or drop, say, a checkpointer)."""
+        by_type: dict[str, list] = {}
+        legacy = []                                 # states saved without their type: matched by position
+        for s in saved:
+            if isinstance(s, dict) and set(s) == {"type", "state"}:
+                by_type.setdefault(s["type"], []).append(s["state"])
+            else:
+                legacy.append(s)
+        for i, c in enumerate(self.user_callbacks):
+            states = by_type.get(type(c).__name__)
+            if states:
+                c.load_state_dict(states.pop(0))
+            elif i < len(legacy):
+                c.load_state_dict(legacy[i])
 
     # -------------------------------------------------------------- the loop
     def running_logs(self) -> dict:
@@ -119,7 +197,7 @@ class Trainer:
         self.epochs = epochs
         self.steps_per_epoch = len(loader)
         cbs = self._callback_list()
-        self.stop_training = False
+        self.stop_training, self._stopped = self._stopped, False    # a resumed run that had stopped stays so
         cbs.on_train_begin({})
         while self.epoch < epochs and not self.stop_training:
             epoch = self.epoch
@@ -130,6 +208,7 @@ class Trainer:
             logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
             self._step_scheduler(logs)
             cbs.on_epoch_end(epoch, logs)
+            cbs.on_checkpoint(epoch, logs)
             self.epoch += 1
         cbs.on_train_end({})
         return self.history
@@ -186,16 +265,21 @@ class Trainer:
             self.scheduler.step()
 
 
-def fit(model, loss, optimizer, train, val=None, epochs: int = 1, batch_size: int = 32, metrics=("accuracy",),
+def fit(model, loss, optimizer, train, val=None, epochs: int = 1, batch_size: int = 32, metrics="auto",
         callbacks=(), scheduler=None, seed: int | None = None, shuffle: bool = True, progress: bool = True,
-        grad_clip: float | None = None) -> History:
+        grad_clip: float | None = None, resume: str | None = None) -> History:
     """Train ``model`` and return its ``History`` (Keras's ``fit`` for a PyTorch-style model).
 
     ``train`` / ``val``: a Dataset, a DataLoader, or an (inputs, targets) pair of arrays/tensors.
-    ``metrics``: 'accuracy' or functions (output, target) -> float. ``scheduler`` is stepped once per
-    epoch (ReduceLROnPlateau with the validation loss). ``seed`` fixes the data order."""
+    ``metrics``: 'auto' (accuracy for a classification loss, mae for a regression loss), 'accuracy', 'mae'
+    or functions (output, target) -> float. ``scheduler`` is stepped once per epoch (ReduceLROnPlateau with
+    the validation loss). ``seed`` fixes the data order. ``resume``: a checkpoint written by
+    ``ModelCheckpoint`` (same model, optimizer, scheduler and callbacks); training continues after its
+    epoch, bit for bit as if it had never stopped."""
     trainer = Trainer(model, loss, optimizer, scheduler=scheduler, metrics=metrics, callbacks=callbacks, seed=seed,
                       progress=progress, grad_clip=grad_clip)
+    if resume is not None:
+        trainer.load_state_dict(load_checkpoint(resume))
     return trainer.fit(train, val, epochs=epochs, batch_size=batch_size, shuffle=shuffle)
 
 
@@ -216,9 +300,9 @@ def _sums(model, loss_fn, loader, metrics) -> tuple[dict, int]:
     return sums, n
 
 
-def evaluate(model, loss_fn, data, batch_size: int = 256, metrics=("accuracy",)) -> dict:
-    """Mean loss and metrics over ``data`` in eval mode, without building a graph."""
-    metrics = [m if isinstance(m, tuple) else _metric_fn(m) for m in (metrics or ())]
+def evaluate(model, loss_fn, data, batch_size: int = 256, metrics="auto") -> dict:
+    """Mean loss and metrics over ``data`` in eval mode, without building a graph (``metrics`` as in ``fit``)."""
+    metrics = _metric_fns(metrics, loss_fn)
     data = _as_dataset(data, "data")
     loader = data if isinstance(data, DataLoader) else DataLoader(data, batch_size=batch_size)
     was_training = getattr(model, "training", False)

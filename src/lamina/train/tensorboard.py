@@ -89,6 +89,15 @@ class TensorBoard(Callback):
         for w in self._writers.values():
             w.flush()
 
+    def state_dict(self) -> dict:
+        """Its monitors' states.  Resumed, it writes new event files into the same runs (TensorBoard merges
+        them; epochs after the checkpoint logged by the interrupted session show up twice, the newer last)."""
+        return {"monitors": [m.state_dict() for m in self.monitors]}
+
+    def load_state_dict(self, state: dict) -> None:
+        for m, s in zip(self.monitors, state.get("monitors", [])):
+            m.load_state_dict(s)
+
     def on_train_end(self, logs=None):
         for m in self.monitors:
             m.on_train_end(logs)
