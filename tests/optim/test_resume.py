@@ -106,6 +106,8 @@ OPTIMIZERS = {
     "SparseAdam": Sparse(lambda ps: lo.SparseAdam(ps, lr=0.05)),
     "LBFGS": Dense(lambda ps: lo.LBFGS(ps, max_iter=3, history_size=4), "closure"),
     "LBFGS-strong-wolfe": Dense(lambda ps: lo.LBFGS(ps, max_iter=3, line_search_fn="strong_wolfe"), "closure"),
+    "BFGS": Dense(lambda ps: lo.BFGS(ps, max_iter=3, line_search_fn="strong_wolfe"), "closure"),
+    "SGD-armijo": Dense(lambda ps: lo.SGD(ps, lr=0.5, line_search="armijo"), "closure"),
     "Newton": Dense(lambda ps: lo.Newton(ps, damping=1e-2), "compute", width=2, steps=3),
     "GaussNewton": Dense(lambda ps: lo.GaussNewton(ps, damping=1e-2), "residual", width=2, steps=3),
     "LevenbergMarquardt": Dense(lambda ps: lo.LevenbergMarquardt(ps), "residual", width=2, steps=3),
