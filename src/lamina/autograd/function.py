@@ -194,7 +194,7 @@ class Function:
         return _connect(op, out, inputs)
 
 
-def _forward(cls, ctx: FunctionCtx, args, positions, kwargs) -> Tensor:
+def _forward(cls, ctx: FunctionCtx, args, positions, kwargs) -> Tensor | tuple:
     """``cls.forward`` on detached inputs, without recording; ``ctx`` maps each detached input back to
     the real one (and the output to the op's output) for ``saved_tensors``."""
     detached = list(args)

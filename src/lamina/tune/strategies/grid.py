@@ -65,7 +65,8 @@ class Grid(Strategy):
         if isinstance(n_points, dict) and n_points and not any(_is_count(v) for v in n_points.values()):
             if search_space is not None:
                 raise TypeError("Grid: got a search space both as the first argument and as search_space=")
-            n_points, search_space = 5, n_points  # Grid({...}): the dict of values is the search space
+            search_space = n_points  # Grid({...}): the dict of values is the search space
+            n_points = 5
         _check_n_points(n_points)
         if search_space is not None and not isinstance(search_space, dict):
             raise TypeError(f"Grid: search_space must be a dict name -> list of values or Distribution, "
