@@ -66,15 +66,11 @@ def _check_root(t: Tensor, g, where: str):
 
 def _check_versions(node) -> None:
     """Refuse to run ``node.backward`` on values changed in place since the forward (version counters).
-
-    The common case costs one int test per input: a tensor never changed in place is at version 0."""
-    vs = node.versions
-    if vs is None:
-        return
-    for i, t in enumerate(node.inputs):
+    The walk tests each input inline first (in ``run_backward``); this raises, naming the culprit."""
+    for i, (t, saved) in enumerate(zip(node.inputs, node.versions)):
         v = t._version
-        if v and (v != vs[i] or t._node is not None):
-            _version_error(node, i, t, vs[i])
+        if v and (v != saved or t._node is not None):
+            _version_error(node, i, t, saved)
 
 
 def _version_error(node, i: int, t: Tensor, saved: int) -> None:
@@ -195,7 +191,13 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                 raise _freed_error(node)
             if node.hooks or node.retained is not None or observing:
                 g = walk.observe(node, g, create_graph)
-            _check_versions(node)
+            vs = node.versions
+            if vs is not None:  # one int test per input: a tensor never changed in place is at version 0
+                for t, saved in zip(node.inputs, vs):
+                    v = t._version
+                    if v and (v != saved or t._node is not None):
+                        _check_versions(node)
+                        break
             walk.pass_back(node.inputs, node.backward(g), node.needs)
             if not retain_graph:
                 node.release()
