@@ -81,7 +81,7 @@ class RowSparseGrad(Tensor):
     @classmethod
     def make(cls, indices, values, dense_shape: tuple) -> RowSparseGrad:
         t = object.__new__(cls)
-        t.requires_grad, t.grad, t._node, t._tangent, t._hooks = False, None, None, None, None
+        t.requires_grad, t.grad, t._node, t._tangent, t._hooks, t._version = False, None, None, None, None, 0
         t.indices = xp.asarray(indices, dtype=xp.int64).reshape(-1)
         t._values = values
         t.dense_shape = tuple(dense_shape)

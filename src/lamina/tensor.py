@@ -3,7 +3,9 @@
 A tensor holds its values (``_data``, an ndarray), whether gradients flow to it
 (``requires_grad``), the op that produced it (``_node``; None for leaves), the
 accumulated gradient of a leaf (``grad``) and, during forward mode, its tangent
-(``_tangent``: the x' of the dual number x + εx').
+(``_tangent``: the x' of the dual number x + εx') and its version counter (``_version``:
+how many in-place changes its values have had; an op records the versions of its inputs
+and backward refuses to use one that changed since, as PyTorch does).
 
 This module imports no op: ``lamina/ops/methods.py`` attaches the ops as methods from one
 table, so ``x.exp()`` and ``lamina.exp(x)`` are the same function; the stub generated from
@@ -26,7 +28,7 @@ else:
 
 
 class Tensor(_Methods):
-    __slots__ = ("_data", "requires_grad", "grad", "_node", "_tangent", "_hooks", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "_node", "_tangent", "_hooks", "_version", "__weakref__")
     # ndarray (op) Tensor defers to Tensor's reflected operator.
     __array_priority__ = 1000
     is_sparse = False  # a RowSparseGrad (lamina.sparse) says True
@@ -44,6 +46,7 @@ class Tensor(_Methods):
         self._node = None
         self._tangent = None
         self._hooks = None
+        self._version = 0
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -58,6 +61,7 @@ class Tensor(_Methods):
         t._node = node
         t._tangent = None
         t._hooks = None
+        t._version = 0
         return t
 
     # ------------------------------------------------------------------ properties
@@ -93,7 +97,10 @@ class Tensor(_Methods):
 
     @data.setter
     def data(self, value):
+        """Replace the values; counts as an in-place change (``_version`` + 1), since the ops that
+        saved this tensor for backward would read the new values."""
         self._data = value._data if isinstance(value, Tensor) else _to_array(value, self.dtype)
+        self._version += 1
 
     @property
     def is_cuda(self) -> bool:
@@ -248,6 +255,7 @@ class Tensor(_Methods):
         if not d.flags.writeable:
             self._data = d = d.copy()
         d[...] = values
+        self._version += 1
         return self
 
     def zero_(self):
@@ -296,6 +304,7 @@ class Tensor(_Methods):
         if not self._data.flags.writeable:
             self._data = self._data.copy()
         self._data[_index(index)] = _raw(value)
+        self._version += 1
 
     def __iadd__(self, other):
         return self._inplace_binary("__iadd__", "__add__", other, np.add)
@@ -321,6 +330,7 @@ class Tensor(_Methods):
         if np.result_type(self._data, o) != self._data.dtype and not isinstance(other, numbers.Number):
             raise RuntimeError(f"{name}: result type {np.result_type(self._data, o)} can't be cast to {self.dtype}")
         ufunc(self._data, o, out=self._data, casting="unsafe")
+        self._version += 1
         return self
 
 

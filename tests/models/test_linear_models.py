@@ -144,11 +144,11 @@ def test_logistic_regression_reaches_sklearn_accuracy():
 
 
 def test_logistic_regression_gradient_descent_reaches_the_optimum():
-    """Full-batch GD on the convex BCE converges to the maximum-likelihood fit (with l2: λΣw²)."""
+    """Full-batch GD on the convex BCE converges to the maximum-likelihood fit (with l2: λ/2·Σw²)."""
     x, y = _blobs(n=200)
     m = LogisticRegression(lr=1.0, epochs=3000, l2=0.01, tol=1e-14).fit(x, y)
-    # sklearn minimises ½‖w‖² + C·Σ loss_i; ours mean(loss) + λ‖w‖²: C = 1/(2λn)
-    ref = sk.LogisticRegression(C=1 / (2 * 0.01 * len(y)), tol=1e-12, max_iter=10_000).fit(x, y)
+    # sklearn minimises ½‖w‖² + C·Σ loss_i; ours mean(loss) + λ/2·‖w‖²: C = 1/(λn)
+    ref = sk.LogisticRegression(C=1 / (0.01 * len(y)), tol=1e-12, max_iter=10_000).fit(x, y)
     np.testing.assert_allclose(m.coef_, ref.coef_, rtol=1e-4)
     np.testing.assert_allclose(m.intercept_, ref.intercept_, rtol=1e-3, atol=1e-4)
 
@@ -181,19 +181,19 @@ def test_l1_l2_values_and_gradients():
     a = lamina.tensor(np.array([1.0, -2.0]), requires_grad=True)
     b = lamina.tensor(np.array([[0.5, 0.0], [-1.5, 3.0]]), requires_grad=True)
     pen = l1([a, b], 0.1) + l2([a, b], 0.01)
-    assert pen.item() == pytest.approx(0.1 * 8.0 + 0.01 * (5.0 + 11.5))
+    assert pen.item() == pytest.approx(0.1 * 8.0 + 0.01 / 2 * (5.0 + 11.5))
     pen.backward()
-    np.testing.assert_allclose(a.grad.numpy(), 0.1 * np.sign(a.numpy()) + 0.02 * a.numpy())
-    np.testing.assert_allclose(b.grad.numpy(), 0.1 * np.sign(b.numpy()) + 0.02 * b.numpy())
+    np.testing.assert_allclose(a.grad.numpy(), 0.1 * np.sign(a.numpy()) + 0.01 * a.numpy())
+    np.testing.assert_allclose(b.grad.numpy(), 0.1 * np.sign(b.numpy()) + 0.01 * b.numpy())
 
 
-def test_l2_penalty_equals_sgd_weight_decay_of_twice_lambda():
+def test_l2_penalty_equals_sgd_weight_decay_of_lambda():
     rng = np.random.default_rng(2)
     init = rng.standard_normal(5)
     target = lamina.tensor(rng.standard_normal(5))
     w1 = lamina.tensor(init.copy(), requires_grad=True)
     w2 = lamina.tensor(init.copy(), requires_grad=True)
-    o1, o2 = lo.SGD([w1], lr=0.1), lo.SGD([w2], lr=0.1, weight_decay=2 * 0.05)
+    o1, o2 = lo.SGD([w1], lr=0.1), lo.SGD([w2], lr=0.1, weight_decay=0.05)
     for _ in range(10):
         for w, o, pen in ((w1, o1, True), (w2, o2, False)):
             o.zero_grad()
@@ -211,7 +211,7 @@ def test_penalties_accept_modules_and_check_inputs():
         def parameters(self):
             return iter([self.w])
 
-    assert l2(Model(), 2.0).item() == 18.0
+    assert l2(Model(), 2.0).item() == 9.0  # λ/2·θ² = 2/2·3²
     with pytest.raises(ValueError, match="λ"):
         l1([lamina.tensor(np.ones(1))], -1.0)
     with pytest.raises(TypeError, match="expected a Tensor"):

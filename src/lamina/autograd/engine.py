@@ -64,6 +64,32 @@ def _check_root(t: Tensor, g, where: str):
     return g
 
 
+def _check_versions(node) -> None:
+    """Refuse to run ``node.backward`` on values changed in place since the forward (version counters).
+    The walk tests each input inline first (in ``run_backward``); this raises, naming the culprit."""
+    for i, (t, saved) in enumerate(zip(node.inputs, node.versions)):
+        v = t._version
+        if v and (v != saved or t._node is not None):
+            _version_error(node, i, t, saved)
+
+
+def _version_error(node, i: int, t: Tensor, saved: int) -> None:
+    """Raise if input ``i`` of ``node`` changed and the rule reads it, or if ``t`` is the output of an
+    op whose rule reads its own result and ``t`` was changed after that op made it (at version 0)."""
+    head = "one of the variables needed for gradient computation has been modified by an inplace operation: "
+    if t._version != saved and node.reads_input(i):
+        raise RuntimeError(
+            f"{head}{node.name()}'s input {i} of shape {tuple(t.shape)} is at version {t._version}; "
+            f"expected version {saved}. Change a copy (x.clone()) or make the change after backward"
+        )
+    producer = t._node
+    if producer is not None and producer.reads_output and not producer.freed:
+        raise RuntimeError(
+            f"{head}{producer.name()}'s output of shape {tuple(t.shape)} is at version {t._version}; "
+            "expected version 0. Change a copy (y.clone()) or make the change after backward"
+        )
+
+
 def _run_hooks(hooks, g):
     for h in hooks:
         new = h(g)
@@ -152,6 +178,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = bool(create_graph)
     try:
+        for t in outputs:  # a root changed in place after the op that made it (which may read it)
+            if t._version and t._node is not None:
+                _version_error(t._node, -1, t, t._version)
         walk = _Walk(outputs, grad_outputs, capture)
         node_grads, observing = walk.node_grads, bool(walk.capture_nodes)
         for node in _topological_order(walk.roots):
@@ -162,6 +191,13 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                 raise _freed_error(node)
             if node.hooks or node.retained is not None or observing:
                 g = walk.observe(node, g, create_graph)
+            vs = node.versions
+            if vs is not None:  # one int test per input: a tensor never changed in place is at version 0
+                for t, saved in zip(node.inputs, vs):
+                    v = t._version
+                    if v and (v != saved or t._node is not None):
+                        _check_versions(node)
+                        break
             walk.pass_back(node.inputs, node.backward(g), node.needs)
             if not retain_graph:
                 node.release()

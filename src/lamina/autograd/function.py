@@ -19,6 +19,14 @@
 ``backward`` is called with gradient tracking on when ``create_graph=True``, and the
 tensors it gets from ``ctx.saved_tensors`` are the real inputs, so a backward
 written with lamina ops is itself differentiable.
+
+``forward`` may return a tuple of tensors; ``backward`` then gets one gradient per output.
+``ctx.mark_non_differentiable(t, …)`` marks outputs that carry no gradient (indices, masks):
+they do not require grad, and backward gets zeros for them, or None after
+``ctx.set_materialize_grads(False)``, which also passes None (instead of zeros) for every
+output that no gradient reached. A multi-output node keeps its differentiable outputs as one
+flat array y = concat(vec(y₁), …, vec(yₙ)); output k is the slice of it, so the gradient
+summed into y carries each ȳₖ in its own slice.
 """
 from __future__ import annotations
 
@@ -26,7 +34,7 @@ from .. import _mode
 from ..backend import xp
 from ..tensor import Tensor
 from .grad_mode import no_grad
-from .op import Op
+from .op import Op, cast
 
 
 class FunctionCtx:
@@ -37,6 +45,8 @@ class FunctionCtx:
         self.needs_input_grad = ()
         self._swap = {}
         self._op = None
+        self._non_diff = ()
+        self._materialize = True
 
     def save_for_backward(self, *tensors):
         self._saved = tensors
@@ -47,23 +57,70 @@ class FunctionCtx:
         for t in self._saved:
             if isinstance(t, Tensor) and id(t) in self._swap:
                 src = self._swap[id(t)]
-                t = src if isinstance(src, Tensor) else self._op.output()
+                if isinstance(src, Tensor):
+                    t = src
+                elif src == "output":
+                    t = self._op.output()
+                else:  # ("output", k) of a multi-output forward
+                    t = self._op.output_part(src[1])
             out.append(t)
         return tuple(out)
 
     def mark_non_differentiable(self, *tensors):
-        self._non_diff = tensors
+        """Outputs of ``forward`` that carry no gradient: they do not require grad, and backward gets
+        zeros for them (None with ``set_materialize_grads(False)``)."""
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"mark_non_differentiable: expected output tensors, got {type(t).__name__}")
+        self._non_diff = tuple(self._non_diff) + tensors
 
     def set_materialize_grads(self, value: bool):
-        self._materialize = value
+        """With False, backward gets None (instead of a tensor of zeros) for each output that no
+        gradient reached and for the non-differentiable ones."""
+        self._materialize = bool(value)
 
 
 class _FunctionOp(Op):
+    # layout (multi-output forward): per output (position k, start, stop, shape, dtype) of the
+    # differentiable ones in the flat array; n_out the number of outputs; got: which ones got a gradient
+    layout: list | None = None
+    n_out = 1
+
     def __init__(self, fn_cls, ctx, positions, n_args):
         self.fn_cls, self.ctx, self.positions, self.n_args = fn_cls, ctx, positions, n_args
+        self.got: set = set()
 
     def name(self):
         return self.fn_cls.__name__ + "Backward"
+
+    def reads_input(self, i):
+        """Input ``i`` counts for the version check when ``forward`` saved it (save_for_backward)."""
+        x = self.inputs[i]
+        swap = self.ctx._swap
+        return any(t is x or (isinstance(t, Tensor) and swap.get(id(t)) is x) for t in self.ctx._saved)
+
+    def output_part(self, k: int) -> Tensor:
+        """Output ``k`` of a multi-output forward, as a differentiable slice of the node's flat output."""
+        part = self._part(self.output(), k)
+        return Tensor._make(self.ctx._out_arrays[k]) if part is None else part  # a non-differentiable one
+
+    def _part(self, flat: Tensor, k: int):
+        for pos, a, b, shape, dtype in self.layout or ():
+            if pos == k:
+                return cast(flat[a:b].reshape(shape), dtype)
+        return None
+
+    def _grads_out(self, g):
+        """One gradient per output: the slice of the flat ȳ, zeros or None (see set_materialize_grads)."""
+        materialize = self.ctx._materialize
+        grads = []
+        for k in range(self.n_out):
+            gk = self._part(g, k) if (materialize or k in self.got) else None
+            if gk is None and materialize:
+                gk = Tensor._make(xp.zeros_like(self.ctx._out_arrays[k]))
+            grads.append(gk)
+        self.got = set()
+        return grads
 
     def _by_position(self, values, what):
         values = values if isinstance(values, tuple) else (values,)
@@ -75,7 +132,8 @@ class _FunctionOp(Op):
         return tuple(_as_tensor(values[p]) for p in self.positions)
 
     def backward(self, g):
-        grads = self._by_position(self.fn_cls.backward(self.ctx, g), "backward")
+        gs = (g,) if self.layout is None else self._grads_out(g)
+        grads = self._by_position(self.fn_cls.backward(self.ctx, *gs), "backward")
         for gi, x in zip(grads, self.inputs):
             if gi is not None and gi.shape != x.shape:
                 try:
@@ -91,7 +149,16 @@ class _FunctionOp(Op):
         full = [None] * self.n_args
         for p, t, x in zip(self.positions, tangents, self.inputs):
             full[p] = t if t is not None else Tensor._make(xp.zeros_like(x._data))
-        return _as_tensor(self.fn_cls.jvp(self.ctx, *full))
+        out = self.fn_cls.jvp(self.ctx, *full)
+        if self.layout is None:
+            return _as_tensor(out)
+        if not isinstance(out, tuple) or len(out) != self.n_out:
+            raise RuntimeError(f"{self.fn_cls.__name__}.jvp must return one tangent per output ({self.n_out})")
+        parts = []
+        for pos, _a, _b, shape, _dtype in self.layout:
+            t = _as_tensor(out[pos])
+            parts.append(xp.zeros(shape) if t is None else xp.broadcast_to(t._data, shape))
+        return Tensor._make(xp.concatenate([p.reshape(-1) for p in parts]).astype(self.out.dtype, copy=False))
 
 
 def _as_tensor(v):
@@ -120,10 +187,14 @@ class Function:
         out = _forward(cls, ctx, args, positions, kwargs)
         op = _FunctionOp(cls, ctx, positions, len(args))
         ctx._op = op
+        if isinstance(out, tuple):
+            return _connect_many(op, out, inputs)
+        if any(t is out for t in ctx._non_diff):  # the only output carries no gradient
+            return Tensor._make(out._data)
         return _connect(op, out, inputs)
 
 
-def _forward(cls, ctx: FunctionCtx, args, positions, kwargs) -> Tensor:
+def _forward(cls, ctx: FunctionCtx, args, positions, kwargs) -> Tensor | tuple:
     """``cls.forward`` on detached inputs, without recording; ``ctx`` maps each detached input back to
     the real one (and the output to the op's output) for ``saved_tensors``."""
     detached = list(args)
@@ -133,8 +204,15 @@ def _forward(cls, ctx: FunctionCtx, args, positions, kwargs) -> Tensor:
         detached[i] = d
     with no_grad():
         out = cls.forward(ctx, *detached, **kwargs)
-    if isinstance(out, tuple):
-        raise TypeError(f"{cls.__name__}.forward must return a single tensor (tuples are not supported)")
+    if isinstance(out, (tuple, list)):
+        if not out:
+            raise TypeError(f"{cls.__name__}.forward returned an empty tuple: return one tensor or more")
+        outs = tuple(_as_tensor(o) for o in out)
+        if any(o is None for o in outs):
+            raise TypeError(f"{cls.__name__}.forward returned None among its outputs: return tensors")
+        for k, o in enumerate(outs):
+            ctx._swap[id(o)] = ("output", k)
+        return outs
     out = _as_tensor(out)
     ctx._swap[id(out)] = "output"
     return out
@@ -147,9 +225,43 @@ def _connect(op: _FunctionOp, out: Tensor, inputs: tuple) -> Tensor:
     res = Tensor._make(out._data, record, op if record else None)
     op.inputs, op.out = inputs, out._data
     op.needs = tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs)
+    op.versions = tuple([t._version for t in inputs])
     if _mode.fw_level and any(t._tangent is not None for t in inputs):
         res._tangent = op.out_tangent = _output_tangent(op, inputs)
     return res
+
+
+def _connect_many(op: _FunctionOp, outs: tuple, inputs: tuple) -> tuple:
+    """The outputs of a multi-output forward. The differentiable ones (floating point, not marked) are
+    slices of one node's flat output, so each is a tensor of the graph; the others are plain tensors."""
+    ctx = op.ctx
+    nd = ctx._non_diff
+    diff = [k for k, o in enumerate(outs) if o.dtype.kind in "fc" and not any(o is t for t in nd)]
+    ctx._out_arrays = [o._data for o in outs]
+    results = [Tensor._make(o._data) for o in outs]
+    op.n_out = len(outs)
+    if not diff:
+        return tuple(results)
+    layout, start = [], 0
+    for k in diff:
+        n = outs[k]._data.size
+        layout.append((k, start, start + n, outs[k].shape, outs[k].dtype))
+        start += n
+    op.layout = layout
+    flat = Tensor._make(xp.concatenate([outs[k]._data.reshape(-1) for k in diff]))
+    node_out = _connect(op, flat, inputs)
+    for k in diff:
+        r = op._part(node_out, k)
+        if r.requires_grad:
+            r.register_hook(_mark_got(op, k))
+        results[k] = r
+    return tuple(results)
+
+
+def _mark_got(op: _FunctionOp, k: int):
+    def hook(g):
+        op.got.add(k)
+    return hook
 
 
 def _output_tangent(op: _FunctionOp, inputs) -> Tensor:

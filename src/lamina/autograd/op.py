@@ -23,6 +23,11 @@ The op object is its own context: ``forward`` may keep what ``backward`` needs o
 ``self``; ``self.inputs`` holds the input tensors and ``self.output()`` the result.
 Every concrete op class lands in ``Op.registry`` so the test suite can check them all.
 
+Version counters: when a node is recorded it keeps ``versions``, the ``_version`` of each input
+(one int each). Backward compares them with the inputs' current versions and refuses, with a
+clear error, when an input whose values the rule reads (``reads_input(i)``) or an output the
+producing rule reads (``reads_output``) was changed in place since the forward.
+
 The few primitives the engine and ``run`` need themselves live here too:
 ``broadcast_to`` (tangents of broadcasting ops), ``sum_to`` (a gradient summed back over
 broadcast dims) and ``cast`` (a gradient brought to its input's dtype).
@@ -38,7 +43,7 @@ from ..backend import fast_broadcast, xp
 from ..tensor import Tensor, _HookHandle
 
 # attributes that belong to a node of the graph, not to the op's own parameters
-_GRAPH_STATE = frozenset({"inputs", "needs", "out", "out_tangent", "hooks", "retained", "freed"})
+_GRAPH_STATE = frozenset({"inputs", "needs", "versions", "out", "out_tangent", "hooks", "retained", "freed"})
 
 
 class Op:
@@ -57,6 +62,12 @@ class Op:
     hooks: list | None = None
     retained: Any = None
     freed = False
+    # versions: the inputs' ``_version`` when the node was recorded (None: not checked);
+    # reads_output: the rules read the op's own result (exp, tanh, softmax …), so an in-place change
+    # of the output tensor before backward corrupts the gradient.
+    versions: tuple | None = None
+    reads_output: ClassVar[bool] = False
+    reads_values: ClassVar[bool] = True  # False: the rules never read the inputs' values (x + y, −x, c·x)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -72,6 +83,13 @@ class Op:
 
     def jvp(self, *tangents):
         raise RuntimeError(f"{type(self).__name__} has no forward-mode (jvp) rule")
+
+    def reads_input(self, i: int) -> bool:
+        """Whether the backward rule reads the values of input ``i`` (its shape alone does not count).
+
+        Any op may read them; a kind that knows better says so (a linear map never does; a
+        multilinear op reads xᵢ only for the gradient of another input)."""
+        return self.reads_values
 
     # -------------------------------------------------------------- helpers for the rules
     def output(self) -> Tensor:
@@ -196,6 +214,9 @@ class LinearMap(Op):
 
     abstract = True
 
+    def reads_input(self, i):
+        return False  # x̄ = Jᵀ ȳ with J fixed by the op's parameters, not by x
+
     def tangent_op(self) -> Op:
         """The linear map applied to tangents (the op itself; an affine op returns its linear part)."""
         return self.fresh()
@@ -210,6 +231,10 @@ class Multilinear(Op):
     """f is linear in each input separately (a product), so J t = Σᵢ f(x₁, …, tᵢ, …, xₙ)."""
 
     abstract = True
+
+    def reads_input(self, i):
+        # x̄ⱼ = ∂f/∂xⱼ(x₁, …, xₙ)ᵀ ȳ does not depend on xⱼ itself: xᵢ is read only for another input's gradient
+        return True in (self.needs[:i] + self.needs[i + 1:])
 
     def jvp(self, *tangents):
         out = None
@@ -260,6 +285,7 @@ def run(op: Op, *inputs: Tensor) -> Tensor:
     if record:
         op.needs = needs
         op.inputs = inputs
+        op.versions = (a._version, b._version) if len(inputs) == 2 else tuple([t._version for t in inputs])
         op.out = out
         res._node = op
     if _mode.fw_level:
@@ -274,6 +300,7 @@ def run1(op: Op, x: Tensor) -> Tensor:
         res = Tensor._make(out, True, op)
         op.inputs = (x,)
         op.needs = (True,)
+        op.versions = (x._version,)
         op.out = out
     else:
         res = Tensor._make(out)

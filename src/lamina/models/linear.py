@@ -21,7 +21,7 @@
 optimizer='sgd', random_state=None, tol=None)``
     p(y=1|x) = σ(xᵀw + b), trained by gradient descent (``lamina.optim.SGD``; full batch
     when ``batch_size`` is None) on the binary cross-entropy, using lamina's autodiff;
-    ``l2`` adds the penalty λΣw² (the intercept is not penalised).  More than two classes:
+    ``l2`` adds the penalty λ/2·Σw² (``nn.regularization.l2``; the intercept is not penalised).  More than two classes:
     softmax regression on the cross-entropy.  ``partial_fit`` takes one SGD step on the
     given rows (online learning; give ``classes`` on the first call).
 

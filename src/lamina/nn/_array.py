@@ -11,7 +11,9 @@ def _array_of(x: object) -> xp.ndarray:
 
 
 def _writable_array(t: Tensor) -> xp.ndarray:
-    """``t``'s array, ready for an in-place update: copied first when it is read-only (a broadcast view)."""
+    """``t``'s array, ready for an in-place update: copied first when it is read-only (a broadcast view);
+    ``t._version`` goes up by one."""
     if not t._data.flags.writeable:
         t._data = t._data.copy()
+    t._version += 1  # an in-place change, counted as Tensor.add_ counts it
     return t._data

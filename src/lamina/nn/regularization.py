@@ -1,12 +1,14 @@
 """L1 and L2 penalties to add to a loss: L'(θ) = L(θ) + λR(θ).
 
-    l1(params, lam) = λ·Σ|θ|     promotes sparsity: a few large weights, many exactly ~0
-    l2(params, lam) = λ·Σθ²      keeps weights small and spread out
+    l1(params, lam) = λ·Σ|θ|         promotes sparsity: a few large weights, many exactly ~0
+    l2(params, lam) = λ/2·Σθ²        keeps weights small and spread out
 
-Both are R(θ) exactly as written: there is **no ½** in ``l2``, so its gradient is
-2λθ — the same update as ``SGD(..., weight_decay=2λ)``.  Decay applied in the
-optimizer instead of the loss: ``weight_decay=`` of every optimizer (coupled, PyTorch's
-semantics) and ``AdamW`` (decoupled).
+The L2 penalty has one definition throughout lamina: λ/2·‖θ‖², whose gradient is λθ, so
+``l2(params, λ)`` in the loss gives the same update as ``SGD(..., weight_decay=λ)``
+(PyTorch's coupled weight decay, d = g + λθ), and the same λ as the ``"l2"``
+hyperparameter of ``lamina.tune.hypergradient`` and ``LogisticRegression(l2=λ)``.  Decay
+applied in the optimizer instead of the loss: ``weight_decay=`` of every optimizer
+(coupled) and ``AdamW`` (decoupled).
 
 ``params``: an iterable of tensors, or anything with ``.parameters()`` (a Module).
 The result is a 0-d tensor in the graph, so ``(loss + l2(model, 1e-4)).backward()``
@@ -58,5 +60,5 @@ def l1(params, lam: float = 1.0) -> Tensor:
 
 
 def l2(params, lam: float = 1.0) -> Tensor:
-    """λ·Σθ² over all the given parameters (no ½: the gradient is 2λθ)."""
-    return _penalty(params, lam, "l2", lambda p: (p * p).sum())
+    """λ/2·Σθ² over all the given parameters: the gradient is λθ (= SGD's ``weight_decay=λ``)."""
+    return _penalty(params, 0.5 * _check_lam(lam, "l2"), "l2", lambda p: (p * p).sum())

@@ -71,6 +71,8 @@ def _run2(name, op, a, b):
 
 # ---------------------------------------------------------------------------- arithmetic
 class Add(Elementwise):
+    reads_values = False
+
     def forward(self, a, b):
         return a + b
 
@@ -82,6 +84,8 @@ class Add(Elementwise):
 
 
 class AddScalar(ElementwiseUnary):
+    reads_values = False
+
     def __init__(self, s):
         self.s = s
 
@@ -93,6 +97,8 @@ class AddScalar(ElementwiseUnary):
 
 
 class Sub(Elementwise):
+    reads_values = False
+
     def forward(self, a, b):
         return a - b
 
@@ -102,6 +108,7 @@ class Sub(Elementwise):
 
 class RSubScalar(ElementwiseUnary):
     """s - x"""
+    reads_values = False
 
     def __init__(self, s):
         self.s = s
@@ -127,8 +134,13 @@ class Mul(Elementwise):
     def partial(self, i, v):
         return v * self.inputs[1 - i]
 
+    def reads_input(self, i):
+        return self.needs[1 - i]  # a is read only for b̄ = a ∘ ȳ, b only for ā
+
 
 class MulScalar(ElementwiseUnary):
+    reads_values = False
+
     def __init__(self, s):
         self.s = s
 
@@ -141,6 +153,7 @@ class MulScalar(ElementwiseUnary):
 
 class Div(Elementwise):
     """∂(a/b)/∂a = 1/b, ∂(a/b)/∂b = −(a/b)/b."""
+    reads_output = True
 
     def forward(self, a, b):
         return a / b
@@ -151,6 +164,8 @@ class Div(Elementwise):
 
 
 class DivScalar(ElementwiseUnary):
+    reads_values = False
+
     def __init__(self, s):
         self.s = s
 
@@ -163,6 +178,7 @@ class DivScalar(ElementwiseUnary):
 
 class RDivScalar(ElementwiseUnary):
     """s / x, with d(s/x)/dx = −(s/x)/x."""
+    reads_output = True
 
     def __init__(self, s):
         self.s = s
@@ -176,6 +192,7 @@ class RDivScalar(ElementwiseUnary):
 
 class Pow(Elementwise):
     """∂(aᵇ)/∂a = b aᵇ⁻¹, ∂(aᵇ)/∂b = aᵇ log a (taken as 0 where a ≤ 0)."""
+    reads_output = True
 
     def forward(self, a, b):
         return a**b
@@ -213,6 +230,7 @@ class PowScalar(ElementwiseUnary):
 
 class RPowScalar(ElementwiseUnary):
     """s ** x, with d(sˣ)/dx = sˣ log s."""
+    reads_output = True
 
     def __init__(self, s):
         self.s = s
@@ -255,6 +273,8 @@ multiply, subtract = mul, sub
 
 
 class Neg(ElementwiseUnary):
+    reads_values = False
+
     def forward(self, x):
         return -x
 
@@ -272,6 +292,7 @@ negative = neg
 # ---------------------------------------------------------------------------- unary math
 class Exp(ElementwiseUnary):
     """d eˣ/dx = eˣ."""
+    reads_output = True
 
     def forward(self, x):
         return xp.exp(x)
@@ -315,6 +336,7 @@ log1p = unary(Log1p)
 
 class Expm1(ElementwiseUnary):
     """d (eˣ − 1)/dx = y + 1."""
+    reads_output = True
 
     def forward(self, x):
         return xp.expm1(x)
@@ -328,6 +350,7 @@ expm1 = unary(Expm1)
 
 class Sqrt(ElementwiseUnary):
     """d √x/dx = 1/(2√x)."""
+    reads_output = True
 
     domain = (0.2, 3.0)
 
@@ -435,6 +458,7 @@ arcsinh = asinh
 
 class Tanh(ElementwiseUnary):
     """d tanh x/dx = 1 − y²."""
+    reads_output = True
 
     def forward(self, x):
         return xp.tanh(x)
@@ -460,6 +484,7 @@ class TanhGrad(Elementwise):
 
 class Sigmoid(ElementwiseUnary):
     """dσ/dx = y (1 − y)."""
+    reads_output = True
 
     def forward(self, x):
         # stable for large |x|: exp of a non-positive number only

@@ -61,6 +61,8 @@ class LinearReLU(Linear):
     """y = max(0, x Wᵀ + b) in one node: the ReLU is applied in place on the GEMM's output, and the backward
     masks the incoming gradient once (ȳ·[y > 0]) before the linear rule."""
 
+    reads_output = True
+
     def forward(self, x, w, b=None):
         y = Linear.forward(self, x, w, b)
         return xp.maximum(y, 0, out=y)

@@ -16,7 +16,7 @@ from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import abs as _abs
 from .elementwise import exp, log, maximum, minimum, sqrt, where
-from .shape import flip, gather, narrow, reshape
+from .shape import flip, gather, narrow, reshape, squeeze
 
 
 def _dims(dim, ndim, op):
@@ -80,6 +80,8 @@ class Mean(_Reduce, LinearMap):
 class Amax(_Reduce):
     """max over dims; ties share the gradient equally."""
 
+    reads_output = True
+
     fn = staticmethod(xp.max)
 
     def forward(self, x):
@@ -103,6 +105,8 @@ class Amin(Amax):
 
 
 class LogSumExp(_Reduce):
+    reads_output = True
+
     def forward(self, x):
         m = x.max(axis=self.axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
@@ -124,6 +128,8 @@ class LogSumExp(_Reduce):
 
 
 class Softmax(Op):
+    reads_output = True
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -142,6 +148,8 @@ class Softmax(Op):
 
 
 class LogSoftmax(Op):
+    reads_output = True
+
     def __init__(self, axis):
         self.axis = axis
 
@@ -200,21 +208,43 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
+def _select(x: Tensor, dim, keepdim: bool, name: str, reduce_all, arg) -> Any:
+    """(values, indices) of ``max(x, dim)`` / ``min(x, dim)``: the values are picked at the returned
+    indices (x.gather(dim, idx)), so the whole gradient of each value goes to its index, even on ties
+    (as in PyTorch; ``amax``/``amin`` share it among the tied entries instead)."""
+    if not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__} ({dim!r})")
+    if x._data.size == 0:
+        raise ValueError(f"{name}: cannot reduce an empty tensor of shape {x.shape}")
+    if x.ndim == 0:  # one value: nothing to choose
+        _dims(dim, 0, name)
+        return values_indices(reduce_all(x), Tensor._make(xp.zeros((), dtype=xp.int64)))
+    d = _dims(dim, x.ndim, name)[0]
+    idx = arg(x._data, axis=d, keepdims=True).astype(xp.int64)
+    values = gather(x, d, idx)
+    if not keepdim:
+        values, idx = squeeze(values, d), idx.squeeze(d)
+    return values_indices(values, Tensor._make(idx))
+
+
 def max(x: Tensor, dim=None, keepdim: bool = False) -> Any:
-    """``max(x)`` is the largest value; ``max(x, dim)`` returns (values, indices); ``max(a, b)`` is ``maximum``."""
+    """``max(x)`` is the largest value (ties share the gradient, as ``amax``); ``max(x, dim)`` returns
+    (values, indices) with the gradient going to the index returned; ``max(a, b)`` is ``maximum``."""
     if isinstance(dim, Tensor):
         return maximum(x, dim)
     if dim is None:
         return amax(x)
-    return values_indices(amax(x, dim, keepdim), argmax(x, dim, keepdim))
+    return _select(x, dim, keepdim, "max", amax, xp.argmax)
 
 
 def min(x: Tensor, dim=None, keepdim: bool = False) -> Any:
+    """``min(x)`` is the smallest value (ties share the gradient, as ``amin``); ``min(x, dim)`` returns
+    (values, indices) with the gradient going to the index returned; ``min(a, b)`` is ``minimum``."""
     if isinstance(dim, Tensor):
         return minimum(x, dim)
     if dim is None:
         return amin(x)
-    return values_indices(amin(x, dim, keepdim), argmin(x, dim, keepdim))
+    return _select(x, dim, keepdim, "min", amin, xp.argmin)
 
 
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:

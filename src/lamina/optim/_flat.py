@@ -41,6 +41,7 @@ class FlatParams:
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
             p._data[...] = flat[a:b].reshape(shape)
+            p._version += 1
 
     def add(self, t: float, d: xp.ndarray) -> None:
         """θ ← θ + t·d (in place)."""
@@ -48,6 +49,7 @@ class FlatParams:
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
             xp.add(p._data, (t * d[a:b]).reshape(shape).astype(p._data.dtype, copy=False), out=p._data)
+            p._version += 1
 
     def grads(self) -> xp.ndarray:
         """The parameters' ``.grad`` as one flat array (zeros where a gradient is missing)."""

@@ -7,7 +7,8 @@ each step the learning rate of a parameter group moves against that derivative::
 
     α_t = α_{t-1} + β · Σ_p ⟨g_t, u_{t-1}⟩             β = ``hypergrad_lr``
 
-where g_t is the gradient (with coupled weight decay added) and u_{t-1} is the previous
+where g_t is the gradient with coupled weight decay added, g_t = ∇f(θ) + λθ (λ = ``weight_decay``,
+the gradient of the L2 penalty λ/2·‖θ‖², lamina's one definition: ``nn.regularization.l2``), and u_{t-1} is the previous
 step's direction: the previous gradient for plain SGD (momentum buffer / Nesterov
 direction with momentum), m̂/(√v̂ + ε) of the previous step for Adam.  α grows while
 consecutive steps point the same way and shrinks when they oscillate.  The first step
@@ -43,7 +44,7 @@ def _hypergradient(pairs, state) -> float:
 
 
 def _decayed(group: dict, pairs) -> list:
-    """(parameter, d = g + weight_decay·θ) for every parameter with a gradient."""
+    """(parameter, d = g + λθ) for every parameter with a gradient: λ = weight_decay, the L2 penalty λ/2·‖θ‖²."""
     wd = float(group["weight_decay"])
     return [(p, g + wd * p._data if wd != 0 else g) for p, g in pairs]
 

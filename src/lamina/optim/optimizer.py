@@ -158,6 +158,7 @@ class Optimizer:
             garr = g if g.__class__ is RowSparseGrad else self._dense_grad(p, g._data)
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
+            p._version += 1  # the step changes p in place (a graph that saved p must not be reused)
             out.append((p, garr))
         return out
 

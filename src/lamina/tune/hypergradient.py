@@ -5,7 +5,8 @@ optimization: compute ∂L_val/∂h and use it to optimize h).
 Training is written as a function of the hyperparameters h = (η, λ, wd, β), T steps of
 SGD from fixed starting weights θ_0 (PyTorch's SGD formulas, same order: ``optim.functional.sgd``)::
 
-    d_t     = ∇L_train(θ_t; batch_t) + λ θ_t            L2 penalty λ/2·‖θ‖² ("l2")
+    d_t     = ∇L_train(θ_t; batch_t) + λ θ_t            L2 penalty λ/2·‖θ‖² ("l2"; the one definition
+                                                         of lamina: nn.regularization.l2, SGD's weight_decay)
     v_t     = β v_{t-1} + d_t        (v_{-1} = 0)        momentum β ("momentum")
     θ_{t+1} = θ_t − η v_t − η·wd·θ_t                      decoupled weight decay ("weight_decay")
 

@@ -140,14 +140,19 @@ def hinge_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mea
 
 # ---------------------------------------------------------------------------- binary
 def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "mean") -> Tensor:
-    """−w(y log p + (1 − y) log(1 − p)) on probabilities p ∈ [0, 1]; each log is clamped at −100 as in
-    PyTorch, so p = 0 or 1 gives a finite loss. Prefer binary_cross_entropy_with_logits on logits."""
+    """−w(y log p + (1 − y) log(1 − p)) on probabilities p ∈ [0, 1] and targets y ∈ [0, 1] (others raise
+    ValueError); each log is clamped at −100 as in PyTorch, so p = 0 or 1 gives a finite loss. Prefer
+    binary_cross_entropy_with_logits on logits (any real target is accepted there, as in PyTorch)."""
     _check_reduction("binary_cross_entropy", reduction)
     y = _float_target("binary_cross_entropy", input, target)
     p = input._data
     if p.size and (p.min() < 0 or p.max() > 1 or xp.isnan(p).any()):
         raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
                          f"[{p.min():.4g}, {p.max():.4g}] (for logits use binary_cross_entropy_with_logits)")
+    t = y._data
+    if t.size and (t.min() < 0 or t.max() > 1):  # as PyTorch, which refuses them too
+        raise ValueError(f"binary_cross_entropy: target must hold values in [0, 1], got values in "
+                         f"[{t.min():.4g}, {t.max():.4g}] (binary_cross_entropy_with_logits accepts any target)")
     loss = _losses.binary_cross_entropy_elementwise(input, y)
     if weight is not None:
         loss = loss * _as_target(weight, input)

@@ -32,23 +32,53 @@ from .base import Strategy
 __all__ = ["Grid"]
 
 
+def _is_count(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_n_points(n_points) -> None:
+    """n_points: an int >= 1, or a dict name -> int >= 1 (a clear error for anything else)."""
+    items = n_points.items() if isinstance(n_points, dict) else [(None, n_points)]
+    for name, n in items:
+        where = "n_points" if name is None else f"n_points['{name}']"
+        if not _is_count(n):
+            hint = (" (to give the values of each parameter, pass Grid(search_space={name: [values]}))"
+                    if isinstance(n_points, dict) else "")
+            raise TypeError(f"Grid: {where} must be an int number of points per parameter, got "
+                            f"{type(n).__name__} ({n!r}){hint}")
+        if n < 1:
+            raise ValueError(f"Grid: {where} must be >= 1, got {n}")
+
+
 class Grid(Strategy):
     """``Grid(n_points=5, search_space=None, seed=None)``.
 
     ``n_points``: points per continuous/integer parameter (an int, or a dict
     name -> int).  ``search_space``: optional dict name -> list of values or
-    ``Distribution``, fixing the grid up front (no probe trial).
+    ``Distribution``, fixing the grid up front (no probe trial).  A dict of
+    value lists given first, ``Grid({"x": [1, 2, 3]})``, is the search space,
+    as ``Grid(search_space={"x": [1, 2, 3]})``.
     """
 
     def __init__(self, n_points: int | dict = 5, search_space: dict | None = None, seed: int | None = None):
         super().__init__(seed)
-        if isinstance(n_points, int) and n_points < 1:
-            raise ValueError(f"Grid: n_points must be >= 1, got {n_points}")
+        if isinstance(n_points, dict) and n_points and not any(_is_count(v) for v in n_points.values()):
+            if search_space is not None:
+                raise TypeError("Grid: got a search space both as the first argument and as search_space=")
+            search_space = n_points  # Grid({...}): the dict of values is the search space
+            n_points = 5
+        _check_n_points(n_points)
+        if search_space is not None and not isinstance(search_space, dict):
+            raise TypeError(f"Grid: search_space must be a dict name -> list of values or Distribution, "
+                            f"got {type(search_space).__name__}")
         self.n_points = n_points
         self._user_space = None
         if search_space is not None:
             self._user_space = {}
             for name, v in search_space.items():
+                if not isinstance(v, (Distribution, list, tuple, range)):
+                    raise TypeError(f"Grid: search_space['{name}'] must be a list of values or a Distribution, "
+                                    f"got {type(v).__name__} ({v!r})")
                 values = v.grid(self._points(name)) if isinstance(v, Distribution) else list(v)
                 if not values:
                     raise ValueError(f"Grid: search_space['{name}'] has no values")
