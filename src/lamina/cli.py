@@ -111,9 +111,12 @@ def _check_finite(values, strict: bool = False) -> None:
 def _train(args) -> int:
     cfg = _config_from_args(args)
     extra = [train.TensorBoard(args.tensorboard)] if args.tensorboard else []
-    run_dir, metrics = train_run(cfg, progress=not args.quiet, callbacks=extra)
+    diagnosis = train.FitDiagnosis(verbose=False)  # the over/underfitting verdict of the curves
+    run_dir, metrics = train_run(cfg, progress=not args.quiet, callbacks=[*extra, diagnosis])
     print(f"test accuracy {metrics['test_accuracy']:.4f}  test loss {metrics['test_loss']:.4f}  "
           f"({metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f} s)")
+    if diagnosis.verdict is not None:
+        print(diagnosis.verdict)
     print(f"wrote {run_dir}/: config.toml history.csv curves.png confusion.png metrics.json checkpoint.safetensors")
     return 0
 
