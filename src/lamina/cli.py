@@ -319,11 +319,27 @@ def _words_to_show(args, vocab: Vocabulary, wv) -> list:
     return [order[r] for r in ranks]
 
 
+def _contexts_to_predict(args, vocab: Vocabulary) -> list:
+    """The context word lists of ``--predict``, each word in the vocabulary (checked before training)."""
+    contexts = []
+    for text in args.predict or ():
+        words = (text.lower() if args.lowercase else text).split()
+        if not words:
+            raise UserError(f"--predict {text!r}: give at least one context word")
+        missing = [w for w in words if w not in vocab or vocab.index(w) == 0]
+        if missing:
+            raise UserError(f"--predict {text!r}: {', '.join(repr(w) for w in missing)} not in the vocabulary "
+                            f"(absent from the corpus, or seen fewer than --min-count {args.min_count} times)")
+        contexts.append(words)
+    return contexts
+
+
 def _word2vec(args) -> int:
     """Train word vectors on a text corpus (skip-gram or CBOW with negative sampling: maximise
     log σ(u_o·v_c) + Σ_k log σ(−u_k·v_c)), save them in the word2vec text format, show neighbours."""
     _check_word2vec_args(args)
     words, vocab = _read_vocabulary(args)
+    contexts = _contexts_to_predict(args, vocab)
     ids = vocab.encode(words)
     known = int((ids != 0).sum())
     print(f"word2vec: {len(words):,} words, vocabulary of {len(vocab) - 1:,} words seen >= {args.min_count} times "
@@ -351,6 +367,9 @@ def _word2vec(args) -> int:
         points = list(dict.fromkeys(shown + [n for w in shown for n, _ in wv.most_similar(w, k=3)]))
         wv.plot_pca(points, args.plot, title=f"word2vec ({args.mode}, dim {args.dim}) on {os.path.basename(args.corpus)}")
         print(f"wrote the PCA plot of {len(points)} words to {args.plot}")
+    for context in contexts:  # p(w | C) = softmax_w(u_w · mean of the context's input vectors)
+        best = ", ".join(f"{w} {p:.3f}" for w, p in model.predict_center(context, topn=args.neighbours))
+        print(f"  centre of [{' '.join(context)}]: {best}")
     return 0
 
 
@@ -472,6 +491,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "frequent words)")
     w.add_argument("--neighbours", type=int, default=8, help="neighbours printed per word (default 8)")
     w.add_argument("--plot", help="also draw a PCA plot of the shown words and their neighbours (.png or .svg)")
+    w.add_argument("--predict", action="append", metavar="CONTEXT",
+                   help="after training, print the most probable centre words of the context words CONTEXT "
+                        "(quoted, e.g. --predict 'the cat on'; repeatable) with their probabilities: softmax over "
+                        "the output vectors of the mean of the context's input vectors (--neighbours of them)")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.set_defaults(func=_word2vec)
 
