@@ -117,7 +117,12 @@ def xor_autograd_gradients(params: dict, X: np.ndarray, y: np.ndarray) -> dict:
     a2 = (a1 @ leaves["W2"] + leaves["b2"]).sigmoid()
     cost = -(yt * a2.log() + (1 - yt) * (1 - a2).log()).mean()
     cost.backward()
-    return {k: t.grad.numpy() for k, t in leaves.items()}
+    grads = {}
+    for k, t in leaves.items():
+        if t.grad is None:
+            raise RuntimeError(f"xor_autograd_gradients: autograd gave no gradient for {k}")
+        grads[k] = t.grad.numpy()
+    return grads
 
 
 def _init_xor_params(hidden: int, rng: np.random.Generator) -> dict:
