@@ -21,7 +21,7 @@ import numpy as np
 from . import nn, train, tune, viz
 from ._atomic import atomic_write, check_target
 from .datasets import DatasetError
-from .demo import train_xor
+from .demo import train_xor, train_xor_manual
 from .io import CheckpointError
 from .models import Word2Vec
 from .parallel import local_executor
@@ -120,9 +120,12 @@ def _resumed_config(args) -> RunConfig:
 def _train(args) -> int:
     cfg = _resumed_config(args) if args.resume else _config_from_args(args)
     extra = [train.TensorBoard(args.tensorboard)] if args.tensorboard else []
-    run_dir, metrics = train_run(cfg, progress=not args.quiet, callbacks=extra, resume=args.resume)
+    diagnosis = train.FitDiagnosis(verbose=False)  # the over/underfitting verdict of the curves
+    run_dir, metrics = train_run(cfg, progress=not args.quiet, callbacks=[*extra, diagnosis], resume=args.resume)
     print(f"test accuracy {metrics['test_accuracy']:.4f}  test loss {metrics['test_loss']:.4f}  "
           f"({metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f} s)")
+    if diagnosis.verdict is not None:
+        print(diagnosis.verdict)
     print(f"wrote {run_dir}/: config.toml history.csv curves.png confusion.png metrics.json checkpoint.safetensors")
     return 0
 
@@ -179,9 +182,21 @@ def _graph(args) -> int:
     return 0
 
 
+_XOR_DEFAULTS = {False: {"epochs": 10000, "lr": 0.15, "seed": 0}, True: {"epochs": 3000, "lr": 2.0, "seed": 2}}
+
+
 def _xor(args) -> int:
+    for k, v in _XOR_DEFAULTS[args.manual].items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
     _check_at_least((("--hidden", args.hidden, 1), ("--epochs", args.epochs, 1), ("--seed", args.seed, 0)))
     _check_finite((("--lr", args.lr),), strict=True)
+    if args.manual:
+        try:
+            train_xor_manual(hidden=args.hidden, epochs=args.epochs, lr=args.lr, seed=args.seed)
+        except AssertionError as e:  # the hand-written gradient disagrees with autograd's
+            raise UserError(str(e)) from None
+        return 0
     train_xor(hidden=args.hidden, epochs=args.epochs, lr=args.lr, seed=args.seed)
     return 0
 
@@ -313,11 +328,27 @@ def _words_to_show(args, vocab: Vocabulary, wv) -> list:
     return [order[r] for r in ranks]
 
 
+def _contexts_to_predict(args, vocab: Vocabulary) -> list:
+    """The context word lists of ``--predict``, each word in the vocabulary (checked before training)."""
+    contexts = []
+    for text in args.predict or ():
+        words = (text.lower() if args.lowercase else text).split()
+        if not words:
+            raise UserError(f"--predict {text!r}: give at least one context word")
+        missing = [w for w in words if w not in vocab or vocab.index(w) == 0]
+        if missing:
+            raise UserError(f"--predict {text!r}: {', '.join(repr(w) for w in missing)} not in the vocabulary "
+                            f"(absent from the corpus, or seen fewer than --min-count {args.min_count} times)")
+        contexts.append(words)
+    return contexts
+
+
 def _word2vec(args) -> int:
     """Train word vectors on a text corpus (skip-gram or CBOW with negative sampling: maximise
     log σ(u_o·v_c) + Σ_k log σ(−u_k·v_c)), save them in the word2vec text format, show neighbours."""
     _check_word2vec_args(args)
     words, vocab = _read_vocabulary(args)
+    contexts = _contexts_to_predict(args, vocab)
     ids = vocab.encode(words)
     known = int((ids != 0).sum())
     print(f"word2vec: {len(words):,} words, vocabulary of {len(vocab) - 1:,} words seen >= {args.min_count} times "
@@ -345,6 +376,9 @@ def _word2vec(args) -> int:
         points = list(dict.fromkeys(shown + [n for w in shown for n, _ in wv.most_similar(w, k=3)]))
         wv.plot_pca(points, args.plot, title=f"word2vec ({args.mode}, dim {args.dim}) on {os.path.basename(args.corpus)}")
         print(f"wrote the PCA plot of {len(points)} words to {args.plot}")
+    for context in contexts:  # p(w | C) = softmax_w(u_w · mean of the context's input vectors)
+        best = ", ".join(f"{w} {p:.3f}" for w, p in model.predict_center(context, topn=args.neighbours))
+        print(f"  centre of [{' '.join(context)}]: {best}")
     return 0
 
 
@@ -487,6 +521,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "frequent words)")
     w.add_argument("--neighbours", type=int, default=8, help="neighbours printed per word (default 8)")
     w.add_argument("--plot", help="also draw a PCA plot of the shown words and their neighbours (.png or .svg)")
+    w.add_argument("--predict", action="append", metavar="CONTEXT",
+                   help="after training, print the most probable centre words of the context words CONTEXT "
+                        "(quoted, e.g. --predict 'the cat on'; repeatable) with their probabilities: softmax over "
+                        "the output vectors of the mean of the context's input vectors (--neighbours of them)")
     w.add_argument("--quiet", action="store_true", help="no progress bar")
     w.set_defaults(func=_word2vec)
 
@@ -504,9 +542,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "descent on the binary cross-entropy, W ← W − η ∂J/∂W, "
                                    "using only lamina tensors and autograd, then print its test accuracy.")
     x.add_argument("--hidden", type=int, default=2, help="hidden units (default 2)")
-    x.add_argument("--epochs", type=int, default=10000, help="gradient steps (default 10000)")
-    x.add_argument("--lr", type=float, default=0.15, help="learning rate (default 0.15)")
-    x.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    x.add_argument("--epochs", type=int, help="gradient steps (default 10000; 3000 with --manual)")
+    x.add_argument("--lr", type=float, help="learning rate (default 0.15; 2.0 with --manual)")
+    x.add_argument("--seed", type=int, help="random seed (default 0; 2 with --manual, whose seeds 0 and 1 end in "
+                                            "the network's local minimum)")
+    x.add_argument("--manual", action="store_true",
+                   help="backpropagation by hand: train the sigmoid-output 2-2-1 network on the four XOR points "
+                        "with gradients from the chain rule written out in NumPy (σ'(z) = σ(z)(1 − σ(z))), check "
+                        "them against autograd's at every step (float64, rtol 1e-10) and print both side by side "
+                        "for the first 3 steps and the last")
     x.set_defaults(func=_xor)
     return p
 

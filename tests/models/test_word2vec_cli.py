@@ -65,3 +65,27 @@ def test_word2vec_bad_flags(corpus_file, tmp_path, capsys, flags, match):
             str(tmp_path / "v.txt")]
     assert main(args + flags) == 2
     assert match in capsys.readouterr().err
+
+
+def test_word2vec_predict_prints_the_centre_words_of_a_context(tmp_path, capsys):
+    corpus = tmp_path / "cycle.txt"  # w0 w1 ... w9 w0 ...: the centre of "w3 w5" is w4
+    corpus.write_text(" ".join(f"W{i % 10}" for i in range(2000)), encoding="utf-8")
+    code = main(["word2vec", str(corpus), "--mode", "cbow", "--dim", "16", "--window", "1", "--epochs", "12",
+                 "--batch-size", "256", "--lr", "0.05", "--sample", "0", "--min-count", "1", "--lowercase", "--quiet",
+                 "--out", str(tmp_path / "v.txt"), "--predict", "W3 w5", "--predict", "w9 w1", "--neighbours", "3"])
+    assert code == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("  centre of ")]
+    assert [ln.split(":")[0] for ln in lines] == ["  centre of [w3 w5]", "  centre of [w9 w1]"]
+    for line, centre in zip(lines, ("w4", "w0")):
+        pairs = [p.split() for p in line.split(": ")[1].split(", ")]
+        assert len(pairs) == 3 and pairs[0][0] == centre and float(pairs[0][1]) > 0.5, line
+
+
+@pytest.mark.parametrize("context,message", [("cat zebra", "--predict 'cat zebra': 'zebra' not in the vocabulary"),
+                                             ("  ", "give at least one context word")])
+def test_word2vec_predict_refuses_unknown_words_before_training(corpus_file, tmp_path, capsys, context, message):
+    assert main(["word2vec", str(corpus_file), "--min-count", "1", "--out", str(tmp_path / "v.txt"),
+                 "--predict", context]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert "word2vec: " not in captured.out and not (tmp_path / "v.txt").exists()

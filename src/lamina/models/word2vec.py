@@ -159,6 +159,55 @@ class Word2Vec(nn.Module):
     def save_word2vec_format(self, path) -> None:
         self.wv.save_word2vec_format(path)
 
+    # ------------------------------------------------------------------ a context in, a centre word out
+    def center_probabilities(self, context) -> np.ndarray:
+        """The model's distribution of the centre word given the ``context`` words, over the words of ``wv``
+        (``wv.index_to_key`` order; a lamina Vocabulary's ``UNK`` is left out, as it is never a target):
+
+            h = (1/|C|) Σ_{c ∈ C} v_c                          the mean of the context words' input vectors (W_in)
+            p(w | C) = exp(u_w · h) / Σ_{w'} exp(u_{w'} · h)     softmax over the output vectors u (W_out)
+
+        W_out is ``out_embed.weight``: with ``loss="negative_sampling"`` the vectors word2vec calls ``syn1neg``,
+        with ``loss="softmax"`` the output layer itself. For CBOW, h is exactly the input the model was trained
+        on, and with ``loss="softmax"`` this is the trained model's own P(centre | context). With negative
+        sampling the training scored each word alone, σ(u_w · h), and the softmax normalises those scores over
+        the vocabulary, as gensim's ``predict_output_word`` does. For skip-gram (trained on one context word
+        at a time) the same mean is used, also as gensim does. Computed in float64; the values sum to 1.
+
+        ``context``: a list of words (or one string, split on whitespace); a word not in the vocabulary
+        raises ``KeyError`` naming it."""
+        words = context.split() if isinstance(context, str) else list(context)
+        if not words:
+            raise ValueError("predict_center: give at least one context word, got none")
+        wv = self.wv
+        missing = [w for w in words if w not in wv]
+        if missing:
+            raise KeyError(f"predict_center: context word{'s' if len(missing) > 1 else ''} "
+                           f"{', '.join(repr(w) for w in missing)} not in the vocabulary ({len(wv)} words)")
+        start = self._unk_rows
+        ids = np.array([wv.key_to_index[w] for w in words]) + start
+        h = self.in_embed.weight._data[ids].astype(np.float64).mean(axis=0)
+        scores = self.out_embed.weight._data[start:].astype(np.float64) @ h
+        e = np.exp(scores - scores.max())
+        return e / e.sum()
+
+    def predict_center(self, context, topn: int = 10) -> list[tuple[str, float]]:
+        """The ``topn`` most probable centre words of ``context`` as ``(word, probability)`` pairs, best first,
+        from the distribution of :meth:`center_probabilities` (softmax over the output vectors of the mean of
+        the context's input vectors). ``model.predict_center(["the", "sat", "on"], topn=3)``."""
+        if isinstance(topn, bool) or not isinstance(topn, (int, np.integer)) or topn < 1:
+            raise ValueError(f"predict_center: topn must be an int >= 1, got {topn!r}")
+        p = self.center_probabilities(context)
+        k = min(int(topn), p.size)
+        top = np.argpartition(-p, k - 1)[:k]
+        top = top[np.argsort(-p[top], kind="stable")]
+        keys = self.wv.index_to_key
+        return [(keys[i], float(p[i])) for i in top.tolist()]
+
+    def predict_output_word(self, context_words_list, topn: int = 10) -> list[tuple[str, float]]:
+        """gensim's name of :meth:`predict_center`."""
+        return self.predict_center(context_words_list, topn)
+
     def extra_repr(self) -> str:
         return (f"vocab_size={self.vocab_size}, dim={self.dim}, mode={self.mode!r}, loss={self.loss_type!r}, "
                 f"negative={self.negative}, sparse={self.sparse}")

@@ -14,6 +14,7 @@ from .callbacks import (
                         TerminateOnNaN,
 )
 from .checkpoint import load_checkpoint, resume, save_checkpoint
+from .diagnose import FitDiagnosis, Verdict, diagnose
 from .diagnostics import ActivationMonitor, GradientNormMonitor, RunningCost, overfit_check
 from .history import History
 from .loop import Trainer, evaluate, fit, predict
@@ -25,3 +26,4 @@ __all__ = ["fit", "evaluate", "predict", "Trainer", "History", "Callback", "Call
            "NaNLossError", "CSVLogger", "LambdaCallback", "ActivationMonitor", "GradientNormMonitor", "RunningCost",
            "overfit_check", "save_checkpoint", "load_checkpoint", "resume", "confusion_matrix",
            "plot_confusion_matrix", "plot_convergence", "plot_history", "running_average", "TensorBoard"]
+__all__ += ["diagnose", "Verdict", "FitDiagnosis"]
