@@ -35,8 +35,9 @@ holds the lock are ones it was killed in and are run again.  Reading a
 journal (``load_study`` to look at the results) needs no lock and never
 repairs it.  Several processes running one study at the same time: use the
 SQLite storage (``storage="sqlite:///study.db"``).  The lock is the kernel's,
-so a killed master releases it by dying (once its pool workers are gone too:
-they inherit the descriptor, and they exit when the master dies).
+so a killed master releases it by dying; a child forked while it is held (a
+pool worker) closes its inherited copy of the descriptor at once, so the lock
+never outlives the master.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import re
 import socket
 import time
 import warnings
+import weakref
 from pathlib import Path
 from typing import BinaryIO
 
@@ -72,6 +74,25 @@ def _prefix_of(pattern: re.Pattern, text: bytes) -> bool:
     stripped = re.sub(rb"\s+", b"", text)
     full = b'{"op":"study"' if pattern is _HEADER_START else b'{"op":'
     return full.startswith(stripped) or stripped.startswith(full)
+
+
+_HELD: weakref.WeakSet = weakref.WeakSet()      # the JournalLock objects of this process holding a lock
+
+
+def _drop_inherited_locks() -> None:
+    """In a forked child: close the copies of the parent's lock descriptors (the child is not the master)."""
+    for lock in list(_HELD):
+        fd, lock._fd, lock._depth = lock._fd, None, 0
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 class NotAJournalError(ValueError):
@@ -110,6 +131,7 @@ class JournalLock:
             return
         if fcntl is not None:
             self._fd = self._lock()
+            _HELD.add(self)
         self._depth = 1
 
     def _lock(self) -> int:
@@ -147,13 +169,13 @@ class JournalLock:
         return None
 
     def _locked_error(self, holder: str | None) -> JournalLockedError:
-        pid = holder.split()[0] if holder else None
-        if pid is None:
+        parts = holder.split() if holder else []
+        if not parts:
             who = "another master (PID unknown)"
-        elif pid == str(os.getpid()):
-            who = f"another study of this process (PID {pid}) (close it, or use that study)"
+        elif parts[0] == str(os.getpid()):
+            who = f"another study of this process (PID {parts[0]}) (close it, or use that study)"
         else:
-            who = f"another master, PID {pid}" + (f" on {holder.split()[1]}" if len(holder.split()) > 1 else "")
+            who = f"another master, PID {parts[0]}" + (f" on {parts[1]}" if len(parts) > 1 else "")
         return JournalLockedError(
             f"journal {self.journal} is in use by {who} (lock file {self.path}); wait until it is done or "
             "stop it, or use storage='sqlite:///<file>.db' for a study that several processes run at once",
@@ -166,6 +188,7 @@ class JournalLock:
         if self._depth or self._fd is None:
             return
         fd, self._fd = self._fd, None
+        _HELD.discard(self)
         try:                        # remove the file while still holding it: a waiter re-checks the inode
             os.unlink(self.path)
         except FileNotFoundError:
@@ -232,7 +255,7 @@ class JournalStorage:
                 break
             if line.strip():
                 if rec is None:
-                    self._bad_line(line, offset, header_expected and not records)
+                    raise self._bad_line(line, offset, header_expected and not records)
                 records.append(rec)
             offset = end if nl == -1 else nl + 1
         self._check_header(records, data, torn, header_expected)
@@ -244,11 +267,11 @@ class JournalStorage:
             self._offset += 1
         return records
 
-    def _bad_line(self, line: bytes, offset: int, first: bool) -> None:
+    def _bad_line(self, line: bytes, offset: int, first: bool) -> ValueError:
         if first:
-            raise NotAJournalError(f"JournalStorage({self.path}): this file is not a lamina journal (its first "
+            return NotAJournalError(f"JournalStorage({self.path}): this file is not a lamina journal (its first "
                                    f"line {self._show(line)} is not a JSON record); refusing to touch it")
-        raise ValueError(f"JournalStorage({self.path}): the record at byte {offset} is not valid JSON and is not "
+        return ValueError(f"JournalStorage({self.path}): the record at byte {offset} is not valid JSON and is not "
                          "the last one; the journal is corrupt")
 
     def _check_header(self, records: list[dict], data: bytes, torn: int | None, header_expected: bool) -> None:

@@ -58,13 +58,18 @@ def _initial_records(storage) -> tuple[list[dict], bool]:
         return [], False
     if not isinstance(storage, JournalStorage):
         return storage.load(), False
-    try:
-        storage.lock()
-    except JournalLockedError:
-        records = storage.load()
-        if not records:              # that master is writing the header right now
-            raise
-        return records, False
+    deadline = time.monotonic() + 2.0
+    while True:
+        try:
+            storage.lock()
+            break
+        except JournalLockedError:
+            records = storage.load()
+            if records:
+                return records, False
+            if time.monotonic() > deadline:    # the holder keeps an empty journal locked
+                raise
+            time.sleep(0.01)           # that master is writing the header right now
     try:
         return storage.load(), True
     except BaseException:
@@ -161,9 +166,7 @@ class Study:
         storage.lock()
         if first:
             try:
-                records = storage.new_records()
-                if records or self._resume:
-                    self._replay(records)     # RUNNING trials now are orphans of a dead master
+                self._replay(storage.new_records())     # RUNNING trials now are orphans of a dead master
             except BaseException:
                 storage.unlock()
                 raise
