@@ -116,10 +116,12 @@ class JournalLock:
     object (a count)."""
 
     def __init__(self, journal: str | os.PathLike):
-        self.journal = Path(journal)
-        self.path = self.journal.with_name(self.journal.name + ".lock")
         self._fd: int | None = None
         self._depth = 0
+        self.journal = Path(journal)
+        if not self.journal.name:
+            raise ValueError(f"JournalStorage({str(journal)!r}): give the journal's file name, not a folder")
+        self.path = self.journal.with_name(self.journal.name + ".lock")
 
     @property
     def held(self) -> bool:
