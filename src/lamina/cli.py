@@ -11,6 +11,7 @@ directory, named pipe or device is refused, and so is a path that names one of t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -224,7 +225,7 @@ def _create_study(args):
     direction = "minimize" if args.metric == "val_loss" else "maximize"
     try:
         return tune.create_study(direction, strategies[args.strategy](), pruner, storage=args.storage, seed=seed)
-    except ValueError as e:
+    except (ValueError, OSError, tune.JournalLockedError) as e:   # not a journal, unreadable, another master's
         raise UserError(f"--storage {args.storage!r}: {e}") from None
 
 
@@ -271,6 +272,17 @@ def _print_best(study, n_rows: int, args) -> None:
     print(f"train it: lamina train {flags}")
 
 
+@contextlib.contextmanager
+def _journal_held(study, args):
+    """The journal's lock for the whole command; another master holding it is a user error."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(study.lock())
+        except (ValueError, OSError, tune.JournalLockedError) as e:
+            raise UserError(f"--storage {args.storage!r}: {e}") from None
+        yield
+
+
 def _tune(args) -> int:
     """Search lr, width, optimizer and weight decay of the default model (``lamina.tune``)."""
     _check_tune_args(args)
@@ -278,14 +290,16 @@ def _tune(args) -> int:
                     batch_size=args.batch_size)
     data = load_data(cfg, cfg.model)
     study = _create_study(args)
-    done = sum(t.state.is_finished() for t in study.trials)
-    todo = max(0, args.trials - done)
-    print(f"tune: {args.strategy} search of lr, width, optimizer, weight_decay for the cnn on {args.dataset} "
-          f"({len(data.X_train)} train / {len(data.X_val)} validation), {args.metric}, "
-          f"{_plural(args.epochs, 'epoch')} per trial, {_plural(args.workers, 'worker')}"
-          + (f"; resuming {args.storage}: {done} trials done, {todo} to run" if done else ""))
-    if todo:
-        _run_trials(study, TrainObjective(data, cfg, args.epochs, metric=args.metric, width=args.width), todo, args)
+    with _journal_held(study, args):        # one master at a time: the count below stays true
+        done = sum(t.state.is_finished() for t in study.trials)
+        todo = max(0, args.trials - done)
+        print(f"tune: {args.strategy} search of lr, width, optimizer, weight_decay for the cnn on {args.dataset} "
+              f"({len(data.X_train)} train / {len(data.X_val)} validation), {args.metric}, "
+              f"{_plural(args.epochs, 'epoch')} per trial, {_plural(args.workers, 'worker')}"
+              + (f"; resuming {args.storage}: {done} trials done, {todo} to run" if done else ""))
+        if todo:
+            _run_trials(study, TrainObjective(data, cfg, args.epochs, metric=args.metric, width=args.width), todo,
+                        args)
     rows = study.trials_dataframe()
     _print_trials(rows, args)
     _print_best(study, len(rows), args)

@@ -11,9 +11,11 @@
 each returns its gradient, the master adds them up weighted by shard size (the result is the
 gradient of the whole batch) and takes one optimizer step.  ``DataParallel`` keeps a pool open
 across steps.  A Dask cluster (``client.get_executor()``) or ``mpi4py.futures`` work the same
-way; hyperparameter search runs its trials on the same executors (``lamina.tune``).
+way; hyperparameter search runs its trials on the same executors (``lamina.tune``).  The workers
+of ``local_executor`` exit when the master process dies, even by SIGKILL (``exit_with_master``).
 """
 from .data_parallel import DataParallel, data_parallel_step, shard_batch
-from .executors import limit_blas_threads, local_executor, map_ordered
+from .executors import exit_with_master, limit_blas_threads, local_executor, map_ordered
 
-__all__ = ["data_parallel_step", "DataParallel", "shard_batch", "local_executor", "map_ordered", "limit_blas_threads"]
+__all__ = ["data_parallel_step", "DataParallel", "shard_batch", "local_executor", "map_ordered", "limit_blas_threads",
+           "exit_with_master"]

@@ -11,15 +11,70 @@ Everything runs on a ``concurrent.futures.Executor`` and uses only ``submit`` an
 * MPI: ``mpi4py.futures.MPIPoolExecutor()``.
 
 No networking of lamina's own.
+
+A worker of ``local_executor`` exits when its master dies.  A pool worker
+otherwise waits on its task pipe forever once the master is SIGKILLed (it and its
+siblings hold the pipe's write end too, so the read never hits end-of-file),
+keeping its memory (the data it was sent) and the master's descriptors (a
+journal's lock) alive.  ``exit_with_master(pid)``, run by every worker at start,
+polls every ``interval`` seconds and calls ``os._exit`` as soon as its parent
+changes (the master died and the worker was re-parented) or the master's PID
+no longer names a live process (pools whose workers are started by a fork
+server).  Use it as the initializer of a pool made by hand:
+``ProcessPoolExecutor(n, initializer=parallel.exit_with_master, initargs=(os.getpid(),))``.
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
-__all__ = ["local_executor", "map_ordered", "check_executor", "limit_blas_threads"]
+__all__ = ["local_executor", "map_ordered", "check_executor", "limit_blas_threads", "exit_with_master"]
+
+WATCH_INTERVAL = 0.25    # seconds between a worker's looks at its master
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie, dead but not yet reaped, is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return True              # no /proc (not Linux): kill(pid, 0) is all we know
+    return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
+
+
+def exit_with_master(master_pid: int, interval: float = WATCH_INTERVAL) -> None:
+    """Start a daemon thread in this (worker) process that ends the process, ``os._exit(1)``, once the
+    master ``master_pid`` is gone: this process's parent changed, or ``master_pid`` is not alive."""
+    parent = os.getppid()
+    master_pid = int(master_pid)
+    if master_pid == os.getpid():
+        return                   # run in the master itself (a pool of threads): nothing to watch
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent or (master_pid != parent and not _alive(master_pid)):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="lamina-watch-master", daemon=True).start()
+
+
+def _init_worker(master_pid: int, threads_per_worker: int | None) -> None:
+    """A pool worker's start: die with the master, limit BLAS threads."""
+    exit_with_master(master_pid)
+    if threads_per_worker is not None:
+        limit_blas_threads(threads_per_worker)
 
 
 def limit_blas_threads(n: int) -> bool:
@@ -39,13 +94,12 @@ def _process_pool(n: int, mp_context: str | None, threads_per_worker: int | str 
     ctx = multiprocessing.get_context(mp_context) if mp_context is not None else None
     if threads_per_worker == "auto":
         threads_per_worker = max(1, (os.cpu_count() or 1) // n)
-    if threads_per_worker is None:
-        return ProcessPoolExecutor(max_workers=n, mp_context=ctx)
-    if isinstance(threads_per_worker, bool) or not isinstance(threads_per_worker, int) or threads_per_worker < 1:
+    if threads_per_worker is not None and (isinstance(threads_per_worker, bool) or
+                                           not isinstance(threads_per_worker, int) or threads_per_worker < 1):
         raise ValueError(f"local_executor: threads_per_worker must be an int >= 1, 'auto' or None, "
                          f"got {threads_per_worker!r}")
-    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=limit_blas_threads,
-                               initargs=(threads_per_worker,))
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
+                               initargs=(os.getpid(), threads_per_worker))
 
 
 def local_executor(n_workers: int | None = None, kind: str = "process", mp_context: str | None = None,
@@ -55,7 +109,7 @@ def local_executor(n_workers: int | None = None, kind: str = "process", mp_conte
 
     ``threads_per_worker`` (processes only): BLAS threads in each worker, ``"auto"`` = CPUs //
     workers (at least 1), ``None`` leaves BLAS's default; applied with ``threadpoolctl`` when it
-    is installed."""
+    is installed.  The workers exit when this process dies (``exit_with_master``)."""
     n = (os.cpu_count() or 1) if n_workers is None else n_workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"local_executor: n_workers must be an int >= 1, got {n_workers!r}")

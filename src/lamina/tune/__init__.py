@@ -28,7 +28,7 @@ from .importance import param_importances
 from .plots import plot_optimization_history, plot_parallel_coordinate, plot_param_importances, plot_slice
 from .pruners import BasePruner, MedianPruner, NopPruner, SuccessiveHalvingPruner
 from .sql_storage import SQLiteStorage
-from .storage import JournalStorage
+from .storage import JournalLockedError, JournalStorage, NotAJournalError
 from .strategies import Bayesian, Evolutionary, Grid, Random, Strategy
 from .studies import SharedStudy, create_study, load_study
 from .study import Study
@@ -39,7 +39,7 @@ __all__ = [
     "Distribution", "FloatDistribution", "IntDistribution", "CategoricalDistribution", "SearchSpaceError",
     "Strategy", "Grid", "Random", "Bayesian", "Evolutionary",
     "BasePruner", "NopPruner", "MedianPruner", "SuccessiveHalvingPruner",
-    "Study", "create_study", "JournalStorage", "load_study", "SharedStudy", "SQLiteStorage",
+    "Study", "create_study", "JournalStorage", "JournalLockedError", "NotAJournalError", "load_study", "SharedStudy", "SQLiteStorage",
     "param_importances", "plot_optimization_history", "plot_param_importances", "plot_slice",
     "plot_parallel_coordinate", "kfold", "cross_val_score",
     "hypergradient", "HypergradientResult", "functional_call", "HyperparameterOptimizer", "tune_by_hypergradient",

@@ -13,6 +13,9 @@ master makes a new pool; if one trial was in flight it is recorded FAILED,
 otherwise each of the trials in flight is run again *alone*, so the one that
 kills its worker is found and recorded FAILED while the others complete
 normally (a worker killed from outside therefore costs no trial at all).
+The other way round, the workers of the study's own pool exit when the master
+is killed (``parallel.exit_with_master``); a pool passed as ``executor`` gets
+that from ``parallel.local_executor``.
 """
 from __future__ import annotations
 
@@ -24,11 +27,17 @@ import warnings
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
+from ..parallel.executors import local_executor
 from ._worker import run_trial
 from .distributions import SearchSpaceError
 from .trial import TrialState
 
 __all__ = ["run_optimize"]
+
+
+def _own_pool(n_workers: int) -> Executor:
+    """The study's own process pool; its workers exit when the master dies (``parallel.exit_with_master``)."""
+    return local_executor(n_workers, threads_per_worker=None)
 
 
 class _Pool:
@@ -38,7 +47,7 @@ class _Pool:
         self.inline = executor is None and n_workers == 1
         self.own = executor is None and n_workers > 1
         self.n_workers = n_workers
-        self.executor: Executor | None = ProcessPoolExecutor(n_workers) if self.own else executor
+        self.executor: Executor | None = _own_pool(n_workers) if self.own else executor
 
     def submit(self, objective, trial):
         return self.executor.submit(run_trial, objective, trial)
@@ -49,7 +58,7 @@ class _Pool:
                                "ProcessPoolExecutor the study can recreate")
         workers = getattr(self.executor, "_max_workers", self.n_workers)
         self.executor.shutdown(wait=False, cancel_futures=True)
-        self.executor = ProcessPoolExecutor(workers)
+        self.executor = _own_pool(workers)
         self.own = True
 
     def close(self) -> None:

@@ -7,7 +7,11 @@ It owns the strategy, the pruner, the list of trials and the journal::
     study.best_params, study.best_value, study.trials_dataframe()
 
 Only the master writes the journal (``storage``).  Creating a study on an
-existing journal resumes it (see ``storage.JournalStorage``).  The manual
+existing journal resumes it (see ``storage.JournalStorage``).  One master at a
+time writes a journal: ``optimize`` (and a manual ``ask`` until its ``tell``)
+holds the journal's lock, and another study that wants to write it meanwhile
+gets ``JournalLockedError`` naming the holder's PID; a study taking the lock
+first reads what other masters appended since it looked.  The manual
 ask/tell interface (``study.ask()``, ``study.tell(trial, value)``) and
 ``enqueue_trial(params)`` (manual search: try these values first) use the
 same journal.
@@ -15,6 +19,7 @@ same journal.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import math
 import time
@@ -27,7 +32,7 @@ from .distributions import distribution_from_dict
 from .optuna_export import to_optuna
 from .pruners import BasePruner
 from .sql_storage import SQLiteStorage, open_storage
-from .storage import VERSION, JournalStorage
+from .storage import VERSION, JournalLockedError, JournalStorage
 from .strategies import Bayesian, Strategy
 from .table import trials_table
 from .trial import Trial, TrialState
@@ -44,6 +49,32 @@ def _journal_seed(header: dict, storage, direction: str, seed: int | None) -> in
         warnings.warn(f"Study: journal {storage.path} was created with seed={header['seed']}; "
                       f"using it instead of seed={seed}", stacklevel=3)
     return header.get("seed")
+
+
+def _initial_records(storage) -> tuple[list[dict], bool]:
+    """The records of ``storage``, and whether the journal's lock is now held (to write a header or cut a
+    torn tail): a journal another master holds is only read."""
+    if storage is None:
+        return [], False
+    if not isinstance(storage, JournalStorage):
+        return storage.load(), False
+    deadline = time.monotonic() + 2.0
+    while True:
+        try:
+            storage.lock()
+            break
+        except JournalLockedError:
+            records = storage.load()
+            if records:
+                return records, False
+            if time.monotonic() > deadline:    # the holder keeps an empty journal locked
+                raise
+            time.sleep(0.01)           # that master is writing the header right now
+    try:
+        return storage.load(), True
+    except BaseException:
+        storage.unlock()
+        raise
 
 
 def _seeded(strategy: Strategy | None, seed: int | None) -> Strategy:
@@ -75,7 +106,8 @@ class Study:
         self.pruner = pruner
         storage = open_storage(storage)
         self.storage: JournalStorage | SQLiteStorage | None = storage
-        records = storage.load() if storage is not None else []
+        self._manual: set[int] = set()      # trials handed out by ask() and not told yet
+        records, exclusive = _initial_records(storage)
         header = records[0] if records else None
         if header is not None:
             seed = _journal_seed(header, storage, direction, seed)
@@ -86,11 +118,15 @@ class Study:
         self._resume: collections.deque[Trial] = collections.deque()
         self._enqueued: collections.deque[tuple[dict, dict]] = collections.deque()
         self._stop = False
-        if header is not None:
-            self._resume_journal(header, records[1:])
-        elif storage is not None:
-            storage.append({"op": "study", "version": VERSION, "direction": direction, "seed": self.seed,
-                            "strategy": type(strategy).__name__, "created": time.time()})
+        try:
+            if header is not None:
+                self._resume_journal(header, records[1:])
+            elif storage is not None:
+                storage.append({"op": "study", "version": VERSION, "direction": direction, "seed": self.seed,
+                                "strategy": type(strategy).__name__, "created": time.time()})
+        finally:
+            if exclusive:
+                cast(JournalStorage, storage).unlock()
 
     # ------------------------------------------------------------ journal
     def _resume_journal(self, header: dict, records: list[dict]) -> None:
@@ -110,11 +146,51 @@ class Study:
                 self._replay_finish(rec)
             elif op != "study":
                 warnings.warn(f"Study: unknown journal record {op!r} ignored", stacklevel=3)
+        self._collect_resume()
+
+    def _collect_resume(self) -> None:
+        """Every RUNNING trial (its master died in it) is adopted and queued to run again, by number."""
+        self._resume = collections.deque()
         for number in sorted(self._trials):
             t = self._trials[number]
-            if t.state == TrialState.RUNNING:
+            if t.state == TrialState.RUNNING and number not in self._manual:
                 self.strategy._adopt(t)
                 self._resume.append(t)
+
+    def _acquire(self) -> None:
+        """Take the journal's lock (re-entrant); the first time, apply what other masters appended."""
+        storage = self.storage
+        if not isinstance(storage, JournalStorage):
+            return
+        first = not storage.locked
+        storage.lock()
+        if first:
+            try:
+                self._replay(storage.new_records())     # RUNNING trials now are orphans of a dead master
+            except BaseException:
+                storage.unlock()
+                raise
+
+    def _release(self) -> None:
+        if isinstance(self.storage, JournalStorage):
+            self.storage.unlock()
+
+    @contextlib.contextmanager
+    def lock(self):
+        """``with study.lock(): ...``: hold the journal for a sequence of calls (``optimize`` takes it
+        itself), with the trials other masters recorded applied first.  ``JournalLockedError`` if another
+        master holds it.  Nothing to do for a study in memory or in a SQLite database."""
+        self._acquire()
+        try:
+            yield self
+        finally:
+            self._release()
+
+    def close(self) -> None:
+        """Close the journal and let go of its lock (a trial asked and not told then counts as dead)."""
+        self._manual.clear()
+        if isinstance(self.storage, JournalStorage):
+            self.storage.close()
 
     def _replay_start(self, rec: dict) -> None:
         number = int(rec["number"])
@@ -165,6 +241,8 @@ class Study:
         out: list[Trial] = []
         while len(out) < k and self._resume:
             t = self._resume.popleft()
+            if t.state.is_finished() or self._trials.get(t.number) is not t:
+                continue               # finished (or run again) by another master meanwhile
             t.params, t.distributions, t.intermediate_values, t.user_attrs = {}, {}, {}, {}
             t.datetime_start = t.datetime_complete = t.error = None
             t._space = dict(self.strategy._space)
@@ -205,11 +283,19 @@ class Study:
         self._record_finish(t)
 
     def ask(self) -> Trial:
-        """A new trial to run by hand; finish it with ``tell``."""
-        trials = self._ask(1)
+        """A new trial to run by hand; finish it with ``tell``.  With a journal, the study holds the
+        journal's lock from here until every asked trial is told (or ``close()``)."""
+        self._acquire()
+        try:
+            trials = self._ask(1)
+        except BaseException:
+            self._release()
+            raise
         if not trials:
+            self._release()
             raise RuntimeError(f"Study.ask: the strategy {self.strategy!r} has nothing left to propose")
         trials[0].datetime_start = time.time()
+        self._manual.add(trials[0].number)
         return trials[0]
 
     def tell(self, trial: Trial, value: Any) -> Trial:
@@ -217,7 +303,14 @@ class Study:
         if trial.number not in self._trials or self._trials[trial.number].state.is_finished():
             raise ValueError(f"Study.tell: trial {trial.number} was not asked from this study or is "
                              "already finished")
-        self._tell(trial, value)
+        manual = trial.number in self._manual
+        if not manual:
+            self._acquire()            # written under the lock, like every record
+        try:
+            self._tell(trial, value)
+        finally:
+            self._manual.discard(trial.number)
+            self._release()
         return trial
 
     def enqueue_trial(self, params: dict, user_attrs: dict | None = None) -> None:
@@ -259,9 +352,10 @@ class Study:
           number order: the same seed then gives the same trials whatever the timing.
         * ``callbacks``: ``callback(study, trial)`` after every finished trial.
         """
-        run_optimize(self, objective, n_trials=n_trials, timeout=timeout, executor=executor,
-                     n_workers=n_workers, catch=catch, max_retries=max_retries, batch_mode=batch_mode,
-                     callbacks=callbacks or [], show_progress_bar=show_progress_bar)
+        with self.lock():
+            run_optimize(self, objective, n_trials=n_trials, timeout=timeout, executor=executor,
+                         n_workers=n_workers, catch=catch, max_retries=max_retries, batch_mode=batch_mode,
+                         callbacks=callbacks or [], show_progress_bar=show_progress_bar)
 
     # ------------------------------------------------------------ results
     @property
