@@ -144,7 +144,7 @@ def _every_callback(folder):
             train.TensorBoard(str(folder / "tb"), histogram_freq=1),
             train.LearningRateScheduler(lambda epoch, lr: lr * 0.9), train.ModelCheckpoint(str(folder)),
             train.ReduceLROnPlateau("val_loss", patience=0, factor=0.5),
-            train.EarlyStopping("val_loss", patience=2, restore_best_weights=True)]
+            train.EarlyStopping("val_loss", patience=2, restore_best_weights=True), train.FitDiagnosis(verbose=False)]
 
 
 def test_every_callback_of_lamina_train_resumes(tmp_path, monkeypatch):
@@ -186,5 +186,6 @@ def test_every_callback_of_lamina_train_resumes(tmp_path, monkeypatch):
     assert {"avg_cost", "saturated/1", "grad_norm/total"} <= set(whole.history.history)
     assert resumed.history.state_dict() == whole.history.state_dict()
     assert resumed.user_callbacks[2].values == whole.user_callbacks[2].values
+    assert str(resumed.user_callbacks[-1].verdict) == str(whole.user_callbacks[-1].verdict)  # read off the history
     for name in ("history.csv", "last.safetensors", "best.safetensors"):
         assert (tmp_path / "part" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
