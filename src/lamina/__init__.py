@@ -203,3 +203,10 @@ def is_floating_point(input) -> _builtins.bool:
 
 def numel(input) -> _builtins.int:
     return input.numel()
+
+
+# ------------------------------------------------------------------ PyTorch boilerplate (issue 14)
+# `torch.accelerator`, `torch.backends.cudnn`, `torch.utils.data` and `torch.utils.benchmark` reachable after `import lamina`
+from . import accelerator, backends  # noqa: E402
+from .utils import benchmark as _utils_benchmark  # noqa: E402
+from .utils import data as _utils_data  # noqa: E402
