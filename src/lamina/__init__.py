@@ -207,6 +207,30 @@ def numel(input) -> _builtins.int:
 
 # ------------------------------------------------------------------ PyTorch boilerplate (issue 14)
 # `torch.accelerator`, `torch.backends.cudnn`, `torch.utils.data` and `torch.utils.benchmark` reachable after `import lamina`
-from . import accelerator, backends  # noqa: E402
+from . import (  # noqa: E402
+    accelerator,
+    backends,
+    linalg,
+)
+from .ops.compose_extra import (  # noqa: E402
+    addbmm,
+    addmm,
+    addmv,
+    baddbmm,
+    bincount,
+    cumprod,
+    diag,
+    diag_embed,
+    diagonal,
+    kron,
+    lerp,
+    meshgrid,
+    roll,
+    tril,
+    triu,
+)
+from .ops.linalg_extra import det, einsum, slogdet  # noqa: E402
+from .ops.linalg_extra import inv as inverse  # noqa: E402
+from .ops.methods import _logdet as logdet  # noqa: E402
 from .utils import benchmark as _utils_benchmark  # noqa: E402
 from .utils import data as _utils_data  # noqa: E402

@@ -70,7 +70,7 @@ def test_data_parallel_wraps_calls_and_prefixes_state_dict_keys():
     rng = np.random.default_rng(0)
     inner = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     tinner = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
-    dp, tdp = nn.DataParallel(inner), torch.nn.DataParallel(tinner)
+    dp, tdp = nn.DataParallel(inner), torch.nn.DataParallel(tinner.float())
     assert dp.module is inner and list(dp.state_dict()) == list(tdp.state_dict())
     tdp.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in dp.state_dict().items()})
     x = rng.standard_normal((5, 3)).astype(np.float32)
