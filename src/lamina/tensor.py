@@ -619,6 +619,14 @@ def randint(*args, low=_NO, high=_NO, size=_NO, generator=None, dtype=None, devi
                 requires_grad)
 
 
+def randint_like(t, low=0, high=None, *, dtype=None, generator=None, device=None, requires_grad=False) -> Tensor:
+    """``randint`` with ``t``'s shape and dtype: ``randint_like(t, high)`` or ``randint_like(t, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(t.shape), generator=generator, dtype=dtype or t.dtype, device=device,
+                   requires_grad=requires_grad)
+
+
 def randperm(n, generator=None, dtype=None, device=None) -> Tensor:
     check_device(device)
     return _new(rng(generator).permutation(int(n)).astype(np.int64), dtype, False)

@@ -95,3 +95,62 @@ def test_shape_errors_name_the_op():
         lamina.roll(lamina.ones(3), (1, 2), 0)
     with pytest.raises(RuntimeError, match="diag: expected a 1-D or 2-D"):
         lamina.diag(lamina.ones(2, 2, 2))
+
+
+MORE = [
+    ("trace", lambda m: lambda a: m.trace(a) + a.trace(), [_rn(30, 3, 4)]),
+    ("flips", lambda m: lambda a: (m.fliplr(a), m.flipud(a), a.fliplr()), [_rn(31, 2, 3)]),
+    ("rot90", lambda m: lambda a: tuple(m.rot90(a, k, (0, 2)) for k in (-1, 0, 1, 2, 3)) + (a.rot90(),),
+     [_rn(32, 2, 3, 4)]),
+    ("ravel moveaxis", lambda m: lambda a: (m.ravel(a), m.moveaxis(a, 0, -1), a.moveaxis((0, 1), (2, 0))),
+     [_rn(33, 2, 3, 4)]),
+    ("atleast", lambda m: lambda a, v, s: m.atleast_1d(s, v) + m.atleast_2d(s, v, a) + m.atleast_3d([s, v, a]),
+     [_rn(34, 2, 3), _rn(35, 3), np.array(1.5)]),
+    ("column_stack dstack", lambda m: lambda a, v: (m.column_stack([a, v]), m.dstack([a, a * 2])),
+     [_rn(36, 3, 2), _rn(37, 3)]),
+    ("diagflat", lambda m: lambda a: (m.diagflat(a), m.diagflat(a, -2), a.diagflat(1)), [_rn(38, 2, 2)]),
+    ("block_diag", lambda m: lambda a, b, v: m.block_diag(a, b, v), [_rn(39, 2, 3), _rn(40, 1, 2), _rn(41, 3)]),
+    ("cartesian_prod", lambda m: lambda a, b: (m.cartesian_prod(a, b), m.cartesian_prod(a, b, a)),
+     [_rn(42, 3), _rn(43, 2)]),
+    ("chain_matmul", lambda m: lambda a, b, c: m.chain_matmul(a, b, c), [_rn(44, 2, 3), _rn(45, 3, 3), _rn(46, 3, 2)]),
+    ("addcmul addcdiv", lambda m: lambda x, a, b: m.addcmul(x, a, b, value=0.5) + m.addcdiv(x, a, b * b + 1.0)
+     + x.addcmul(a, b), [_rn(47, 3), _rn(48, 3), _rn(49, 3)]),
+    ("addr ger", lambda m: lambda c, u, v: m.addr(c, u, v, beta=2.0, alpha=0.5) + m.ger(u, v) + u.ger(v),
+     [_rn(50, 3, 2), _rn(51, 3), _rn(52, 2)]),
+    ("dist", lambda m: lambda a, b: (m.dist(a, b), m.dist(a, b, 3), a.dist(b, 1)), [_rn(53, 4, 3), _rn(54, 4, 3)]),
+    ("logaddexp hypot", lambda m: lambda a, b: (m.logaddexp(a * 30, b), m.hypot(a, b), a.logaddexp(b)),
+     [_rn(55, 5), _rn(56, 5)]),
+    ("deg2rad rad2deg rsub", lambda m: lambda a, b: (m.deg2rad(a), m.rad2deg(a), m.rsub(a, b, alpha=2),
+                                                      m.positive(a)), [_rn(57, 3), _rn(58, 3)]),
+    ("cross", lambda m: lambda a, b: (m.cross(a, b, dim=1), m.linalg.cross(a, b)), [_rn(59, 4, 3), _rn(60, 4, 3)]),
+]
+
+
+@pytest.mark.parametrize("case", MORE, ids=[c[0] for c in MORE])
+def test_more_compositions_match_torch(case):
+    _, make, arrays = case
+    check_op(make(lamina), make(torch), *arrays)
+
+
+def test_cdist_matches_torch_and_has_a_second_derivative():
+    a, b = _rn(61, 2, 4, 3), _rn(62, 2, 5, 3)
+    # torch's cdist has no double backward: lamina's second order is checked by finite differences alone
+    check_op(lambda x, y: (lamina.cdist(x, y), lamina.cdist(x, y, 1.0)),
+             lambda x, y: (torch.cdist(x, y), torch.cdist(x, y, 1.0)), a, b, second_order=False)
+    xs = (lamina.tensor(a, requires_grad=True), lamina.tensor(b, requires_grad=True))
+    assert lamina.autograd.gradgradcheck(lambda x, y: lamina.cdist(x, y), xs, atol=1e-4, rtol=1e-3)
+
+
+def test_index_and_predicate_helpers_match_torch():
+    for args in [(3, 3), (3, 4, 1), (4, 3, -1), (2, 5, 2)]:
+        assert lamina.tril_indices(*args).tolist() == torch.tril_indices(*args).tolist()
+        assert lamina.triu_indices(*args).tolist() == torch.triu_indices(*args).tolist()
+    assert lamina.is_nonzero(lamina.tensor([2.0])) and not lamina.is_nonzero(lamina.tensor(0.0))
+    assert lamina.ones(2, 3).is_same_size(lamina.zeros(2, 3)) and not lamina.is_complex(lamina.ones(1))
+    with pytest.raises(RuntimeError, match="one value"):
+        lamina.is_nonzero(lamina.ones(2))
+    lamina.manual_seed(3)
+    r = lamina.randint_like(lamina.zeros(2, 3), 5)
+    assert tuple(r.shape) == (2, 3) and r.dtype == lamina.float32 and 0 <= r.numpy().min() and r.numpy().max() < 5
+    r = lamina.randint_like(lamina.zeros(50, dtype=lamina.int64), 2, 4)
+    assert set(r.tolist()) == {2, 3} and r.dtype == lamina.int64

@@ -268,3 +268,234 @@ def new_tensor(self: Tensor, data, *, dtype=None, device=None, requires_grad: bo
     check_device(device)
     arr = xp.array(data._data if isinstance(data, Tensor) else data, dtype=as_dtype(dtype) or self.dtype)
     return _new_leaf(arr, requires_grad)
+
+
+# ------------------------------------------------------------------------------ more compositions
+def trace(x: Tensor) -> Tensor:
+    """tr X = Σᵢ x_ii of a matrix."""
+    if x.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, got shape {tuple(x.shape)}")
+    return diagonal(x).sum()
+
+
+def fliplr(x: Tensor) -> Tensor:
+    """Reverse dim 1 (left ↔ right)."""
+    if x.ndim < 2:
+        raise RuntimeError(f"fliplr: expected at least 2 dims, got shape {tuple(x.shape)}")
+    return sh.flip(x, 1)
+
+
+def flipud(x: Tensor) -> Tensor:
+    """Reverse dim 0 (up ↔ down)."""
+    if x.ndim < 1:
+        raise RuntimeError("flipud: expected at least 1 dim, got a 0-d tensor")
+    return sh.flip(x, 0)
+
+
+def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by k·90° in the plane of ``dims`` (from the first towards the second): k = 1 is flip(dim1) then
+    a transpose of the two dims."""
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: dims must name 2 dims, got {dims}")
+    d0, d1 = (sh._axis(d, x.ndim, "rot90") for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"rot90: the two dims must differ, got {dims}")
+    k = int(k) % 4
+    if k == 1:
+        return sh.transpose(sh.flip(x, d1), d0, d1)
+    if k == 2:
+        return sh.flip(x, (d0, d1))
+    if k == 3:
+        return sh.flip(sh.transpose(x, d0, d1), d1)
+    return x * 1
+
+
+def ravel(x: Tensor) -> Tensor:
+    return sh.reshape(x, (-1,))
+
+
+def moveaxis(x: Tensor, source, destination) -> Tensor:
+    return sh.movedim(x, source, destination)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dim (a 0-d one becomes shape (1,))."""
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = tuple(sh.reshape(t, (1,)) if t.ndim == 0 else t for t in ts)
+    return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else out
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dims: () → (1, 1), (n,) → (1, n)."""
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+    out = tuple(sh.reshape(t, (1,) * (2 - t.ndim) + tuple(t.shape)) if t.ndim < 2 else t for t in ts)
+    return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else out
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dims: () → (1, 1, 1), (n,) → (1, n, 1), (m, n) → (m, n, 1)."""
+    ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
+
+    def up(t):
+        if t.ndim == 0:
+            return sh.reshape(t, (1, 1, 1))
+        if t.ndim == 1:
+            return sh.reshape(t, (1, t.shape[0], 1))
+        if t.ndim == 2:
+            return sh.unsqueeze(t, -1)
+        return t
+    out = tuple(up(t) for t in ts)
+    return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else out
+
+
+def column_stack(tensors) -> Tensor:
+    """Vectors as columns (n,) → (n, 1), then concatenated along dim 1."""
+    return sh.cat([sh.reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+def dstack(tensors) -> Tensor:
+    """Concatenate along dim 2 after ``atleast_3d``."""
+    return sh.cat(list(atleast_3d(list(tensors))), 2)
+
+
+def diagflat(x: Tensor, offset: int = 0) -> Tensor:
+    """The flattened input on diagonal ``offset`` of a square matrix."""
+    return diag_embed(sh.reshape(x, (-1,)), offset)
+
+
+def block_diag(*tensors) -> Tensor:
+    """The matrices (0-d and 1-d inputs as 1 × n rows) along the diagonal of one block matrix, zeros elsewhere."""
+    ms = [sh.reshape(t, (1, -1)) if t.ndim < 2 else t for t in (_as_tensor(t) for t in tensors)]
+    cols = sum(m.shape[1] for m in ms)
+    rows, left = [], 0
+    for m in ms:
+        pieces = []
+        if left:
+            pieces.append(_const(xp.zeros((m.shape[0], left), dtype=m.dtype)))
+        pieces.append(m)
+        right = cols - left - m.shape[1]
+        if right:
+            pieces.append(_const(xp.zeros((m.shape[0], right), dtype=m.dtype)))
+        rows.append(sh.cat(pieces, 1) if len(pieces) > 1 else m)
+        left += m.shape[1]
+    return sh.cat(rows, 0)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every tuple (a, b, …) of the inputs' elements, in row-major order, as the rows of a matrix."""
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return sh.stack([sh.reshape(g, (-1,)) for g in grids], 1)
+
+
+def chain_matmul(*matrices) -> Tensor:
+    out = matrices[0]
+    for m in matrices[1:]:
+        out = matmul(out, m)
+    return out
+
+
+def addcmul(input: Tensor, t1: Tensor, t2: Tensor, *, value=1) -> Tensor:
+    """input + value · t1 · t2."""
+    return input + t1 * t2 * value if value != 1 else input + t1 * t2
+
+
+def addcdiv(input: Tensor, t1: Tensor, t2: Tensor, *, value=1) -> Tensor:
+    """input + value · t1 / t2."""
+    return input + t1 / t2 * value if value != 1 else input + t1 / t2
+
+
+def addr(input, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    """β·input + α·(vec1 ⊗ vec2)."""
+    return _scaled_sum("addr", input, sh.unsqueeze(vec1, 1) * sh.unsqueeze(vec2, 0), beta, alpha)
+
+
+def ger(vec1: Tensor, vec2: Tensor) -> Tensor:
+    """The outer product vec1 vec2ᵀ."""
+    return sh.unsqueeze(vec1, 1) * sh.unsqueeze(vec2, 0)
+
+
+def dist(x: Tensor, y: Tensor, p=2) -> Tensor:
+    """‖x − y‖_p over every element."""
+    from .reduce import norm
+    return norm(x - y, p)
+
+
+def cdist(x1: Tensor, x2: Tensor, p=2.0) -> Tensor:
+    """Pairwise distances d_ij = ‖x1ᵢ − x2ⱼ‖_p between the rows of (…, m, d) and (…, n, d)."""
+    from .reduce import norm
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist: the inputs need the same last dim, got {tuple(x1.shape)} and {tuple(x2.shape)}")
+    return norm(sh.unsqueeze(x1, -2) - sh.unsqueeze(x2, -3), p, -1)
+
+
+def logaddexp(a: Tensor, b: Tensor) -> Tensor:
+    """log(eᵃ + eᵇ) = max(a, b) + log1p(e^{−|a − b|}) (no overflow)."""
+    return ew.maximum(a, b) + ew.log1p(ew.exp(-ew.abs(a - b)))
+
+
+def hypot(a: Tensor, b: Tensor) -> Tensor:
+    """√(a² + b²)."""
+    return ew.sqrt(a * a + b * b)
+
+
+def deg2rad(x: Tensor) -> Tensor:
+    return x * (3.141592653589793 / 180.0)
+
+
+def rad2deg(x: Tensor) -> Tensor:
+    return x * (180.0 / 3.141592653589793)
+
+
+def rsub(input: Tensor, other, *, alpha=1) -> Tensor:
+    """other − alpha · input."""
+    return other - (input * alpha if alpha != 1 else input)
+
+
+def positive(x: Tensor) -> Tensor:
+    return x
+
+
+def cross(a: Tensor, b: Tensor, dim=None) -> Tensor:
+    """a × b of 3-vectors along ``dim`` (default: the first dim of size 3)."""
+    if dim is None:
+        dim = next((i for i, s in enumerate(a.shape) if s == 3), None)
+        if dim is None:
+            raise RuntimeError(f"cross: no dim of size 3 in shape {tuple(a.shape)}")
+    d = sh._axis(dim, a.ndim, "cross")
+    if a.shape[d] != 3:
+        raise RuntimeError(f"cross: dim {dim} must have size 3, got {a.shape[d]}")
+    a0, a1, a2 = sh.unbind(a, d)
+    b0, b1, b2 = sh.unbind(b, d)
+    return sh.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle (j − i ≤ offset), row by row."""
+    from ..backend import check_device
+    check_device(device)
+    r, c = xp.nonzero(xp.tri(row, col, offset, dtype=bool))
+    return Tensor._make(xp.stack([r, c]).astype(as_dtype(dtype) or xp.int64))
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """The (2, N) row and column indices of the upper triangle (j − i ≥ offset), row by row."""
+    from ..backend import check_device
+    check_device(device)
+    r, c = xp.nonzero(~xp.tri(row, col, offset - 1, dtype=bool))
+    return Tensor._make(xp.stack([r, c]).astype(as_dtype(dtype) or xp.int64))
+
+
+def is_nonzero(x: Tensor) -> bool:
+    if x.numel() != 1:
+        raise RuntimeError(f"is_nonzero: expected a tensor of one value, got shape {tuple(x.shape)}")
+    return bool(x.item() != 0)
+
+
+def is_same_size(x: Tensor, other: Tensor) -> bool:
+    return tuple(x.shape) == tuple(other.shape)
+
+
+def is_complex(x: Tensor) -> bool:
+    return x.dtype.kind == "c"

@@ -224,3 +224,10 @@ METHODS.update({
     "new_zeros": _cx.new_zeros, "new_ones": _cx.new_ones, "new_empty": _cx.new_empty, "new_full": _cx.new_full,
     "new_tensor": _cx.new_tensor, "det": _lx.det, "inverse": _lx.inv, "slogdet": _lx.slogdet, "logdet": _logdet,
 })
+METHODS.update({
+    "trace": _cx.trace, "fliplr": _cx.fliplr, "flipud": _cx.flipud, "rot90": _cx.rot90, "ravel": _cx.ravel,
+    "moveaxis": _cx.moveaxis, "diagflat": _cx.diagflat, "addcmul": _cx.addcmul, "addcdiv": _cx.addcdiv,
+    "addr": _cx.addr, "ger": _cx.ger, "dist": _cx.dist, "logaddexp": _cx.logaddexp, "hypot": _cx.hypot,
+    "deg2rad": _cx.deg2rad, "rad2deg": _cx.rad2deg, "positive": _cx.positive, "cross": _cx.cross,
+    "is_nonzero": _cx.is_nonzero, "is_same_size": _cx.is_same_size, "is_complex": _cx.is_complex,
+})
