@@ -203,3 +203,70 @@ def is_floating_point(input) -> _builtins.bool:
 
 def numel(input) -> _builtins.int:
     return input.numel()
+
+
+# ------------------------------------------------------------------ PyTorch boilerplate (issue 14)
+# `torch.accelerator`, `torch.backends.cudnn`, `torch.utils.data` and `torch.utils.benchmark` reachable after `import lamina`
+from . import (  # noqa: E402
+    accelerator,
+    backends,
+    linalg,
+)
+from .linalg import matrix_power  # noqa: E402
+from .linalg import pinv as pinverse  # noqa: E402
+from .ops.compose_extra import (  # noqa: E402  # noqa: E402
+    addbmm,
+    addcdiv,
+    addcmul,
+    addmm,
+    addmv,
+    addr,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    baddbmm,
+    bincount,
+    block_diag,
+    cartesian_prod,
+    cdist,
+    chain_matmul,
+    column_stack,
+    cross,
+    cumprod,
+    deg2rad,
+    diag,
+    diag_embed,
+    diagflat,
+    diagonal,
+    dist,
+    dstack,
+    fliplr,
+    flipud,
+    ger,
+    hypot,
+    is_complex,
+    is_nonzero,
+    is_same_size,
+    kron,
+    lerp,
+    logaddexp,
+    meshgrid,
+    moveaxis,
+    positive,
+    rad2deg,
+    ravel,
+    roll,
+    rot90,
+    rsub,
+    trace,
+    tril,
+    tril_indices,
+    triu,
+    triu_indices,
+)
+from .ops.linalg_extra import det, einsum, slogdet  # noqa: E402
+from .ops.linalg_extra import inv as inverse  # noqa: E402
+from .ops.methods import _logdet as logdet  # noqa: E402
+from .tensor import randint_like  # noqa: E402
+from .utils import benchmark as _utils_benchmark  # noqa: E402
+from .utils import data as _utils_data  # noqa: E402

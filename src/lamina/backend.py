@@ -65,8 +65,22 @@ def is_floating(dtype) -> bool:
 
 
 # ----------------------------------------------------------------------------- devices
+# the device types PyTorch names; lamina computes on the first only
+DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu", "meta", "hip", "xla", "mtia", "privateuseone")
+
+
+def cpu_only_message(what: str, dev) -> str:
+    """The one line every use of a non-CPU device gives."""
+    return (f"{what}: lamina runs on the CPU only; got device {str(dev)!r} "
+            "(lamina.cuda.is_available() is False). Use 'cpu'.")
+
+
 class device:
-    """A device. lamina computes on the CPU; ``device('cpu')`` exists so PyTorch code runs unchanged."""
+    """A device, as ``torch.device``: ``device('cpu')``, ``device('cuda', 0)``, ``device('cuda:1')``.
+
+    Any of PyTorch's device types builds a device object (so ``device = lamina.device('cuda' if … else
+    'cpu')`` lines run), but lamina computes on the CPU: putting a tensor or a module on another device
+    (``x.to(dev)``, ``zeros(…, device=dev)``, ``model.to(dev)``) raises one clear error."""
 
     __slots__ = ("type", "index")
 
@@ -76,37 +90,46 @@ class device:
         name = str(type)
         if ":" in name:
             name, _, idx = name.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"device: invalid device string {str(type)!r} (expected e.g. 'cpu' or 'cuda:0')")
             index = int(idx)
-        if name != "cpu":
-            raise RuntimeError(
-                f"device: lamina runs on the CPU only; got device {str(type)!r}. "
-                "Use 'cpu' (lamina.cuda.is_available() is False)."
-            )
+        if name not in DEVICE_TYPES:
+            raise RuntimeError(f"device: unknown device type {name!r}; expected one of {', '.join(DEVICE_TYPES)}")
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"device: the index must be a non-negative int, got {index!r}")
         self.type, self.index = name, index
 
     def __repr__(self):
-        return f"device(type='{self.type}')"
+        return f"device(type='{self.type}')" if self.index is None else \
+            f"device(type='{self.type}', index={self.index})"
 
     def __str__(self):
-        return self.type
+        return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
         try:
-            return device(other).type == self.type
+            o = device(other)
         except (RuntimeError, TypeError, ValueError):
             return False
+        return o.type == self.type and o.index == self.index
 
     def __hash__(self):
-        return hash(self.type)
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (self.type, self.index))
 
 
 CPU = device("cpu")
 
 
-def check_device(dev) -> None:
-    """Accept None, 'cpu' or device('cpu'); anything else raises a clear error."""
-    if dev is not None:
-        device(dev)
+def check_device(dev, what: str = "device") -> None:
+    """Accept None, 'cpu', 'cpu:0' or a cpu device; any other device raises one clear line."""
+    if dev is None:
+        return
+    d = dev if isinstance(dev, device) else device(dev)
+    if d.type != "cpu":
+        raise RuntimeError(cpu_only_message(what, dev))
 
 
 class _Cuda:

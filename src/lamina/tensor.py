@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import _mode
-from .backend import CPU, as_dtype, check_device, get_default_dtype, rng, xp
+from .backend import CPU, as_dtype, check_device, cpu_only_message, get_default_dtype, rng, xp
 
 if TYPE_CHECKING:  # the methods the ops attach (lamina/ops/methods.py), as a type checker sees them
     from ._tensor_methods import TensorMethods as _Methods
@@ -106,6 +106,26 @@ class Tensor(_Methods):
     def is_cuda(self) -> bool:
         return False
 
+    @property
+    def is_xpu(self) -> bool:
+        return False
+
+    @property
+    def is_mps(self) -> bool:
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
+
+    @property
+    def is_meta(self) -> bool:
+        return False
+
+    def get_device(self) -> int:
+        """-1: the CPU (PyTorch's answer for a CPU tensor)."""
+        return -1
+
     def size(self, dim=None):
         return self._data.shape if dim is None else self._data.shape[dim]
 
@@ -180,6 +200,16 @@ class Tensor(_Methods):
 
     __hash__ = object.__hash__
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"``: a tensor of one value formats as that value (``format(t.item(), spec)``);
+        a larger tensor formats as ``str(t)`` and only with an empty spec."""
+        if self._data.size == 1 and (spec or self._data.ndim == 0):
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"Tensor.__format__: format spec {spec!r} needs a tensor of one value, "
+                            f"got shape {tuple(self.shape)} (format t.item() or t.tolist())")
+        return str(self)
+
     def __repr__(self):
         body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4)
         extras = []
@@ -196,7 +226,7 @@ class Tensor(_Methods):
         return self
 
     def cuda(self, *args, **kwargs):
-        raise RuntimeError("cuda: lamina runs on the CPU only (lamina.cuda.is_available() is False)")
+        raise RuntimeError(cpu_only_message("cuda", "cuda"))
 
     def contiguous(self):
         return self
@@ -564,11 +594,47 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
     return _new(arr.astype(d, copy=False), None, requires_grad)
 
 
-def randint(low, high=None, size=(), generator=None, dtype=None, device=None) -> Tensor:
+_NO = object()  # an argument not given
+
+
+def randint(*args, low=_NO, high=_NO, size=_NO, generator=None, dtype=None, device=None,
+            requires_grad=False) -> Tensor:
+    """Integers drawn uniformly from [low, high) (low = 0 unless given), as ``torch.randint``:
+    ``randint(high, size)``, ``randint(low, high, size)``, or any of them as keywords."""
     check_device(device)
+    given = [a for a in (low, high, size) if a is not _NO]
+    if len(args) + len(given) not in (2, 3) or len(args) > 3:
+        raise TypeError(f"randint: expected (high, size) or (low, high, size), got {len(args)} positional "
+                        f"argument(s) and keywords {[n for n, a in zip(('low', 'high', 'size'), (low, high, size)) if a is not _NO]}")
+    vals = list(args)
+    if size is _NO:
+        size = vals.pop() if vals else _NO
+    if high is _NO:
+        high = vals.pop() if vals else _NO
+    if low is _NO:
+        low = vals.pop() if vals else 0
+    if vals or size is _NO or high is _NO:
+        raise TypeError("randint: expected (high, size) or (low, high, size)")
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, Tensor):
+            v = v.item()
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"randint: argument '{name}' must be an int, not {type(v).__name__}")
+    low, high = int(low), int(high)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"randint: argument 'size' must be a tuple of ints, not {type(size).__name__}")
+    if low >= high:
+        raise RuntimeError(f"randint: expected low < high, got low={low} >= high={high}")
+    return _new(rng(generator).integers(low, high, size=_size((size,)), dtype=np.int64), dtype or np.int64,
+                requires_grad)
+
+
+def randint_like(t, low=0, high=None, *, dtype=None, generator=None, device=None, requires_grad=False) -> Tensor:
+    """``randint`` with ``t``'s shape and dtype: ``randint_like(t, high)`` or ``randint_like(t, low, high)``."""
     if high is None:
         low, high = 0, low
-    return _new(rng(generator).integers(low, high, size=_size((size,))), dtype or np.int64, False)
+    return randint(low, high, tuple(t.shape), generator=generator, dtype=dtype or t.dtype, device=device,
+                   requires_grad=requires_grad)
 
 
 def randperm(n, generator=None, dtype=None, device=None) -> Tensor:

@@ -150,6 +150,37 @@ CASES = [
 ]
 
 
+# issue 14 (ports): einsum and the matrix functions of lamina.linalg; a factorisation is checked through
+# functions its sign choices do not change (eigenvalues, squared eigen/singular vectors)
+_SPD = _rn(60, 3, 3) @ _rn(60, 3, 3).T + np.eye(3)
+_WELL = _rn(61, 3, 3) + 3 * np.eye(3)
+
+
+def _eigh_parts(lib):
+    return lambda a: (lambda w, v: w + v * v)(*lib.linalg.eigh((a + a.mT) * 0.5))
+
+
+def _svd_parts(lib):
+    return lambda a: (lambda u, s, vh: (u * u) @ (vh * vh) * s)(*lib.linalg.svd(a, full_matrices=False))
+
+
+CASES += [
+    ("Einsum", lambda a, b, c: lamina.einsum("bij,jk,bk->bi", a, b, c) + lamina.einsum("ii->i", b[:, :3]).sum(),
+     lambda a, b, c: torch.einsum("bij,jk,bk->bi", a, b, c) + torch.einsum("ii->i", b[:, :3]).sum(),
+     [_rn(62, 2, 2, 3), _rn(63, 3, 4), _rn(64, 2, 4)], {}),
+    ("Inv Solve", lambda a, b: lamina.linalg.inv(a) + lamina.linalg.solve(a, b),
+     lambda a, b: torch.linalg.inv(a) + torch.linalg.solve(a, b), [_WELL, _rn(65, 3, 3)], {}),
+    ("Det LogAbsDet", lambda a: lamina.linalg.det(a) + lamina.linalg.slogdet(a)[1],
+     lambda a: torch.linalg.det(a) + torch.linalg.slogdet(a)[1], [_WELL], {}),
+    ("Cholesky", lambda a: lamina.linalg.cholesky((a + a.mT) * 0.5), lambda a: torch.linalg.cholesky((a + a.mT) * 0.5),
+     [_SPD], {}),
+    ("Eigh", _eigh_parts(lamina), _eigh_parts(torch), [_rn(66, 4, 4)], {}),
+    # no forward-mode rule for QR and SVD (reverse mode and second order are checked)
+    ("QR", lambda a: lamina.linalg.qr(a)[0] + lamina.linalg.qr(a)[1].sum(),
+     lambda a: torch.linalg.qr(a)[0] + torch.linalg.qr(a)[1].sum(), [_rn(67, 5, 3)], {"fwd": False}),
+    ("SVD", _svd_parts(lamina), _svd_parts(torch), [_rn(68, 4, 3)], {"fwd": False}),
+]
+
 
 def _unary_cases():
     """A case for each function declared with ``unary`` whose op no case above names: checked against

@@ -10,6 +10,7 @@ for one direction v: cheap when a function has few inputs and many outputs.
 """
 from __future__ import annotations
 
+import weakref
 from collections import namedtuple
 
 from .. import _mode
@@ -17,16 +18,21 @@ from ..backend import xp
 from ..tensor import Tensor
 from .op import Op, run1
 
+# the dual tensors ``make_dual`` made while a level is active (weakly held): leaving the outermost
+# level drops their tangents, so a later level does not see a tangent of an earlier one
+_duals: list = []
+
 
 class dual_level:
-    """Turn on tangent propagation for the enclosed code."""
+    """Turn on tangent propagation for the enclosed code. Tangents live only as long as the level:
+    after the outermost ``with`` block ``unpack_dual(y).tangent`` is None (as in PyTorch)."""
 
     def __enter__(self):
-        _mode.fw_level += 1
+        enter_dual_level()
         return self
 
     def __exit__(self, *exc):
-        _mode.fw_level -= 1
+        exit_dual_level()
         return False
 
 
@@ -35,7 +41,15 @@ def enter_dual_level():
 
 
 def exit_dual_level():
+    if _mode.fw_level <= 0:
+        raise RuntimeError("exit_dual_level: no forward-mode dual level is active")
     _mode.fw_level -= 1
+    if not _mode.fw_level and _duals:
+        for ref in _duals:
+            t = ref()
+            if t is not None:
+                t._tangent = None
+        _duals.clear()
 
 
 class Alias(Op):
@@ -68,6 +82,7 @@ def make_dual(primal: Tensor, tangent: Tensor) -> Tensor:
         tangent = tangent.to(primal.dtype)
     out = alias(primal) if primal.requires_grad else Tensor._make(primal._data)
     out._tangent = tangent
+    _duals.append(weakref.ref(out))
     return out
 
 
@@ -75,5 +90,6 @@ UnpackedDual = namedtuple("UnpackedDual", ["primal", "tangent"])
 
 
 def unpack_dual(t: Tensor) -> UnpackedDual:
+    """(primal, tangent); the tangent is None outside every dual level (it belonged to a level now left)."""
     p = Tensor._make(t._data, t.requires_grad, t._node)
-    return UnpackedDual(p, t._tangent)
+    return UnpackedDual(p, t._tangent if _mode.fw_level else None)

@@ -121,6 +121,14 @@ class Op:
     def name(self) -> str:
         return type(self).__name__
 
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's ``grad_fn.next_functions``: one ``(node, 0)`` per input — the op that made it, an
+        ``AccumulateGrad`` (``.variable`` is the leaf) for a leaf that requires grad, else None."""
+        from .accumulate import AccumulateGrad
+        return tuple((x._node if x._node is not None else AccumulateGrad(x) if x.requires_grad else None, 0)
+                     for x in (self.inputs or ()))
+
     def __repr__(self):
         return f"<{self.name()}>"
 

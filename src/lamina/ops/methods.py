@@ -204,3 +204,30 @@ def write_stub() -> None:
     """Rewrite the stub after changing the table:
     ``python -c "from lamina.ops.methods import write_stub; write_stub()"``."""
     STUB_PATH.write_text(render_stub(), encoding="utf-8")
+
+
+# --------------------------------------------------------------------- issue 14 (ports): composed ops and matrix functions
+from . import compose_extra as _cx  # noqa: E402
+from . import linalg_extra as _lx  # noqa: E402
+
+
+def _logdet(self) -> Tensor:
+    """log det A (nan where det A < 0, as PyTorch)."""
+    sign, logabs = _lx.slogdet(self)
+    return ew.where(sign._data > 0, logabs, float("nan")) if (sign._data <= 0).any() else logabs
+
+
+METHODS.update({
+    "tril": _cx.tril, "triu": _cx.triu, "diagonal": _cx.diagonal, "diag": _cx.diag, "diag_embed": _cx.diag_embed,
+    "cumprod": _cx.cumprod, "kron": _cx.kron, "roll": _cx.roll, "lerp": _cx.lerp, "addmm": _cx.addmm,
+    "addmv": _cx.addmv, "baddbmm": _cx.baddbmm, "addbmm": _cx.addbmm, "bincount": _cx.bincount,
+    "new_zeros": _cx.new_zeros, "new_ones": _cx.new_ones, "new_empty": _cx.new_empty, "new_full": _cx.new_full,
+    "new_tensor": _cx.new_tensor, "det": _lx.det, "inverse": _lx.inv, "slogdet": _lx.slogdet, "logdet": _logdet,
+})
+METHODS.update({
+    "trace": _cx.trace, "fliplr": _cx.fliplr, "flipud": _cx.flipud, "rot90": _cx.rot90, "ravel": _cx.ravel,
+    "moveaxis": _cx.moveaxis, "diagflat": _cx.diagflat, "addcmul": _cx.addcmul, "addcdiv": _cx.addcdiv,
+    "addr": _cx.addr, "ger": _cx.ger, "dist": _cx.dist, "logaddexp": _cx.logaddexp, "hypot": _cx.hypot,
+    "deg2rad": _cx.deg2rad, "rad2deg": _cx.rad2deg, "positive": _cx.positive, "cross": _cx.cross,
+    "is_nonzero": _cx.is_nonzero, "is_same_size": _cx.is_same_size, "is_complex": _cx.is_complex,
+})

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from ...backend import as_dtype, check_device, float16, float32, float64, xp
+from ...backend import as_dtype, check_device, cpu_only_message, float16, float32, float64, xp
 from ...tensor import Parameter, Tensor
 from .._array import _array_of, _writable_array
 
@@ -373,7 +373,7 @@ class Module:
         return self
 
     def cuda(self, *args, **kwargs):
-        raise RuntimeError("cuda: lamina runs on the CPU only (lamina.cuda.is_available() is False)")
+        raise RuntimeError(cpu_only_message("cuda", "cuda"))
 
     # ---------------------------------------------------------------------- state
     def state_dict(self, destination=None, prefix: str = "", keep_vars: bool = False) -> OrderedDict[str, Tensor]:
