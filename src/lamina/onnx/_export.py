@@ -67,24 +67,36 @@ def _tracing(model: Module, opset: int) -> Iterator[None]:
     all of it undone afterwards."""
     modes = [(m, m.training) for m in model.modules()]
     frozen = [p for p in model.parameters() if not p.requires_grad and p.dtype.kind == "f"]
-    handles = []
+    handles: list = []
     try:
         model.eval()
-        for p in frozen:
-            p.requires_grad = True
-        for path, m in model.named_modules():
-            convert = layer_converter(m, opset)
-            if convert is not None:
-                handles.append(m.register_forward_hook(_layer_hook(path, convert)))
+        _set_requires_grad(frozen, True)
+        _hook_layers(model, opset, handles)
         with enable_grad():
             yield
     finally:
-        for h in handles:
-            h.remove()
-        for p in frozen:
-            p.requires_grad = False
-        for m, training in modes:
-            m.training = training
+        _undo_tracing(handles, frozen, modes)
+
+
+def _set_requires_grad(params: list, flag: bool) -> None:
+    for p in params:
+        p.requires_grad = flag
+
+
+def _hook_layers(model: Module, opset: int, handles: list) -> None:
+    """A forward hook on each layer exported whole; each handle goes into ``handles`` as soon as it exists."""
+    for path, m in model.named_modules():
+        convert = layer_converter(m, opset)
+        if convert is not None:
+            handles.append(m.register_forward_hook(_layer_hook(path, convert)))
+
+
+def _undo_tracing(handles: list, frozen: list, modes: list) -> None:
+    for h in handles:
+        h.remove()
+    _set_requires_grad(frozen, False)
+    for m, training in modes:
+        m.training = training
 
 
 def _walk(outputs: list[Tensor]) -> list:
@@ -96,15 +108,17 @@ def _walk(outputs: list[Tensor]) -> list:
         node, done = stack.pop()
         if done:
             order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for t in reversed(node.inputs or ()):
-            if isinstance(t, Tensor) and t._node is not None and id(t._node) not in seen:
-                stack.append((t._node, False))
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((n, False) for n in _unseen_input_nodes(node, seen))
     return order
+
+
+def _unseen_input_nodes(node, seen: set[int]) -> list:
+    """The recorded nodes of ``node``'s tensor inputs not walked yet, last input first."""
+    tensors = [t for t in reversed(node.inputs or ()) if isinstance(t, Tensor)]
+    return [t._node for t in tensors if t._node is not None and id(t._node) not in seen]
 
 
 def _as_tuple(args) -> tuple:
@@ -138,18 +152,29 @@ def _dynamic_axes(dynamic_axes, shapes: dict[str, tuple]) -> dict[str, dict[int,
         if key not in shapes:
             raise ExportError(f"onnx.export: dynamic_axes names {key!r}, which is neither an input nor an output "
                               f"name (names: {sorted(shapes)})")
-        rank = len(shapes[key])
-        pairs = axes.items() if isinstance(axes, dict) else ((a, f"{key}_dim{a}") for a in axes)
         out[key] = {}
-        for a, dim in pairs:
-            if not isinstance(a, (int, np.integer)) or not -rank <= a < max(rank, 1) or rank == 0:
-                raise ExportError(f"onnx.export: dynamic_axes[{key!r}] axis {a!r} is out of range for a tensor of "
-                                  f"shape {shapes[key]}")
-            if not isinstance(dim, str) or not dim:
-                raise ExportError(f"onnx.export: dynamic_axes[{key!r}][{a}] must name the dim with a non-empty "
-                                  f"string, got {dim!r}")
-            out[key][int(a) % rank] = dim
+        _axes_of(key, axes, shapes[key], out[key])
     return out
+
+
+def _axes_of(key: str, axes, shape: tuple, into: dict[int, str]) -> None:
+    """{axis: dim name} of one tensor of ``shape`` into ``into``, from {axis: dim name} or [axis, …]
+    (default name ``{key}_dim{axis}``)."""
+    rank = len(shape)
+    pairs = axes.items() if isinstance(axes, dict) else ((a, f"{key}_dim{a}") for a in axes)
+    for a, dim in pairs:
+        _check_axis(key, a, dim, shape)
+        into[int(a) % rank] = dim
+
+
+def _check_axis(key: str, a, dim, shape: tuple) -> None:
+    rank = len(shape)
+    if not isinstance(a, (int, np.integer)) or not -rank <= a < max(rank, 1) or rank == 0:
+        raise ExportError(f"onnx.export: dynamic_axes[{key!r}] axis {a!r} is out of range for a tensor of "
+                          f"shape {shape}")
+    if not isinstance(dim, str) or not dim:
+        raise ExportError(f"onnx.export: dynamic_axes[{key!r}][{a}] must name the dim with a non-empty "
+                          f"string, got {dim!r}")
 
 
 def _opset(opset_version) -> int:
@@ -213,27 +238,32 @@ class _Exporter:
             self.node_values[id(node)] = self.node_values[id(node.inputs[0]._node)][node.k]
             return
         ins = [self.value(t) for t in node.inputs if isinstance(t, Tensor)]
-        if isinstance(node, LayerNode):
-            fn = node.convert
-            label = f"{type(node.module).__name__} layer" + (f" '{node.path}'" if node.path else "")
-            outs = node.outs
-        else:
-            fn = converter_for(node)
-            label = f"{type(node).__name__} op"
-            outs = [node.out]
+        fn, op, label, outs = _converter(node)
         first = np.asarray(outs[0])
-        ctx = Ctx(self.g, node.module if isinstance(node, LayerNode) else node, ins, first.shape, first.dtype, label,
-                  self.input_arrays, self.leaf)
+        ctx = Ctx(self.g, op, ins, first.shape, first.dtype, label, self.input_arrays, self.leaf)
         res = fn(ctx)
-        results = res if isinstance(res, list) else [res]
-        values = []
-        for (name, sym), arr in zip(results, outs):
-            arr = np.asarray(arr)
-            if len(sym) != arr.ndim:
-                raise ExportError(f"onnx.export: internal error converting {label}: symbolic shape {sym} for a "
-                                  f"result of shape {arr.shape}")
-            values.append(Value(name, arr.shape, arr.dtype, tuple(sym)))
+        values = _result_values(res if isinstance(res, list) else [res], outs, label)
         self.node_values[id(node)] = values if isinstance(res, list) else values[0]
+
+
+def _converter(node) -> tuple[Any, Any, str, list]:
+    """(converter, what its Ctx holds as the op, label for errors, traced output arrays) of a recorded node."""
+    if isinstance(node, LayerNode):
+        label = f"{type(node.module).__name__} layer" + (f" '{node.path}'" if node.path else "")
+        return node.convert, node.module, label, node.outs
+    return converter_for(node), node, f"{type(node).__name__} op", [node.out]
+
+
+def _result_values(results: list, outs: list, label: str) -> list[Value]:
+    """The ``Value`` of each converter result (name, symbolic shape), checked against its traced array."""
+    values = []
+    for (name, sym), arr in zip(results, outs):
+        arr = np.asarray(arr)
+        if len(sym) != arr.ndim:
+            raise ExportError(f"onnx.export: internal error converting {label}: symbolic shape {sym} for a "
+                              f"result of shape {arr.shape}")
+        values.append(Value(name, arr.shape, arr.dtype, tuple(sym)))
+    return values
 
 
 def _value_info(helper, name: str, v: Value, dims: dict[int, str] | None):
@@ -268,28 +298,71 @@ def export(model, args, f=None, *, input_names=None, output_names=None, dynamic_
     ``{"input": {0: "batch"}, "output": {0: "batch"}}`` (or ``{"input": [0]}``). ``opset_version``:
     default 17. The model is traced in eval mode (dropout off, BatchNorm on its running averages) and
     put back in its mode afterwards. A layer or op ONNX cannot express raises ``ExportError`` naming it."""
+    onnx, helper = _import_onnx()
+    if not isinstance(model, Module):
+        raise ExportError(f"onnx.export: model must be a lamina.nn.Module, got {type(model).__name__}")
+    opset = _opset(opset_version)
+    call_args, tensors = _example(args)
+    in_names = _names(input_names, len(tensors), "input", "input_names")
+
+    g = Graph(opset)
+    ex = _Exporter(model, g)
+    traced = [Tensor._make(t._data, True) if t.dtype.kind == "f" else Tensor._make(t._data) for t in tensors]
+    outputs = _trace(model, call_args, traced, opset)
+    out_names = _names(output_names, len(outputs), "output", "output_names")
+    axes = _io_axes(dynamic_axes, in_names, traced, out_names, outputs)
+
+    inputs = [_graph_input(ex, t, name, axes.get(name, {})) for t, name in zip(traced, in_names)]
+    for name in out_names:
+        g.reserve(name)
+    for node in _walk(outputs):
+        ex.convert(node)
+    out_infos = _graph_outputs(ex, helper, outputs, out_names, axes)
+    _check_inputs_used(ex, inputs)
+
+    graph = helper.make_graph(g.nodes, type(model).__name__,
+                              [_value_info(helper, v.name, v, axes.get(v.name)) for v in inputs], out_infos,
+                              g.initializers)
+    proto = helper.make_model(graph, producer_name="lamina", opset_imports=[helper.make_opsetid("", opset)])
+    proto.ir_version = helper.find_min_ir_version_for(list(proto.opset_import))
+    onnx.checker.check_model(proto)
+    if f is not None:
+        _write(proto, f)
+    return proto
+
+
+def _example(args) -> tuple[tuple, list[Tensor]]:
+    """(the call's arguments, the tensors among them) of the example input."""
+    call_args = _as_tuple(args)
+    tensors = [a for a in call_args if isinstance(a, Tensor)]
+    if not tensors:
+        raise ExportError("onnx.export: the example input holds no Tensor")
+    return call_args, tensors
+
+
+def _io_axes(dynamic_axes, in_names: list[str], traced: list[Tensor], out_names: list[str],
+             outputs: list[Tensor]) -> dict[str, dict[int, str]]:
+    """The checked ``dynamic_axes`` of the named inputs and outputs (whose names may not overlap)."""
+    shapes = {**{n: tuple(t.shape) for n, t in zip(in_names, traced)},
+              **{n: tuple(o.shape) for n, o in zip(out_names, outputs)}}
+    axes = _dynamic_axes(dynamic_axes, shapes)
+    if set(in_names) & set(out_names):
+        raise ExportError(f"onnx.export: input and output names overlap: {sorted(set(in_names) & set(out_names))}")
+    return axes
+
+
+def _import_onnx():
+    """(onnx, onnx.helper), or an ImportError saying how to install onnx."""
     try:
         import onnx
         from onnx import helper
     except ImportError:
         raise ImportError("lamina.onnx.export needs the onnx package: pip install onnx (or lamina[onnx])") from None
-    if not isinstance(model, Module):
-        raise ExportError(f"onnx.export: model must be a lamina.nn.Module, got {type(model).__name__}")
-    opset = _opset(opset_version)
-    call_args = _as_tuple(args)
-    tensors = [a for a in call_args if isinstance(a, Tensor)]
-    if not tensors:
-        raise ExportError("onnx.export: the example input holds no Tensor")
-    in_names = _names(input_names, len(tensors), "input", "input_names")
+    return onnx, helper
 
-    g = Graph(opset)
-    ex = _Exporter(model, g)
-    traced, inputs = [], []
-    for t in tensors:
-        if t.dtype.kind == "f":
-            traced.append(Tensor._make(t._data, True))
-        else:
-            traced.append(Tensor._make(t._data))
+
+def _trace(model: Module, call_args: tuple, traced: list[Tensor], opset: int) -> list[Tensor]:
+    """The model's outputs from one traced call, its tensor arguments replaced in order by ``traced``."""
     it = iter(traced)
     call = tuple(next(it) if isinstance(a, Tensor) else a for a in call_args)
     with _tracing(model, opset):
@@ -297,27 +370,26 @@ def export(model, args, f=None, *, input_names=None, output_names=None, dynamic_
     outputs = list(out) if isinstance(out, (tuple, list)) else [out]
     if not outputs or not all(isinstance(o, Tensor) for o in outputs):
         raise ExportError(f"onnx.export: the model must return a Tensor or a tuple of Tensors, got {type(out).__name__}")
-    out_names = _names(output_names, len(outputs), "output", "output_names")
-    shapes = {**{n: tuple(t.shape) for n, t in zip(in_names, traced)},
-              **{n: tuple(o.shape) for n, o in zip(out_names, outputs)}}
-    axes = _dynamic_axes(dynamic_axes, shapes)
-    if set(in_names) & set(out_names):
-        raise ExportError(f"onnx.export: input and output names overlap: {sorted(set(in_names) & set(out_names))}")
+    return outputs
 
-    for t, name in zip(traced, in_names):
-        g.reserve(name)
-        dims = axes.get(name, {})
-        for i, dim in dims.items():
-            if "*" in dim or g.dim_sizes.setdefault(dim, t.shape[i]) != t.shape[i]:
-                raise ExportError(f"onnx.export: dynamic dim {dim!r} of input {name!r} has size {t.shape[i]} in the "
-                                  f"example, another input's {dim!r} has size {g.dim_sizes[dim]}"
-                                  if "*" not in dim else f"onnx.export: dynamic dim name {dim!r} may not hold '*'")
-        inputs.append(ex.add_input(t, name, tuple(dims.get(i) for i in range(t.ndim))))
-    for name in out_names:
-        g.reserve(name)
-    for node in _walk(outputs):
-        ex.convert(node)
 
+def _graph_input(ex: _Exporter, t: Tensor, name: str, dims: dict[int, str]) -> Value:
+    """The graph input ``name`` of traced tensor ``t``, its dims in ``dims`` named (one size per name)."""
+    g = ex.g
+    g.reserve(name)
+    for i, dim in dims.items():
+        if "*" in dim or g.dim_sizes.setdefault(dim, t.shape[i]) != t.shape[i]:
+            raise ExportError(f"onnx.export: dynamic dim {dim!r} of input {name!r} has size {t.shape[i]} in the "
+                              f"example, another input's {dim!r} has size {g.dim_sizes[dim]}"
+                              if "*" not in dim else f"onnx.export: dynamic dim name {dim!r} may not hold '*'")
+    return ex.add_input(t, name, tuple(dims.get(i) for i in range(t.ndim)))
+
+
+def _graph_outputs(ex: _Exporter, helper, outputs: list[Tensor], out_names: list[str],
+                   axes: dict[str, dict[int, str]]) -> list:
+    """The value infos of the graph outputs; the node making each output is renamed to its output name
+    (an Identity for an input returned as it is, or a value returned twice)."""
+    g = ex.g
     renames: dict[str, str] = {}
     produced = {o for n in g.nodes for o in n.output}
     out_infos = []
@@ -333,21 +405,20 @@ def export(model, args, f=None, *, input_names=None, output_names=None, dynamic_
             g.add("Identity", [renames.get(v.name, v.name)], outputs=[name])
         out_infos.append(_value_info(helper, name, v, axes.get(name)))
     _rename(g.nodes, renames)
+    return out_infos
+
+
+def _check_inputs_used(ex: _Exporter, inputs: list[Value]) -> None:
     for v in inputs:
-        if v.name not in ex.used and not any(v.name in n.input for n in g.nodes):
+        if v.name not in ex.used and not any(v.name in n.input for n in ex.g.nodes):
             raise ExportError(f"onnx.export: input '{v.name}' does not reach the outputs: the forward ignores it or "
                               "cut the graph (detach(), .numpy(), no_grad())")
 
-    graph = helper.make_graph(g.nodes, type(model).__name__,
-                              [_value_info(helper, v.name, v, axes.get(v.name)) for v in inputs], out_infos,
-                              g.initializers)
-    proto = helper.make_model(graph, producer_name="lamina", opset_imports=[helper.make_opsetid("", opset)])
-    proto.ir_version = helper.find_min_ir_version_for(list(proto.opset_import))
-    onnx.checker.check_model(proto)
-    if f is not None:
-        data = proto.SerializeToString()
-        if isinstance(f, (str, os.PathLike)):
-            atomic_write(f, data)
-        else:
-            f.write(data)
-    return proto
+
+def _write(proto, f) -> None:
+    """Serialized ``proto`` to a path (atomically) or a binary file object."""
+    data = proto.SerializeToString()
+    if isinstance(f, (str, os.PathLike)):
+        atomic_write(f, data)
+    else:
+        f.write(data)
