@@ -129,7 +129,8 @@ def test_layer_exports(name):
 def test_every_layer_of_nn_has_a_case():
     """A layer added to lamina.nn needs a case here (losses are not layers of a model to export)."""
     layers = {n for n in nn.__all__ if isinstance(getattr(nn, n), type) and issubclass(getattr(nn, n), nn.Module)}
-    containers = {"Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"}
+    containers = {"Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+                  "DataParallel"}  # DataParallel calls its module: exported through it
     losses = {n for n in layers if n.endswith("Loss")}
     covered = {k.split("_")[0] for k in LAYERS} | {"Dropout1d", "AlphaDropout"}
     assert layers - containers - losses - covered == set()
