@@ -139,11 +139,15 @@ def main() -> None:
     ap.add_argument("--ref", default="HEAD~1", help="the earlier commit (default HEAD~1)")
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--only", nargs="*", choices=list(WORKLOADS), help="a subset of the workloads")
+    ap.add_argument("--clock", choices=["wall", "thread"], default="wall",
+                    help="wall: perf_counter; thread: this thread's CPU time (time.thread_time), which a loaded "
+                         "machine's preemption does not inflate; use it with one BLAS thread (OMP_NUM_THREADS=1)")
     args = ap.parse_args()
     old = import_commit(args.ref)
     import lamina.models
     importlib.import_module(old.__name__ + ".models")
-    print(f"lamina (working tree) vs {args.ref}; {machine_info()}")
+    clock = time.perf_counter if args.clock == "wall" else time.thread_time
+    print(f"lamina (working tree) vs {args.ref}; {machine_info()}; clock {args.clock}")
     print(f"{'workload':<8} {'current':>12} {args.ref:>12} {'ratio':>7}   (median over {args.rounds} rounds; "
           "ratio < 1: the current tree is faster)")
     for name in args.only or WORKLOADS:
@@ -156,10 +160,10 @@ def main() -> None:
             order = ("new", "old") if r % 2 == 0 else ("old", "new")
             for key in order:
                 fn, n = runs[key]
-                t0 = time.perf_counter()
+                t0 = clock()
                 for _ in range(n):
                     fn()
-                times[key].append((time.perf_counter() - t0) / n)
+                times[key].append((clock() - t0) / n)
         ratio = median([a / b for a, b in zip(times["new"], times["old"])])
         print(f"{name:<8} {median(times['new']) * 1e6:>10.1f}µs {median(times['old']) * 1e6:>10.1f}µs {ratio:>7.3f}")
 

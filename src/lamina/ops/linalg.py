@@ -81,7 +81,7 @@ def _check(a: Tensor, b: Tensor):
             f"matmul: cannot multiply shapes {a.shape} and {b.shape}: the first operand's last dim ({k_a}) "
             f"must equal the second operand's {which} ({k_b})"
         )
-    if a.ndim > 2 and b.ndim > 2:
+    if a.ndim > 2 and b.ndim > 2 and a.shape[:-2] != b.shape[:-2]:
         try:
             xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:

@@ -34,7 +34,7 @@ from .elementwise import sigmoid
 from .layers import Embedding as _Lookup
 from .layers import EmbeddingScatter as _Scatter
 from .layers import plain_backward
-from .linalg import matmul
+from .linalg import _mm, matmul
 from .reduce import mean as tmean
 from .reduce import sum as tsum
 from .shape import expand, squeeze, transpose, unsqueeze
@@ -108,14 +108,14 @@ class NegativeSamplingLoss(Op):
         gin = gout = None
         if self.needs[0]:
             if self.combine == "each":
-                gv = matmul(c, U)                                         # (N, S, dim)
+                gv = _mm(c, U, False, False)                              # (N, S, dim)
             else:
                 gh = squeeze(matmul(unsqueeze(c, 1), U), 1) * (1.0 / S)  # (N, dim)
                 gv = expand(unsqueeze(gh, 1), n, S, gh.shape[-1])
             gin = self._to_grad(0, self.idx_in, gv)
         if self.needs[1]:
             if self.combine == "each" and S > 1:
-                gu = matmul(transpose(c, 1, 2), V)                        # (N, T, dim)
+                gu = _mm(c, V, True, False)                               # cᵀ V: (N, T, dim)
             else:  # one input row per example: an outer product
                 cs = squeeze(c, 1) if self.combine == "each" else c
                 vs = squeeze(V, 1) if self.combine == "each" else V

@@ -61,7 +61,7 @@ from ..autograd.grad_mode import enable_grad, no_grad
 from ..backend import xp
 from ._flat import FlatParams
 from ._sparse import is_sparse, sparse_rows
-from .functional import sgd_
+from .functional import _sgd_kernel, _sgd_options, sgd_
 from .line_search import backtracking, strong_wolfe
 from .optimizer import Optimizer
 
@@ -71,9 +71,10 @@ _LINE_SEARCHES = (None, "armijo", "strong_wolfe")
 def _sparse_sgd(p, grad, lr, weight_decay, maximize):
     """θ_R -= lr * (±G_R + weight_decay * θ_R) on the rows R of a row-sparse gradient, in place: the
     dense rule on the gathered rows."""
-    rows, d = sparse_rows(grad, p.dtype)
+    rows, d = sparse_rows(grad, p.dtype)  # d: a fresh array, so the kernel may write into it
     theta = p[rows]
-    sgd_([theta], [d], [None], lr=lr, weight_decay=weight_decay, maximize=maximize)
+    _sgd_kernel(theta, d, None, None, d, xp.empty_like(d), first=False,
+                **_sgd_options(lr, weight_decay, 0.0, 0.0, False, maximize, 0.0))
     p[rows] = theta
 
 
