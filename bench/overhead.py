@@ -1,9 +1,13 @@
 """Engine overhead on tiny graphs: forward + backward of 3x3 tensors, lamina vs PyTorch.
 
-Run: python bench/overhead.py
+Run: python bench/overhead.py [--clock thread]   (thread: CPU time of this thread; both sides run on it,
+     torch with one intra-op thread, so a loaded machine does not skew the ratio)
 Goal (issue 2): lamina at most half of PyTorch's time.
 """
 from __future__ import annotations
+
+import argparse
+import time
 
 import numpy as np
 import torch
@@ -49,7 +53,12 @@ def case_forward_only(lib):
 
 
 def main():
-    print(machine_info())
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clock", choices=["wall", "thread"], default="wall")
+    ap.add_argument("--rounds", type=int, default=15)
+    args = ap.parse_args()
+    clock = time.perf_counter if args.clock == "wall" else time.thread_time
+    print(f"{machine_info()}; clock {args.clock}")
     print(f"{'graph':<28}{'ops':>4}{'lamina µs':>12}{'torch µs':>12}{'lamina/torch':>14}{'µs/op lamina':>14}")
     for name, case in [("(a*b+c).sum().backward()", case_small), ("10 ops fwd+bwd", case_ten_ops),
                        ("5 ops forward, no grad", case_forward_only)]:
@@ -58,7 +67,7 @@ def main():
         for f in (fl, ft):
             for _ in range(200):
                 f()
-        times = interleaved({"lamina": fl, "torch": ft}, rounds=15, number=400)
+        times = interleaved({"lamina": fl, "torch": ft}, rounds=args.rounds, number=400, clock=clock)
         lm, tm = median(times["lamina"]) * 1e6, median(times["torch"]) * 1e6
         print(f"{name:<28}{n_ops:>4}{lm:>12.1f}{tm:>12.1f}{ratio_median(times, 'lamina', 'torch'):>14.2f}"
               f"{lm / n_ops:>14.2f}")

@@ -264,9 +264,15 @@ from .ops.compose_extra import (  # noqa: E402  # noqa: E402
     triu,
     triu_indices,
 )
+
+# torch's extra keywords on every op function above: axis=/keepdims= for dim=/keepdim=, and out=
+from .ops.keywords import torch_keywords as _torch_keywords  # noqa: E402
 from .ops.linalg_extra import det, einsum, slogdet  # noqa: E402
 from .ops.linalg_extra import inv as inverse  # noqa: E402
 from .ops.methods import _logdet as logdet  # noqa: E402
 from .tensor import randint_like  # noqa: E402
 from .utils import benchmark as _utils_benchmark  # noqa: E402
 from .utils import data as _utils_data  # noqa: E402
+
+# last: torch's extra keywords on every op function above (axis=/keepdims= for dim=/keepdim=, and out=)
+_torch_keywords(globals())

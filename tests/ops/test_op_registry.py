@@ -182,6 +182,12 @@ CASES += [
 ]
 
 
+CASES += [
+    ("Unfold UnfoldAdjoint", lambda a: a.unfold(1, 3, 2) * a.unfold(-1, 2, 1).sum(),
+     lambda a: a.unfold(1, 3, 2) * a.unfold(-1, 2, 1).sum(), [_rn(69, 2, 7, 3)], {}),
+]
+
+
 def _unary_cases():
     """A case for each function declared with ``unary`` whose op no case above names: checked against
     ``torch.<name>`` on inputs drawn from the op's ``domain`` (so a new unary function needs no line here)."""

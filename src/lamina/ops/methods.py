@@ -14,8 +14,9 @@ from pathlib import Path
 from ..autograd import engine
 from ..autograd.op import UNARY, sum_to
 from ..tensor import Tensor
-from . import convert, linalg, reduce, shape
+from . import convert, linalg, reduce, shape, windows
 from . import elementwise as ew
+from .keywords import numpy_names
 
 
 # --------------------------------------------------------------------- reflected and in-place forms
@@ -96,7 +97,7 @@ _FUNCTIONS = [
     shape.squeeze, shape.unsqueeze, shape.flatten, shape.unflatten, shape.expand, shape.expand_as,
     shape.broadcast_to, shape.index_select, shape.narrow, shape.masked_fill, shape.gather, shape.split,
     shape.chunk, shape.unbind, shape.repeat, shape.tile, shape.repeat_interleave, shape.flip, shape.clone, shape.t,
-    sum_to, shape.scatter_add,
+    sum_to, shape.scatter_add, windows.unfold,
     # reductions
     reduce.sum, reduce.mean, reduce.amax, reduce.amin, reduce.max, reduce.min, reduce.argmax, reduce.argmin,
     reduce.argsort, reduce.sort, reduce.topk, reduce.var, reduce.std, reduce.logsumexp, reduce.softmax,
@@ -124,8 +125,10 @@ PROPERTIES = {"T": _full_transpose, "mT": _matrix_transpose}
 
 def bind() -> None:
     """Attach every entry of the table to ``Tensor``."""
-    for name, fn in {**OPERATORS, **METHODS}.items():
+    for name, fn in OPERATORS.items():
         setattr(Tensor, name, fn)
+    for name, fn in METHODS.items():  # x.sum(axis=1, keepdims=True) as well as x.sum(dim=1, keepdim=True)
+        setattr(Tensor, name, numpy_names(fn))
     for name, fn in PROPERTIES.items():
         setattr(Tensor, name, property(fn))
 

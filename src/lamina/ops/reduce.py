@@ -16,6 +16,7 @@ from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import abs as _abs
 from .elementwise import exp, log, maximum, minimum, sqrt, where
+from .keywords import aliased
 from .shape import flip, gather, narrow, reshape, squeeze
 
 
@@ -177,7 +178,9 @@ class CumSum(LinearMap):
 
 
 # ---------------------------------------------------------------------------- functions
-def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None, *, axis=None, keepdims=None) -> Tensor:
+    if axis is not None or keepdims is not None:  # NumPy's names, as torch accepts them
+        dim, keepdim = aliased("sum", dim, keepdim, axis, keepdims)
     if dtype is not None:
         x = x.to(dtype)
     elif x._data.dtype.kind in "biu" and x._data.dtype != xp.int64:
@@ -185,7 +188,9 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     return run1(Sum(_dims(dim, x._data.ndim, "sum"), keepdim), x)
 
 
-def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None, *, axis=None, keepdims=None) -> Tensor:
+    if axis is not None or keepdims is not None:  # NumPy's names, as torch accepts them
+        dim, keepdim = aliased("mean", dim, keepdim, axis, keepdims)
     if dtype is not None:
         x = x.to(dtype)
     if x.dtype.kind not in "fc":
