@@ -6,11 +6,12 @@ GRU (r, z, n), LSTM (i, f, g, o). Autograd, second order and forward mode follow
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from ...ops import layers as _layers
 from ...ops.elementwise import relu, sigmoid, tanh
-from ...ops.shape import cat, stack
+from ...ops.shape import cat, split, stack
 from ...tensor import Tensor
 from .dropout import dropout as _dropout
 
@@ -96,10 +97,20 @@ def lstm_cell(input: Tensor, hx: Sequence[Tensor], w_ih: Tensor, w_hh: Tensor, b
     return h, c
 
 
+def _steps(g: Tensor) -> list[Tensor]:
+    """g (L, ...) as its L time steps, taken from blocks of ⌈√L⌉ steps: the gradient of each slice is then
+    summed into its block (not the whole sequence), O(L^1.5) instead of O(L²) in the backward pass."""
+    n = g.shape[0]
+    block = max(1, math.isqrt(n - 1) + 1) if n > 1 else 1
+    if block >= n:
+        return list(g.unbind(0))
+    return [t for part in split(g, block, 0) for t in part.unbind(0)]
+
+
 def _direction(mode: str, x: Tensor, state: State, w: Weights, reverse: bool) -> tuple[Tensor, State]:
     """One layer in one direction over x of shape (L, N, H_in): the outputs (L, N, H_out) and the last state."""
     step = STEPS[mode]
-    gi = _linear(x, w[0], w[2]).unbind(0)  # the input projection of every time step: one GEMM
+    gi = _steps(_linear(x, w[0], w[2]))  # the input projection of every time step: one GEMM
     order = range(len(gi) - 1, -1, -1) if reverse else range(len(gi))
     outs: list[Tensor] = [gi[0]] * len(gi)
     for t in order:
