@@ -262,3 +262,16 @@ def test_get_parameter_and_buffer_by_dotted_path():
         net.get_buffer("1.weight")
     with pytest.raises(AttributeError, match="has no submodule '5'"):
         net.get_buffer("5.running_var")
+
+
+def test_forward_hook_with_kwargs_sees_the_keyword_arguments():
+    m = nn.GRU(2, 3)
+    seen = []
+    h = m.register_forward_hook(lambda mod, args, kwargs, out: seen.append((len(args), sorted(kwargs))),
+                                with_kwargs=True)
+    x, h0 = L.randn(4, 1, 2), L.zeros(1, 1, 3)
+    m(x, hx=h0)
+    m(x, h0)
+    h.remove()
+    m(x)
+    assert seen == [(1, ["hx"]), (2, [])]

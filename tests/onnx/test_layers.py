@@ -96,6 +96,9 @@ LAYERS = {
     "Upsample_area": (lambda: nn.Upsample(size=(3, 2), mode="area"), (2, 6, 5), ["MatMul"], {}),
     "UpsamplingNearest2d": (lambda: nn.UpsamplingNearest2d(scale_factor=2), (2, 3, 3), ["Resize"], {}),
     "UpsamplingBilinear2d": (lambda: nn.UpsamplingBilinear2d(scale_factor=2), (2, 3, 3), ["Resize"], {}),
+    # recurrent layers return (output, state): tests/onnx/test_recurrent_export.py
+    "RNN": None, "GRU": None, "LSTM": None, "RNNBase": None, "RNNCell": None, "GRUCell": None, "LSTMCell": None,
+    "RNNCellBase": None,
 }
 
 

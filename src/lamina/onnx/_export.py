@@ -47,15 +47,44 @@ class Select:
         self.inputs, self.k = (anchor,), k
 
 
+def _tensors(obj) -> list | None:
+    """The tensors of a tensor or of nested tuples / lists of them, in order; None when something else is there."""
+    out: list = []
+    todo = [obj]
+    while todo:
+        o = todo.pop()
+        if isinstance(o, Tensor):
+            out.append(o)
+        elif isinstance(o, (tuple, list)) and o:
+            todo.extend(reversed(o))
+        else:
+            return None
+    return out
+
+
+def _one_level(out) -> bool:
+    """Whether ``out`` is a non-empty tuple of tensors and of non-empty tuples of tensors."""
+    return isinstance(out, tuple) and bool(out) and all(
+        isinstance(o, Tensor) or (isinstance(o, tuple) and o and all(isinstance(t, Tensor) for t in o)) for o in out)
+
+
+def _rebuilt(like: tuple, flat: list) -> tuple:
+    """``like`` (a tuple of tensors and tuples of tensors) with its tensors replaced, in order, by ``flat``."""
+    it = iter(flat)
+    return tuple(next(it) if isinstance(o, Tensor) else tuple(next(it) for _ in o) for o in like)
+
+
 def _layer_hook(path: str, convert):
-    def hook(module, args, out):
-        tensors = tuple(a for a in args if isinstance(a, Tensor))
+    def hook(module, args, kwargs, out):
+        tensors = tuple(t for a in (*args, *kwargs.values()) for t in (_tensors(a) or ()))
         if isinstance(out, Tensor):
             return Tensor._make(out._data, True, LayerNode(module, path, tensors, [out._data], convert))
-        if isinstance(out, tuple) and out and all(isinstance(o, Tensor) for o in out):
-            node = LayerNode(module, path, tensors, [o._data for o in out], convert)
-            anchor = Tensor._make(out[0]._data, True, node)
-            return tuple(Tensor._make(o._data, o.dtype.kind == "f", Select(anchor, k)) for k, o in enumerate(out))
+        if _one_level(out):
+            flat = _tensors(out) or []
+            node = LayerNode(module, path, tensors, [o._data for o in flat], convert)
+            anchor = Tensor._make(flat[0]._data, True, node)
+            return _rebuilt(out, [Tensor._make(o._data, o.dtype.kind == "f", Select(anchor, k))
+                                  for k, o in enumerate(flat)])
         raise ExportError(f"onnx.export: layer '{path or type(module).__name__}' ({type(module).__name__}) returned "
                           f"{type(out).__name__}, expected a tensor or a tuple of tensors")
     return hook
@@ -88,7 +117,7 @@ def _hook_layers(model: Module, opset: int, handles: list) -> None:
     for path, m in model.named_modules():
         convert = layer_converter(m, opset)
         if convert is not None:
-            handles.append(m.register_forward_hook(_layer_hook(path, convert)))
+            handles.append(m.register_forward_hook(_layer_hook(path, convert), with_kwargs=True))
 
 
 def _undo_tracing(handles: list, frozen: list, modes: list) -> None:
@@ -367,9 +396,10 @@ def _trace(model: Module, call_args: tuple, traced: list[Tensor], opset: int) ->
     call = tuple(next(it) if isinstance(a, Tensor) else a for a in call_args)
     with _tracing(model, opset):
         out = model(*call)
-    outputs = list(out) if isinstance(out, (tuple, list)) else [out]
-    if not outputs or not all(isinstance(o, Tensor) for o in outputs):
-        raise ExportError(f"onnx.export: the model must return a Tensor or a tuple of Tensors, got {type(out).__name__}")
+    outputs = _tensors(out)  # nested tuples, as LSTM's (output, (h_n, c_n)), give their tensors in order
+    if not outputs:
+        raise ExportError(f"onnx.export: the model must return a Tensor or a (nested) tuple of Tensors, got "
+                          f"{type(out).__name__}")
     return outputs
 
 

@@ -4,7 +4,8 @@ Eval-mode BatchNorm is BatchNormalization (its ops would hold the running averag
 constants); PReLU and Step compute a mask from the input's values outside the graph, which a trace of
 their ops would bake in; Upsample is Resize; LocalResponseNorm across an odd number of channels is LRN;
 a Conv2d with reflect / replicate / circular padding is Pad + Conv; MaxPool2d with ``return_indices``
-is MaxPool's second output. Each entry says for which settings it applies; the others are traced op by op.
+is MaxPool's second output; the recurrent layers and cells are ONNX's RNN / GRU / LSTM nodes (``_recurrent``).
+Each entry says for which settings it applies; the others are traced op by op.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 from .. import nn
 from ..ops.conv import _conv_pads
 from ..ops.pool import _pool_args, _spec
+from . import _recurrent
 from ._convert import Ctx, Result, onnx_dtype
 from ._graph import fixed
 from .errors import ExportError
@@ -166,3 +168,7 @@ def _max_pool_indices(c: Ctx) -> list[Result]:
     plane = g.add("Mod", [flat, g.const(np.int64(x.shape[2] * x.shape[3]))])
     sym = (x.sym[0], None, None, None)
     return [(values, sym), (plane, sym)]
+
+
+layer(nn.RNN, nn.GRU, nn.LSTM)(_recurrent.recurrent)
+layer(nn.RNNCell, nn.GRUCell, nn.LSTMCell)(_recurrent.cell)

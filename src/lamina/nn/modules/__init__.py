@@ -35,3 +35,8 @@ __all__ = [
     "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Upsample", "UpsamplingNearest2d",
     "UpsamplingBilinear2d",
 ]
+
+# recurrent
+from .rnn import *
+
+__all__ += ["RNNBase", "RNN", "GRU", "LSTM", "RNNCellBase", "RNNCell", "GRUCell", "LSTMCell"]

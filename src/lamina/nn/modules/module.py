@@ -45,6 +45,13 @@ class RemovableHandle:
         self.remove()
 
 
+class _KwargsHook:
+    """A forward hook registered ``with_kwargs``: called as fn(module, args, kwargs, output)."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+
+
 def _array(v: Any) -> xp.ndarray:
     """The values of a state_dict entry: a lamina tensor, a NumPy array, or anything with __array__ (torch)."""
     if not isinstance(v, Tensor) and hasattr(v, "detach") and hasattr(v, "cpu") and hasattr(v, "numpy"):
@@ -62,7 +69,7 @@ class Module:
     _buffers: OrderedDict[str, Tensor | None]
     _non_persistent_buffers_set: set[str]
     _modules: OrderedDict[str, Module | None]
-    _forward_hooks: OrderedDict[int, Callable[..., Any]]
+    _forward_hooks: OrderedDict[int, Callable[..., Any] | _KwargsHook]
     _forward_pre_hooks: OrderedDict[int, Callable[..., Any]]
 
     def __init__(self, *args, **kwargs):
@@ -91,7 +98,7 @@ class Module:
                 args = res if isinstance(res, tuple) else (res,)
         out = self.forward(*args, **kwargs)
         for hook in list(d["_forward_hooks"].values()):
-            res = hook(self, args, out)
+            res = hook.fn(self, args, kwargs, out) if isinstance(hook, _KwargsHook) else hook(self, args, out)
             if res is not None:
                 out = res
         return out
@@ -106,10 +113,11 @@ class Module:
         self._forward_pre_hooks[h.id] = hook
         return h
 
-    def register_forward_hook(self, hook) -> RemovableHandle:
-        """``hook(module, args, output)`` runs after forward; it may return a replacement output."""
+    def register_forward_hook(self, hook, *, with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with ``with_kwargs``) runs
+        after forward; it may return a replacement output."""
         h = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[h.id] = hook
+        self._forward_hooks[h.id] = _KwargsHook(hook) if with_kwargs else hook
         return h
 
     # ---------------------------------------------------------------------- registration
