@@ -218,6 +218,8 @@ SCHEDULERS = {
     "SequentialLR": lambda o: ls.SequentialLR(o, [ls.LinearLR(o, 0.2, total_iters=5),
                                                   ls.CosineAnnealingLR(o, 20)], [5]),
     "ChainedScheduler": lambda o: ls.ChainedScheduler([ls.ConstantLR(o, 0.5, 4), ls.ExponentialLR(o, 0.9)]),
+    "CyclicLR": lambda o: ls.CyclicLR(o, [0.01, 0.005], [0.05, 0.02], step_size_up=5, step_size_down=3,
+                                      mode="triangular2"),
     "OneCycleLR": lambda o: ls.OneCycleLR(o, max_lr=[0.05, 0.02], total_steps=2 * N),
     "ReduceLROnPlateau": lambda o: ls.ReduceLROnPlateau(o, factor=0.5, patience=1, cooldown=1),
     "InverseTimeLR": lambda o: ls.InverseTimeLR(o, 0.5),
