@@ -1,4 +1,4 @@
-"""The update rules of SGD and Adam, each written once (in the spirit of ``torch.optim._functional``).
+"""The update rules of SGD, Adam and its variants (NAdam, RAdam, Adamax), each written once (in the spirit of ``torch.optim._functional``).
 
 A rule is one function of its operands and of an *operation set* ``ops``:
 
