@@ -222,7 +222,7 @@ def fast_broadcast(x, shape: tuple):
     Raises ShapeError when ``x`` cannot be broadcast to ``shape``."""
     lead = len(shape) - x.ndim
     if lead < 0:
-        raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {shape} (too few dims)")
+        raise ShapeError(f"expand: a tensor of shape {tuple(x.shape)} cannot be broadcast to {shape} (too few dims)")
     if x.size == 1 and math.prod(shape) <= 1024:  # one value to a small shape: a fresh array is the cheapest
         return np.full(shape, x.reshape(()), dtype=x.dtype)
     strides = [0] * lead
@@ -233,7 +233,7 @@ def fast_broadcast(x, shape: tuple):
         elif n == 1:
             strides.append(0)
         else:
-            raise ShapeError(f"expand: a tensor of shape {x.shape} cannot be broadcast to {shape} "
+            raise ShapeError(f"expand: a tensor of shape {tuple(x.shape)} cannot be broadcast to {shape} "
                              "(each size must match or be 1 in the source)")
     if x.flags.c_contiguous and x.size:
         out = np.ndarray(shape, x.dtype, buffer=x, strides=strides)

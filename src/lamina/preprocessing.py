@@ -84,13 +84,13 @@ class _Transformer:
         if arr.ndim != 2:
             hint = "; use X.reshape(-1, 1) for a single feature" if arr.ndim == 1 else ""
             raise ValueError(
-                f"{self._name(method)}: expected a 2-D array (n_samples, n_features), got shape {arr.shape}{hint}"
+                f"{self._name(method)}: expected a 2-D array (n_samples, n_features), got shape {tuple(arr.shape)}{hint}"
             )
         if numeric:
             arr = self._numeric(arr, method)
         if reset:
             if arr.shape[0] == 0:
-                raise ValueError(f"{self._name(method)}: X has 0 samples, shape {arr.shape}; need at least 1")
+                raise ValueError(f"{self._name(method)}: X has 0 samples, shape {tuple(arr.shape)}; need at least 1")
             return arr
         n = self._check_fitted(method)
         if arr.shape[1] != n:
@@ -403,7 +403,7 @@ class OneHotEncoder(_Transformer):
         if arr.ndim != 2 or arr.shape[1] != sum(sizes):
             raise ValueError(
                 f"OneHotEncoder.inverse_transform: expected shape (n, {sum(sizes)}) (category counts {sizes}), "
-                f"got {arr.shape}"
+                f"got {tuple(arr.shape)}"
             )
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         return [arr[:, offsets[j]:offsets[j + 1]] for j in range(len(sizes))]
@@ -481,7 +481,7 @@ class PCA(_Transformer):
         X = self._matrix(X, "fit", reset=True).astype(np.float64)
         n, d = X.shape
         if n < 2:
-            raise ValueError(f"PCA.fit: need at least 2 samples to estimate a covariance, got X of shape {X.shape}")
+            raise ValueError(f"PCA.fit: need at least 2 samples to estimate a covariance, got X of shape {tuple(X.shape)}")
         self.mean_ = X.mean(axis=0)
         Xc = X - self.mean_
         if n >= 10 * d:  # tall data: eigenvectors of Xcᵀ Xc (d × d) are cheaper than the SVD of Xc
@@ -521,7 +521,7 @@ class PCA(_Transformer):
         arr = _to_numpy(X)
         if arr.ndim != 2 or arr.shape[1] != self.n_components_:
             raise ValueError(
-                f"PCA.inverse_transform: expected shape (n, {self.n_components_}) (n_components_), got {arr.shape}"
+                f"PCA.inverse_transform: expected shape (n, {self.n_components_}) (n_components_), got {tuple(arr.shape)}"
             )
         Z = arr.astype(np.float64)
         if self.whiten:
@@ -559,7 +559,7 @@ class ZCA(_Transformer):
         X = self._matrix(X, "fit", reset=True).astype(np.float64)
         n, d = X.shape
         if n < 2:
-            raise ValueError(f"ZCA.fit: need at least 2 samples to estimate a covariance, got X of shape {X.shape}")
+            raise ValueError(f"ZCA.fit: need at least 2 samples to estimate a covariance, got X of shape {tuple(X.shape)}")
         mean = X.mean(axis=0)
         Xc = X - mean
         lam, V = np.linalg.eigh(Xc.T @ Xc / (n - 1))

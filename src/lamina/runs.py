@@ -430,7 +430,7 @@ def _samples(X: np.ndarray, path: str, shape: tuple) -> np.ndarray:
     if X.ndim == 0:
         raise UserError(f"{path!r} holds a single number; give samples, one per row (shape (n, ...))")
     if X.size == 0:
-        raise UserError(f"{path!r} holds no samples (shape {X.shape})")
+        raise UserError(f"{path!r} holds no samples (shape {tuple(X.shape)})")
     X = np.asarray(X[None] if X.ndim == 1 else X, dtype=np.float32)
     per_sample = math.prod(shape)
     if X.reshape(len(X), -1).shape[1] != per_sample:

@@ -34,7 +34,7 @@ def coalesce_rows(indices, values, max_bucket: int = 8):
     n = idx.size
     vals = xp.asarray(values)
     if vals.shape[:1] != (n,):
-        raise ValueError(f"coalesce_rows: {n} indices but values of shape {vals.shape}")
+        raise ValueError(f"coalesce_rows: {n} indices but values of shape {tuple(vals.shape)}")
     if n == 0:
         return idx.astype(xp.int64), vals.copy()
     flat = vals.reshape(n, -1)
@@ -86,7 +86,7 @@ class RowSparseGrad(Tensor):
         t._values = values
         t.dense_shape = tuple(dense_shape)
         if values.shape[:1] != t.indices.shape or tuple(values.shape[1:]) != t.dense_shape[1:]:
-            raise ValueError(f"RowSparseGrad: {t.indices.size} row ids with values of shape {values.shape} "
+            raise ValueError(f"RowSparseGrad: {t.indices.size} row ids with values of shape {tuple(values.shape)} "
                              f"do not describe rows of a matrix of shape {t.dense_shape}")
         return t
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import _mode
+from ._size import Size, size_of
 from .backend import CPU, as_dtype, check_device, cpu_only_message, get_default_dtype, rng, xp
 
 if TYPE_CHECKING:  # the methods the ops attach (lamina/ops/methods.py), as a type checker sees them
@@ -66,8 +67,8 @@ class Tensor(_Methods):
 
     # ------------------------------------------------------------------ properties
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        return size_of(self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -127,7 +128,8 @@ class Tensor(_Methods):
         return -1
 
     def size(self, dim=None):
-        return self._data.shape if dim is None else self._data.shape[dim]
+        """The shape (a ``lamina.Size``), or the length of dim ``dim`` (an int)."""
+        return size_of(self._data.shape) if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
         return self._data.ndim
@@ -300,7 +302,7 @@ class Tensor(_Methods):
             np.broadcast_to(src, self.shape)
         except ValueError:
             raise RuntimeError(
-                f"copy_: source of shape {np.shape(src)} cannot be broadcast to destination shape {self.shape}"
+                f"copy_: source of shape {np.shape(src)} cannot be broadcast to destination shape {tuple(self.shape)}"
             ) from None
         return self._assign("copy_", src)
 

@@ -79,6 +79,7 @@ CONFIGS = [
     ("Adam", dict(lr=1e-2, weight_decay=0.1, maximize=True)),
     ("AdamW", dict(lr=1e-2)),
     ("AdamW", dict(lr=1e-2, weight_decay=0.3, amsgrad=True)),
+    ("AdamW", dict(lr=1e-2, weight_decay=0.1, maximize=True)),
 ]
 IDS = [f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'defaults'}" for n, kw in CONFIGS]
 PROBLEMS = {"rosenbrock": (rosenbrock, INIT_ROSEN), "mlp": (mlp, INIT_MLP)}

@@ -139,8 +139,8 @@ class _FunctionOp(Op):
                 try:
                     xp.broadcast_shapes(gi.shape, x.shape)
                 except ValueError:
-                    raise RuntimeError(f"{self.fn_cls.__name__}.backward returned a gradient of shape {gi.shape} "
-                                       f"for an input of shape {x.shape}") from None
+                    raise RuntimeError(f"{self.fn_cls.__name__}.backward returned a gradient of shape {tuple(gi.shape)} "
+                                       f"for an input of shape {tuple(x.shape)}") from None
         return grads
 
     def jvp(self, *tangents):

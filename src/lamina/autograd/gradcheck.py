@@ -123,7 +123,7 @@ def _mismatch(what, ana, num, i, x, rtol, atol):
     """None when the analytic Jacobian ``ana`` of input ``i`` matches ``num``; otherwise what differs, and where."""
     if ana.shape != num.shape:
         return (f"gradcheck: {what} Jacobian of input {i} (shape {tuple(x.shape)}) does not match finite "
-                f"differences: shapes {ana.shape} vs {num.shape}")
+                f"differences: shapes {tuple(ana.shape)} vs {tuple(num.shape)}")
     if xp.allclose(ana, num, rtol=rtol, atol=atol):
         return None
     err = xp.abs(ana - num)

@@ -43,7 +43,7 @@ def _table() -> np.ndarray:
         raise DataFileError(f"digits: cannot read the packaged file {resource}: {err}") from err
     expected = (_N_SAMPLES, _N_PIXELS + 1)
     if table.shape != expected:
-        raise DataFileError(f"digits: packaged file {resource} has shape {table.shape}, expected {expected}")
+        raise DataFileError(f"digits: packaged file {resource} has shape {tuple(table.shape)}, expected {expected}")
     pixels, labels = table[:, :-1], table[:, -1]
     if pixels.min() < 0 or pixels.max() > 16 or labels.min() < 0 or labels.max() > 9:
         raise DataFileError(f"digits: packaged file {resource} has pixels outside 0..16 or labels outside 0..9")

@@ -153,7 +153,7 @@ def write_idx(path: str | os.PathLike, array, *, compress: bool | None = None) -
     if native not in _CODES:
         raise TypeError(f"write_idx: dtype {arr.dtype} has no IDX type code; use one of {[n for _, n in _TYPES.values()]}")
     if arr.ndim > 255 or any(s >= 2**32 for s in arr.shape):
-        raise ValueError(f"write_idx: shape {arr.shape} does not fit an IDX header (<= 255 dims, each < 2**32)")
+        raise ValueError(f"write_idx: shape {tuple(arr.shape)} does not fit an IDX header (<= 255 dims, each < 2**32)")
     code = _CODES[native]
     payload = (
         bytes([0, 0, code, arr.ndim])

@@ -134,7 +134,7 @@ def _load(name: str, root, train: bool, download: bool):
     images = read_idx_images(image_path)
     labels = read_idx_labels(label_path).astype(np.int64)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise DataFileError(f"{name}: {image_path} holds images of shape {images.shape[1:]}, expected (28, 28)")
+        raise DataFileError(f"{name}: {image_path} holds images of shape {tuple(images.shape[1:])}, expected (28, 28)")
     if len(images) == 0:
         raise DataFileError(f"{name}: {image_path} holds no images (its header declares 0)")
     if len(images) != len(labels):

@@ -179,7 +179,7 @@ def _check_vectors(words: list, vectors: np.ndarray) -> None:
     """One floating-point row per word; words non-empty, without whitespace."""
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"KeyedVectors: vectors must be (words, dim) = ({len(words)}, dim), got shape "
-                         f"{vectors.shape}")
+                         f"{tuple(vectors.shape)}")
     if vectors.dtype.kind != "f":
         raise TypeError(f"KeyedVectors: vectors must be floating point, got {vectors.dtype}")
     bad = next((w for w in words if not w or any(ch.isspace() for ch in w)), None)

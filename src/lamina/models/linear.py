@@ -47,7 +47,7 @@ def _matrix(x, where, name="X") -> np.ndarray:
     if a.ndim == 1:
         a = a.reshape(1, -1) if name == "x-row" else a.reshape(-1, 1)
     if a.ndim != 2:
-        raise ValueError(f"{where}: {name} must be 2-D (n_samples, n_features), got shape {a.shape}")
+        raise ValueError(f"{where}: {name} must be 2-D (n_samples, n_features), got shape {tuple(a.shape)}")
     if not np.all(np.isfinite(a)):
         raise ValueError(f"{where}: {name} contains NaN or infinity")
     return a

@@ -84,7 +84,7 @@ class Word2Vec(nn.Module):
         targets = targets.reshape(-1)
         if targets.shape[0] != inputs.shape[0]:
             raise ValueError(f"Word2Vec: softmax targets must be one word per example ({inputs.shape[0]}), got "
-                             f"shape {targets.shape}")
+                             f"shape {tuple(targets.shape)}")
         h = self.in_embed(inputs)  # (N, S, dim)
         if combine == "mean":
             h = h.mean(1)

@@ -290,7 +290,7 @@ def _result_values(results: list, outs: list, label: str) -> list[Value]:
         arr = np.asarray(arr)
         if len(sym) != arr.ndim:
             raise ExportError(f"onnx.export: internal error converting {label}: symbolic shape {sym} for a "
-                              f"result of shape {arr.shape}")
+                              f"result of shape {tuple(arr.shape)}")
         values.append(Value(name, arr.shape, arr.dtype, tuple(sym)))
     return values
 

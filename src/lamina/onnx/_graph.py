@@ -92,7 +92,7 @@ def check_no_fixed_copy(what: str, values: list[Value], out_shape: tuple, out_sy
                 continue
             if out_sym[j] is not None and s is None and size > 1:
                 raise ExportError(
-                    f"{what}: an operand of shape {v.shape} ({v.kind}) has the fixed size {size} along dim {j}, "
+                    f"{what}: an operand of shape {tuple(v.shape)} ({v.kind}) has the fixed size {size} along dim {j}, "
                     f"which is dynamic ({out_sym[j]!r}) in the export; it was computed outside the traced graph "
                     "(from .numpy(), a Python number or a shape read as an int), so the ONNX graph would only "
                     "work for the traced size")

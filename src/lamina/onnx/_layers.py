@@ -133,7 +133,7 @@ def _conv_mode_padded(c: Ctx) -> Result:
     m, g, x = c.op, c.g, c.x
     if len(x.shape) != 4:
         raise ExportError(f"{c.label}: padding_mode={m.padding_mode!r} is exported for 4-D (N, C, H, W) inputs, "
-                          f"got shape {x.shape}")
+                          f"got shape {tuple(x.shape)}")
     if m.padding_mode == "circular" and g.opset < 19:
         raise ExportError(f"{c.label}: padding_mode='circular' needs Pad's 'wrap' mode, which came with ONNX opset "
                           f"19; export with opset_version=19 or later (asked for {g.opset})")
@@ -160,7 +160,7 @@ def _max_pool_indices(c: Ctx) -> list[Result]:
     m, g, x = c.op, c.g, c.x
     if len(x.shape) != 4:
         raise ExportError(f"{c.label}: return_indices=True is exported for 4-D (N, C, H, W) inputs, got shape "
-                          f"{x.shape}")
+                          f"{tuple(x.shape)}")
     if any(s is not None for s in x.sym[2:]):
         raise ExportError(f"{c.label}: return_indices=True with dynamic H or W cannot be exported")
     k, s, p, d = _pool_args(m.kernel_size, m.stride, m.padding, m.dilation, "max_pool2d")

@@ -176,7 +176,7 @@ def bincount(x: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Te
     """out_b = Σᵢ [xᵢ = b] wᵢ (wᵢ = 1 without weights) for b < max(max x + 1, minlength)."""
     idx = x._data if isinstance(x, Tensor) else xp.asarray(x)
     if idx.ndim != 1 or idx.dtype.kind not in "iub":
-        raise RuntimeError(f"bincount: expected a 1-D tensor of integers, got shape {idx.shape} dtype {idx.dtype}")
+        raise RuntimeError(f"bincount: expected a 1-D tensor of integers, got shape {tuple(idx.shape)} dtype {idx.dtype}")
     if idx.size and idx.min() < 0:
         raise RuntimeError(f"bincount: the values must be non-negative, got min {int(idx.min())}")
     n = max(int(idx.max()) + 1 if idx.size else 0, int(minlength))
@@ -184,7 +184,7 @@ def bincount(x: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Te
         return Tensor._make(xp.bincount(idx, minlength=n).astype(xp.int64))
     w = _as_tensor(weights)
     if w.shape != idx.shape:
-        raise RuntimeError(f"bincount: weights of shape {tuple(w.shape)} must match the input's {idx.shape}")
+        raise RuntimeError(f"bincount: weights of shape {tuple(w.shape)} must match the input's {tuple(idx.shape)}")
     dt = w.dtype if w.dtype.kind == "f" else xp.dtype(xp.float64)
     return sh.scatter_add(_const(xp.zeros(n, dtype=dt)), 0, idx, w.to(dt))
 

@@ -471,7 +471,7 @@ def _check_bias(bias, channels: int, op: str) -> None:
 
 def _check_conv_channels(input: Tensor, weight: Tensor, bias, groups, op: str) -> None:
     """conv2d's channel rules: in_channels = weight.shape[1]·groups, out_channels divisible by groups."""
-    c, (o, cg) = input.shape[-3], weight.shape[:2]
+    c, (o, cg) = input._data.shape[-3], weight._data.shape[:2]
     _check_groups(groups, op)
     if c != cg * groups:
         raise ShapeError(f"{op}: input of shape {tuple(input.shape)} has {c} channels but weight of shape "
@@ -534,8 +534,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     x, unbatched, stride, dilation = _conv_args(input, weight, bias, stride, dilation,
                                                 "(out_channels, in_channels/groups, kh, kw)", op)
     _check_conv_channels(input, weight, bias, groups, op)
-    h, w = x.shape[2:]
-    kh, kw = weight.shape[2:]
+    h, w = x._data.shape[2:]
+    kh, kw = weight._data.shape[2:]
     pads = _conv_pads(padding, (kh, kw), dilation, stride, op)
     (top, bottom), (left, right) = pads
     oh = out_size(h, kh, stride[0], top, bottom, dilation[0])

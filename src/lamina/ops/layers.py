@@ -42,7 +42,7 @@ class Linear(Op):
     def backward(self, g):
         x, w = self.inputs[0], self.inputs[1]
         needs = self.needs
-        out_f, in_f = w.shape
+        out_f, in_f = w._data.shape
         flat = g._data.ndim == 2  # the common (N, features) case goes straight to the products
         g2 = g if flat else reshape(g, (-1, out_f))
         gx = (_mm(g, w, False, False) if flat else matmul(g, w)) if needs[0] else None  # x̄ = ȳ W

@@ -72,21 +72,21 @@ def _mm(a, b, ta, tb):
 
 def _check(a: Tensor, b: Tensor):
     if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: both operands need at least 1 dim, got shapes {a.shape} and {b.shape}")
-    k_a = a.shape[-1]
-    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+        raise ShapeError(f"matmul: both operands need at least 1 dim, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    k_a = a._data.shape[-1]
+    k_b = b._data.shape[0] if b.ndim == 1 else b._data.shape[-2]
     if k_a != k_b:
         which = "its only dim" if b.ndim == 1 else "its second-to-last dim"
         raise ShapeError(
-            f"matmul: cannot multiply shapes {a.shape} and {b.shape}: the first operand's last dim ({k_a}) "
+            f"matmul: cannot multiply shapes {tuple(a.shape)} and {tuple(b.shape)}: the first operand's last dim ({k_a}) "
             f"must equal the second operand's {which} ({k_b})"
         )
     if a.ndim > 2 and b.ndim > 2 and a.shape[:-2] != b.shape[:-2]:
         try:
             xp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ShapeError(f"matmul: batch dims {a.shape[:-2]} and {b.shape[:-2]} of shapes {a.shape} and "
-                             f"{b.shape} cannot be broadcast together") from None
+            raise ShapeError(f"matmul: batch dims {tuple(a.shape[:-2])} and {tuple(b.shape[:-2])} of shapes {tuple(a.shape)} and "
+                             f"{tuple(b.shape)} cannot be broadcast together") from None
 
 
 def matmul(a, b) -> Tensor:
@@ -98,25 +98,25 @@ def matmul(a, b) -> Tensor:
 
 def mm(a, b):
     if a.ndim != 2 or b.ndim != 2:
-        raise ShapeError(f"mm: expects two matrices, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"mm: expects two matrices, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
 def bmm(a, b):
     if a.ndim != 3 or b.ndim != 3:
-        raise ShapeError(f"bmm: expects two 3-D tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"bmm: expects two 3-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 
 def mv(a, v):
     if a.ndim != 2 or v.ndim != 1:
-        raise ShapeError(f"mv: expects a matrix and a vector, got shapes {a.shape} and {v.shape}")
+        raise ShapeError(f"mv: expects a matrix and a vector, got shapes {tuple(a.shape)} and {tuple(v.shape)}")
     return matmul(a, v)
 
 
 def dot(a, b):
     if a.ndim != 1 or b.ndim != 1:
-        raise ShapeError(f"dot: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
+        raise ShapeError(f"dot: expects two 1-D tensors, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return matmul(a, b)
 
 

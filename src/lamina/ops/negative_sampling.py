@@ -186,7 +186,7 @@ def _index_array(x, name: str, rows: int) -> xp.ndarray:
         raise TypeError(f"negative_sampling_loss: {name} must hold integer word indices, got dtype {a.dtype}")
     if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
         raise ShapeError(f"negative_sampling_loss: {name} must be a non-empty 2-D array (examples, words), "
-                         f"got shape {a.shape}")
+                         f"got shape {tuple(a.shape)}")
     if a.min() < 0 or a.max() >= rows:
         bad = int(a.min()) if a.min() < 0 else int(a.max())
         raise IndexError(f"negative_sampling_loss: {name} holds index {bad}, outside the {rows} rows of the "

@@ -200,13 +200,13 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None, *, axis=None, k
 
 def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if x._data.size == 0:
-        raise ValueError(f"amax: cannot reduce an empty tensor of shape {x.shape}")
+        raise ValueError(f"amax: cannot reduce an empty tensor of shape {tuple(x.shape)}")
     return run1(Amax(_dims(dim, x.ndim, "amax"), keepdim), x)
 
 
 def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if x._data.size == 0:
-        raise ValueError(f"amin: cannot reduce an empty tensor of shape {x.shape}")
+        raise ValueError(f"amin: cannot reduce an empty tensor of shape {tuple(x.shape)}")
     return run1(Amin(_dims(dim, x.ndim, "amin"), keepdim), x)
 
 
@@ -220,7 +220,7 @@ def _select(x: Tensor, dim, keepdim: bool, name: str, reduce_all, arg) -> Any:
     if not isinstance(dim, numbers.Integral):
         raise TypeError(f"{name}: dim must be an int, got {type(dim).__name__} ({dim!r})")
     if x._data.size == 0:
-        raise ValueError(f"{name}: cannot reduce an empty tensor of shape {x.shape}")
+        raise ValueError(f"{name}: cannot reduce an empty tensor of shape {tuple(x.shape)}")
     if x.ndim == 0:  # one value: nothing to choose
         _dims(dim, 0, name)
         return values_indices(reduce_all(x), Tensor._make(xp.zeros((), dtype=xp.int64)))

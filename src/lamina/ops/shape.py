@@ -39,7 +39,7 @@ class Reshape(LinearMap):
             return x.reshape(self.shape)
         except ValueError:
             raise ShapeError(
-                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into {self.shape}"
+                f"reshape: cannot reshape a tensor of shape {tuple(x.shape)} ({x.size} elements) into {tuple(self.shape)}"
                 + ("" if -1 in self.shape else f" ({int(xp.prod(self.shape))} elements)")
             ) from None
 
@@ -50,7 +50,7 @@ class Reshape(LinearMap):
 
 def reshape(x: Tensor, *shape) -> Tensor:
     shape = _shape_arg(shape)
-    if shape == x.shape:
+    if shape == x._data.shape:
         return x
     return run1(Reshape(shape), x)
 
@@ -83,7 +83,7 @@ class Permute(LinearMap):
 def permute(x: Tensor, *dims) -> Tensor:
     dims = _shape_arg(dims)
     if sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
-        raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of a tensor of shape {x.shape}")
+        raise ShapeError(f"permute: dims {dims} are not a permutation of the {x.ndim} dims of a tensor of shape {tuple(x.shape)}")
     dims = tuple(d % x.ndim for d in dims)
     if dims == tuple(range(x.ndim)):
         return x
@@ -105,7 +105,7 @@ swapaxes = swapdims = transpose
 
 def t(x: Tensor) -> Tensor:
     if x.ndim > 2:
-        raise ShapeError(f"t: expects a tensor with <= 2 dims, got shape {x.shape}; use transpose or .mT")
+        raise ShapeError(f"t: expects a tensor with <= 2 dims, got shape {tuple(x.shape)}; use transpose or .mT")
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
@@ -139,14 +139,16 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
     if not -n <= dim < n:
         raise IndexError(f"unsqueeze: dim {dim} is out of range for a result with {n} dims (expected {-n} .. {n - 1})")
     d = dim % n
-    return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
+    shp = x._data.shape
+    return reshape(x, shp[:d] + (1,) + shp[d:])
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, (1,))
     s, e = _axis(start_dim, x.ndim, "flatten"), _axis(end_dim, x.ndim, "flatten")
-    return reshape(x, x.shape[:s] + (int(xp.prod(x.shape[s:e + 1])),) + x.shape[e + 1:])
+    shp = x._data.shape
+    return reshape(x, shp[:s] + (int(xp.prod(shp[s:e + 1])),) + shp[e + 1:])
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
@@ -159,7 +161,7 @@ def expand(x: Tensor, *sizes) -> Tensor:
     sizes = _shape_arg(sizes)
     lead = len(sizes) - x.ndim
     if lead < 0:
-        raise ShapeError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims (shape {x.shape})")
+        raise ShapeError(f"expand: {len(sizes)} sizes given for a tensor with {x.ndim} dims (shape {tuple(x.shape)})")
     shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
     return broadcast_to(x, shape)
 
@@ -207,7 +209,7 @@ class GetItem(LinearMap):
         try:
             return x[self.index]
         except IndexError as e:
-            raise IndexError(f"index: {e} (tensor of shape {x.shape})") from None
+            raise IndexError(f"index: {e} (tensor of shape {tuple(x.shape)})") from None
 
     def backward(self, g):
         return (index_add_into(g, self.index, self.in_shape),)
@@ -291,7 +293,7 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
     idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
     d = _axis(dim, x.ndim, "gather")
     if idx.ndim != x.ndim:
-        raise ShapeError(f"gather: index has {idx.ndim} dims but the input has {x.ndim} (shapes {idx.shape} and {x.shape})")
+        raise ShapeError(f"gather: index has {idx.ndim} dims but the input has {x.ndim} (shapes {tuple(idx.shape)} and {tuple(x.shape)})")
     return run1(Gather(d, idx.astype(xp.int64, copy=False)), x)
 
 
@@ -332,7 +334,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     for i, t in enumerate(tensors):
         if t.ndim != nd or any(a != b for k, (a, b) in enumerate(zip(t.shape, tensors[0].shape)) if k != d):
             raise ShapeError(
-                f"cat: tensor {i} has shape {t.shape} but tensor 0 has shape {tensors[0].shape}; "
+                f"cat: tensor {i} has shape {tuple(t.shape)} but tensor 0 has shape {tuple(tensors[0].shape)}; "
                 f"all sizes must match except along dim {dim}"
             )
     if len(tensors) == 1:
@@ -349,7 +351,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
         raise ValueError("stack: expected a non-empty list of tensors")
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ShapeError(f"stack: tensor {i} has shape {t.shape} but tensor 0 has shape {tensors[0].shape}; "
+            raise ShapeError(f"stack: tensor {i} has shape {tuple(t.shape)} but tensor 0 has shape {tuple(tensors[0].shape)}; "
                              "stack needs equal shapes")
     n = tensors[0].ndim + 1
     if not -n <= dim < n:
@@ -464,7 +466,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
         raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: expected an even number of pad sizes, at most 2 per dim; got {tuple(pad)} "
-                         f"for shape {x.shape}")
+                         f"for shape {tuple(x.shape)}")
     widths = [(0, 0)] * x.ndim
     for k in range(len(pad) // 2):
         before, after = pad[2 * k], pad[2 * k + 1]

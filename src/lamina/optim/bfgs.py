@@ -127,7 +127,7 @@ class BFGS(Optimizer):
         n = self._flat().numel
         H = state.get("H")
         if H is not None and H.shape != (n, n):
-            raise ValueError(f"BFGS.load_state_dict: state 'H' has shape {H.shape}, expected ({n}, {n}) for the "
+            raise ValueError(f"BFGS.load_state_dict: state 'H' has shape {tuple(H.shape)}, expected ({n}, {n}) for the "
                              f"{n} parameters of this optimizer")
         return state
 

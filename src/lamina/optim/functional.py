@@ -1,4 +1,4 @@
-"""The update rules of SGD and Adam, each written once (in the spirit of ``torch.optim._functional``).
+"""The update rules of SGD, Adam and its variants (NAdam, RAdam, Adamax), each written once (in the spirit of ``torch.optim._functional``).
 
 A rule is one function of its operands and of an *operation set* ``ops``:
 
@@ -34,6 +34,25 @@ that moves a factor (F1 ← β1 F1) then skips the pass that multiplies the buff
     θ ← θ - lr·s · m̃ / (√ṽ + ε')      s = F1' √(1 - β2^t) / ((1 - β1^t) √F2'),  ε' = ε √(1 - β2^t) / √F2'
 
 (F = F' = 1: the exact moments).  ``s · m̃ / (√ṽ + ε')`` is the step direction m̂ / (√v̂ + ε).
+
+The Adam variants keep exact moments m, v (as above, with d) and step t (1 first):
+
+NAdam (Dozat; PyTorch's momentum schedule, ψ = momentum_decay)::
+
+    μ_t = β1 (1 - ½ 0.96^(t ψ))       Π_t = Π_{t-1} μ_t  (Π_0 = 1)
+    θ = θ (1 - lr λ_d) - lr · (c_d d + c_m m) / (√(v / (1 - β2^t)) + ε)
+    c_d = (1 - μ_t) / (1 - Π_t),    c_m = μ_{t+1} / (1 - Π_t μ_{t+1})
+
+RAdam (Liu et al.), ρ∞ = 2 / (1 - β2) - 1,  ρ_t = ρ∞ - 2 t β2^t / (1 - β2^t)::
+
+    ρ_t > 5:   θ = θ (1 - lr λ_d) - lr · r_t √(1 - β2^t) / (1 - β1^t) · m / (√v + ε)
+               r_t = √((ρ_t - 4)(ρ_t - 2) ρ∞ / ((ρ∞ - 4)(ρ∞ - 2) ρ_t))
+    otherwise: θ = θ (1 - lr λ_d) - lr · m / (1 - β1^t)
+
+Adamax (Kingma & Ba, the ∞-norm), with u the exponentially weighted infinity norm::
+
+    m = β1 m + (1 - β1) d          u = max(β2 u, |d| + ε)
+    θ = θ - lr / (1 - β1^t) · m / u
 """
 from __future__ import annotations
 
@@ -46,7 +65,7 @@ from ..tensor import Tensor
 from . import _foreach
 
 __all__ = ["sgd", "sgd_", "adam", "adam_", "adam_coefficients", "AdamCoefficients", "grad_term", "INPLACE",
-           "PURE"]
+           "PURE", "nadam_", "radam_", "adamax_", "nadam_coefficients", "radam_coefficients"]
 
 
 class _InPlace:
@@ -59,6 +78,7 @@ class _InPlace:
     square = xp.square
     maximum = xp.maximum
     neg = xp.negative
+    abs = xp.absolute
 
     @staticmethod
     def copy(a, out):
@@ -96,6 +116,10 @@ class _Pure:
     @staticmethod
     def neg(a, out=None):
         return -a
+
+    @staticmethod
+    def abs(a, out=None):
+        return a.abs()
 
     @staticmethod
     def copy(a, out=None):
@@ -203,9 +227,68 @@ def _adam_rule(ops: _Ops, p, g, m, v, vmax, u, t0, t1, *, lr, coefficients: Adam
     return _descend(ops, p, t, t1, lr, lr * c.direction, decoupled_weight_decay), m, v, vmax
 
 
+def _moments(ops: _Ops, d, m, v, t1, beta1, beta2):
+    """m = β1 m + (1 - β1) d,  v = β2 v + (1 - β2) d²  (exact moments)."""
+    m = _moment(ops, m, beta1, ops.mul(d, 1 - beta1, out=t1))
+    v = _moment(ops, v, beta2, ops.mul(ops.square(d, out=t1), 1 - beta2, out=t1))
+    return m, v
+
+
+def nadam_coefficients(beta1, momentum_decay, step, mu_product) -> tuple:
+    """(c_d, c_m, Π_t) of NAdam step t from Π_{t-1} (module docstring)."""
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+    product = mu_product * mu
+    return (1.0 - mu) / (1.0 - product), mu_next / (1.0 - product * mu_next), product
+
+
+def _nadam_rule(ops: _Ops, p, g, m, v, t0, t1, t2, *, lr, beta1, beta2, eps, bias_correction2, grad_gain,
+                avg_gain, weight_decay, decoupled_weight_decay, maximize):
+    """One NAdam step; returns (θ, m, v).  ``grad_gain``, ``avg_gain``: c_d and c_m."""
+    d = grad_term(ops, p, g, t0, t1, maximize, weight_decay)
+    m, v = _moments(ops, d, m, v, t1, beta1, beta2)
+    denominator = ops.add(ops.sqrt(ops.div(v, bias_correction2, out=t1), out=t1), eps, out=t1)
+    numerator = ops.add(ops.mul(d, grad_gain, out=t0), ops.mul(m, avg_gain, out=t2), out=t0)
+    t = ops.div(numerator, denominator, out=t0)
+    return _descend(ops, p, t, t1, lr, lr, decoupled_weight_decay), m, v
+
+
+def radam_coefficients(beta1, beta2, step) -> tuple:
+    """(rectified, s) of RAdam step t: the direction is s·m / (√v + ε) when rectified, else s·m."""
+    bc1, bc2 = 1 - beta1 ** step, 1 - beta2 ** step
+    rho_inf = 2 / (1 - beta2) - 1
+    rho = rho_inf - 2 * step * beta2 ** step / bc2
+    if rho <= 5.0:
+        return False, 1 / bc1
+    rect = ((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho)) ** 0.5
+    return True, rect * bc2 ** 0.5 / bc1
+
+
+def _radam_rule(ops: _Ops, p, g, m, v, t0, t1, *, lr, beta1, beta2, eps, rectified, direction, weight_decay,
+                decoupled_weight_decay, maximize):
+    """One RAdam step; returns (θ, m, v)."""
+    d = grad_term(ops, p, g, t0, t1, maximize, weight_decay)
+    m, v = _moments(ops, d, m, v, t1, beta1, beta2)
+    t = ops.div(m, ops.add(ops.sqrt(v, out=t1), eps, out=t1), out=t1) if rectified else m
+    return _descend(ops, p, t, t1, lr, lr * direction, decoupled_weight_decay), m, v
+
+
+def _adamax_rule(ops: _Ops, p, g, m, u, t0, t1, *, lr, beta1, beta2, eps, bias_correction1, weight_decay,
+                 maximize):
+    """One Adamax step; returns (θ, m, u)."""
+    d = grad_term(ops, p, g, t0, t1, maximize, weight_decay)
+    m = _moment(ops, m, beta1, ops.mul(d, 1 - beta1, out=t1))
+    u = ops.maximum(ops.mul(u, beta2, out=u), ops.add(ops.abs(d, out=t1), eps, out=t1), out=u)
+    t = ops.div(m, u, out=t1)
+    return _descend(ops, p, t, t1, lr, lr / bias_correction1, None), m, u
+
+
 # the in-place kernels run by ``_foreach``: kernel(p, g, buffers..., t0, t1, **hyperparameters)
 _sgd_kernel = partial(_sgd_rule, INPLACE)
 _adam_kernel = partial(_adam_rule, INPLACE)
+_nadam_kernel = partial(_nadam_rule, INPLACE)
+_radam_kernel = partial(_radam_rule, INPLACE)
+_adamax_kernel = partial(_adamax_rule, INPLACE)
 
 
 # ---------------------------------------------------------------------------- in place, on arrays
@@ -254,6 +337,44 @@ def adam_(params: Sequence, grads: Sequence, exp_avgs: Sequence, exp_avg_sqs: Se
         c = adam_coefficients(beta1, beta2, eps, steps[i], _EXACT if scales is None else scales[i])
         arrays = [p, g, exp_avgs[i], exp_avg_sqs[i], _item(max_exp_avg_sqs, i), _item(directions, i)]
         tasks.append((_adam_kernel, arrays, dict(kw, coefficients=c)))
+    _foreach.run(tasks, n_tmp=2)
+
+
+def nadam_(params: Sequence, grads: Sequence, exp_avgs: Sequence, exp_avg_sqs: Sequence, mu_products: list,
+           steps: Sequence[float], *, lr: float, beta1: float, beta2: float, eps: float, momentum_decay: float,
+           weight_decay: float = 0.0, decoupled_weight_decay: float = 0.0, maximize: bool = False) -> None:
+    """NAdam on arrays, in place.  ``mu_products[i]`` holds Π_{t-1} and is replaced by Π_t."""
+    kw = dict(_adam_options(lr, weight_decay, decoupled_weight_decay, maximize), beta1=beta1, beta2=beta2,
+              eps=eps)
+    tasks = []
+    for i, (p, g) in enumerate(zip(params, grads)):
+        c_d, c_m, mu_products[i] = nadam_coefficients(beta1, momentum_decay, steps[i], mu_products[i])
+        tasks.append((_nadam_kernel, [p, g, exp_avgs[i], exp_avg_sqs[i]],
+                      dict(kw, bias_correction2=1 - beta2 ** steps[i], grad_gain=c_d, avg_gain=c_m)))
+    _foreach.run(tasks, n_tmp=3)
+
+
+def radam_(params: Sequence, grads: Sequence, exp_avgs: Sequence, exp_avg_sqs: Sequence, steps: Sequence[float],
+           *, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
+           decoupled_weight_decay: float = 0.0, maximize: bool = False) -> None:
+    """RAdam on arrays, in place (``steps[i]``: t, 1 first)."""
+    kw = dict(_adam_options(lr, weight_decay, decoupled_weight_decay, maximize), beta1=beta1, beta2=beta2,
+              eps=eps)
+    tasks = []
+    for i, (p, g) in enumerate(zip(params, grads)):
+        rectified, direction = radam_coefficients(beta1, beta2, steps[i])
+        tasks.append((_radam_kernel, [p, g, exp_avgs[i], exp_avg_sqs[i]],
+                      dict(kw, rectified=rectified, direction=direction)))
+    _foreach.run(tasks, n_tmp=2)
+
+
+def adamax_(params: Sequence, grads: Sequence, exp_avgs: Sequence, exp_infs: Sequence, steps: Sequence[float], *,
+            lr: float, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
+            maximize: bool = False) -> None:
+    """Adamax on arrays, in place (``steps[i]``: t, 1 first)."""
+    kw = dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=_term(weight_decay), maximize=maximize)
+    tasks = [(_adamax_kernel, [p, g, exp_avgs[i], exp_infs[i]], dict(kw, bias_correction1=1 - beta1 ** steps[i]))
+             for i, (p, g) in enumerate(zip(params, grads))]
     _foreach.run(tasks, n_tmp=2)
 
 

@@ -22,7 +22,7 @@ The classic decays, as named schedulers (epoch = ``last_epoch``, 0 first):
 
 plus PyTorch's LambdaLR, MultiplicativeLR, StepLR, MultiStepLR, ConstantLR, LinearLR
 (warm-up), ExponentialLR, PolynomialLR, CosineAnnealingLR, SequentialLR,
-ChainedScheduler, OneCycleLR and ReduceLROnPlateau.
+ChainedScheduler, OneCycleLR, CyclicLR and ReduceLROnPlateau.
 """
 from __future__ import annotations
 
@@ -445,10 +445,7 @@ class OneCycleLR(LRScheduler):
             g["max_momentum"], g["base_momentum"] = hi, lo
 
     def _set_momentum(self, group, value):
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
+        _set_group_momentum(group, self.use_beta1, value)
 
     def _anneal(self, start, end, pct):
         if self.anneal_strategy == "cos":
@@ -471,6 +468,103 @@ class OneCycleLR(LRScheduler):
                     break
                 start = end
         return lrs
+
+
+def _set_group_momentum(group: dict, use_beta1: bool, value) -> None:
+    """Set a group's momentum, or its β1 when the optimizer has betas (Adam and its variants)."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
+
+
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith), stepped per batch.  With c = ⌊1 + n/(up + down)⌋ the cycle of batch n
+    and x = 1 + n/(up + down) - c its position in it, the height h = x/r going up (x ≤ r = up/(up + down)),
+    (x - 1)/(r - 1) going down, and::
+
+        lr = base_lr + (max_lr - base_lr) · h · scale
+        momentum = max_momentum - (max_momentum - base_momentum) · h · scale   (cycle_momentum: SGD's
+                                                                                 momentum or Adam's β1)
+
+    scale = 1 (``'triangular'``), 1/2^(c-1) (``'triangular2'``), gamma^n (``'exp_range'``), or
+    ``scale_fn(c)`` / ``scale_fn(n)`` (``scale_mode='cycle'`` / ``'iterations'``)."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
+                 max_momentum=0.9, last_epoch=-1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"CyclicLR: expected a lamina.optim.Optimizer, got {type(optimizer).__name__}")
+        if mode not in _CYCLIC_MODES and scale_fn is None:
+            raise ValueError(f"CyclicLR: mode must be one of {_CYCLIC_MODES} (or give scale_fn), got {mode!r}")
+        groups = optimizer.param_groups
+        base_lrs = _per_group("base_lr", groups, base_lr)
+        if last_epoch == -1:
+            for g, lr in zip(groups, base_lrs):
+                g["lr"] = lr
+        self.max_lrs = _per_group("max_lr", groups, max_lr)
+        up = float(step_size_up)
+        down = up if step_size_down is None else float(step_size_down)
+        self.total_size, self.step_ratio = up + down, up / (up + down)
+        self.mode, self.gamma, self._scale_fn_custom = mode, gamma, scale_fn
+        self.scale_mode = scale_mode if scale_fn is not None else ("iterations" if mode == "exp_range" else "cycle")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            self._init_momentum(optimizer, base_momentum, max_momentum, last_epoch)
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_momentum(self, optimizer, base_momentum, max_momentum, last_epoch) -> None:
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("CyclicLR: cycle_momentum needs an optimizer with momentum or betas "
+                             f"({type(optimizer).__name__} has neither); pass cycle_momentum=False")
+        self.use_beta1 = "betas" in optimizer.defaults
+        groups = optimizer.param_groups
+        self.base_momentums = _per_group("base_momentum", groups, base_momentum)
+        self.max_momentums = _per_group("max_momentum", groups, max_momentum)
+        if last_epoch == -1:
+            for g, hi, lo in zip(groups, self.max_momentums, self.base_momentums):
+                _set_group_momentum(g, self.use_beta1, hi)
+                g["max_momentum"], g["base_momentum"] = hi, lo
+
+    def scale_fn(self, x) -> float:
+        """The amplitude's scale at cycle (or batch) x."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        if self.mode == "exp_range":
+            return self.gamma ** x
+        return 1.0
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        height = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * height * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for g, lo, hi in zip(self.optimizer.param_groups, self.base_momentums, self.max_momentums):
+                _set_group_momentum(g, self.use_beta1, hi - (hi - lo) * height * scale)
+        return lrs
+
+    def state_dict(self):
+        """As the base class; a custom ``scale_fn`` is saved as its ``__dict__`` when it is a callable object
+        (a function or lambda is not saved: None)."""
+        fn = self._scale_fn_custom
+        sd = copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_scale_fn_custom")})
+        sd["_scale_fn_custom"] = None if fn is None or isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+        return sd
+
+    def load_state_dict(self, state_dict):
+        sd = dict(state_dict)
+        saved = sd.pop("_scale_fn_custom", None)
+        super().load_state_dict(sd)
+        if saved is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(copy.deepcopy(saved))
 
 
 def _per_group(name, groups, value):

@@ -165,7 +165,7 @@ class Optimizer:
     def _dense_grad(self, p: Tensor, garr):
         """The gradient array of ``p`` checked for shape and cast to its dtype."""
         if garr.shape != p._data.shape:
-            raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {garr.shape} for a parameter "
+            raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {tuple(garr.shape)} for a parameter "
                                f"of shape {p._data.shape}")
         return garr.astype(p._data.dtype) if garr.dtype != p._data.dtype else garr
 
@@ -246,7 +246,7 @@ class Optimizer:
         for k, v in unpacked.items():
             if isinstance(v, xp.ndarray) and v.shape != p.shape and k not in self._free_shape_keys:
                 raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of parameter {key} has shape "
-                                 f"{v.shape}, the parameter has shape {tuple(p.shape)}")
+                                 f"{tuple(v.shape)}, the parameter has shape {tuple(p.shape)}")
         return unpacked
 
     _free_shape_keys: tuple = ()   # state entries whose shape is not the parameter's (LBFGS history)

@@ -155,7 +155,7 @@ def _shard_grad(result: dict, name: str, shape: tuple) -> np.ndarray:
         raise RuntimeError(f"data_parallel_step: a worker returned no gradient for parameter {name!r}; "
                            "is model_factory building the same architecture?")
     if g.shape != shape:
-        raise RuntimeError(f"data_parallel_step: a worker's gradient of {name!r} has shape {g.shape}, "
+        raise RuntimeError(f"data_parallel_step: a worker's gradient of {name!r} has shape {tuple(g.shape)}, "
                            f"the parameter has {shape}")
     return g
 

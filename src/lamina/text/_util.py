@@ -47,7 +47,7 @@ def as_index_array(data, op: str, name: str = "data", ndim: int | None = 1) -> n
             )
         raise TypeError(f"{op}: {name} must hold integers, got dtype {arr.dtype}")
     if ndim is not None and arr.ndim != ndim:
-        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {arr.shape}")
+        raise ValueError(f"{op}: {name} must be {ndim}-D, got shape {tuple(arr.shape)}")
     arr = arr.astype(np.int64, copy=False)
     if arr.size and arr.min() < 0:
         raise ValueError(f"{op}: {name} must hold non-negative indices, found {int(arr.min())}")

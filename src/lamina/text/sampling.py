@@ -18,7 +18,7 @@ _VARIANTS = ("word2vec", "paper")
 def _check_counts(counts, op: str) -> np.ndarray:
     c = np.asarray(counts)
     if c.ndim != 1 or c.size == 0:
-        raise ValueError(f"{op}: counts must be a non-empty 1-D array (one count per word), got shape {c.shape}")
+        raise ValueError(f"{op}: counts must be a non-empty 1-D array (one count per word), got shape {tuple(c.shape)}")
     if c.dtype.kind not in "iuf":
         raise TypeError(f"{op}: counts must be numbers, got dtype {c.dtype}")
     c = c.astype(np.float64)

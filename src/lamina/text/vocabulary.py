@@ -50,7 +50,7 @@ def _checked_counts(counts, n: int) -> np.ndarray:
     if counts.shape != (n,) or (counts.size and counts.dtype.kind not in "iu"):
         raise ValueError(
             f"Vocabulary: counts must be {n} integers (one per word), "
-            f"got shape {counts.shape} dtype {counts.dtype}"
+            f"got shape {tuple(counts.shape)} dtype {counts.dtype}"
         )
     counts = counts.astype(np.int64)
     if counts.size and counts.min() < 0:

@@ -91,7 +91,7 @@ def _hwc(img: np.ndarray, dataformats: str) -> np.ndarray:
     """The image as height × width × channels, whatever axis order it came in."""
     fmt = dataformats.upper()
     if img.ndim != len(fmt) or sorted(fmt) not in (sorted("HW"), sorted("CHW")):
-        raise ValueError(f"add_image: an image of shape {img.shape} does not match dataformats={dataformats!r} "
+        raise ValueError(f"add_image: an image of shape {tuple(img.shape)} does not match dataformats={dataformats!r} "
                          "(use 'CHW', 'HWC' or 'HW')")
     if "C" not in fmt:
         img, fmt = img[..., None], fmt + "C"

@@ -25,13 +25,13 @@ def _correct(input, target, threshold: float) -> xp.ndarray:
     x, t = _array_of(input), _array_of(target)
     if x.ndim == t.ndim + 1 and t.dtype.kind in "iub":
         if x.shape[:1] + x.shape[2:] != t.shape:
-            raise ShapeError(f"accuracy: scores of shape {x.shape} need class-index targets of shape "
-                             f"{x.shape[:1] + x.shape[2:]}, got {t.shape}")
+            raise ShapeError(f"accuracy: scores of shape {tuple(x.shape)} need class-index targets of shape "
+                             f"{x.shape[:1] + x.shape[2:]}, got {tuple(t.shape)}")
         return xp.argmax(x, axis=1) == t
     if x.shape != t.shape:
         squeezed = x.reshape(t.shape) if x.size == t.size and x.ndim == t.ndim + 1 and x.shape[-1] == 1 else None
         if squeezed is None:
-            raise ShapeError(f"accuracy: input shape {x.shape} and target shape {t.shape} do not match: give class "
+            raise ShapeError(f"accuracy: input shape {tuple(x.shape)} and target shape {tuple(t.shape)} do not match: give class "
                              "scores (N, C) with integer targets (N,), or scores and 0/1 (or ±1) labels of one shape")
         x = squeezed
     return (x > threshold) == (t > 0)

@@ -477,7 +477,7 @@ def _stage_state(entries: dict[str, tuple[dict, str]], state_dict) -> tuple[list
             continue
         arr, cur = _array(state_dict[key]), table[name]
         if arr.shape != tuple(cur.shape):
-            errors.append(f"size mismatch for {key}: copying a param with shape {arr.shape} from checkpoint, "
+            errors.append(f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)} from checkpoint, "
                           f"the shape in current model is {tuple(cur.shape)}.")
         else:
             staged.append((cur, arr))

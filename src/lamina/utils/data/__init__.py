@@ -3,9 +3,11 @@
 Each file holds one concept; this module re-exports their public names.
 """
 
-from .dataloader import DataLoader, RandomSampler, SequentialSampler, SubsetRandomSampler, default_collate
+from .collate import default_collate, default_convert
+from .dataloader import DataLoader
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .folds import CVResult, KFold, StratifiedKFold, cross_validate
+from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler, WeightedRandomSampler
 from .splits import split_sizes, train_val_test_indices, train_val_test_split
 
 __all__ = [
@@ -16,9 +18,13 @@ __all__ = [
     "random_split",
     "DataLoader",
     "default_collate",
+    "default_convert",
+    "Sampler",
     "SequentialSampler",
     "RandomSampler",
     "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "BatchSampler",
     "train_val_test_split",
     "train_val_test_indices",
     "split_sizes",

@@ -32,7 +32,7 @@ def as_labels(y, n: int | None, who: str) -> np.ndarray:
     """Class labels as int codes ``0..C-1``; a 2-D ``y`` (one-hot / multi-label rows) counts each distinct row as a class."""
     arr = _to_numpy(y)
     if arr.ndim not in (1, 2):
-        raise ValueError(f"{who}: labels must be 1-D (or 2-D one-hot rows), got shape {arr.shape}")
+        raise ValueError(f"{who}: labels must be 1-D (or 2-D one-hot rows), got shape {tuple(arr.shape)}")
     if n is not None and arr.shape[0] != n:
         raise ValueError(f"{who}: labels have {arr.shape[0]} entries but there are {n} samples")
     if arr.ndim == 2:

@@ -1,7 +1,14 @@
-"""``DataLoader``: batches from a dataset, shuffled with a seed, optionally prefetched by workers.
+"""``DataLoader``: batches from a dataset, in a sampler's order, optionally prefetched by workers.
 
-For batch-indexable datasets (``TensorDataset``, its subsets, arrays) a batch is one
-fancy-indexing call. Other datasets are read sample by sample and stacked by ``default_collate``.
+As in PyTorch, the order comes from ``sampler`` (default: ``SequentialSampler``, or ``RandomSampler``
+with ``shuffle=True``) and the batches from ``batch_sampler`` (default: ``BatchSampler(sampler,
+batch_size, drop_last)``); ``batch_size=None`` turns batching off (each sample is converted by
+``default_convert``).  ``sampler`` excludes ``shuffle``; ``batch_sampler`` excludes ``batch_size``,
+``shuffle``, ``sampler`` and ``drop_last``.
+
+For batch-indexable datasets (``TensorDataset``, its subsets, arrays) and the default collation a
+batch is one fancy-indexing call, and lamina's samplers draw the whole order as one array. Other
+datasets are read sample by sample and collated by ``collate_fn`` (default ``default_collate``).
 """
 from __future__ import annotations
 
@@ -10,41 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ...backend import Generator, rng
+from ...backend import Generator
 from ...tensor import Tensor
+from .collate import default_collate, default_convert
 from .dataset import TensorDataset
+from .sampler import BatchSampler, RandomSampler, SequentialSampler, vector_order
 
-# number types of a sample -> dtype of their batch (bool first: a bool is also an Integral)
-_NUMBER_DTYPES = ((bool, np.bool_), (numbers.Integral, np.int64), (numbers.Real, np.float32))
-
-
-def _stack(samples) -> Tensor | None:
-    """Tensors, arrays or numbers stacked along a new dim 0; None for other samples."""
-    first = samples[0]
-    if isinstance(first, Tensor):
-        return Tensor._make(np.stack([s._data for s in samples]))
-    if isinstance(first, np.ndarray):
-        return Tensor._make(np.stack(samples))
-    for kind, dtype in _NUMBER_DTYPES:
-        if isinstance(first, kind):
-            return Tensor._make(np.asarray(samples, dtype=dtype))
-    return None
-
-
-def default_collate(samples):
-    """Stack a list of samples: tensors/arrays/numbers are stacked along a new dim 0,
-    tuples and dicts are collated field by field."""
-    stacked = _stack(samples)
-    if stacked is not None:
-        return stacked
-    first = samples[0]
-    if isinstance(first, dict):
-        return {k: default_collate([s[k] for s in samples]) for k in first}
-    if isinstance(first, tuple):
-        return type(first)(default_collate(list(field)) for field in zip(*samples))
-    if isinstance(first, list):
-        return [default_collate(list(field)) for field in zip(*samples)]
-    return samples
+__all__ = ["DataLoader"]
 
 
 def _as_dataset(dataset):
@@ -54,6 +33,22 @@ def _as_dataset(dataset):
     return dataset
 
 
+def _check_options(batch_size, shuffle, sampler, batch_sampler, drop_last) -> None:
+    """PyTorch's rules for the mutually exclusive arguments."""
+    if sampler is not None and shuffle:
+        raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+    if batch_sampler is not None:
+        if batch_size != 1 or shuffle or sampler is not None or drop_last:
+            raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                             "sampler, and drop_last")
+    elif batch_size is None:
+        if drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually exclusive "
+                             "with drop_last")
+    elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
+        raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+
+
 class DataLoader:
     """Iterate over a dataset in batches.
 
@@ -61,54 +56,49 @@ class DataLoader:
     one, from a generator seeded by ``seed`` or by lamina's global generator, so ``lamina.manual_seed``
     makes the order reproducible. ``num_workers > 0`` prefetches batches on threads."""
 
-    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False, drop_last: bool = False,
-                 collate_fn=None, generator: Generator | None = None, seed: int | None = None,
-                 num_workers: int = 0, sampler=None, prefetch_factor: int = 2, pin_memory: bool = False,
-                 persistent_workers: bool = False):
-        if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or batch_size <= 0):
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
-        if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive")
+    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool | None = None, sampler=None,
+                 batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory: bool = False,
+                 drop_last: bool = False, timeout: float = 0, worker_init_fn=None, multiprocessing_context=None,
+                 generator: Generator | None = None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "", seed: int | None = None):
+        _check_options(batch_size, shuffle, sampler, batch_sampler, drop_last)
         self.dataset = _as_dataset(dataset)
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.drop_last = drop_last
-        self.collate_fn = collate_fn
-        self.sampler = sampler
-        self.num_workers = int(num_workers)
-        self.prefetch_factor = prefetch_factor
         if generator is None and seed is not None:
             generator = Generator().manual_seed(seed)
         self.generator = generator
+        if batch_sampler is not None:
+            batch_size, drop_last = None, False
+        if sampler is None:
+            sampler = RandomSampler(self.dataset, generator=generator) if shuffle else \
+                SequentialSampler(self.dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.batch_size, self.drop_last, self.shuffle = batch_size, drop_last, bool(shuffle)
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self.collate_fn = collate_fn if collate_fn is not None else \
+            (default_collate if batch_sampler is not None else default_convert)
+        self.num_workers = int(num_workers)
+        self.prefetch_factor = 2 if prefetch_factor is None else prefetch_factor
+        self.pin_memory, self.timeout, self.worker_init_fn = pin_memory, timeout, worker_init_fn
+        self.persistent_workers = persistent_workers
 
-    def _order(self) -> np.ndarray:
-        n = len(self.dataset)
-        if self.sampler is not None:
-            return np.asarray(list(iter(self.sampler)), dtype=np.int64)
-        if not self.shuffle:
-            return np.arange(n)
-        if self.generator is not None:
-            return rng(self.generator).permutation(n)
-        # like PyTorch: a fresh seed from the global generator each epoch
-        seed = int(rng().integers(0, 2**63 - 1))
-        return np.random.default_rng(seed).permutation(n)
-
-    def _batches(self):
-        order = self._order()
-        if self.batch_size is None:
-            return [i for i in order]
-        bs = self.batch_size
-        stop = len(order) - (len(order) % bs if self.drop_last else 0)
-        return [order[i:i + bs] for i in range(0, stop, bs)]
+    def _batches(self) -> list:
+        """This epoch's index batches (arrays), or single indices when batching is off."""
+        if self.batch_sampler is None:
+            order = vector_order(self.sampler)
+            return list(iter(self.sampler)) if order is None else list(order)
+        if isinstance(self.batch_sampler, BatchSampler):
+            return self.batch_sampler._batches()
+        return [list(b) for b in self.batch_sampler]
 
     def _fetch(self, idx):
-        if self.batch_size is None:
-            sample = self.dataset[int(idx)]
-            return self.collate_fn(sample) if self.collate_fn else sample
-        if getattr(self.dataset, "batch_indexable", False) and self.collate_fn is None:
-            return self.dataset[idx]
-        samples = [self.dataset[int(i)] for i in idx]
-        return (self.collate_fn or default_collate)(samples)
+        if self.batch_sampler is None:
+            return self.collate_fn(self.dataset[idx.item() if isinstance(idx, np.generic) else idx])
+        if getattr(self.dataset, "batch_indexable", False) and self.collate_fn is default_collate:
+            batch = self.dataset[idx if isinstance(idx, np.ndarray) else np.asarray(idx, dtype=np.int64)]
+            return list(batch) if type(batch) is tuple else batch    # a collated tuple is a list, as in PyTorch
+        samples = [self.dataset[i.item() if isinstance(i, np.generic) else i] for i in idx]
+        return self.collate_fn(samples)
 
     def __iter__(self):
         batches = self._batches()
@@ -127,40 +117,4 @@ class DataLoader:
                 yield batch
 
     def __len__(self):
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
-        if self.batch_size is None:
-            return n
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-
-class SequentialSampler:
-    def __init__(self, data_source):
-        self.n = len(data_source)
-
-    def __iter__(self):
-        return iter(range(self.n))
-
-    def __len__(self):
-        return self.n
-
-
-class RandomSampler:
-    def __init__(self, data_source, generator: Generator | None = None):
-        self.n, self.generator = len(data_source), generator
-
-    def __iter__(self):
-        return iter(rng(self.generator).permutation(self.n).tolist())
-
-    def __len__(self):
-        return self.n
-
-
-class SubsetRandomSampler:
-    def __init__(self, indices, generator: Generator | None = None):
-        self.indices, self.generator = np.asarray(indices), generator
-
-    def __iter__(self):
-        return iter(self.indices[rng(self.generator).permutation(len(self.indices))].tolist())
-
-    def __len__(self):
-        return len(self.indices)
+        return len(self.sampler) if self.batch_sampler is None else len(self.batch_sampler)

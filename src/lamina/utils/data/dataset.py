@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import warnings
 
 import numpy as np
 
@@ -95,15 +96,28 @@ class ConcatDataset(Dataset):
         return self.datasets[k][int(index - start)]
 
 
+def _fraction_counts(n: int, fractions: list) -> list:
+    """Counts floor(n·f) for each fraction, the samples left over given one each from the first part on."""
+    for i, f in enumerate(fractions):
+        if not 0 <= f <= 1:
+            raise ValueError(f"random_split: fraction {f} at index {i} is not between 0 and 1")
+    counts = [int(math.floor(n * f)) for f in fractions]
+    for i in range(n - sum(counts)):
+        counts[i % len(counts)] += 1
+    for i, c in enumerate(counts):
+        if c == 0:
+            warnings.warn(f"random_split: length of split at index {i} is 0; this split will be empty",
+                          stacklevel=3)
+    return counts
+
+
 def random_split(dataset, lengths, generator: Generator | None = None):
-    """Split into non-overlapping random subsets; ``lengths`` are counts or fractions summing to 1."""
+    """Split into non-overlapping random subsets; ``lengths`` are counts summing to len(dataset), or fractions
+    summing to 1 (each part gets floor(n·f) samples, the remainder going one each to the first parts)."""
     n = len(dataset)
     lengths = list(lengths)
-    if all(0 <= x <= 1 for x in lengths) and math.isclose(sum(lengths), 1.0) and sum(lengths) != n:
-        counts = [int(math.floor(n * f)) for f in lengths]
-        for i in range(n - sum(counts)):
-            counts[i % len(counts)] += 1
-        lengths = counts
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        lengths = _fraction_counts(n, lengths)
     if sum(lengths) != n:
         raise ValueError(f"random_split: lengths {lengths} sum to {sum(lengths)} but the dataset has {n} samples")
     perm = rng(generator).permutation(n)
