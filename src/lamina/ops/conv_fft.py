@@ -9,8 +9,7 @@ H_p − K + 1 valid positions (p + a ≤ H_p − 1 < L never wraps), and by the 
     Z[k] = Σ_c conj(W[k]) · X[k]        (X = DFT_L(x_p), W = DFT_L(w_d), for real signals)
 one channel contraction per frequency: a batch of small GEMMs (N, C/G) @ (C/G, O/G), one per
 frequency and group. The cost is O((NC + OC + NO)·L² log L + NCO·L²), independent of the kernel size,
-against NCO·L²·k² for the direct sum: the FFT wins for large kernels (the notes: "if δ is large, one
-can use FFT").
+against NCO·L²·k² for the direct sum: the FFT wins for large kernels.
 
 The two adjoints are products in the frequency domain too (same L, no wrap-around):
     input gradient   x̄_p[r] = Σ_p z̄[p] w_d[r − p]   (a full convolution)   X̄ = Σ_o Z̄ · W
