@@ -172,15 +172,20 @@ class _Walk:
             self.add_node(t._node, gi)
 
 
+def _check_root_versions(outputs) -> None:
+    """A root changed in place after the op that made it (which may read it) is an error."""
+    for t in outputs:
+        if t._version and t._node is not None:
+            _version_error(t._node, -1, t, t._version)
+
+
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     """Back-propagate. With ``capture`` (a list of tensors) return their gradients instead of
     accumulating into leaves' ``.grad``."""
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = bool(create_graph)
     try:
-        for t in outputs:  # a root changed in place after the op that made it (which may read it)
-            if t._version and t._node is not None:
-                _version_error(t._node, -1, t, t._version)
+        _check_root_versions(outputs)
         walk = _Walk(outputs, grad_outputs, capture)
         node_grads, observing = walk.node_grads, bool(walk.capture_nodes)
         for node in _topological_order(walk.roots):
