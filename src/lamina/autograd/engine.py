@@ -317,11 +317,15 @@ def _unused(i, t, materialize_grads, allow_unused):
     return None
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         materialize_grads=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """``lamina.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``, returned
     as a tuple (``.grad`` fields are left alone). With ``create_graph=True`` the result is itself
-    differentiable (gradients of gradients)."""
+    differentiable (gradients of gradients). ``only_inputs`` is accepted and has no effect (as in PyTorch,
+    where it is deprecated); ``is_grads_batched=True`` is refused."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched=True (vmap over grad_outputs) is not supported; "
+                                  "call grad once per row of grad_outputs")
     ins = _as_list(inputs)
     _check_inputs(ins)
     outs, gs = _roots("autograd.grad", outputs, grad_outputs)

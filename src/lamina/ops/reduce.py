@@ -7,6 +7,7 @@ over the reduced dims.
 from __future__ import annotations
 
 import builtins
+import functools
 import numbers
 from collections import namedtuple
 from typing import Any
@@ -33,6 +34,28 @@ def _dims(dim, ndim, op):
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: dim {dim} repeats a dimension")
     return tuple(sorted(out)) if ndim else ()
+
+
+def _rename_numpy_keywords(kwargs: dict, name: str) -> None:
+    for numpy_name, torch_name in (("axis", "dim"), ("keepdims", "keepdim")):
+        if numpy_name in kwargs:
+            if torch_name in kwargs:
+                raise TypeError(f"{name}: got both {torch_name}= and its NumPy spelling {numpy_name}=; give one")
+            kwargs[torch_name] = kwargs.pop(numpy_name)
+
+
+def _numpy_names(fn):
+    """``fn`` that also takes NumPy's keywords ``axis`` (for ``dim``) and ``keepdims`` (for ``keepdim``), as
+    PyTorch's reductions do."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def reduction(*args, **kwargs):
+        if "axis" in kwargs or "keepdims" in kwargs:
+            _rename_numpy_keywords(kwargs, name)
+        return fn(*args, **kwargs)
+
+    return reduction
 
 
 def _keep_shape(shape, axes):
@@ -177,6 +200,7 @@ class CumSum(LinearMap):
 
 
 # ---------------------------------------------------------------------------- functions
+@_numpy_names
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
@@ -185,6 +209,7 @@ def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     return run1(Sum(_dims(dim, x._data.ndim, "sum"), keepdim), x)
 
 
+@_numpy_names
 def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
@@ -193,12 +218,14 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     return run1(Mean(_dims(dim, x.ndim, "mean"), keepdim), x)
 
 
+@_numpy_names
 def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if x._data.size == 0:
         raise ValueError(f"amax: cannot reduce an empty tensor of shape {x.shape}")
     return run1(Amax(_dims(dim, x.ndim, "amax"), keepdim), x)
 
 
+@_numpy_names
 def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if x._data.size == 0:
         raise ValueError(f"amin: cannot reduce an empty tensor of shape {x.shape}")
@@ -227,6 +254,7 @@ def _select(x: Tensor, dim, keepdim: bool, name: str, reduce_all, arg) -> Any:
     return values_indices(values, Tensor._make(idx))
 
 
+@_numpy_names
 def max(x: Tensor, dim=None, keepdim: bool = False) -> Any:
     """``max(x)`` is the largest value (ties share the gradient, as ``amax``); ``max(x, dim)`` returns
     (values, indices) with the gradient going to the index returned; ``max(a, b)`` is ``maximum``."""
@@ -237,6 +265,7 @@ def max(x: Tensor, dim=None, keepdim: bool = False) -> Any:
     return _select(x, dim, keepdim, "max", amax, xp.argmax)
 
 
+@_numpy_names
 def min(x: Tensor, dim=None, keepdim: bool = False) -> Any:
     """``min(x)`` is the smallest value (ties share the gradient, as ``amin``); ``min(x, dim)`` returns
     (values, indices) with the gradient going to the index returned; ``min(a, b)`` is ``minimum``."""
@@ -247,6 +276,7 @@ def min(x: Tensor, dim=None, keepdim: bool = False) -> Any:
     return _select(x, dim, keepdim, "min", amin, xp.argmin)
 
 
+@_numpy_names
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return Tensor._make(xp.asarray(xp.argmax(x._data), dtype=xp.int64))
@@ -254,6 +284,7 @@ def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Tensor._make(xp.argmax(x._data, axis=d, keepdims=keepdim).astype(xp.int64))
 
 
+@_numpy_names
 def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return Tensor._make(xp.asarray(xp.argmin(x._data), dtype=xp.int64))
@@ -261,21 +292,25 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Tensor._make(xp.argmin(x._data, axis=d, keepdims=keepdim).astype(xp.int64))
 
 
+@_numpy_names
 def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
     a = -x._data if descending else x._data
     return Tensor._make(xp.argsort(a, axis=dim, kind="stable").astype(xp.int64))
 
 
+@_numpy_names
 def sort(x: Tensor, dim: int = -1, descending: bool = False) -> Any:
     idx = argsort(x, dim, descending)
     return values_indices(gather(x, dim, idx), idx)
 
 
+@_numpy_names
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
     idx = narrow(argsort(x, dim, descending=largest), dim, 0, k)
     return values_indices(gather(x, dim, idx), idx)
 
 
+@_numpy_names
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance; divides by N - correction (correction 1 by default, like PyTorch)."""
     if correction is None:
@@ -286,34 +321,41 @@ def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
     return sum(d * d, axes, keepdim) / xp.maximum(n - correction, 0)
 
 
+@_numpy_names
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
 
 
+@_numpy_names
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return var(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
+@_numpy_names
 def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return std(x, dim, unbiased, keepdim, correction=correction), mean(x, dim, keepdim)
 
 
+@_numpy_names
 def logsumexp(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return run1(LogSumExp(_dims(dim, x.ndim, "logsumexp"), keepdim), x)
 
 
+@_numpy_names
 def softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     return run1(Softmax(_dims(dim, x.ndim, "softmax")[0] if x.ndim else ()), x)
 
 
+@_numpy_names
 def log_softmax(x: Tensor, dim: int = -1, dtype=None) -> Tensor:
     if dtype is not None:
         x = x.to(dtype)
     return run1(LogSoftmax(_dims(dim, x.ndim, "log_softmax")[0] if x.ndim else ()), x)
 
 
+@_numpy_names
 def cumsum(x: Tensor, dim: int) -> Tensor:
     return run1(CumSum(_dims(dim, x.ndim, "cumsum")[0]), x)
 
@@ -334,6 +376,7 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
 
 
+@_numpy_names
 def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Product over dims (a composite of log/exp where all values are non-zero, exact otherwise)."""
     if (x._data == 0).any():
@@ -342,16 +385,19 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return s * exp(sum(log(_abs(x)), dim, keepdim))
 
 
+@_numpy_names
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "any")
     return Tensor._make(xp.asarray(xp.any(x._data, axis=axes, keepdims=keepdim)))
 
 
+@_numpy_names
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "all")
     return Tensor._make(xp.asarray(xp.all(x._data, axis=axes, keepdims=keepdim)))
 
 
+@_numpy_names
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "count_nonzero")
     return Tensor._make(xp.asarray(xp.count_nonzero(x._data, axis=axes), dtype=xp.int64))
