@@ -6,7 +6,14 @@ import builtins as _builtins
 
 from . import autograd, backend, func, nn, onnx, ops, optim, utils
 from ._size import Size
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .autograd.op import UNARY as _UNARY
 from .backend import (
     Generator,

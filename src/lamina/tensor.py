@@ -599,15 +599,12 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -
 _NO = object()  # an argument not given
 
 
-def randint(*args, low=_NO, high=_NO, size=_NO, generator=None, dtype=None, device=None,
-            requires_grad=False) -> Tensor:
-    """Integers drawn uniformly from [low, high) (low = 0 unless given), as ``torch.randint``:
-    ``randint(high, size)``, ``randint(low, high, size)``, or any of them as keywords."""
-    check_device(device)
-    given = [a for a in (low, high, size) if a is not _NO]
+def _randint_bounds(args: tuple, low, high, size) -> tuple:
+    """(low, high, size) from ``randint``'s positional and keyword forms (low = 0 unless given)."""
+    given = [n for n, a in zip(("low", "high", "size"), (low, high, size)) if a is not _NO]
     if len(args) + len(given) not in (2, 3) or len(args) > 3:
         raise TypeError(f"randint: expected (high, size) or (low, high, size), got {len(args)} positional "
-                        f"argument(s) and keywords {[n for n, a in zip(('low', 'high', 'size'), (low, high, size)) if a is not _NO]}")
+                        f"argument(s) and keywords {given}")
     vals = list(args)
     if size is _NO:
         size = vals.pop() if vals else _NO
@@ -617,12 +614,24 @@ def randint(*args, low=_NO, high=_NO, size=_NO, generator=None, dtype=None, devi
         low = vals.pop() if vals else 0
     if vals or size is _NO or high is _NO:
         raise TypeError("randint: expected (high, size) or (low, high, size)")
-    for name, v in (("low", low), ("high", high)):
-        if isinstance(v, Tensor):
-            v = v.item()
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral):
-            raise TypeError(f"randint: argument '{name}' must be an int, not {type(v).__name__}")
-    low, high = int(low), int(high)
+    return low, high, size
+
+
+def _randint_int(name: str, v) -> int:
+    if isinstance(v, Tensor):
+        v = v.item()
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"randint: argument '{name}' must be an int, not {type(v).__name__}")
+    return int(v)
+
+
+def randint(*args, low=_NO, high=_NO, size=_NO, generator=None, dtype=None, device=None,
+            requires_grad=False) -> Tensor:
+    """Integers drawn uniformly from [low, high) (low = 0 unless given), as ``torch.randint``:
+    ``randint(high, size)``, ``randint(low, high, size)``, or any of them as keywords."""
+    check_device(device)
+    low, high, size = _randint_bounds(args, low, high, size)
+    low, high = _randint_int("low", low), _randint_int("high", high)
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"randint: argument 'size' must be a tuple of ints, not {type(size).__name__}")
     if low >= high:

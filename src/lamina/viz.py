@@ -279,6 +279,47 @@ def _visible(model, depth: int) -> list[tuple[str, Any, int]]:
     return shown
 
 
+def _draw_input(input_size, input_data, dtype) -> Tensor:
+    """The tensor ``draw_graph`` runs the model on: zeros of ``input_size``, or ``input_data``, requiring grad."""
+    if (input_size is None) == (input_data is None):
+        raise ValueError("draw_graph: give input_size (a shape, e.g. (1, 1, 28, 28)) or input_data, exactly one")
+    if input_data is None:
+        try:
+            shape = tuple(int(n) for n in input_size)
+        except TypeError:
+            raise TypeError(f"draw_graph: input_size must be a tuple of ints, got {input_size!r}") from None
+        if not shape or min(shape) < 1:
+            raise ValueError(f"draw_graph: input_size must be a non-empty shape of positive sizes, got {input_size!r}")
+        x = Tensor._make(np.zeros(shape, dtype=dtype))
+    else:
+        x = input_data if isinstance(input_data, Tensor) else Tensor._make(np.asarray(input_data))
+    return x.detach().requires_grad_(np.dtype(x.dtype).kind == "f")  # so every op after it records its node
+
+
+def _traced_forward(model, x: Tensor, tracer: _Tracer, depth: int):
+    """``model(x)`` in eval mode, with the tracer's hooks on the visible modules and fused activations off;
+    hooks, modes and fuse switches restored afterwards."""
+    handles = []
+    for name, m, d in _visible(model, depth):
+        handles.append(m.register_forward_pre_hook(tracer.pre_hook(name, d)))
+        handles.append(m.register_forward_hook(tracer.post_hook()))
+    modes = [(m, m.training) for m in model.modules()]
+    fused = [(m, m.fuse_activations) for m in model.modules() if isinstance(getattr(m, "fuse_activations", None), bool)]
+    try:
+        model.eval()
+        for m, _ in fused:
+            m.fuse_activations = False
+        with enable_grad():
+            return model(x)
+    finally:
+        for h in handles:
+            h.remove()
+        for m, was in modes:
+            m.training = was
+        for m, was in fused:
+            m.fuse_activations = was
+
+
 def draw_graph(model, input_size=None, input_data=None, depth: int = 3, dtype=np.float32,
                graph_name: str | None = None) -> ModuleGraph:
     """The module graph of ``model`` (torchview's ``draw_graph``): run ``model`` once on zeros of
@@ -292,39 +333,9 @@ def draw_graph(model, input_size=None, input_data=None, depth: int = 3, dtype=np
     that each layer runs as its own module."""
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
         raise ValueError(f"draw_graph: depth must be an int >= 1, got {depth!r}")
-    if (input_size is None) == (input_data is None):
-        raise ValueError("draw_graph: give input_size (a shape, e.g. (1, 1, 28, 28)) or input_data, exactly one")
-    if input_data is None:
-        try:
-            shape = tuple(int(n) for n in input_size)
-        except TypeError:
-            raise TypeError(f"draw_graph: input_size must be a tuple of ints, got {input_size!r}") from None
-        if not shape or min(shape) < 1:
-            raise ValueError(f"draw_graph: input_size must be a non-empty shape of positive sizes, got {input_size!r}")
-        x = Tensor._make(np.zeros(shape, dtype=dtype))
-    else:
-        x = input_data if isinstance(input_data, Tensor) else Tensor._make(np.asarray(input_data))
-    x = x.detach().requires_grad_(np.dtype(x.dtype).kind == "f")  # so every op after it records its node
+    x = _draw_input(input_size, input_data, dtype)
     tracer = _Tracer([x])
-    handles = []
-    for name, m, d in _visible(model, int(depth)):
-        handles.append(m.register_forward_pre_hook(tracer.pre_hook(name, d)))
-        handles.append(m.register_forward_hook(tracer.post_hook()))
-    modes = [(m, m.training) for m in model.modules()]
-    fused = [(m, m.fuse_activations) for m in model.modules() if isinstance(getattr(m, "fuse_activations", None), bool)]
-    try:
-        model.eval()
-        for m, _ in fused:
-            m.fuse_activations = False
-        with enable_grad():
-            out = model(x)
-    finally:
-        for h in handles:
-            h.remove()
-        for m, was in modes:
-            m.training = was
-        for m, was in fused:
-            m.fuse_activations = was
+    out = _traced_forward(model, x, tracer, int(depth))
     outs = _tensors(out)
     tracer.connect(outs, "output")
     return ModuleGraph(tracer.layers, tracer.ops, tracer.edges, [tuple(x.shape)], [tuple(t.shape) for t in outs],

@@ -120,3 +120,20 @@ def test_layers_draw_their_default_init_from_the_global_generator(make):
     unbiased = nn.Linear(5, 3, bias=False)
     init.default_(unbiased.weight, unbiased.bias)
     assert unbiased.bias is None
+
+
+@pytest.mark.parametrize("shape, groups", [((4, 4, 3), 1), ((6, 3, 3, 3), 2), ((3, 5, 2, 2), 1), ((8, 2, 3, 3, 3), 4),
+                                           ((5, 2, 4), 1)])
+def test_dirac_matches_torch(shape, groups):
+    w, t = big(*shape), torch.empty(*shape)
+    init.dirac_(w, groups)
+    torch.nn.init.dirac_(t, groups)
+    np.testing.assert_array_equal(w.detach().numpy(), t.numpy())
+    assert w.grad_fn is None and w.requires_grad
+
+
+def test_dirac_refuses_other_ranks_and_uneven_groups():
+    with pytest.raises(ValueError, match=r"dirac_: expects a 3-, 4- or 5-D convolution weight, got shape \(3, 3\)"):
+        init.dirac_(big(3, 3))
+    with pytest.raises(ValueError, match="do not split into 2 groups"):
+        init.dirac_(big(3, 3, 3), groups=2)

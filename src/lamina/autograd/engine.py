@@ -172,15 +172,20 @@ class _Walk:
             self.add_node(t._node, gi)
 
 
+def _check_root_versions(outputs) -> None:
+    """A root changed in place after the op that made it (which may read it) is an error."""
+    for t in outputs:
+        if t._version and t._node is not None:
+            _version_error(t._node, -1, t, t._version)
+
+
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None):
     """Back-propagate. With ``capture`` (a list of tensors) return their gradients instead of
     accumulating into leaves' ``.grad``."""
     prev_mode = _mode.grad_enabled
     _mode.grad_enabled = bool(create_graph)
     try:
-        for t in outputs:  # a root changed in place after the op that made it (which may read it)
-            if t._version and t._node is not None:
-                _version_error(t._node, -1, t, t._version)
+        _check_root_versions(outputs)
         walk = _Walk(outputs, grad_outputs, capture)
         node_grads, observing = walk.node_grads, bool(walk.capture_nodes)
         for node in _topological_order(walk.roots):
@@ -312,11 +317,15 @@ def _unused(i, t, materialize_grads, allow_unused):
     return None
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         materialize_grads=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """``lamina.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``, returned
     as a tuple (``.grad`` fields are left alone). With ``create_graph=True`` the result is itself
-    differentiable (gradients of gradients)."""
+    differentiable (gradients of gradients). ``only_inputs`` is accepted and has no effect (as in PyTorch,
+    where it is deprecated); ``is_grads_batched=True`` is refused."""
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad: is_grads_batched=True (vmap over grad_outputs) is not supported; "
+                                  "call grad once per row of grad_outputs")
     ins = _as_list(inputs)
     _check_inputs(ins)
     outs, gs = _roots("autograd.grad", outputs, grad_outputs)

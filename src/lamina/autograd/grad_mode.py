@@ -14,6 +14,11 @@ def is_grad_enabled() -> bool:
     return _mode.grad_enabled
 
 
+def is_inference_mode_enabled() -> bool:
+    """True inside ``inference_mode()`` (and not inside an ``inference_mode(False)`` within it)."""
+    return _mode.inference
+
+
 class _GradMode:
     _enabled = True
 
@@ -48,10 +53,33 @@ class enable_grad(_GradMode):
 
 
 class inference_mode(no_grad):
-    """Same as ``no_grad`` in lamina."""
+    """``no_grad`` that ``is_inference_mode_enabled()`` reports; ``inference_mode(False)`` turns grad mode on
+    and inference mode off inside, as in PyTorch."""
 
     def __init__(self, mode: bool = True):
-        self._enabled = not mode
+        self._mode = bool(mode)
+
+    def __enter__(self):
+        self._prev = _mode.grad_enabled
+        self._prev_inference = _mode.inference
+        _mode.grad_enabled = not self._mode
+        _mode.inference = self._mode
+        return self
+
+    def __exit__(self, *exc):
+        _mode.grad_enabled = self._prev
+        _mode.inference = self._prev_inference
+        return False
+
+    def __call__(self, fn):
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 class set_grad_enabled(_GradMode):

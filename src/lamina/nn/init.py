@@ -6,6 +6,7 @@
     lecun_normal_       N(0, 1/fan_in)   (for SELU)       lecun_uniform_   U(±√(3/fan_in))
     constant_(v)        e.g. ReLU biases at 0.01 (slightly positive, so ReLU units start active)
     zeros_, ones_, eye_, orthogonal_, trunc_normal_
+    dirac_(groups)      W[g·(out/groups) + i, i, centre] = 1 (a convolution that passes its input through)
     default_(W, b)      PyTorch's Linear / Conv default: W by kaiming_uniform_(a=√5) = U(±1/√fan_in),
                         b ~ U(±1/√fan_in)
 
@@ -21,7 +22,7 @@ from ..backend import Generator, rng, xp
 from ..tensor import Tensor
 from ._array import _writable_array
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_",
+__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_", "dirac_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "lecun_normal_",
            "lecun_uniform_", "orthogonal_", "default_"]
 
@@ -111,6 +112,24 @@ def eye_(tensor: Tensor) -> Tensor:
     if tensor.ndim != 2:
         raise ValueError(f"eye_: expects a 2-D tensor, got shape {tuple(tensor.shape)}")
     return _fill(tensor, xp.eye(*tensor.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The identity convolution: W[g·m + i, i, k₁/2, …] = 1 for i < min(m, C_in/groups), m = C_out/groups, in each
+    group g; every other entry 0. ``tensor``: a 3-, 4- or 5-D convolution weight (C_out, C_in/groups, k…)."""
+    shape = tuple(tensor.shape)
+    if len(shape) not in (3, 4, 5):
+        raise ValueError(f"dirac_: expects a 3-, 4- or 5-D convolution weight, got shape {shape}")
+    if groups < 1 or shape[0] % groups:
+        raise ValueError(f"dirac_: the {shape[0]} output channels of shape {shape} do not split into {groups} groups")
+    per_group = shape[0] // groups
+    n = min(per_group, shape[1])
+    values = xp.zeros(shape, dtype=tensor.dtype)
+    i = xp.arange(n)
+    centre = tuple(k // 2 for k in shape[2:])
+    for g in range(groups):
+        values[(g * per_group + i, i) + centre] = 1
+    return _fill(tensor, values)
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Generator | None = None) -> Tensor:

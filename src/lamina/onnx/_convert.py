@@ -411,17 +411,13 @@ def _expand_ellipsis(index: tuple, ndim: int) -> tuple:
     return index + (slice(None),) * (ndim - n_axes)
 
 
-@converts(shape.GetItem)
-def _getitem(c: Ctx) -> Result:
-    x = c.x
-    index = _expand_ellipsis(tuple(c.op.index), len(x.shape))
-    if any(isinstance(i, np.ndarray) for i in index):
-        return _advanced_index(c, index)
-    g = c.g
-    bounds: list[tuple[int, int, int, int]] = []  # (start, end, axis, step) of each Slice axis
+def _basic_index_plan(index: tuple, x_sym) -> tuple[list, list[int], list[int], list]:
+    """For x[index] of slices, ints and None: (bounds (start, end, axis, step) of each Slice axis, the axes
+    squeezed (ints), the output positions of new axes (None), the dims' symbols after the Slice)."""
+    bounds: list[tuple[int, int, int, int]] = []
     squeeze: list[int] = []
     new_axes: list[int] = []
-    sym = list(x.sym)
+    sym = list(x_sym)
     ax = out_pos = 0
     for i in index:
         if i is None:
@@ -430,7 +426,7 @@ def _getitem(c: Ctx) -> Result:
             continue
         if isinstance(i, slice):
             if not _full(i):
-                start, end, step, dyn = _slice_bounds(i, x.sym[ax] is not None)
+                start, end, step, dyn = _slice_bounds(i, x_sym[ax] is not None)
                 bounds.append((start, end, ax, step))
                 sym[ax] = "" if dyn else None
             out_pos += 1
@@ -439,6 +435,17 @@ def _getitem(c: Ctx) -> Result:
             bounds.append((k, INT64_MAX if k == -1 else k + 1, ax, 1))
             squeeze.append(ax)
         ax += 1
+    return bounds, squeeze, new_axes, sym
+
+
+@converts(shape.GetItem)
+def _getitem(c: Ctx) -> Result:
+    x = c.x
+    index = _expand_ellipsis(tuple(c.op.index), len(x.shape))
+    if any(isinstance(i, np.ndarray) for i in index):
+        return _advanced_index(c, index)
+    g = c.g
+    bounds, squeeze, new_axes, sym = _basic_index_plan(index, x.sym)
     y = g.slice(x.name, *map(list, zip(*bounds))) if bounds else x.name
     if squeeze:
         y = g.squeeze(y, squeeze)
@@ -452,12 +459,9 @@ def _getitem(c: Ctx) -> Result:
     return y, tuple(sym)
 
 
-def _advanced_index(c: Ctx, index: tuple) -> Result:
-    """x[..., idx, ...] with integer arrays: one array → Gather along its axis; arrays on adjacent axes that
-    pick an outer product (shapes (n, 1) and (1, m), as ``np.ix_`` makes) → one Gather per axis."""
-    x, g = c.x, c.g
-    where = [a for a, i in enumerate(index) if isinstance(i, np.ndarray)]
-    arrays = [np.asarray(index[a]) for a in where]
+def _check_exportable_arrays(c: Ctx, index: tuple, where: list[int], arrays: list) -> None:
+    """Integer arrays on adjacent static dims (one array, or an outer product) with full slices elsewhere."""
+    x = c.x
     others_full = all(_full(i) for a, i in enumerate(index) if a not in where)
     adjacent = where == list(range(where[0], where[0] + len(where)))
     k = len(arrays)
@@ -471,8 +475,17 @@ def _advanced_index(c: Ctx, index: tuple) -> Result:
         if x.sym[a] is not None:
             raise ExportError(f"{c.label}: integer-array indexing along the dynamic dim {a} ({x.sym[a]!r}) of "
                               f"{x.describe()} would fix that dim to the traced indices")
+
+
+def _advanced_index(c: Ctx, index: tuple) -> Result:
+    """x[..., idx, ...] with integer arrays: one array → Gather along its axis; arrays on adjacent axes that
+    pick an outer product (shapes (n, 1) and (1, m), as ``np.ix_`` makes) → one Gather per axis."""
+    x, g = c.x, c.g
+    where = [a for a, i in enumerate(index) if isinstance(i, np.ndarray)]
+    arrays = [np.asarray(index[a]) for a in where]
+    _check_exportable_arrays(c, index, where, arrays)
     y, sym = x.name, list(x.sym)
-    if k == 1:
+    if len(arrays) == 1:
         arr = arrays[0].astype(np.int64)
         y = g.add("Gather", [y, g.const(arr, base="indices")], axis=where[0])
         sym[where[0]:where[0] + 1] = [None] * arr.ndim

@@ -56,6 +56,21 @@ class Einsum(Multilinear):
         return tuple(grads)
 
 
+def _fill_ellipsis(ins: list[str], shapes: list[tuple], ell: str, equation: str) -> list[str]:
+    """Each operand's subscripts with '...' replaced by the last letters of ``ell`` it covers; checked
+    against the operand's rank."""
+    nell = len(ell)
+    fixed = []
+    for t, s in zip(ins, shapes):
+        if "..." in t:
+            k = len(s) - (len(t) - 3)
+            t = t.replace("...", ell[nell - k:] if k else "")
+        if len(t) != len(s) or not all(c.isalpha() for c in t):
+            raise RuntimeError(f"einsum: subscripts {t!r} do not fit an operand of shape {tuple(s)} in {equation!r}")
+        fixed.append(t)
+    return fixed
+
+
 def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str]:
     eq = equation.replace(" ", "")
     lhs, arrow, out = eq.partition("->")
@@ -65,14 +80,7 @@ def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str]:
     free = [c for c in string.ascii_letters if c not in eq]
     nell = max([len(s) - (len(t) - 3) for t, s in zip(ins, shapes) if "..." in t] or [0])
     ell = "".join(free[:nell])
-    fixed = []
-    for t, s in zip(ins, shapes):
-        if "..." in t:
-            k = len(s) - (len(t) - 3)
-            t = t.replace("...", ell[nell - k:] if k else "")
-        if len(t) != len(s) or not all(c.isalpha() for c in t):
-            raise RuntimeError(f"einsum: subscripts {t!r} do not fit an operand of shape {tuple(s)} in {equation!r}")
-        fixed.append(t)
+    fixed = _fill_ellipsis(ins, shapes, ell, equation)
     if arrow:
         out = out.replace("...", ell)
     else:

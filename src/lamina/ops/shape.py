@@ -207,9 +207,12 @@ class GetItem(LinearMap):
     def forward(self, x):
         self.in_shape = x.shape
         try:
-            return x[self.index]
+            out = x[self.index]
         except IndexError as e:
             raise IndexError(f"index: {e} (tensor of shape {tuple(x.shape)})") from None
+        if not isinstance(out, xp.ndarray):  # an int per dim: a 0-d view of the element, as PyTorch's x[i, j]
+            out = x[(*self.index, Ellipsis) if isinstance(self.index, tuple) else (self.index, Ellipsis)]
+        return out
 
     def backward(self, g):
         return (index_add_into(g, self.index, self.in_shape),)

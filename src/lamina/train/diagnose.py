@@ -108,44 +108,68 @@ def _last(cols: dict, key: str) -> float | None:
     return vals[-1][1] if vals else None
 
 
-def diagnose(history, max_train_error: float = 0.10, max_train_loss: float = 0.30, max_error_gap: float = 0.05,
-             max_loss_gap: float = 0.10) -> Verdict:
-    """The verdict on a finished run's curves: "underfitting", "overfitting" or "fine" (rules and default
-    thresholds in the module docstring). ``history``: what ``fit`` returns (a ``History``), or a dict with
-    per-epoch lists ``loss`` and ``val_loss`` (and optionally ``accuracy`` and ``val_accuracy``)."""
-    for name, v in (("max_train_error", max_train_error), ("max_train_loss", max_train_loss),
-                    ("max_error_gap", max_error_gap), ("max_loss_gap", max_loss_gap)):
+def _check_thresholds(thresholds: dict) -> None:
+    for name, v in thresholds.items():
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise ValueError(f"diagnose: {name} must be a finite number >= 0, got {v!r}")
-    cols = _columns(history)
+
+
+def _curves(cols: dict) -> tuple[list, list]:
+    """The finite (epoch, value) pairs of ``loss`` and ``val_loss``; both must be non-empty."""
     train, val = _finite(cols, "loss"), _finite(cols, "val_loss")
     if not train or not val:
         missing = " and ".join(k for k, c in (("loss", train), ("val_loss", val)) if not c)
         raise ValueError(f"diagnose: the history has no finite {missing} values (keys: {sorted(cols)}); the verdict "
                          "needs a training and a validation curve (fit(..., val=(X_val, y_val)))")
+    return train, val
+
+
+def _underfit_reason(train_loss, train_error, max_train_error, max_train_loss) -> str | None:
+    if train_error is not None and train_error > max_train_error:
+        return f"the training error {train_error:.1%} is above {max_train_error:.0%}"
+    if train_error is None and train_loss > max_train_loss:
+        return f"the training loss {train_loss:.3f} is above {max_train_loss:g}"
+    return None
+
+
+def _overfit_reason(train_loss, val_loss, train_error, val_error, best_val, best_epoch, loss_at_best,
+                    max_error_gap, max_loss_gap) -> str | None:
+    if val_error is not None and train_error is not None and val_error - train_error > max_error_gap:
+        return (f"the validation error {val_error:.1%} is {100 * (val_error - train_error):.1f} "
+                f"points above the training error {train_error:.1%} (more than {100 * max_error_gap:g})")
+    if val_loss - train_loss > max_loss_gap and val_loss > 2 * train_loss:
+        return (f"the validation loss {val_loss:.3f} is {val_loss - train_loss:.3f} above the "
+                f"training loss {train_loss:.3f} (more than {max_loss_gap:g}, and over twice it)")
+    if val_loss - best_val > max_loss_gap and loss_at_best is not None and train_loss < loss_at_best:
+        return (f"the validation loss rose from {best_val:.3f} (epoch {best_epoch + 1}) to "
+                f"{val_loss:.3f} while the training loss fell from {loss_at_best:.3f} to {train_loss:.3f}")
+    return None
+
+
+def diagnose(history, max_train_error: float = 0.10, max_train_loss: float = 0.30, max_error_gap: float = 0.05,
+             max_loss_gap: float = 0.10) -> Verdict:
+    """The verdict on a finished run's curves: "underfitting", "overfitting" or "fine" (rules and default
+    thresholds in the module docstring). ``history``: what ``fit`` returns (a ``History``), or a dict with
+    per-epoch lists ``loss`` and ``val_loss`` (and optionally ``accuracy`` and ``val_accuracy``)."""
+    _check_thresholds({"max_train_error": max_train_error, "max_train_loss": max_train_loss,
+                       "max_error_gap": max_error_gap, "max_loss_gap": max_loss_gap})
+    cols = _columns(history)
+    train, val = _curves(cols)
     train_loss, val_loss = train[-1][1], val[-1][1]
     best_epoch, best_val = min(val, key=lambda ev: ev[1])
     acc, val_acc = _last(cols, "accuracy"), _last(cols, "val_accuracy")
     train_error = None if acc is None else 1.0 - acc
     val_error = None if val_acc is None else 1.0 - val_acc
     epochs = max(train[-1][0], val[-1][0]) + 1
-    loss_at_best = dict(train).get(best_epoch)
     kind, reason = "fine", "training and validation errors are both low"
-    if train_error is not None and train_error > max_train_error:
-        kind, reason = "underfitting", f"the training error {train_error:.1%} is above {max_train_error:.0%}"
-    elif train_error is None and train_loss > max_train_loss:
-        kind, reason = "underfitting", f"the training loss {train_loss:.3f} is above {max_train_loss:g}"
-    elif val_error is not None and train_error is not None and val_error - train_error > max_error_gap:
-        kind, reason = "overfitting", (f"the validation error {val_error:.1%} is {100 * (val_error - train_error):.1f} "
-                                       f"points above the training error {train_error:.1%} (more than "
-                                       f"{100 * max_error_gap:g})")
-    elif val_loss - train_loss > max_loss_gap and val_loss > 2 * train_loss:
-        kind, reason = "overfitting", (f"the validation loss {val_loss:.3f} is {val_loss - train_loss:.3f} above the "
-                                       f"training loss {train_loss:.3f} (more than {max_loss_gap:g}, and over twice it)")
-    elif val_loss - best_val > max_loss_gap and loss_at_best is not None and train_loss < loss_at_best:
-        kind, reason = "overfitting", (f"the validation loss rose from {best_val:.3f} (epoch {best_epoch + 1}) to "
-                                       f"{val_loss:.3f} while the training loss fell from {loss_at_best:.3f} to "
-                                       f"{train_loss:.3f}")
+    under = _underfit_reason(train_loss, train_error, max_train_error, max_train_loss)
+    if under is not None:
+        kind, reason = "underfitting", under
+    else:
+        over = _overfit_reason(train_loss, val_loss, train_error, val_error, best_val, best_epoch,
+                               dict(train).get(best_epoch), max_error_gap, max_loss_gap)
+        if over is not None:
+            kind, reason = "overfitting", over
     return Verdict(kind, reason, _ADVICE[kind], epochs, train_loss, val_loss, best_val, best_epoch, train_error,
                    val_error)
 

@@ -234,16 +234,36 @@ class JournalStorage:
         return self._read(header_expected=self._offset == 0)
 
     def _read(self, header_expected: bool) -> list[dict]:
+        data = self._read_bytes()
+        if data is None:
+            return []
+        records, offset, torn = self._scan(data, header_expected)
+        self._check_header(records, data, torn, header_expected)
+        self._offset = offset
+        if torn is not None:
+            self._cut_torn(data, torn)
+        elif data and not data.endswith(b"\n") and self._lock.held:
+            self._repair(append_newline=True)
+            self._offset += 1
+        return records
+
+    def _read_bytes(self) -> bytes | None:
+        """The journal's bytes (None when there is no journal yet); refuses a vanished, shrunk or odd file."""
         if not self.path.exists():
             if self._offset:
                 raise ValueError(f"JournalStorage({self.path}): the journal disappeared while the study was open")
-            return []
+            return None
         if not self.path.is_file():
             raise NotAJournalError(f"JournalStorage({self.path}): not a regular file; a journal is a JSON-lines file")
         data = self.path.read_bytes()
         if len(data) < self._offset:
             raise ValueError(f"JournalStorage({self.path}): the journal shrank from {self._offset} to {len(data)} "
                              "bytes while the study was open; it was changed by something else than a study")
+        return data
+
+    def _scan(self, data: bytes, header_expected: bool) -> tuple[list[dict], int, int | None]:
+        """(records, offset after the last whole line, offset of a torn last line or None) of ``data`` from
+        this object's offset on."""
         records: list[dict] = []
         offset = self._offset
         torn: int | None = None
@@ -260,14 +280,7 @@ class JournalStorage:
                     raise self._bad_line(line, offset, header_expected and not records)
                 records.append(rec)
             offset = end if nl == -1 else nl + 1
-        self._check_header(records, data, torn, header_expected)
-        self._offset = offset
-        if torn is not None:
-            self._cut_torn(data, torn)
-        elif data and not data.endswith(b"\n") and self._lock.held:
-            self._repair(append_newline=True)
-            self._offset += 1
-        return records
+        return records, offset, torn
 
     def _bad_line(self, line: bytes, offset: int, first: bool) -> ValueError:
         if first:
