@@ -5,6 +5,7 @@ The API follows PyTorch: ``import lamina as torch``-style code should run with f
 import builtins as _builtins
 
 from . import autograd, backend, func, nn, onnx, ops, optim, utils
+from ._promote import can_cast, promote_types, result_type
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.op import UNARY as _UNARY
 from .backend import (

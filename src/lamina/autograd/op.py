@@ -30,7 +30,8 @@ producing rule reads (``reads_output``) was changed in place since the forward.
 
 The few primitives the engine and ``run`` need themselves live here too:
 ``broadcast_to`` (tangents of broadcasting ops), ``sum_to`` (a gradient summed back over
-broadcast dims) and ``cast`` (a gradient brought to its input's dtype).
+broadcast dims), ``cast`` (a gradient brought to its input's dtype) and ``promote`` (two operands
+brought to their result dtype by ``lamina._promote``'s rule, the one every op follows).
 """
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .. import _mode
-from ..backend import fast_broadcast, xp
+from .._promote import float_result, result_type
+from ..backend import fast_broadcast, get_default_dtype, xp
 from ..tensor import Tensor, _HookHandle
 
 # attributes that belong to a node of the graph, not to the op's own parameters
@@ -178,6 +180,9 @@ class ElementwiseUnary(Elementwise):
 
     abstract = True
     domain: ClassVar[tuple[float, float]] = (-2.0, 2.0)
+    # False: f maps integers to integers (|x|, max(x, 0)); True: an integer or bool x is first
+    # converted to the default dtype, as PyTorch does for exp, sqrt, sigmoid …
+    floating: ClassVar[bool] = True
 
     def derivative(self, v: Tensor) -> Tensor:
         """f'(x) ∘ v."""
@@ -204,8 +209,14 @@ def unary(cls: type[ElementwiseUnary], name: str | None = None) -> Callable[[Ten
     name in lower case). ``sinh = unary(Sinh)`` beside the class is all a new unary function needs."""
     name = name or cls.__name__.lower()
 
-    def function(x: Tensor) -> Tensor:
-        return run1(cls(), x)
+    if cls.floating:
+        def function(x: Tensor) -> Tensor:
+            if x._data.dtype.kind not in "fc":
+                x = cast(x, get_default_dtype())
+            return run1(cls(), x)
+    else:
+        def function(x: Tensor) -> Tensor:
+            return run1(cls(), x)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = cls.__doc__
@@ -384,3 +395,18 @@ def cast(x: Tensor, dtype) -> Tensor:
     if dtype.kind not in "fc":  # integers and booleans carry no gradient
         return Tensor._make(x._data.astype(dtype))
     return run1(Cast(dtype), x)
+
+
+def promote(a: Tensor, b: Tensor, floating: bool = False) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` cast to their result dtype (``lamina._promote.result_type``; with ``floating``,
+    an integer result becomes the default dtype), only where the array library would compute
+    another dtype. Same dtypes cost one comparison."""
+    da, db = a._data.dtype, b._data.dtype
+    if da is db and (not floating or da.kind in "fc"):
+        return a, b
+    d = result_type(a, b)
+    if floating:
+        d = float_result(d)
+    if xp.result_type(da, db) == d:
+        return a, b
+    return cast(a, d), cast(b, d)
