@@ -14,6 +14,19 @@ import lamina
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # bool zeros as divisors, as in torch
 
+
+
+@pytest.fixture(autouse=True)
+def _float32_default():
+    """Both libraries at their shipped default dtype (tests/opcheck.py sets torch's to float64 on import)."""
+    prev = torch.get_default_dtype(), lamina.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    lamina.set_default_dtype(lamina.float32)
+    yield
+    torch.set_default_dtype(prev[0])
+    lamina.set_default_dtype(prev[1])
+
+
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 SCALARS = [True, 3, 2.5, -1.5]
 
@@ -159,6 +172,7 @@ def test_promote_types_result_type_can_cast_match_torch():
 def test_default_dtype_is_respected():
     prev = lamina.get_default_dtype()
     lamina.set_default_dtype(lamina.float64)
+    torch.set_default_dtype(torch.float64)
     try:
         i = lamina.tensor([1, 2])
         assert (i / i).dtype == lamina.float64
@@ -166,6 +180,8 @@ def test_default_dtype_is_respected():
         assert (i * 2.5).dtype == lamina.float64
         assert lamina.result_type(i, 1.0) == lamina.float64
         assert (lamina.tensor([1.0], dtype=lamina.float32) * 2.5).dtype == lamina.float32
+        _compare(lambda m, x, y: x / y, np.array([1, 2]), np.array([3, 4]), "int64 / int64 at float64")
+        _compare(lambda m, x, _: x.sigmoid(), np.array([1, 2]), None, "sigmoid(int64) at float64")
     finally:
         lamina.set_default_dtype(prev)
 

@@ -44,8 +44,11 @@ from .._promote import float_result, result_type
 from ..backend import fast_broadcast, get_default_dtype, xp
 from ..tensor import Tensor, _HookHandle
 
+_make = Tensor._make  # bound once: ``run`` and ``run1`` make every op's result with it
+
 # attributes that belong to a node of the graph, not to the op's own parameters
-_GRAPH_STATE = frozenset({"inputs", "needs", "versions", "out", "out_tangent", "hooks", "retained", "freed"})
+_GRAPH_STATE = frozenset({"inputs", "needs", "versions", "out", "out_tangent", "hooks", "retained", "freed",
+                          "inplace_base", "out_version"})
 
 
 class Op:
@@ -70,6 +73,10 @@ class Op:
     versions: tuple | None = None
     reads_output: ClassVar[bool] = False
     reads_values: ClassVar[bool] = True  # False: the rules never read the inputs' values (x + y, −x, c·x)
+    # an in-place change recorded in the graph (``ops/inplace.py``): the node replaced the history of a
+    # tensor at version ``inplace_base``, and its output is that tensor at version ``out_version``
+    inplace_base: int | None = None
+    out_version: int = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -300,7 +307,7 @@ def run(op: Op, *inputs: Tensor) -> Tensor:
         out = op.forward(*[t._data for t in inputs])
         needs = tuple([t.requires_grad for t in inputs])
     record = _mode.grad_enabled and True in needs
-    res = Tensor._make(out, record)
+    res = _make(out, record)
     if record:
         op.needs = needs
         op.inputs = inputs
@@ -316,13 +323,13 @@ def run1(op: Op, x: Tensor) -> Tensor:
     """``run`` specialised for one input (the common case; keeps per-op overhead low)."""
     out = op.forward(x._data)
     if _mode.grad_enabled and x.requires_grad:
-        res = Tensor._make(out, True, op)
+        res = _make(out, True, op)
         op.inputs = (x,)
         op.needs = (True,)
         op.versions = (x._version,)
         op.out = out
     else:
-        res = Tensor._make(out)
+        res = _make(out)
     if _mode.fw_level and x._tangent is not None:
         res._tangent = _tangent(op, (x,), out, res._node is not None)
     return res

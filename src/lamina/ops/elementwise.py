@@ -58,7 +58,10 @@ def _binary(name, cls, scls, rscls, a, b, floating=False):
         if isinstance(b, Tensor):
             if floating or a._data.dtype is not b._data.dtype:
                 a, b = promote(a, b, floating)
-            return _run2(name, cls(), a, b)
+            try:  # run directly (not through _run2): the common case, one frame less
+                return run(cls(), a, b)
+            except ValueError as e:
+                _reraise(name, a, b, e)
         if _is_scalar(b):
             s = b.item() if isinstance(b, xp.generic) else b
             return run1(scls(s), _scalar_operand(a, s, floating))
@@ -73,11 +76,16 @@ def _run2(name, op, a, b):
     try:
         return run(op, a, b)
     except ValueError as e:
-        try:
-            xp.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
-            raise broadcast_error(name, a.shape, b.shape) from None
-        raise e
+        _reraise(name, a, b, e)
+
+
+def _reraise(name, a, b, e):
+    """A ValueError of ``name`` on a and b: a clear broadcast error when the shapes do not broadcast, else e."""
+    try:
+        xp.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise broadcast_error(name, a.shape, b.shape) from None
+    raise e
 
 
 # ---------------------------------------------------------------------------- arithmetic
