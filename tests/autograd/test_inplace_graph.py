@@ -204,3 +204,11 @@ def test_inplace_under_forward_mode_carries_the_tangent():
         y[0] = x[1] * x[1]
         tangent = forward_ad.unpack_dual(y).tangent
     np.testing.assert_allclose(tangent.numpy(), [2 * 2.0 * 0.5, 1.5])
+
+
+def test_view_changed_in_place_inside_a_graph_is_refused():
+    y = lamina.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True) * 1
+    row = y[0]  # shares y's memory
+    with pytest.raises(RuntimeError, match="mul_: in-place change of a view.*GetItem"):
+        row.mul_(2)
+    row.clone().mul_(2)  # a copy is fine

@@ -48,6 +48,7 @@ def rebase(self: Tensor, name: str, compute: Callable[[Tensor], Tensor], *others
     """``self ← compute(self)``, recorded in the graph (the tensor's history rebased on the op's node)."""
     if self._node is None and self.requires_grad and _mode.grad_enabled:
         raise _leaf_error(name)
+    _refuse_view(self, name)
     base = self._version
     src = Tensor._make(self._data, self.requires_grad, self._node)
     src._version = base + 1  # the old producer's output is being overwritten
@@ -70,6 +71,20 @@ def rebase(self: Tensor, name: str, compute: Callable[[Tensor], Tensor], *others
         node.inplace_base, node.out_version = base, base + 1
         self._node, self.requires_grad = node, True
     return self
+
+
+def _refuse_view(self: Tensor, name: str) -> None:
+    """An op output that shares memory with the op's input (reshape, indexing, transpose …) cannot be changed
+    in place inside a graph: the change would reach the base tensor behind its history's back."""
+    node = self._node
+    if node is None or node.inputs is None or node.inplace_base is not None:  # an in-place node's input is self
+        return
+    for t in node.inputs:
+        if xp.may_share_memory(t._data, self._data):
+            raise RuntimeError(
+                f"{name}: in-place change of a view ({node.name()}'s output shares memory with its input of shape "
+                f"{tuple(t.shape)}) inside a graph is not supported; change a copy (.clone()) or compute out of place"
+            )
 
 
 def _fit(self: Tensor, name: str, new: Tensor, cast_any: bool) -> Tensor:
