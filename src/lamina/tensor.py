@@ -271,6 +271,8 @@ class Tensor(_Methods):
         return _HookHandle(self._hooks, hook)
 
     # ------------------------------------------------------------------ in-place updates
+    # These write into the array outside a recorded graph; ``lamina/ops/inplace.py`` wraps them so that
+    # inside one (grad mode on and a gradient flowing) the change is recorded as an op instead.
     def _check_inplace(self, name):
         if _mode.grad_enabled and self.requires_grad:
             kind = "a leaf tensor that requires grad" if self._node is None else "a tensor that is part of a graph"
@@ -349,11 +351,8 @@ class Tensor(_Methods):
         return self._inplace_binary("__itruediv__", "__truediv__", other, np.true_divide)
 
     def _inplace_binary(self, name, op_name, other, ufunc):
-        # Recording a graph: the result is a new tensor (the graph keeps the old values).
-        if _mode.grad_enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-            if self._node is None and self.requires_grad:
-                self._check_inplace(name)
-            return getattr(self, op_name)(other)
+        # outside a graph only: lamina/ops/inplace.py records the change when a gradient flows
+        self._check_inplace(name)
         if not self._data.flags.writeable:
             self._data = self._data.copy()
         o = _raw(other)
