@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 from .. import _mode
 from .._promote import float_result, result_type
-from ..backend import fast_broadcast, get_default_dtype, xp
+from ..backend import fast_broadcast, float32, float64, get_default_dtype, xp
 from ..tensor import Tensor, _HookHandle
 
 _make = Tensor._make  # bound once: ``run`` and ``run1`` make every op's result with it
@@ -218,7 +218,8 @@ def unary(cls: type[ElementwiseUnary], name: str | None = None) -> Callable[[Ten
 
     if cls.floating:
         def function(x: Tensor) -> Tensor:
-            if x._data.dtype.kind not in "fc":
+            d = x._data.dtype
+            if d is not float32 and d is not float64 and d.kind not in "fc":  # the identity tests first: cheaper
                 x = cast(x, get_default_dtype())
             return run1(cls(), x)
     else:

@@ -56,7 +56,8 @@ def _scalar_operand(t: Tensor, s, floating: bool = False) -> Tensor:
 def _binary(name, cls, scls, rscls, a, b, floating=False):
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            if floating or a._data.dtype is not b._data.dtype:
+            da = a._data.dtype
+            if da is not b._data.dtype or floating and da.kind not in "fc":
                 a, b = promote(a, b, floating)
             try:  # run directly (not through _run2): the common case, one frame less
                 return run(cls(), a, b)
