@@ -131,6 +131,25 @@ def test_unary_functions_of_integer_tensors(fn):
         _compare(lambda m, x, _: getattr(m, fn)(x), a, None, f"{fn}({d})")
 
 
+OTHERS = {
+    "prod": lambda m, a, b: a.prod(),
+    "clamp floats": lambda m, a, b: m.clamp(a, 0.5, 2.5),
+    "clamp ints": lambda m, a, b: m.clamp(a, 1, 2),
+    "clamp_min float": lambda m, a, b: m.clamp(a, min=1.5),
+    "masked_fill": lambda m, a, b: a.masked_fill(a > 1, 0.5),
+    "square": lambda m, a, b: m.square(a),
+    "remainder": lambda m, a, b: m.remainder(a, b),
+    "sum": lambda m, a, b: a.sum(),
+}
+
+
+@pytest.mark.parametrize("op", sorted(OTHERS))
+def test_other_ops_keep_torchs_dtypes(op):
+    for i, d1 in enumerate(DTYPES):
+        for d2 in ("int64", "float32"):
+            _compare(OTHERS[op], _values(d1, (4,), i), _values(d2, (4,), i + 1), f"{op}({d1}, {d2})")
+
+
 def test_matmul_promotes_where_torch_computes():
     for i, d1 in enumerate(DTYPES):
         for j, d2 in enumerate(DTYPES):

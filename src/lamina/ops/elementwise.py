@@ -627,7 +627,7 @@ def rsqrt(x):
 
 
 def square(x):
-    return run1(PowScalar(2), x)
+    return run1(PowScalar(2), _scalar_operand(x, 2))
 
 
 def reciprocal(x):
@@ -657,7 +657,9 @@ def clamp(x, min=None, max=None):
         if max is not None:
             out = minimum(out, max)
         return out
-    return run1(Clamp(min, max), x)
+    bounds = [b for b in (min, max) if b is not None]
+    bound = next((b for b in bounds if isinstance(b, float)), bounds[0])  # a float bound makes an int x float
+    return run1(Clamp(min, max), _scalar_operand(x, bound))
 
 
 clip = clamp

@@ -284,7 +284,9 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
-    return where(mask, value, x)
+    """``value`` where ``mask``, else x; the value is cast to x's dtype (the result keeps it, as in PyTorch)."""
+    v = value if isinstance(value, Tensor) else _const(value, x)
+    return where(mask, cast(v, x.dtype), x)
 
 
 class Gather(LinearMap):
