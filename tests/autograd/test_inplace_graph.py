@@ -100,7 +100,14 @@ def _copy(m, x, w, v):
     return (y * x).sum()
 
 
-CASES = [_set_column, _mul_add, _augmented, _relu, _clamp, _zero, _fill, _mul_by_tensor,
+def _mask_then_column(m, x, w, v):
+    y = x * w
+    y[y > 0] = 0.0
+    y[:, 1] = v
+    return (y * y).sum()
+
+
+CASES = [_mask_then_column, _set_column, _mul_add, _augmented, _relu, _clamp, _zero, _fill, _mul_by_tensor,
          _consumer_recorded_before, _into_plain_tensor, _chain, _sigmoid_then_read, _copy]
 
 
