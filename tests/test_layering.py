@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "lamina"
 
 # lowest first; a module belongs to the first entry naming it or one of its parent packages
 LAYERS = [
-    ("base", ["lamina._mode", "lamina.errors", "lamina.backend", "lamina._atomic", "lamina._size"]),
+    ("base", ["lamina._mode", "lamina.errors", "lamina.backend", "lamina._atomic", "lamina._size", "lamina._promote"]),
     ("tensor", ["lamina.tensor", "lamina._tensor_methods", "lamina.sparse"]),
     ("autograd", ["lamina.autograd"]),
     ("ops", ["lamina.ops"]),

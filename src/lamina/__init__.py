@@ -5,6 +5,7 @@ The API follows PyTorch: ``import lamina as torch``-style code should run with f
 import builtins as _builtins
 
 from . import autograd, backend, func, nn, onnx, ops, optim, utils
+from ._promote import can_cast, promote_types, result_type
 from ._size import Size
 from .autograd import (
     enable_grad,

@@ -273,6 +273,8 @@ class Tensor(_Methods):
         return _HookHandle(self._hooks, hook)
 
     # ------------------------------------------------------------------ in-place updates
+    # These write into the array outside a recorded graph; ``lamina/ops/inplace.py`` wraps them so that
+    # inside one (grad mode on and a gradient flowing) the change is recorded as an op instead.
     def _check_inplace(self, name):
         if _mode.grad_enabled and self.requires_grad:
             kind = "a leaf tensor that requires grad" if self._node is None else "a tensor that is part of a graph"
@@ -339,23 +341,20 @@ class Tensor(_Methods):
         self._version += 1
 
     def __iadd__(self, other):
-        return self._inplace_binary("__iadd__", "__add__", other, np.add)
+        return self._inplace_binary("__iadd__", other, np.add)
 
     def __isub__(self, other):
-        return self._inplace_binary("__isub__", "__sub__", other, np.subtract)
+        return self._inplace_binary("__isub__", other, np.subtract)
 
     def __imul__(self, other):
-        return self._inplace_binary("__imul__", "__mul__", other, np.multiply)
+        return self._inplace_binary("__imul__", other, np.multiply)
 
     def __itruediv__(self, other):
-        return self._inplace_binary("__itruediv__", "__truediv__", other, np.true_divide)
+        return self._inplace_binary("__itruediv__", other, np.true_divide)
 
-    def _inplace_binary(self, name, op_name, other, ufunc):
-        # Recording a graph: the result is a new tensor (the graph keeps the old values).
-        if _mode.grad_enabled and (self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
-            if self._node is None and self.requires_grad:
-                self._check_inplace(name)
-            return getattr(self, op_name)(other)
+    def _inplace_binary(self, name, other, ufunc):
+        # outside a graph only: lamina/ops/inplace.py records the change when a gradient flows
+        self._check_inplace(name)
         if not self._data.flags.writeable:
             self._data = self._data.copy()
         o = _raw(other)

@@ -59,6 +59,13 @@ def _ns_torch(x, y):
     return (-TF.logsigmoid(s[..., 0]).sum() - TF.logsigmoid(-s[..., 1:]).sum()) / _NS_IN.size
 
 
+def _set_column(a, v):
+    """out[:, 1] = v on a non-leaf tensor (the same code for lamina and torch), then a product."""
+    out = a * 1.0
+    out[:, 1] = v
+    return out * a
+
+
 # (ops the case exists for, lamina function, torch function, inputs, check_op options)
 CASES = [
     ("BroadcastTo SumTo", lambda a: a.expand(3, 2, 4) * 2.0, lambda a: a.expand(3, 2, 4) * 2.0, [_rn(1, 2, 1)], {}),
@@ -104,6 +111,7 @@ CASES = [
                                                                          _rn(64, 2)], {}),
     ("Reshape Permute Flip Clone", lambda a: a.reshape(3, 4).permute(1, 0).flip(0).clone(),
      lambda a: a.reshape(3, 4).permute(1, 0).flip(0).clone(), [_rn(25, 2, 6)], {}),
+    ("SetItem", _set_column, _set_column, [_rn(27, 3, 4), _rn(28, 3)], {}),
     ("GetItem IndexAddInto", lambda a: a[np.array([0, 2, 2])] * a[1:, ::2].sum(),
      lambda a: a[torch.tensor([0, 2, 2])] * a[1:, ::2].sum(), [_rn(26, 3, 4)], {}),
     ("Gather ScatterAdd", lambda a, s: a.gather(1, lamina.tensor([[0, 0], [1, 2]])) + a.scatter_add(

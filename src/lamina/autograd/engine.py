@@ -64,29 +64,47 @@ def _check_root(t: Tensor, g, where: str):
     return g
 
 
-def _check_versions(node) -> None:
+def _check_versions(node) -> tuple:
     """Refuse to run ``node.backward`` on values changed in place since the forward (version counters).
-    The walk tests each input inline first (in ``run_backward``); this raises, naming the culprit."""
+    The walk tests each input inline first (in ``run_backward``); this raises, naming the culprit.
+    Returns the inputs as recorded: an input changed in place since, by an op recorded in the graph,
+    stands for the history it had then (``_at_version``), where its gradient goes."""
+    inputs = list(node.inputs)
     for i, (t, saved) in enumerate(zip(node.inputs, node.versions)):
         v = t._version
         if v and (v != saved or t._node is not None):
-            _version_error(node, i, t, saved)
+            inputs[i] = _at_version(t, saved)
+            _version_error(node, i, t, saved, inputs[i])
+    return tuple(inputs)
 
 
-def _version_error(node, i: int, t: Tensor, saved: int) -> None:
-    """Raise if input ``i`` of ``node`` changed and the rule reads it, or if ``t`` is the output of an
-    op whose rule reads its own result and ``t`` was changed after that op made it (at version 0)."""
+def _at_version(t: Tensor, version: int) -> Tensor:
+    """The tensor standing for ``t``'s history at ``version``: back along the in-place ops recorded since
+    (each node's first input is the tensor it changed, ``ops/inplace.py``)."""
+    while t._version != version:
+        node = t._node
+        if node is None or node.inplace_base is None or version > node.inplace_base or node.inputs is None:
+            break
+        t = node.inputs[0]
+    return t
+
+
+def _version_error(node, i: int, t: Tensor, saved: int, recorded: Tensor | None = None) -> None:
+    """Raise if input ``i`` of ``node`` changed and the rule reads it, or if ``recorded`` (``t`` as the
+    node recorded it) is the output of an op whose rule reads its own result and was changed after
+    that op made it (at the producer's ``out_version``, 0 unless the producer was an in-place op)."""
     head = "one of the variables needed for gradient computation has been modified by an inplace operation: "
     if t._version != saved and node.reads_input(i):
         raise RuntimeError(
             f"{head}{node.name()}'s input {i} of shape {tuple(t.shape)} is at version {t._version}; "
             f"expected version {saved}. Change a copy (x.clone()) or make the change after backward"
         )
-    producer = t._node
-    if producer is not None and producer.reads_output and not producer.freed:
+    r = t if recorded is None else recorded
+    producer = r._node
+    if producer is not None and producer.reads_output and not producer.freed and r._version != producer.out_version:
         raise RuntimeError(
-            f"{head}{producer.name()}'s output of shape {tuple(t.shape)} is at version {t._version}; "
-            "expected version 0. Change a copy (y.clone()) or make the change after backward"
+            f"{head}{producer.name()}'s output of shape {tuple(t.shape)} is at version {r._version}; "
+            f"expected version {producer.out_version}. Change a copy (y.clone()) or make the change after backward"
         )
 
 
@@ -196,14 +214,14 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                 raise _freed_error(node)
             if node.hooks or node.retained is not None or observing:
                 g = walk.observe(node, g, create_graph)
-            vs = node.versions
+            inputs, vs = node.inputs, node.versions
             if vs is not None:  # one int test per input: a tensor never changed in place is at version 0
-                for t, saved in zip(node.inputs, vs):
+                for t, saved in zip(inputs, vs):
                     v = t._version
                     if v and (v != saved or t._node is not None):
-                        _check_versions(node)
+                        inputs = _check_versions(node)
                         break
-            walk.pass_back(node.inputs, node.backward(g), node.needs)
+            walk.pass_back(inputs, node.backward(g), node.needs)
             if not retain_graph:
                 node.release()
         if capture is not None:

@@ -30,7 +30,8 @@ producing rule reads (``reads_output``) was changed in place since the forward.
 
 The few primitives the engine and ``run`` need themselves live here too:
 ``broadcast_to`` (tangents of broadcasting ops), ``sum_to`` (a gradient summed back over
-broadcast dims) and ``cast`` (a gradient brought to its input's dtype).
+broadcast dims), ``cast`` (a gradient brought to its input's dtype) and ``promote`` (two operands
+brought to their result dtype by ``lamina._promote``'s rule, the one every op follows).
 """
 from __future__ import annotations
 
@@ -39,11 +40,15 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .. import _mode
-from ..backend import fast_broadcast, xp
+from .._promote import float_result, result_type
+from ..backend import fast_broadcast, float32, float64, get_default_dtype, xp
 from ..tensor import Tensor, _HookHandle
 
+_make = Tensor._make  # bound once: ``run`` and ``run1`` make every op's result with it
+
 # attributes that belong to a node of the graph, not to the op's own parameters
-_GRAPH_STATE = frozenset({"inputs", "needs", "versions", "out", "out_tangent", "hooks", "retained", "freed"})
+_GRAPH_STATE = frozenset({"inputs", "needs", "versions", "out", "out_tangent", "hooks", "retained", "freed",
+                          "inplace_base", "out_version"})
 
 
 class Op:
@@ -68,6 +73,10 @@ class Op:
     versions: tuple | None = None
     reads_output: ClassVar[bool] = False
     reads_values: ClassVar[bool] = True  # False: the rules never read the inputs' values (x + y, −x, c·x)
+    # an in-place change recorded in the graph (``ops/inplace.py``): the node replaced the history of a
+    # tensor at version ``inplace_base``, and its output is that tensor at version ``out_version``
+    inplace_base: int | None = None
+    out_version: int = 0
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -178,6 +187,9 @@ class ElementwiseUnary(Elementwise):
 
     abstract = True
     domain: ClassVar[tuple[float, float]] = (-2.0, 2.0)
+    # False: f maps integers to integers (|x|, max(x, 0)); True: an integer or bool x is first
+    # converted to the default dtype, as PyTorch does for exp, sqrt, sigmoid …
+    floating: ClassVar[bool] = True
 
     def derivative(self, v: Tensor) -> Tensor:
         """f'(x) ∘ v."""
@@ -204,8 +216,15 @@ def unary(cls: type[ElementwiseUnary], name: str | None = None) -> Callable[[Ten
     name in lower case). ``sinh = unary(Sinh)`` beside the class is all a new unary function needs."""
     name = name or cls.__name__.lower()
 
-    def function(x: Tensor) -> Tensor:
-        return run1(cls(), x)
+    if cls.floating:
+        def function(x: Tensor) -> Tensor:
+            d = x._data.dtype
+            if d is not float32 and d is not float64 and d.kind not in "fc":  # the identity tests first: cheaper
+                x = cast(x, get_default_dtype())
+            return run1(cls(), x)
+    else:
+        def function(x: Tensor) -> Tensor:
+            return run1(cls(), x)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = cls.__doc__
@@ -289,7 +308,7 @@ def run(op: Op, *inputs: Tensor) -> Tensor:
         out = op.forward(*[t._data for t in inputs])
         needs = tuple([t.requires_grad for t in inputs])
     record = _mode.grad_enabled and True in needs
-    res = Tensor._make(out, record)
+    res = _make(out, record)
     if record:
         op.needs = needs
         op.inputs = inputs
@@ -305,13 +324,13 @@ def run1(op: Op, x: Tensor) -> Tensor:
     """``run`` specialised for one input (the common case; keeps per-op overhead low)."""
     out = op.forward(x._data)
     if _mode.grad_enabled and x.requires_grad:
-        res = Tensor._make(out, True, op)
+        res = _make(out, True, op)
         op.inputs = (x,)
         op.needs = (True,)
         op.versions = (x._version,)
         op.out = out
     else:
-        res = Tensor._make(out)
+        res = _make(out)
     if _mode.fw_level and x._tangent is not None:
         res._tangent = _tangent(op, (x,), out, res._node is not None)
     return res
@@ -384,3 +403,18 @@ def cast(x: Tensor, dtype) -> Tensor:
     if dtype.kind not in "fc":  # integers and booleans carry no gradient
         return Tensor._make(x._data.astype(dtype))
     return run1(Cast(dtype), x)
+
+
+def promote(a: Tensor, b: Tensor, floating: bool = False) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` cast to their result dtype (``lamina._promote.result_type``; with ``floating``,
+    an integer result becomes the default dtype), only where the array library would compute
+    another dtype. Same dtypes cost one comparison."""
+    da, db = a._data.dtype, b._data.dtype
+    if da is db and (not floating or da.kind in "fc"):
+        return a, b
+    d = result_type(a, b)
+    if floating:
+        d = float_result(d)
+    if xp.result_type(da, db) == d:
+        return a, b
+    return cast(a, d), cast(b, d)

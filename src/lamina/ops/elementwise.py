@@ -2,13 +2,16 @@
 
 Each op: forward on arrays, backward (x̄ = f'(x) ∘ ȳ) and jvp (f'(x) ∘ x')
 written with tensor ops. Broadcasting is free here: the engine sums a gradient
-back to its input's shape.
+back to its input's shape. Result dtypes follow ``lamina._promote`` (PyTorch's rule): the
+operands are brought to it by ``promote`` (two tensors) or ``_scalar_operand`` (a tensor and a
+Python number) before the array library computes.
 """
 from __future__ import annotations
 
 import numbers
 
-from ..autograd.op import Cast, Elementwise, ElementwiseUnary, cast, run, run1, unary  # noqa: F401  (Cast, cast re-exported)
+from .._promote import scalar_dtype
+from ..autograd.op import Cast, Elementwise, ElementwiseUnary, cast, promote, run, run1, unary  # noqa: F401  (Cast, cast re-exported)
 from ..backend import get_default_dtype, xp
 from ..errors import broadcast_error
 from ..tensor import Tensor
@@ -37,36 +40,53 @@ def _is_scalar(x) -> bool:
     return isinstance(x, _SCALARS) and not isinstance(x, xp.ndarray)
 
 
-def _promote_for_scalar(t: Tensor, s) -> Tensor:
-    """An integer tensor combined with a float scalar becomes the default float dtype (as in PyTorch)."""
-    if t._data.dtype.kind in "iub" and isinstance(s, float):
-        return cast(t, get_default_dtype())
+def _scalar_operand(t: Tensor, s, floating: bool = False) -> Tensor:
+    """The tensor operand of ``t ⊕ s`` for a Python number ``s``: a float or complex ``s`` (or a floating
+    op, ``floating``) turns an integer or bool tensor into the default float (complex) dtype; otherwise
+    the tensor's dtype stands (the array library treats ``s`` as weak, as PyTorch does)."""
+    kind = t._data.dtype.kind
+    if kind in "iub":
+        if floating or isinstance(s, (float, complex)):
+            return cast(t, scalar_dtype(s) if isinstance(s, complex) else get_default_dtype())
+        if kind == "b" and not isinstance(s, bool):  # bool ⊕ int → int64
+            return cast(t, scalar_dtype(s))
     return t
 
 
-def _binary(name, cls, scls, rscls, a, b):
+def _binary(name, cls, scls, rscls, a, b, floating=False):
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            return _run2(name, cls(), a, b)
+            da = a._data.dtype
+            if da is not b._data.dtype or floating and da.kind not in "fc":
+                a, b = promote(a, b, floating)
+            try:  # run directly (not through _run2): the common case, one frame less
+                return run(cls(), a, b)
+            except ValueError as e:
+                _reraise(name, a, b, e)
         if _is_scalar(b):
             s = b.item() if isinstance(b, xp.generic) else b
-            return run1(scls(s), _promote_for_scalar(a, s))
-        return _run2(name, cls(), a, _const(b, a))
+            return run1(scls(s), _scalar_operand(a, s, floating))
+        return _run2(name, cls(), *promote(a, _const(b, a), floating))
     if _is_scalar(a):
         s = a.item() if isinstance(a, xp.generic) else a
-        return run1(rscls(s), _promote_for_scalar(b, s))
-    return _run2(name, cls(), _const(a, b), b)
+        return run1(rscls(s), _scalar_operand(b, s, floating))
+    return _run2(name, cls(), *promote(_const(a, b), b, floating))
 
 
 def _run2(name, op, a, b):
     try:
         return run(op, a, b)
     except ValueError as e:
-        try:
-            xp.broadcast_shapes(a.shape, b.shape)
-        except ValueError:
-            raise broadcast_error(name, a.shape, b.shape) from None
-        raise e
+        _reraise(name, a, b, e)
+
+
+def _reraise(name, a, b, e):
+    """A ValueError of ``name`` on a and b: a clear broadcast error when the shapes do not broadcast, else e."""
+    try:
+        xp.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise broadcast_error(name, a.shape, b.shape) from None
+    raise e
 
 
 # ---------------------------------------------------------------------------- arithmetic
@@ -251,7 +271,14 @@ def add(a, b, alpha=1):
 def sub(a, b, alpha=1):
     if alpha != 1:
         b = b * alpha
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError("sub: subtraction (the - operator) of a bool tensor is not supported; "
+                           "use logical_xor() or ~ (logical_not) instead")
     return _binary("sub", Sub, SubScalar, RSubScalar, a, b)
+
+
+def _is_bool(x) -> bool:
+    return isinstance(x, Tensor) and x._data.dtype.kind == "b"
 
 
 def mul(a, b):
@@ -261,7 +288,7 @@ def mul(a, b):
 def div(a, b, rounding_mode=None):
     if rounding_mode is not None:
         return floor_divide(a, b) if rounding_mode == "floor" else _nograd(xp.trunc, div(a, b))
-    return _binary("div", Div, DivScalar, RDivScalar, a, b)
+    return _binary("div", Div, DivScalar, RDivScalar, a, b, floating=True)
 
 
 def pow(a, b):
@@ -366,6 +393,7 @@ sqrt = unary(Sqrt)
 
 class Abs(ElementwiseUnary):
     """d|x|/dx = sign(x)."""
+    floating = False
 
     def forward(self, x):
         return xp.abs(x)
@@ -512,6 +540,7 @@ class SigmoidGrad(Elementwise):
 
 class Relu(ElementwiseUnary):
     """d max(x, 0)/dx = [x > 0]."""
+    floating = False
 
     def forward(self, x):
         return xp.maximum(x, 0)
@@ -594,15 +623,15 @@ def exp2(x):
 
 
 def rsqrt(x):
-    return run1(PowScalar(-0.5), x)
+    return run1(PowScalar(-0.5), _scalar_operand(x, -0.5))
 
 
 def square(x):
-    return run1(PowScalar(2), x)
+    return run1(PowScalar(2), _scalar_operand(x, 2))
 
 
 def reciprocal(x):
-    return run1(RDivScalar(1.0), x)
+    return run1(RDivScalar(1.0), _scalar_operand(x, 1.0))
 
 
 
@@ -628,20 +657,26 @@ def clamp(x, min=None, max=None):
         if max is not None:
             out = minimum(out, max)
         return out
-    return run1(Clamp(min, max), x)
+    bounds = [b for b in (min, max) if b is not None]
+    bound = next((b for b in bounds if isinstance(b, float)), bounds[0])  # a float bound makes an int x float
+    return run1(Clamp(min, max), _scalar_operand(x, bound))
 
 
 clip = clamp
 
 
-def maximum(a, b):
+def _operands(a, b) -> tuple[Tensor, Tensor]:
+    """Both operands as tensors of their result dtype (a number takes the other's kind of dtype)."""
     a, b = (a if isinstance(a, Tensor) else _const(a, b)), (b if isinstance(b, Tensor) else _const(b, a))
-    return _run2("maximum", Maximum(), a, b)
+    return promote(a, b)
+
+
+def maximum(a, b):
+    return _run2("maximum", Maximum(), *_operands(a, b))
 
 
 def minimum(a, b):
-    a, b = (a if isinstance(a, Tensor) else _const(a, b)), (b if isinstance(b, Tensor) else _const(b, a))
-    return _run2("minimum", Minimum(), a, b)
+    return _run2("minimum", Minimum(), *_operands(a, b))
 
 
 def where(condition, input, other):
@@ -651,6 +686,7 @@ def where(condition, input, other):
         cond = cond.astype(bool)
     a = input if isinstance(input, Tensor) else _const(input, other if isinstance(other, Tensor) else None)
     b = other if isinstance(other, Tensor) else _const(other, a)
+    a, b = promote(a, b)
     try:
         xp.broadcast_shapes(cond.shape, a.shape, b.shape)
     except ValueError:
@@ -726,11 +762,11 @@ def trunc(x):
 
 
 def floor_divide(a, b):
-    return _nograd(xp.floor_divide, a, b)
+    return _nograd(xp.floor_divide, *_operands(a, b))
 
 
 def remainder(a, b):
-    return _nograd(xp.remainder, a, b)
+    return _nograd(xp.remainder, *_operands(a, b))
 
 
 fmod = remainder

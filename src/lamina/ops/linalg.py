@@ -7,7 +7,7 @@ and squeezed back, exactly as the forward does.
 """
 from __future__ import annotations
 
-from ..autograd.op import Multilinear, run
+from ..autograd.op import Multilinear, promote, run
 from ..backend import xp
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -93,6 +93,8 @@ def matmul(a, b) -> Tensor:
     a = a if isinstance(a, Tensor) else _const(a, b)
     b = b if isinstance(b, Tensor) else _const(b, a)
     _check(a, b)
+    if a._data.dtype is not b._data.dtype:  # PyTorch refuses mixed dtypes; lamina promotes them
+        a, b = promote(a, b)
     return run(MatMul(), a, b)
 
 

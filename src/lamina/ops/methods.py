@@ -16,6 +16,8 @@ from ..autograd.op import UNARY, sum_to
 from ..tensor import Tensor
 from . import convert, linalg, reduce, shape, windows
 from . import elementwise as ew
+from .inplace import OVERRIDES as _INPLACE
+from .inplace import unary_inplace
 from .keywords import numpy_names
 
 
@@ -64,15 +66,6 @@ def _matrix_transpose(self) -> Tensor:
     return shape.transpose(self, -2, -1)
 
 
-def _inplace(name: str, fn):
-    def method(self) -> Tensor:
-        return self._assign(name, fn(self)._data)
-
-    method.__name__ = name
-    method.__doc__ = f"In-place ``{name[:-1]}`` (outside a recorded graph)."
-    return method
-
-
 # --------------------------------------------------------------------- the table
 OPERATORS = {
     "__add__": ew.add, "__radd__": _radd, "__sub__": ew.sub, "__rsub__": _rsub, "__mul__": ew.mul,
@@ -116,8 +109,9 @@ METHODS.update({
     "backward": engine.tensor_backward, "type": convert.type_, "float": convert.to_float,
     "double": convert.to_double, "half": convert.to_half, "long": convert.to_long, "int": convert.to_int,
     "bool": convert.to_bool,
-    "relu_": _inplace("relu_", ew.relu), "sigmoid_": _inplace("sigmoid_", ew.sigmoid),
-    "exp_": _inplace("exp_", ew.exp), "sqrt_": _inplace("sqrt_", ew.sqrt), "neg_": _inplace("neg_", ew.neg),
+    "relu_": unary_inplace("relu_", ew.relu), "sigmoid_": unary_inplace("sigmoid_", ew.sigmoid),
+    "exp_": unary_inplace("exp_", ew.exp), "sqrt_": unary_inplace("sqrt_", ew.sqrt),
+    "neg_": unary_inplace("neg_", ew.neg),
 })
 
 PROPERTIES = {"T": _full_transpose, "mT": _matrix_transpose}
@@ -129,6 +123,8 @@ def bind() -> None:
         setattr(Tensor, name, fn)
     for name, fn in METHODS.items():  # x.sum(axis=1, keepdims=True) as well as x.sum(dim=1, keepdim=True)
         setattr(Tensor, name, numpy_names(fn))
+    for name, fn in _INPLACE.items():  # the in-place forms recorded in graphs (declared in tensor.py already)
+        setattr(Tensor, name, fn)
     for name, fn in PROPERTIES.items():
         setattr(Tensor, name, property(fn))
 

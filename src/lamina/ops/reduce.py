@@ -340,7 +340,11 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Product over dims (a composite of log/exp where all values are non-zero, exact otherwise)."""
+    """Product over dims (a composite of log/exp where all values are non-zero, exact otherwise); integers and
+    bools multiply exactly in int64, without gradient (as in PyTorch)."""
+    if x._data.dtype.kind in "iub":
+        axes = None if dim is None else _dims(dim, x.ndim, "prod")
+        return Tensor._make(xp.asarray(xp.prod(x._data, axis=axes, keepdims=keepdim, dtype=xp.int64)))
     if (x._data == 0).any():
         raise ValueError("prod: inputs containing zeros are not supported for differentiation")
     s = Tensor._make(xp.prod(xp.sign(x._data), axis=_dims(dim, x.ndim, "prod"), keepdims=keepdim))

@@ -238,6 +238,37 @@ class IndexAddInto(LinearMap):
 
 
 
+class SetItem(LinearMap):
+    """y = x with y[index] = v (v broadcast to x[index]'s shape, cast to x's dtype): x̄ = ȳ with zeros at
+    ``index``, v̄ = ȳ[index] (summed back to v's shape by the engine). Linear in (x, v) together."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x, v):
+        out = x.copy()
+        try:
+            out[self.index] = v
+        except (IndexError, ValueError) as e:
+            raise type(e)(f"__setitem__: {e} (tensor of shape {x.shape}, value of shape {xp.shape(v)})") from None
+        return out
+
+    def backward(self, g):
+        gx = gv = None
+        if self.needs[0]:
+            keep = xp.ones(g.shape, dtype=g.dtype)
+            keep[self.index] = 0
+            gx = g * Tensor._make(keep)
+        if self.needs[1]:
+            gv = run1(GetItem(self.index), g)
+        return gx, gv
+
+
+def setitem(x: Tensor, index, value: Tensor) -> Tensor:
+    """A new tensor: ``x`` with ``value`` written at ``index`` (the recorded form of ``x[index] = value``)."""
+    return run(SetItem(_normalize_index(index)), x, value)
+
+
 def index_add_into(g, index, shape):
     return run1(IndexAddInto(index, tuple(shape)), g)
 
@@ -258,7 +289,9 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 def masked_fill(x: Tensor, mask, value) -> Tensor:
-    return where(mask, value, x)
+    """``value`` where ``mask``, else x; the value is cast to x's dtype (the result keeps it, as in PyTorch)."""
+    v = value if isinstance(value, Tensor) else _const(value, x)
+    return where(mask, cast(v, x.dtype), x)
 
 
 class Gather(LinearMap):
