@@ -42,11 +42,9 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.grad_mode import enable_grad, no_grad
 from ..backend import xp
-from ._flat import FlatParams
+from ._closure import ClosureOptimizer
 from .line_search import backtracking, strong_wolfe
-from .optimizer import Optimizer
 
 _LINE_SEARCHES = (None, "strong_wolfe", "backtracking")
 _TRIAL_STEPS = ("lr", "quadratic")
@@ -68,12 +66,14 @@ def bfgs_update(H, s, y) -> bool:
     return True
 
 
-class BFGS(Optimizer):
+class BFGS(ClosureOptimizer):
     """``BFGS(params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
     line_search_fn=None, c1=1e-4, c2=0.9, trial_step='lr')``; ``line_search_fn`` in (None, 'strong_wolfe',
     'backtracking'), ``trial_step`` in ('lr', 'quadratic')."""
 
     _free_shape_keys = ("H", "d", "s", "prev_flat_grad")
+
+    label = "BFGS"
 
     def __init__(self, params, lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
                  line_search_fn=None, c1=1e-4, c2=0.9, trial_step="lr"):
@@ -130,35 +130,6 @@ class BFGS(Optimizer):
             raise ValueError(f"BFGS.load_state_dict: state 'H' has shape {tuple(H.shape)}, expected ({n}, {n}) for the "
                              f"{n} parameters of this optimizer")
         return state
-
-    def _flat(self) -> FlatParams:
-        return FlatParams(self.param_groups[0]["params"])
-
-    def _step_group(self, group):
-        raise TypeError("BFGS.step needs a closure: step(closure)")
-
-    def step(self, closure=None):
-        """Up to ``max_iter`` BFGS iterations; returns the loss of the first closure call."""
-        if closure is None:
-            raise TypeError("BFGS.step(closure): BFGS re-evaluates the function, so a closure is required "
-                            "(it must zero the grads, compute the loss, call backward() and return the loss)")
-        group = self.param_groups[0]
-        flat = self._flat()
-
-        def evaluate():
-            with enable_grad():
-                out = closure()
-            return out, float(out), flat.grads()
-
-        state = self.state[flat.params[0]]
-        state.setdefault("func_evals", 0)
-        state.setdefault("n_iter", 0)
-        with no_grad():
-            orig_loss, loss, flat_grad = evaluate()
-            state["func_evals"] += 1
-            if xp.abs(flat_grad).max(initial=0.0) > group["tolerance_grad"]:
-                self._iterate(group, flat, evaluate, state, loss, flat_grad)
-        return orig_loss
 
     def _iterate(self, group, flat, evaluate, state, loss, flat_grad) -> None:
         max_iter, max_eval, tol_change = int(group["max_iter"]), int(group["max_eval"]), group["tolerance_change"]

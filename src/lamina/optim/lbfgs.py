@@ -18,18 +18,18 @@ Only one parameter group is supported (the method works on the concatenated vect
 """
 from __future__ import annotations
 
-from ..autograd.grad_mode import enable_grad, no_grad
 from ..backend import float64, xp
-from ._flat import FlatParams
+from ._closure import ClosureOptimizer
 from .line_search import backtracking, strong_wolfe
-from .optimizer import Optimizer
 
 
-class LBFGS(Optimizer):
+class LBFGS(ClosureOptimizer):
     """``LBFGS(params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
     history_size=100, line_search_fn=None)``; ``line_search_fn`` in (None, 'strong_wolfe', 'backtracking')."""
 
     _free_shape_keys = ("d", "prev_flat_grad", "old_dirs", "old_stps", "ro")
+
+    label = "L-BFGS"
 
     def __init__(self, params, lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
                  history_size=100, line_search_fn=None):
@@ -77,35 +77,6 @@ class LBFGS(Optimizer):
             else:
                 state[k] = v
         return state
-
-    def _flat(self) -> FlatParams:
-        return FlatParams(self.param_groups[0]["params"])
-
-    def _step_group(self, group):
-        raise TypeError("LBFGS.step needs a closure: step(closure)")
-
-    def step(self, closure=None):
-        """Up to ``max_iter`` L-BFGS iterations; returns the loss of the first closure call."""
-        if closure is None:
-            raise TypeError("LBFGS.step(closure): L-BFGS re-evaluates the function, so a closure is required "
-                            "(it must zero the grads, compute the loss, call backward() and return the loss)")
-        group = self.param_groups[0]
-        flat = self._flat()
-
-        def evaluate():
-            with enable_grad():
-                out = closure()
-            return out, float(out), flat.grads()
-
-        state = self.state[flat.params[0]]
-        state.setdefault("func_evals", 0)
-        state.setdefault("n_iter", 0)
-        with no_grad():
-            orig_loss, loss, flat_grad = evaluate()
-            state["func_evals"] += 1
-            if xp.abs(flat_grad).max(initial=0.0) > group["tolerance_grad"]:
-                self._iterate(group, flat, evaluate, state, loss, flat_grad)
-        return orig_loss
 
     def _iterate(self, group, flat, evaluate, state, loss, flat_grad) -> None:
         """The iterations of one ``step``; the history (d, t, pairs, previous gradient and loss) lives in
