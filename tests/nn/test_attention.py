@@ -81,6 +81,13 @@ def test_sdpa_float32_and_dropout():
     ref = tF.scaled_dot_product_attention(*(torch.tensor(a) for a in (q, k, v)), torch.tensor(mask))
     assert ours.dtype == np.float32
     np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-5, atol=1e-6)
+    half = np.where(mask, 0.0, -1.5).astype(np.float32)    # a float32 mask on float64 inputs is cast, as in torch
+    ours = F.scaled_dot_product_attention(*(lamina.tensor(a.astype(np.float64)) for a in (q, k, v)),
+                                          lamina.tensor(half))
+    ref = tF.scaled_dot_product_attention(*(torch.tensor(a.astype(np.float64)) for a in (q, k, v)),
+                                          torch.tensor(half))
+    assert ours.dtype == np.float64
+    np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-10, atol=1e-10)
     lq, lk, lv = (lamina.tensor(a) for a in (q, k, v))
     dropped = F.scaled_dot_product_attention(lq, lk, lv, dropout_p=1.0)
     assert np.all(dropped.numpy() == 0)
@@ -104,9 +111,33 @@ def test_sdpa_bad_input_errors(args, kw, match):
     kw = {n: lamina.tensor(a) if isinstance(a, np.ndarray) else a for n, a in kw.items()}
     with pytest.raises(ValueError, match=match):
         F.scaled_dot_product_attention(q, k, v, **kw)
-    with pytest.raises(TypeError, match="bool or have the query's dtype"):
+    with pytest.raises(TypeError, match=r"attn_mask must be bool \(True takes part\) or floating"):
         F.scaled_dot_product_attention(lamina.zeros(2, 2), lamina.zeros(2, 2), lamina.zeros(2, 2),
                                        attn_mask=lamina.zeros(2, 2, dtype=lamina.int64))
+
+
+# ---------------------------------------------------------------------------- multi_head_attention_forward
+@pytest.mark.parametrize("need_weights", [True, False])
+@pytest.mark.parametrize("static", [False, True])
+def test_multi_head_attention_forward_through_the_op_checker(need_weights, static):
+    """Values, gradients, finite differences, second order and forward mode of the whole functional form."""
+    rng = np.random.default_rng(6)
+    e, h, n, length = 4, 2, 2, 3
+    arrays = [rng.standard_normal((length, n, e)) for _ in range(3)]
+    arrays += [rng.standard_normal((3 * e, e)) * 0.5, rng.standard_normal(3 * e), rng.standard_normal((e, e)) * 0.5,
+               rng.standard_normal(e), rng.standard_normal((length, length))]
+    if static:
+        arrays += [rng.standard_normal((n * h, length, e // h)) for _ in range(2)]
+
+    def call(fn, q, k, v, wi, bi, wo, bo, mask, *kv):
+        res = fn(q, k, v, e, h, wi, bi, None, None, False, 0.0, wo, bo, attn_mask=mask, need_weights=need_weights,
+                 static_k=kv[0] if kv else None, static_v=kv[1] if kv else None)
+        return [r for r in res if r is not None]
+
+    def reference(*xs):
+        with sdpa_kernel(SDPBackend.MATH):
+            return call(tF.multi_head_attention_forward, *xs)
+    check_op(lambda *xs: call(F.multi_head_attention_forward, *xs), reference, *arrays)
 
 
 # ---------------------------------------------------------------------------- MultiheadAttention
@@ -285,3 +316,16 @@ def test_mha_rejects_embed_dim_not_divisible_and_bad_mask_dtype():
     x = lamina.randn(3, 2, E)
     with pytest.raises(TypeError, match="only bool and floating types of attn_mask"):
         nn.MultiheadAttention(E, H)(x, x, x, attn_mask=lamina.zeros(3, 3, dtype=lamina.int64))
+
+
+def test_sdpa_kernel_context_is_accepted_and_changes_nothing():
+    from lamina.nn.attention import SDPBackend as LBackend
+    from lamina.nn.attention import sdpa_kernel as l_kernel
+    assert {k: int(v) for k, v in LBackend.__members__.items()} == \
+        {k: int(v.value) for k, v in SDPBackend.__members__.items()}
+    q = lamina.randn(2, 3, 4)
+    plain = F.scaled_dot_product_attention(q, q, q, is_causal=True)
+    with l_kernel([LBackend.FLASH_ATTENTION, LBackend.MATH]), lamina.nn.attention.sdpa_kernel(LBackend.MATH):
+        np.testing.assert_array_equal(F.scaled_dot_product_attention(q, q, q, is_causal=True).numpy(), plain.numpy())
+    with pytest.raises(TypeError, match="SDPBackend members"), l_kernel(["math"]):
+        pass

@@ -53,7 +53,7 @@ def masked_softmax(scores: Tensor, attn_mask: Tensor | None, is_causal: bool = F
         if attn_mask.dtype.kind == "b":
             scores = scores.masked_fill(~attn_mask, float("-inf"))
         else:
-            scores = scores + attn_mask
+            scores = scores + (attn_mask if attn_mask.dtype == scores.dtype else attn_mask.to(scores.dtype))
     if not safe or (attn_mask is None and not is_causal):
         return softmax(scores, -1)
     dead = xp.isneginf(scores._data).all(axis=-1, keepdims=True)
@@ -86,8 +86,8 @@ def _check(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None, 
         return
     if is_causal:
         raise ValueError(f"{_NAME}: give either attn_mask or is_causal=True, not both")
-    if attn_mask.dtype.kind != "b" and attn_mask.dtype != query.dtype:
-        raise TypeError(f"{_NAME}: attn_mask must be bool or have the query's dtype {query.dtype}, "
+    if attn_mask.dtype.kind not in "bf":
+        raise TypeError(f"{_NAME}: attn_mask must be bool (True takes part) or floating (added to the scores), "
                         f"got {attn_mask.dtype}")
     target = tuple(query.shape[:-1]) + (key.shape[-2],)
     try:
