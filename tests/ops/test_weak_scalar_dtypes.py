@@ -9,6 +9,15 @@ import lamina
 DTYPES = ["float32", "float64", "int32", "int64", "bool"]
 
 
+@pytest.fixture(autouse=True)
+def torch_float32_default():
+    """Both libraries at their float32 default (other test modules set torch's to float64)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    yield
+    torch.set_default_dtype(old)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("scalar", [0, True, 2.5])
 def test_where_with_a_scalar_keeps_torch_dtype(dtype, scalar):
