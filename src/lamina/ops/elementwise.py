@@ -15,26 +15,15 @@ from ..tensor import Tensor
 
 
 def _const(x, like: Tensor | None = None) -> Tensor:
-    """A non-differentiable tensor from a scalar/array. Against a tensor ``like``, Python floats take its float
-    dtype and Python ints / bools its dtype when it can hold them (PyTorch's weak scalars: where(c, x, 0) and
-    maximum(x, 0) keep a float32 x float32)."""
+    """A non-differentiable tensor from a scalar/array (dtype of ``like`` for Python floats)."""
     if isinstance(x, Tensor):
         return x
     arr = xp.asarray(x)
-    if like is not None and not isinstance(x, xp.ndarray) and _weak_fits(arr.dtype.kind, like.dtype.kind, x):
+    if like is not None and arr.dtype.kind == "f" and like.dtype.kind == "f" and not isinstance(x, xp.ndarray):
         arr = arr.astype(like.dtype)
     elif arr.dtype == xp.float64 and not isinstance(x, xp.ndarray):
         arr = arr.astype(get_default_dtype())
     return Tensor._make(arr)
-
-
-def _weak_fits(scalar_kind: str, tensor_kind: str, x) -> bool:
-    if scalar_kind == "f":
-        return tensor_kind == "f"
-    if not isinstance(x, (numbers.Number, xp.generic)):
-        return False
-    return (scalar_kind in "iub" and tensor_kind in "fc") or (scalar_kind in "iu" and tensor_kind in "iu") or \
-        (scalar_kind == "b" and tensor_kind in "iub")
 
 
 def _mask(cond_array, dtype) -> Tensor:
