@@ -28,4 +28,6 @@ def sdpa_kernel(backends: SDPBackend | list[SDPBackend], set_priority: bool = Fa
     chosen = [backends] if isinstance(backends, SDPBackend) else list(backends)
     if not all(isinstance(b, SDPBackend) for b in chosen):
         raise TypeError(f"sdpa_kernel: backends must be SDPBackend members, got {backends!r}")
+    if not isinstance(set_priority, bool):
+        raise TypeError(f"sdpa_kernel: set_priority must be a bool, got {set_priority!r}")
     yield
