@@ -8,6 +8,26 @@ from onnx_helpers import assert_exports, normal, op_types, session
 import lamina
 from lamina import nn
 
+
+class _Attend(nn.Module):
+    """One input x for layers of several inputs: self-attention (x, x, x), decoding x against memory x."""
+
+    def __init__(self, layer, mask=None):
+        super().__init__()
+        self.layer, self.mask = layer, mask
+
+    def forward(self, x):
+        if isinstance(self.layer, nn.MultiheadAttention):
+            return self.layer(x, x, x, need_weights=False, attn_mask=self.mask)[0]
+        if isinstance(self.layer, (nn.TransformerEncoderLayer, nn.TransformerEncoder)):
+            return self.layer(x, self.mask)
+        return self.layer(x, x, self.mask)
+
+
+def _causal(n):
+    return nn.Transformer.generate_square_subsequent_mask(n)
+
+
 # id: (layer factory, sample shape, node types the graph must hold, options)
 LAYERS = {
     "Linear": (lambda: nn.Linear(5, 3), (5,), ["Gemm"], {}),
@@ -59,6 +79,22 @@ LAYERS = {
     "Maxout": (lambda: nn.Maxout(5, 3, 4), (5,), ["Gemm", "ReduceMax"], {}),
     "Residual": (lambda: nn.Residual(nn.Linear(4, 4)), (4,), ["Add"], {}),
     "Residual_shortcut": (lambda: nn.Residual(nn.Linear(4, 3), nn.Linear(4, 3)), (4,), ["Add"], {}),
+    "NonDynamicallyQuantizableLinear": (lambda: nn.NonDynamicallyQuantizableLinear(5, 3), (5,), ["Gemm"], {}),
+    "MultiheadAttention": (lambda: _Attend(nn.MultiheadAttention(8, 2, batch_first=True)), (5, 8),
+                           ["MatMul", "Softmax"], {}),
+    "MultiheadAttention_causal": (lambda: _Attend(nn.MultiheadAttention(8, 2, batch_first=True), _causal(5)),
+                                  (5, 8), ["Softmax", "Add"], {}),
+    "TransformerEncoderLayer": (lambda: _Attend(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)), (5, 8),
+                                ["Softmax", "LayerNormalization", "Relu"], {}),
+    "TransformerEncoder": (lambda: _Attend(nn.TransformerEncoder(nn.TransformerEncoderLayer(
+        8, 2, 16, batch_first=True, norm_first=True, activation="gelu"), 2, nn.LayerNorm(8)), _causal(5)), (5, 8),
+        ["Softmax", "LayerNormalization", "Erf"], {}),
+    "TransformerDecoderLayer": (lambda: _Attend(nn.TransformerDecoderLayer(8, 2, 16, batch_first=True), _causal(5)),
+                                (5, 8), ["Softmax", "LayerNormalization"], {}),
+    "TransformerDecoder": (lambda: _Attend(nn.TransformerDecoder(nn.TransformerDecoderLayer(
+        8, 2, 16, batch_first=True), 2)), (5, 8), ["Softmax", "LayerNormalization"], {}),
+    "Transformer": (lambda: _Attend(nn.Transformer(8, 2, 1, 1, 16, batch_first=True), _causal(5)), (5, 8),
+                    ["Softmax", "LayerNormalization"], {}),
     "Embedding": None,  # integer inputs: tests/onnx/test_export.py
     "Conv2d": (lambda: nn.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2), (4, 9, 9), ["Conv"], {}),
     "Conv2d_same": (lambda: nn.Conv2d(2, 3, (3, 4), padding="same"), (2, 7, 7), ["Conv"], {}),

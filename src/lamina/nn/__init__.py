@@ -7,3 +7,6 @@ from .parallel import DataParallel
 from .parameter import Parameter
 
 __all__ = ["Parameter", "functional", "init", "parallel", "utils", "DataParallel"] + list(_modules_all)
+from . import attention
+
+__all__ += ["attention"]

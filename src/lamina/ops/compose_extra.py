@@ -37,18 +37,23 @@ def _need_matrix(x: Tensor, op: str) -> None:
 
 
 # ------------------------------------------------------------------------------ triangles and diagonals
+def _zero(x: Tensor) -> Tensor:
+    """0 in x's dtype, so that tril / triu keep it (bool, int and float32 tensors stay what they are)."""
+    return Tensor._make(xp.zeros((), dtype=x.dtype))
+
+
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     """The lower triangle of the last two dims: x_ij where j − i ≤ diagonal, else 0."""
     _need_matrix(x, "tril")
     n, m = x.shape[-2:]
-    return ew.where(xp.tri(n, m, int(diagonal), dtype=bool), x, 0)
+    return ew.where(xp.tri(n, m, int(diagonal), dtype=bool), x, _zero(x))
 
 
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     """The upper triangle of the last two dims: x_ij where j − i ≥ diagonal, else 0."""
     _need_matrix(x, "triu")
     n, m = x.shape[-2:]
-    return ew.where(~xp.tri(n, m, int(diagonal) - 1, dtype=bool), x, 0)
+    return ew.where(~xp.tri(n, m, int(diagonal) - 1, dtype=bool), x, _zero(x))
 
 
 def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:

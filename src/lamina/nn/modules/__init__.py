@@ -36,7 +36,11 @@ __all__ = [
     "UpsamplingBilinear2d",
 ]
 
-# recurrent
+# recurrent, attention, transformer
+from .attention import *
 from .rnn import *
+from .transformer import *
 
 __all__ += ["RNNBase", "RNN", "GRU", "LSTM", "RNNCellBase", "RNNCell", "GRUCell", "LSTMCell"]
+__all__ += ["MultiheadAttention", "NonDynamicallyQuantizableLinear", "TransformerEncoderLayer", "TransformerEncoder",
+            "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
