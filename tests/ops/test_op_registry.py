@@ -182,6 +182,19 @@ CASES += [
 ]
 
 
+# scatter/fold/special (issue 14): the fold pair and the special functions that are no plain torch.<name>
+_FOLD = dict(kernel_size=(2, 3), dilation=(1, 2), padding=(1, 0), stride=(2, 1))
+CASES += [
+    ("Unfold Fold", lambda a: F.fold(F.unfold(a, **_FOLD) * 1.5, (5, 6), **_FOLD),
+     lambda a: TF.fold(TF.unfold(a, **_FOLD) * 1.5, (5, 6), **_FOLD), [_rn(70, 2, 3, 5, 6)], {}),
+    ("Polygamma", lambda a: lamina.polygamma(1, a) + lamina.special.polygamma(2, a),
+     lambda a: torch.polygamma(1, a) + torch.special.polygamma(2, a), [_pos(71, 2, 3)], {}),
+    ("I1 I0e I1e", lambda a: lamina.special.i1(a) + lamina.special.i0e(a) * lamina.special.i1e(a),
+     lambda a: torch.special.i1(a) + torch.special.i0e(a) * torch.special.i1e(a), [_rn(72, 2, 3)], {}),
+    ("Erfcx", lamina.special.erfcx, torch.special.erfcx, [_rn(73, 2, 3)], {}),
+]
+
+
 def _unary_cases():
     """A case for each function declared with ``unary`` whose op no case above names: checked against
     ``torch.<name>`` on inputs drawn from the op's ``domain`` (so a new unary function needs no line here)."""

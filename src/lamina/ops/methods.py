@@ -231,3 +231,20 @@ METHODS.update({
     "deg2rad": _cx.deg2rad, "rad2deg": _cx.rad2deg, "positive": _cx.positive, "cross": _cx.cross,
     "is_nonzero": _cx.is_nonzero, "is_same_size": _cx.is_same_size, "is_complex": _cx.is_complex,
 })
+
+# --------------------------------------------------------------------- scatter, index_add, masked_select
+from . import scatter as _sc  # noqa: E402
+
+METHODS.update({"scatter": _sc.scatter, "index_add": _sc.index_add, "masked_select": _sc.masked_select})
+
+# --------------------------------------------------------------------- special functions (x.erf(), x.lgamma() …)
+from . import special as _sp  # noqa: E402
+
+
+def _polygamma(self, n: int) -> Tensor:
+    """ψ⁽ⁿ⁾(self)."""
+    return _sp.polygamma(n, self)
+
+
+METHODS.update(UNARY)
+METHODS.update({"logit": _sp.logit, "xlogy": _sp.xlogy, "polygamma": _polygamma, "mvlgamma": _sp.multigammaln})

@@ -35,3 +35,21 @@ __all__ = [
     "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Upsample", "UpsamplingNearest2d",
     "UpsamplingBilinear2d",
 ]
+
+from .bilinear import *
+from .conv1d import *
+from .distance import *
+from .fold import *
+from .group_norm import *
+from .loss_extra import *
+from .padding import *
+from .pool1d import *
+from .shuffle import *
+
+__all__ += [
+    "Mish", "Bilinear", "Conv1d", "CosineSimilarity", "PairwiseDistance", "Fold", "Unfold", "GroupNorm",
+    "InstanceNorm1d", "InstanceNorm2d", "KLDivLoss", "TripletMarginLoss", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
+    "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
+    "CircularPad2d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "PixelShuffle", "PixelUnshuffle",
+]
