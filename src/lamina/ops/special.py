@@ -262,7 +262,7 @@ def _x_log(input, other, log_fn, one: float) -> Tensor:
 
 
 def xlogy(input, other) -> Tensor:
-    """x · log y, 0 where x = 0 (unless y is NaN)."""
+    """x · log y, 0 where x = 0 (unless y is NaN). Where x = 0 the gradient in y is 0 (torch: x/y, NaN at y = 0)."""
     return _x_log(input, other, log, 1.0)
 
 

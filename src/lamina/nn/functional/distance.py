@@ -1,6 +1,6 @@
 """Similarities and distances between pairs of vectors, and the bilinear form.
 
-    cosine_similarity(x₁, x₂) = Σ (x₁/max(‖x₁‖, ε)) (x₂/max(‖x₂‖, ε)) along ``dim``
+    cosine_similarity(x₁, x₂) = Σ (x₁/max(‖x₁‖, ε)) (x₂/max(‖x₂‖, ε)) along ``dim`` (the max not differentiated)
     pairwise_distance(x₁, x₂) = ‖x₁ − x₂ + ε‖_p along the last dim
     bilinear(x₁, x₂, A, b)_o = Σ_ij x₁ᵢ A_oij x₂ⱼ + b_o
 """
@@ -16,10 +16,15 @@ __all__ = ["cosine_similarity", "pairwise_distance", "bilinear"]
 
 
 def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
-    """Cosine of the angle between x₁ and x₂ along ``dim`` (broadcast together), each norm clamped below by ε."""
-    n1 = norm(x1, 2, dim, keepdim=True).clamp(min=eps)
-    n2 = norm(x2, 2, dim, keepdim=True).clamp(min=eps)
-    return _sum((x1 / n1) * (x2 / n2), dim)
+    """Cosine of the angle between x₁ and x₂ along ``dim`` (broadcast together), each norm's value clamped
+    below by ε; as in PyTorch the clamp is not differentiated (the gradient is that of the plain norm)."""
+    return _sum((x1 / _clamped_norm(x1, dim, eps)) * (x2 / _clamped_norm(x2, dim, eps)), dim)
+
+
+def _clamped_norm(x: Tensor, dim: int, eps: float) -> Tensor:
+    n = norm(x, 2, dim, keepdim=True)
+    value = n.detach()
+    return n + (value.clamp(min=eps) - value)
 
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
