@@ -269,7 +269,7 @@ from .ops.linalg_extra import det, einsum, slogdet  # noqa: E402
 from .ops.linalg_extra import inv as inverse  # noqa: E402
 from .ops.methods import _logdet as logdet  # noqa: E402
 from .ops.scatter import index_add, masked_select, scatter  # noqa: E402
-from .ops.special import logit, polygamma, xlogy  # noqa: E402
+from .ops.special import digamma, erfinv, i0, lgamma, logit, polygamma, xlogy  # noqa: E402
 from .ops.special import multigammaln as mvlgamma  # noqa: E402
 from .tensor import randint_like  # noqa: E402
 from .utils import benchmark as _utils_benchmark  # noqa: E402

@@ -192,6 +192,10 @@ CASES += [
     ("I1 I0e I1e", lambda a: lamina.special.i1(a) + lamina.special.i0e(a) * lamina.special.i1e(a),
      lambda a: torch.special.i1(a) + torch.special.i0e(a) * torch.special.i1e(a), [_rn(72, 2, 3)], {}),
     ("Erfcx", lamina.special.erfcx, torch.special.erfcx, [_rn(73, 2, 3)], {}),
+    ("Erfinv", lamina.erfinv, torch.erfinv, [np.random.default_rng(74).uniform(-0.9, 0.9, (2, 3))], {}),
+    ("Lgamma Digamma", lambda a: lamina.lgamma(a) + a.digamma(), lambda a: torch.lgamma(a) + a.digamma(),
+     [_pos(75, 2, 3)], {}),
+    ("I0", lamina.i0, torch.i0, [_rn(76, 2, 3)], {}),
 ]
 
 

@@ -247,4 +247,5 @@ def _polygamma(self, n: int) -> Tensor:
 
 
 METHODS.update(UNARY)
-METHODS.update({"logit": _sp.logit, "xlogy": _sp.xlogy, "polygamma": _polygamma, "mvlgamma": _sp.multigammaln})
+METHODS.update({"logit": _sp.logit, "xlogy": _sp.xlogy, "polygamma": _polygamma, "mvlgamma": _sp.multigammaln,
+                "erfinv": _sp.erfinv, "lgamma": _sp.lgamma, "digamma": _sp.digamma, "i0": _sp.i0})
