@@ -88,3 +88,19 @@ def test_bad_arguments_name_the_op():
         x.masked_select(lamina.ones(2, 3))
     with pytest.raises(RuntimeError, match="reduce='multiply' has no gradient"):
         lamina.zeros(2, requires_grad=True).scatter(0, lamina.tensor([0]), lamina.ones(1), reduce="multiply")
+
+
+def test_in_place_forms_match_torch():
+    rng = np.random.default_rng(6)
+    x, s = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    idx = np.array([[1], [0], [3]])
+    a, t = lamina.tensor(x), torch.tensor(x)
+    assert a.scatter_(1, lamina.tensor(idx), 1.0) is a
+    t.scatter_(1, torch.tensor(idx), 1.0)
+    a.scatter_add_(1, lamina.tensor(idx), lamina.tensor(s[:, :1]))
+    t.scatter_add_(1, torch.tensor(idx), torch.tensor(s[:, :1]))
+    a.index_add_(0, lamina.tensor([2, 2]), lamina.tensor(s[:2]), alpha=3)
+    t.index_add_(0, torch.tensor([2, 2]), torch.tensor(s[:2]), alpha=3)
+    a.masked_fill_(lamina.tensor(x > 0.5), -1.0)
+    t.masked_fill_(torch.tensor(x > 0.5), -1.0)
+    np.testing.assert_allclose(a.numpy(), t.numpy(), rtol=1e-12)
