@@ -120,8 +120,8 @@ LAYERS = {
     # not exportable yet: the winners' gather index is computed from the batch's values (fixed batch size)
     "AdaptiveMaxPool1d": None,
     "AdaptiveMaxPool2d": None,
-    "Fold": None,  # no ONNX converter for the Fold / Unfold ops yet
-    "Unfold": None,
+    "Fold": (lambda: nn.Fold((5, 6), (2, 3), padding=1, stride=2), (12, 9), ["ConvTranspose"], {}),
+    "Unfold": (lambda: nn.Unfold((3, 2), dilation=(1, 2), padding=1, stride=(2, 1)), (2, 5, 6), ["Conv"], {}),
     "Bilinear": None,  # two inputs (the cases here take one)
     "CosineSimilarity": None,
     "PairwiseDistance": None,
