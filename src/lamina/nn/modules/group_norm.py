@@ -77,7 +77,7 @@ class _InstanceNorm(_BatchNorm):
                           "without affine or running stats num_features is not used", stacklevel=2)
         use_input_stats = self.training or not self.track_running_stats
         y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, use_input_stats,
-                            0.1 if self.momentum is None else self.momentum, self.eps)
+                            0.0 if self.momentum is None else self.momentum, self.eps)  # as torch
         return y.squeeze(0) if unbatched else y
 
 
