@@ -196,6 +196,8 @@ CASES += [
     ("Lgamma Digamma", lambda a: lamina.lgamma(a) + a.digamma(), lambda a: torch.lgamma(a) + a.digamma(),
      [_pos(75, 2, 3)], {}),
     ("I0", lamina.i0, torch.i0, [_rn(76, 2, 3)], {}),
+    ("LogNdtr", lamina.special.log_ndtr, torch.special.log_ndtr,
+     [np.random.default_rng(77).uniform(-4.0, 3.0, (2, 3))], {}),
 ]
 
 

@@ -19,7 +19,7 @@ _ANY = (-2.5, 2.5)
 FUNCTIONS = [("erf", _ANY), ("erfc", _ANY), ("erfinv", (-0.95, 0.95)), ("erfcx", _ANY), ("expit", _ANY),
              ("logit", _UNIT), ("log1p", _POS), ("expm1", _ANY), ("exp2", _ANY), ("gammaln", _POS), ("digamma", _POS),
              ("psi", _POS), ("i0", _ANY), ("i0e", _ANY), ("i1", _ANY), ("i1e", _ANY), ("sinc", _ANY), ("entr", _POS),
-             ("ndtr", _ANY), ("ndtri", _UNIT)]
+             ("ndtr", _ANY), ("ndtri", _UNIT), ("log_ndtr", (-6.0, 3.0))]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -93,3 +93,22 @@ def test_bad_arguments_name_the_function(monkeypatch):
     monkeypatch.setitem(sys.modules, "scipy.special", None)
     with pytest.raises(ImportError, match="lamina.special.erf needs scipy"):
         S.erf(lamina.ones(2))
+
+
+@pytest.mark.parametrize("name", ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0",
+                                  "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+                                  "airy_ai"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_undifferentiated_bessel_functions_match_torch(name, dtype):
+    x = np.random.default_rng(7).uniform(0.2, 4.0, (3, 4)).astype(dtype)
+    out = getattr(S, name)(lamina.tensor(x, requires_grad=True))
+    assert out.dtype == np.dtype(dtype) and not out.requires_grad
+    np.testing.assert_allclose(out.numpy(), getattr(TS, name)(torch.tensor(x)).numpy(),
+                               rtol=2e-5 if dtype is np.float32 else 1e-10, atol=1e-7)
+
+
+def test_spherical_bessel_j0_values_and_a_gradient_torch_lacks():
+    x = np.random.default_rng(8).uniform(0.3, 6.0, (2, 5))
+    np.testing.assert_allclose(S.spherical_bessel_j0(lamina.tensor(x)).numpy(),
+                               TS.spherical_bessel_j0(torch.tensor(x)).numpy(), rtol=1e-12)
+    check_op(S.spherical_bessel_j0, lambda a: torch.sin(a) / a, x)  # torch has no derivative: sin x / x instead

@@ -9,6 +9,10 @@ derivatives and forward mode follow:
     lgamma′ = ψ              ψ⁽ⁿ⁾′ = ψ⁽ⁿ⁺¹⁾
     I₀′ = I₁                 I₁′ = I₀ − I₁/x (½ at 0)           sinc′ = (cos πx − sinc x)/x (0 at 0)
     i0e = e^{−|x|} I₀: i0e′ = i1e − sign(x) i0e,  i1e′ = i0e − i1e (sign(x) + 1/x)
+    log Φ′ = φ/Φ = e^{−x²/2 − log Φ(x)}/√(2π)
+
+The Bessel functions J₀, J₁, Y₀, Y₁, K₀, K₁ (and the scaled K) and Airy Ai have no derivative in PyTorch;
+here they return constants (no gradient flows through them).
 """
 from __future__ import annotations
 
@@ -21,7 +25,9 @@ from .activations import NormalCdf
 from .elementwise import _const, cos, exp, log, log1p, sign, where
 
 __all__ = ["erf", "erfc", "erfinv", "erfcx", "lgamma", "digamma", "polygamma", "i0", "i1", "i0e", "i1e", "sinc",
-           "logit", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "multigammaln"]
+           "logit", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "log_ndtr", "multigammaln", "spherical_bessel_j0",
+           "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_k0", "modified_bessel_k1",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "airy_ai"]
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
@@ -303,3 +309,51 @@ def ndtr(input: Tensor) -> Tensor:
 def ndtri(input: Tensor) -> Tensor:
     """Φ⁻¹(p) = √2 erf⁻¹(2p − 1), the standard normal quantile."""
     return erfinv(input * 2.0 - 1.0) * math.sqrt(2.0)
+
+
+class LogNdtr(ElementwiseUnary):
+    """log Φ(x), accurate far into the lower tail; its derivative is φ(x)/Φ(x) = e^{−x²/2 − log Φ(x)}/√(2π)."""
+
+    reads_output = True
+    domain = (-4.0, 3.0)
+
+    def forward(self, x):
+        return _call("log_ndtr", x)
+
+    def derivative(self, v):
+        x = self.inputs[0]
+        return v * exp(x * x * -0.5 - self.output()) * (1.0 / math.sqrt(2.0 * math.pi))
+
+
+def log_ndtr(input: Tensor) -> Tensor:
+    """log Φ(x), the log of the standard normal CDF."""
+    return run1(LogNdtr(), input)
+
+
+def spherical_bessel_j0(input: Tensor) -> Tensor:
+    """j₀(x) = sin(x)/x, 1 at 0 (= sinc(x/π))."""
+    return sinc(input * (1.0 / math.pi))
+
+
+def _constant(scipy_name: str, name: str, doc: str):
+    def function(input: Tensor) -> Tensor:
+        return Tensor._make(_call(scipy_name, input._data))
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc + " Not differentiable (as in PyTorch): the result is a constant."
+    return function
+
+
+bessel_j0 = _constant("j0", "bessel_j0", "J₀(x), the Bessel function of the first kind of order 0.")
+bessel_j1 = _constant("j1", "bessel_j1", "J₁(x), the Bessel function of the first kind of order 1.")
+bessel_y0 = _constant("y0", "bessel_y0", "Y₀(x), the Bessel function of the second kind of order 0.")
+bessel_y1 = _constant("y1", "bessel_y1", "Y₁(x), the Bessel function of the second kind of order 1.")
+modified_bessel_k0 = _constant("k0", "modified_bessel_k0", "K₀(x), the modified Bessel function of the second kind.")
+modified_bessel_k1 = _constant("k1", "modified_bessel_k1", "K₁(x), the modified Bessel function of the second kind.")
+scaled_modified_bessel_k0 = _constant("k0e", "scaled_modified_bessel_k0", "eˣ K₀(x).")
+scaled_modified_bessel_k1 = _constant("k1e", "scaled_modified_bessel_k1", "eˣ K₁(x).")
+
+
+def airy_ai(input: Tensor) -> Tensor:
+    """Ai(x), the Airy function of the first kind. Not differentiable (as in PyTorch): the result is a constant."""
+    return Tensor._make(xp.asarray(special("airy")(input._data)[0]).astype(input.dtype, copy=False))
