@@ -247,7 +247,6 @@ def index_add(target, index, values) -> None:
     np.add.at(target, index, values)
 
 
-
 def special(name: str):
     """The special function ``name`` of the array library's companion (``scipy.special`` for NumPy;
     ``cupyx.scipy.special`` behind a GPU seam), imported on first use. SciPy is optional: without it
@@ -255,5 +254,5 @@ def special(name: str):
     try:
         import scipy.special as sp
     except ImportError:
-        raise ImportError(f"lamina.special.{name} needs scipy (scipy.special.{name}); install scipy") from None
+        raise ImportError(f"lamina.special: this function needs scipy (scipy.special.{name}); install scipy") from None
     return getattr(sp, name)
