@@ -220,6 +220,7 @@ from . import (  # noqa: E402
     accelerator,
     backends,
     linalg,
+    special,
 )
 from .linalg import matrix_power  # noqa: E402
 from .linalg import pinv as pinverse  # noqa: E402
@@ -279,6 +280,9 @@ from .ops.keywords import torch_keywords as _torch_keywords  # noqa: E402
 from .ops.linalg_extra import det, einsum, slogdet  # noqa: E402
 from .ops.linalg_extra import inv as inverse  # noqa: E402
 from .ops.methods import _logdet as logdet  # noqa: E402
+from .ops.scatter import index_add, masked_select, scatter  # noqa: E402
+from .ops.special import digamma, erfinv, i0, lgamma, logit, polygamma, xlogy  # noqa: E402
+from .ops.special import multigammaln as mvlgamma  # noqa: E402
 from .tensor import randint_like  # noqa: E402
 from .utils import benchmark as _utils_benchmark  # noqa: E402
 from .utils import data as _utils_data  # noqa: E402

@@ -246,3 +246,13 @@ def index_add(target, index, values) -> None:
     """``target[index] += values`` where repeated indices accumulate (unbuffered scatter-add)."""
     np.add.at(target, index, values)
 
+
+def special(name: str):
+    """The special function ``name`` of the array library's companion (``scipy.special`` for NumPy;
+    ``cupyx.scipy.special`` behind a GPU seam), imported on first use. SciPy is optional: without it
+    the functions that need it (erf, erfinv, gammaln, digamma, i0 …) raise an ImportError naming it."""
+    try:
+        import scipy.special as sp
+    except ImportError:
+        raise ImportError(f"lamina.special: this function needs scipy (scipy.special.{name}); install scipy") from None
+    return getattr(sp, name)

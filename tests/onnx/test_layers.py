@@ -135,6 +135,35 @@ LAYERS = {
     # recurrent layers return (output, state): tests/onnx/test_recurrent_export.py
     "RNN": None, "GRU": None, "LSTM": None, "RNNBase": None, "RNNCell": None, "GRUCell": None, "LSTMCell": None,
     "RNNCellBase": None,
+    "Mish": (lambda: nn.Mish(), (6,), ["Softplus", "Tanh"], {}),
+    "Conv1d": (lambda: nn.Conv1d(2, 4, 3, padding=1, groups=2), (2, 7), ["Conv"], {}),
+    "Conv1d_reflect": (lambda: nn.Conv1d(2, 4, 3, padding=1, padding_mode="reflect"), (2, 7), ["Gather", "Conv"], {}),
+    "GroupNorm": (lambda: nn.GroupNorm(2, 4), (4, 3, 3), ["ReduceMean"], {}),
+    "InstanceNorm1d": (lambda: nn.InstanceNorm1d(3), (3, 5), ["ReduceMean"], {}),
+    "InstanceNorm2d": (lambda: nn.InstanceNorm2d(3, affine=True), (3, 4, 4), ["ReduceMean"], {}),
+    "ZeroPad1d": (lambda: nn.ZeroPad1d((1, 2)), (2, 3), ["Pad"], {}),
+    "ZeroPad2d": (lambda: nn.ZeroPad2d(1), (2, 3, 3), ["Pad"], {}),
+    "ConstantPad1d": (lambda: nn.ConstantPad1d(1, 0.5), (2, 3), ["Pad"], {}),
+    "ConstantPad2d": (lambda: nn.ConstantPad2d((1, 0, 2, 1), -1.0), (2, 3, 3), ["Pad"], {}),
+    "ReflectionPad1d": (lambda: nn.ReflectionPad1d(2), (2, 4), ["Gather"], {}),
+    "ReflectionPad2d": (lambda: nn.ReflectionPad2d(1), (2, 3, 3), ["Gather"], {}),
+    "ReplicationPad1d": (lambda: nn.ReplicationPad1d(2), (2, 3), ["Gather"], {}),
+    "ReplicationPad2d": (lambda: nn.ReplicationPad2d((2, 1, 0, 1)), (2, 3, 3), ["Gather"], {}),
+    "CircularPad1d": (lambda: nn.CircularPad1d(1), (2, 3), ["Gather"], {}),
+    "CircularPad2d": (lambda: nn.CircularPad2d(1), (2, 3, 3), ["Gather"], {}),
+    "MaxPool1d": (lambda: nn.MaxPool1d(2), (2, 6), ["MaxPool"], {}),
+    "AvgPool1d": (lambda: nn.AvgPool1d(3, 2, padding=1), (2, 6), ["AveragePool"], {}),
+    "AdaptiveAvgPool1d": (lambda: nn.AdaptiveAvgPool1d(3), (2, 7), ["MatMul"], {}),
+    "PixelShuffle": (lambda: nn.PixelShuffle(2), (8, 3, 3), ["Transpose"], {}),
+    "PixelUnshuffle": (lambda: nn.PixelUnshuffle(2), (2, 4, 4), ["Transpose"], {}),
+    # not exportable yet: the winners' gather index is computed from the batch's values (fixed batch size)
+    "AdaptiveMaxPool1d": None,
+    "AdaptiveMaxPool2d": None,
+    "Fold": (lambda: nn.Fold((5, 6), (2, 3), padding=1, stride=2), (12, 9), ["ConvTranspose"], {}),
+    "Unfold": (lambda: nn.Unfold((3, 2), dilation=(1, 2), padding=1, stride=(2, 1)), (2, 5, 6), ["Conv"], {}),
+    "Bilinear": None,  # two inputs (the cases here take one)
+    "CosineSimilarity": None,
+    "PairwiseDistance": None,
 }
 
 

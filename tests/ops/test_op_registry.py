@@ -191,8 +191,26 @@ CASES += [
 
 
 CASES += [
-    ("Unfold UnfoldAdjoint", lambda a: a.unfold(1, 3, 2) * a.unfold(-1, 2, 1).sum(),
+    ("UnfoldDim UnfoldDimAdjoint", lambda a: a.unfold(1, 3, 2) * a.unfold(-1, 2, 1).sum(),
      lambda a: a.unfold(1, 3, 2) * a.unfold(-1, 2, 1).sum(), [_rn(69, 2, 7, 3)], {}),
+]
+
+# scatter/fold/special (issue 14): the fold pair and the special functions that are no plain torch.<name>
+_FOLD = dict(kernel_size=(2, 3), dilation=(1, 2), padding=(1, 0), stride=(2, 1))
+CASES += [
+    ("Unfold Fold", lambda a: F.fold(F.unfold(a, **_FOLD) * 1.5, (5, 6), **_FOLD),
+     lambda a: TF.fold(TF.unfold(a, **_FOLD) * 1.5, (5, 6), **_FOLD), [_rn(70, 2, 3, 5, 6)], {}),
+    ("Polygamma", lambda a: lamina.polygamma(1, a) + lamina.special.polygamma(2, a),
+     lambda a: torch.polygamma(1, a) + torch.special.polygamma(2, a), [_pos(71, 2, 3)], {}),
+    ("I1 I0e I1e", lambda a: lamina.special.i1(a) + lamina.special.i0e(a) * lamina.special.i1e(a),
+     lambda a: torch.special.i1(a) + torch.special.i0e(a) * torch.special.i1e(a), [_rn(72, 2, 3)], {}),
+    ("Erfcx", lamina.special.erfcx, torch.special.erfcx, [_rn(73, 2, 3)], {}),
+    ("Erfinv", lamina.erfinv, torch.erfinv, [np.random.default_rng(74).uniform(-0.9, 0.9, (2, 3))], {}),
+    ("Lgamma Digamma", lambda a: lamina.lgamma(a) + a.digamma(), lambda a: torch.lgamma(a) + a.digamma(),
+     [_pos(75, 2, 3)], {}),
+    ("I0", lamina.i0, torch.i0, [_rn(76, 2, 3)], {}),
+    ("LogNdtr", lamina.special.log_ndtr, torch.special.log_ndtr,
+     [np.random.default_rng(77).uniform(-4.0, 3.0, (2, 3))], {}),
 ]
 
 

@@ -56,3 +56,28 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
         if not g._data.flags.writeable:
             g._data = g._data.copy()
         np.clip(g._data, -clip_value, clip_value, out=g._data)
+
+
+def parameters_to_vector(parameters) -> Tensor:
+    """All parameters flattened and joined into one 1-D tensor (differentiable, in iteration order)."""
+    from ..ops.shape import cat
+
+    flat = [p.reshape(-1) for p in parameters]
+    if not flat:
+        raise ValueError("parameters_to_vector: got no parameters")
+    return cat(flat)
+
+
+def vector_to_parameters(vec: Tensor, parameters) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters' data, each reshaped to its parameter."""
+    if not isinstance(vec, Tensor) or vec.ndim != 1:
+        raise TypeError(f"vector_to_parameters: expected a 1-D tensor, got {getattr(vec, 'shape', type(vec).__name__)}")
+    params = list(parameters)
+    total = sum(p.numel() for p in params)
+    if total != vec.numel():
+        raise ValueError(f"vector_to_parameters: the vector has {vec.numel()} values, the parameters {total}")
+    start = 0
+    for p in params:
+        n = p.numel()
+        p.data = Tensor._make(vec._data[start:start + n].reshape(p.shape).astype(p.dtype))
+        start += n

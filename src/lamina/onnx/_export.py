@@ -23,6 +23,7 @@ from .._atomic import atomic_write
 from ..autograd.grad_mode import enable_grad
 from ..nn import Module
 from ..tensor import Tensor
+from . import _convert_fold, _convert_special  # noqa: F401  (they register their converters)
 from ._convert import Ctx, converter_for, onnx_dtype
 from ._graph import Graph, Value
 from ._layers import layer_converter

@@ -230,3 +230,37 @@ METHODS.update({
     "deg2rad": _cx.deg2rad, "rad2deg": _cx.rad2deg, "positive": _cx.positive, "cross": _cx.cross,
     "is_nonzero": _cx.is_nonzero, "is_same_size": _cx.is_same_size, "is_complex": _cx.is_complex,
 })
+
+# --------------------------------------------------------------------- scatter, index_add, masked_select
+from . import scatter as _sc  # noqa: E402
+
+METHODS.update({"scatter": _sc.scatter, "index_add": _sc.index_add, "masked_select": _sc.masked_select})
+
+# --------------------------------------------------------------------- special functions (x.erf(), x.lgamma() …)
+from . import special as _sp  # noqa: E402
+
+
+def _polygamma(self, n: int) -> Tensor:
+    """ψ⁽ⁿ⁾(self)."""
+    return _sp.polygamma(n, self)
+
+
+METHODS.update(UNARY)
+METHODS.update({"logit": _sp.logit, "xlogy": _sp.xlogy, "polygamma": _polygamma, "mvlgamma": _sp.multigammaln,
+                "erfinv": _sp.erfinv, "lgamma": _sp.lgamma, "digamma": _sp.digamma, "i0": _sp.i0})
+
+
+def _inplace_with_args(name: str, fn):
+    """The in-place form of ``fn(self, *args)``: computed out of place, then written into ``self``
+    (outside a recorded graph, as ``_inplace``)."""
+    def method(self, *args, **kwargs) -> Tensor:
+        return self._assign(name, fn(self.detach(), *args, **kwargs)._data)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place ``{name[:-1]}`` (outside a recorded graph)."
+    return method
+
+
+METHODS.update({name + "_": _inplace_with_args(name + "_", fn) for name, fn in (
+    ("scatter", _sc.scatter), ("scatter_add", shape.scatter_add), ("index_add", _sc.index_add),
+    ("masked_fill", shape.masked_fill))})

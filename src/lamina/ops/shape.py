@@ -302,7 +302,9 @@ class Gather(LinearMap):
 
     def forward(self, x):
         self.in_shape = x.shape
-        return xp.take_along_axis(x, self.index, axis=self.dim)
+        # the index may be smaller than x in the other dims (as torch allows): those read x's leading part
+        lead = tuple(slice(None) if k == self.dim else slice(0, n) for k, n in enumerate(self.index.shape))
+        return xp.take_along_axis(x[lead], self.index, axis=self.dim)
 
     def backward(self, g):
         return (run1(ScatterAdd(self.dim, self.index, self.in_shape), g),)
@@ -496,10 +498,34 @@ class Pad(LinearMap):
 
 
 
+_INDEX_PAD = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}  # torch mode -> xp.pad mode
+
+
+def _index_pad(x: Tensor, widths, mode: str) -> Tensor:
+    """Reflect / replicate / circular padding as a gather: each padded dim indexes the input with
+    ``xp.pad(arange(n), widths, mode)``, so the gradient adds back onto the source entries."""
+    for d, (before, after) in enumerate(widths):
+        if not (before or after):
+            continue
+        n = x.shape[d]
+        limit = n - 1 if mode == "reflect" else n
+        if max(before, after) > limit or n == 0:
+            raise ValueError(f"pad: mode={mode!r} needs padding {'<' if mode == 'reflect' else '<='} the size of "
+                             f"the dim; got padding {(before, after)} for dim {d} of size {n}")
+        idx = xp.pad(xp.arange(n), (before, after), mode=_INDEX_PAD[mode])  # type: ignore[call-overload]
+        x = getitem(x, (slice(None),) * d + (idx,))
+    return x
+
+
 def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """PyTorch's ``F.pad``: ``pad`` lists (left, right) for the last dim first, then the one before."""
-    if mode != "constant":
-        raise ValueError(f"pad: only mode='constant' is supported, got {mode!r}")
+    """PyTorch's ``F.pad``: ``pad`` lists (left, right) for the last dim first, then the one before.
+    ``mode`` 'constant' (with ``value``), 'reflect' (mirror without the edge), 'replicate' (repeat the edge)
+    or 'circular' (wrap around)."""
+    if mode != "constant" and mode not in _INDEX_PAD:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    if mode != "constant" and len(pad) // 2 >= x.ndim:
+        raise ValueError(f"pad: mode={mode!r} pads at most the last {x.ndim - 1} dims of a {x.ndim}-D input "
+                         f"(the first is the batch or channel dim); got {tuple(pad)}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: expected an even number of pad sizes, at most 2 per dim; got {tuple(pad)} "
                          f"for shape {tuple(x.shape)}")
@@ -509,6 +535,8 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
         if before < 0 or after < 0:
             raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
         widths[x.ndim - 1 - k] = (int(before), int(after))
+    if mode != "constant":
+        return _index_pad(x, widths, mode)
     return run1(Pad(tuple(widths), value), x)
 
 

@@ -19,7 +19,7 @@ def _count(length: int, size: int, step: int) -> int:
     return (length - size) // step + 1
 
 
-class Unfold(LinearMap):
+class UnfoldDim(LinearMap):
     """y[…, k, …, j] = x[…, k·step + j, …] (windows of ``size`` every ``step`` along ``dim``)."""
 
     def __init__(self, dim: int, size: int, step: int):
@@ -32,10 +32,10 @@ class Unfold(LinearMap):
         return as_strided(x, shape, strides, writeable=False).copy()
 
     def backward(self, g):
-        return (run1(UnfoldAdjoint(self.dim, self.size, self.step, self.inputs[0].shape[self.dim]), g),)
+        return (run1(UnfoldDimAdjoint(self.dim, self.size, self.step, self.inputs[0].shape[self.dim]), g),)
 
 
-class UnfoldAdjoint(LinearMap):
+class UnfoldDimAdjoint(LinearMap):
     """x̄[…, k·step + j, …] = Σ_k ȳ[…, k, …, j]: the windows added back where they were read."""
 
     def __init__(self, dim: int, size: int, step: int, length: int):
@@ -50,7 +50,7 @@ class UnfoldAdjoint(LinearMap):
         return out
 
     def backward(self, g):
-        return (run1(Unfold(self.dim, self.size, self.step), g),)
+        return (run1(UnfoldDim(self.dim, self.size, self.step), g),)
 
 
 def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
@@ -69,4 +69,4 @@ def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
         raise ValueError(f"unfold: size must be an integer >= 0 and step an integer > 0, got size={size}, step={step}")
     if size > length:
         raise ShapeError(f"unfold: window size {size} exceeds dim {d} of shape {tuple(x.shape)} (length {length})")
-    return run1(Unfold(d, int(size), int(step)), x)
+    return run1(UnfoldDim(d, int(size), int(step)), x)

@@ -158,3 +158,11 @@ def maxout(input: Tensor, pieces: int, dim: int = -1) -> Tensor:
         raise ShapeError(f"maxout: dim {dim} has size {n}, which is not a multiple of pieces={pieces}")
     shape = tuple(input.shape[:d]) + (n // pieces, pieces) + tuple(input.shape[d + 1:])
     return amax(input.reshape(shape), d + 1)
+
+
+def mish(x: Tensor, inplace: bool = False) -> Tensor:
+    """x · tanh(softplus(x)) (Misra 2019)."""
+    return x * _tanh(_act.softplus(x, 1.0, 20.0))
+
+
+__all__ += ["mish"]

@@ -36,11 +36,28 @@ __all__ = [
     "UpsamplingBilinear2d",
 ]
 
-# recurrent, attention, transformer
+# recurrent, attention, transformer, and the layers added with them
 from .attention import *
+from .bilinear import *
+from .conv1d import *
+from .distance import *
+from .fold import *
+from .group_norm import *
+from .loss_extra import *
+from .padding import *
+from .pool1d import *
 from .rnn import *
+from .shuffle import *
 from .transformer import *
 
 __all__ += ["RNNBase", "RNN", "GRU", "LSTM", "RNNCellBase", "RNNCell", "GRUCell", "LSTMCell"]
 __all__ += ["MultiheadAttention", "NonDynamicallyQuantizableLinear", "TransformerEncoderLayer", "TransformerEncoder",
             "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
+
+__all__ += [
+    "Mish", "Bilinear", "Conv1d", "CosineSimilarity", "PairwiseDistance", "Fold", "Unfold", "GroupNorm",
+    "InstanceNorm1d", "InstanceNorm2d", "KLDivLoss", "TripletMarginLoss", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
+    "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
+    "CircularPad2d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "PixelShuffle", "PixelUnshuffle",
+]
