@@ -303,16 +303,21 @@ def run(op: Op, *inputs: Tensor) -> Tensor:
     if len(inputs) == 2:  # the common binary case without the generic list handling
         a, b = inputs
         out = op.forward(a._data, b._data)
-        needs: tuple[bool, ...] = (a.requires_grad, b.requires_grad)
+        record = _mode.grad_enabled and (a.requires_grad or b.requires_grad)
+        res = _make(out, record)
+        if record:
+            op.needs = (a.requires_grad, b.requires_grad)
+            op.versions = (a._version, b._version)
     else:
         out = op.forward(*[t._data for t in inputs])
         needs = tuple([t.requires_grad for t in inputs])
-    record = _mode.grad_enabled and True in needs
-    res = _make(out, record)
+        record = _mode.grad_enabled and True in needs
+        res = _make(out, record)
+        if record:
+            op.needs = needs
+            op.versions = tuple([t._version for t in inputs])
     if record:
-        op.needs = needs
         op.inputs = inputs
-        op.versions = (a._version, b._version) if len(inputs) == 2 else tuple([t._version for t in inputs])
         op.out = out
         res._node = op
     if _mode.fw_level:

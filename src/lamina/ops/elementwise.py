@@ -271,14 +271,10 @@ def add(a, b, alpha=1):
 def sub(a, b, alpha=1):
     if alpha != 1:
         b = b * alpha
-    if _is_bool(a) or _is_bool(b):
+    if (isinstance(a, Tensor) and a._data.dtype.kind == "b") or (isinstance(b, Tensor) and b._data.dtype.kind == "b"):
         raise RuntimeError("sub: subtraction (the - operator) of a bool tensor is not supported; "
                            "use logical_xor() or ~ (logical_not) instead")
     return _binary("sub", Sub, SubScalar, RSubScalar, a, b)
-
-
-def _is_bool(x) -> bool:
-    return isinstance(x, Tensor) and x._data.dtype.kind == "b"
 
 
 def mul(a, b):
