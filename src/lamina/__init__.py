@@ -6,6 +6,7 @@ import builtins as _builtins
 
 from . import autograd, backend, func, nn, onnx, ops, optim, utils
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import functional as _autograd_functional
 from .autograd.op import UNARY as _UNARY
 from .backend import (
     Generator,

@@ -16,11 +16,13 @@ from typing import cast
 # what the module offers, for readers and type checkers; the thread-local object below serves it
 grad_enabled: bool = True
 fw_level: int = 0
+vmap_sizes: tuple = ()  # the batch size of each active vmap level, outermost first (its level is index + 1)
 
 
 class _Mode(threading.local):
     grad_enabled = True
     fw_level = 0
+    vmap_sizes: tuple = ()
 
 
 sys.modules[__name__] = cast(types.ModuleType, _Mode())

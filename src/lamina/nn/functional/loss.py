@@ -13,6 +13,7 @@ Every loss is finite, with finite gradients, for logits as large as ±1e4.
 """
 from __future__ import annotations
 
+from ...autograd.op import is_batched
 from ...backend import int64, xp
 from ...errors import ShapeError
 from ...ops import activations as _act
@@ -146,7 +147,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     _check_reduction("binary_cross_entropy", reduction)
     y = _float_target("binary_cross_entropy", input, target)
     p = input._data
-    if p.size and (p.min() < 0 or p.max() > 1 or xp.isnan(p).any()):
+    if p.size and not is_batched(input) and (p.min() < 0 or p.max() > 1 or xp.isnan(p).any()):
         raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
                          f"[{p.min():.4g}, {p.max():.4g}] (for logits use binary_cross_entropy_with_logits)")
     t = y._data
