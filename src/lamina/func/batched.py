@@ -14,7 +14,7 @@ Levels: vmap number k (counted from the outermost, 1 …) has batch size ``_mode
 from __future__ import annotations
 
 from .. import _mode
-from ..backend import fast_broadcast, xp
+from ..backend import xp
 from ..ops.shape import broadcast_to, permute, reshape
 from ..tensor import Tensor
 
@@ -59,16 +59,19 @@ def wrap(inner: Tensor, levels: tuple) -> Tensor:
     return t
 
 
-_FILL: dict = {}
+_STAND_INS: dict = {}
 
 
 def _stand_in(physical, k: int):
-    """A read-only array of the logical shape and dtype (no memory of its own)."""
-    dtype = physical.dtype
-    fill = _FILL.get(dtype)
-    if fill is None:
-        fill = _FILL[dtype] = xp.full((), xp.nan if dtype.kind in "fc" else 0, dtype=dtype)
-    return fast_broadcast(fill, physical.shape[k:])
+    """A read-only array of the logical shape and dtype (no memory of its own; shared, by shape and dtype)."""
+    key = (physical.shape[k:], physical.dtype)
+    a = _STAND_INS.get(key)
+    if a is None:
+        if len(_STAND_INS) > 4096:
+            _STAND_INS.clear()
+        fill = xp.full((), xp.nan if physical.dtype.kind in "fc" else 0, dtype=physical.dtype)
+        a = _STAND_INS[key] = xp.broadcast_to(fill, key[0])
+    return a
 
 
 def levels_of(t) -> tuple:
@@ -81,6 +84,15 @@ def inner_of(t: Tensor) -> Tensor:
 
 def union(tensors) -> tuple:
     """The sorted levels at which any of ``tensors`` is batched."""
+    first = None
+    for t in tensors:
+        if type(t) is BatchedTensor:
+            if first is None:
+                first = t._levels
+            elif t._levels != first:
+                break
+    else:
+        return first or ()
     levels: set = set()
     for t in tensors:
         if type(t) is BatchedTensor:
@@ -99,6 +111,8 @@ def align(t: Tensor, levels: tuple, nd: int, full: bool = False) -> Tensor:
     dims: ready to broadcast against the others."""
     own = levels_of(t)
     x = inner_of(t)
+    if own == levels and t.ndim == nd:
+        return x
     logical = tuple(t.shape)
     lead = tuple(x.shape[own.index(lv)] if lv in own else 1 for lv in levels)
     shape = lead + (1,) * (nd - len(logical)) + logical

@@ -223,7 +223,18 @@ RULES = {
 """Rules of single ops; the kinds' rules (``Elementwise``, ``_Reduce``) are found by ``rule_for``."""
 
 
+_CACHE: dict = {}
+
+
 def rule_for(op: Op):
+    """The batching rule of ``op``: its own, its kind's, or the fallback."""
+    rule = _CACHE.get(type(op))
+    if rule is None:
+        rule = _CACHE[type(op)] = _find_rule(op)
+    return rule
+
+
+def _find_rule(op: Op):
     rule = RULES.get(type(op))
     if rule is not None:
         return rule

@@ -22,7 +22,7 @@ from ..backend import xp
 from ..ops.shape import movedim, reshape
 from ..tensor import Tensor
 from .batched import inner_of, join_levels, levels_of, materialize, split_levels, union, wrap
-from .vmap import vmap
+from .vmap import _leaves, _map, vmap
 
 
 def _as_tensor(x) -> Tensor:
@@ -83,18 +83,36 @@ def _shown(out: Tensor, create: bool) -> Tensor:
     return out if create else wrap(_keep_tangent(inner_of(out), False), levels_of(out))
 
 
+def _track_tree(arg, tracked: list):
+    """``arg`` (a tensor, or a tuple/list/dict of them) with each tensor tracked; the tracked leaves are
+    appended to ``tracked``."""
+    def one(leaf, _):
+        tracked.append(_track(leaf))
+        return tracked[-1]
+
+    return _map(one, arg, None)
+
+
+def _like_tree(arg, leaves):
+    """The tree of ``arg`` with its leaves replaced by ``leaves``, in order."""
+    it = iter(leaves)
+    return _map(lambda leaf, _: next(it), arg, None)
+
+
 def grad_and_value(func, argnums=0, has_aux=False):
-    """``grad_and_value(f)(*args) -> (gradient, value)`` for a scalar-valued ``f``."""
+    """``grad_and_value(f)(*args) -> (gradient, value)`` for a scalar-valued ``f``; an argument may be a
+    tuple/list/dict of tensors (its gradient has the same structure)."""
 
     def wrapper(*args, **kwargs):
         nums = _argnums(argnums, len(args))
-        create = _outer_tracking(args) or _mode.fw_level > 0
+        create = _outer_tracking(_leaves(args)) or _mode.fw_level > 0
         args = list(args)
-        tracked = []
+        per_arg: list = []
         with enable_grad():
             for i in nums:
-                args[i] = _track(args[i])
-                tracked.append(args[i])
+                per_arg.append([])
+                args[i] = _track_tree(args[i], per_arg[-1])
+            tracked = [t for group in per_arg for t in group]
             res = func(*args, **kwargs)
             out, aux = res if has_aux else (res, None)
             if not isinstance(out, Tensor) or out.numel() != 1:
@@ -107,8 +125,9 @@ def grad_and_value(func, argnums=0, has_aux=False):
                                     allow_unused=True)
             else:
                 gs = (None,) * len(tracked)
-        gs = _grads(gs, tracked, create)
-        g = gs[0] if isinstance(argnums, numbers.Integral) else gs
+        gs = iter(_grads(gs, tracked, create))
+        trees = tuple(_like_tree(args[i], [next(gs) for _ in group]) for i, group in zip(nums, per_arg))
+        g = trees[0] if isinstance(argnums, numbers.Integral) else trees
         value = _shown(out, create)
         return (g, (value, aux)) if has_aux else (g, value)
 
