@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.autograd.functional as TF
 
 import lamina
 import lamina.autograd.functional as LF
-import torch.autograd.functional as TF
 
 
 def _same(a, b):
