@@ -189,3 +189,13 @@ def test_reductions_without_gradient_and_slogdet_signs_per_sample():
                                            lib.count_nonzero(r > 0), lib.linalg.slogdet(a)[0]))(x, m)
 
     _same(*_both(run, x, m))
+
+
+def test_randomness_error_same_and_different():
+    x = lamina.ones(3, 4)
+    with pytest.raises(RuntimeError, match="randomness='same'"):
+        func.vmap(lambda r: lamina.nn.functional.dropout(r, 0.5))(x)
+    out = func.vmap(lambda r: r * lamina.rand(4), randomness="same")(x)
+    np.testing.assert_array_equal(out.numpy()[0], out.numpy()[2])
+    with pytest.raises(RuntimeError, match="per-sample draws"):
+        func.vmap(lambda r: r * lamina.rand(4), randomness="different")(x)

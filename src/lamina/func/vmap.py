@@ -142,7 +142,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
 
     ``in_dims``: an int or None for every argument, or a tuple with one entry per positional argument,
     each an int/None or a tree (tuple/list/dict) matching that argument. ``out_dims`` likewise for the
-    outputs. ``randomness`` ('error', 'different', 'same') is accepted as in torch. ``chunk_size``: run
+    outputs. ``randomness``: 'error' (a random draw inside is an error, the default), 'same' (one draw
+    shared by all samples); 'different' (per-sample draws) is refused at the first draw. ``chunk_size``: run
     the batch in chunks of that many samples (``chunk_size=1``: one plain call per sample, no batching)."""
     if randomness not in _RANDOMNESS:
         raise ValueError(f"vmap: randomness must be one of {_RANDOMNESS}, got {randomness!r}")
@@ -159,11 +160,13 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
             return _chunked(func, args, dims, out_dims, size, chunk_size, kwargs)
         level = len(_mode.vmap_sizes) + 1
         _mode.vmap_sizes = _mode.vmap_sizes + (size,)
+        _mode.vmap_randomness = _mode.vmap_randomness + (randomness,)
         try:
             out = func(*_map(_enter(level), args, dims), **kwargs)
             return _map(_leave(level, size), out, out_dims)
         finally:
             _mode.vmap_sizes = _mode.vmap_sizes[:-1]
+            _mode.vmap_randomness = _mode.vmap_randomness[:-1]
 
     return wrapped
 
