@@ -5,12 +5,13 @@
 * ``fwd_2048``: jacfwd of f: R²⁰⁴⁸ → R⁸, f(x) = tanh(A x);
 * ``rev_rev``: jacrev(jacrev(f)) of f: R¹⁶ → R⁴, f(x) = sin(B x) · Σx²;
 * ``per_sample``: per-sample gradients of an MLP 32-64-10 (tanh, softmax cross-entropy) on a batch of 64:
-  vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y).
+  vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y);
+* ``fwd_fwd_32``, ``per_sample_big``: the same at n = 32, and an MLP 784-128-10 on a batch of 256.
 
-All in float64. Prints, per workload, the median over rounds of time(lamina) / time(torch), the medians
+All in float64, both libraries on ``--threads`` BLAS/intra-op threads (default 1). Prints, per workload, the median over rounds of time(lamina) / time(torch), the medians
 of both times, and the machine load.
 
-Run:  python bench/jacobians.py [--rounds 15]
+Run:  python bench/jacobians.py [--rounds 15] [--threads 1]
 """
 from __future__ import annotations
 
@@ -26,20 +27,23 @@ from _common import interleaved, machine_info, median, ratio_median
 
 import lamina
 
-torch.set_num_threads(1)
 RNG = np.random.default_rng(0)
 W16, W32, A, B = (RNG.standard_normal(s) / np.sqrt(s[1]) for s in [(16, 16), (32, 32), (8, 2048), (4, 16)])
 X16, X32, X2048 = RNG.standard_normal(16), RNG.standard_normal(32), RNG.standard_normal(2048)
 MLP = [RNG.standard_normal((64, 32)) / 6, np.zeros(64), RNG.standard_normal((10, 64)) / 8, np.zeros(10)]
 XB, YB = RNG.standard_normal((64, 32)), np.eye(10)[RNG.integers(0, 10, 64)]
+W32B, X32B = RNG.standard_normal((32, 32)) / 6, RNG.standard_normal(32)
+MLP_BIG = [RNG.standard_normal((128, 784)) / 28, np.zeros(128), RNG.standard_normal((10, 128)) / 11, np.zeros(10)]
+XBIG, YBIG = RNG.standard_normal((256, 784)), np.eye(10)[RNG.integers(0, 10, 256)]
 
 
 def workloads(lib):
     """The five workloads as zero-argument callables, for ``lib`` = lamina or torch."""
     fn = lib.func
     t = {k: lib.tensor(v) for k, v in dict(w16=W16, w32=W32, a=A, b=B, x16=X16, x32=X32, x2048=X2048).items()}
-    params = tuple(lib.tensor(p) for p in MLP)
-    xb, yb = lib.tensor(XB), lib.tensor(YB)
+    params, big = tuple(lib.tensor(p) for p in MLP), tuple(lib.tensor(p) for p in MLP_BIG)
+    xb, yb, xbig, ybig = lib.tensor(XB), lib.tensor(YB), lib.tensor(XBIG), lib.tensor(YBIG)
+    w32b, x32b = lib.tensor(W32B), lib.tensor(X32B)
 
     def f_ff(x):
         return (t["w16"] @ x).tanh() * x.sum()
@@ -61,6 +65,8 @@ def workloads(lib):
         "fwd_2048": lambda: fn.jacfwd(lambda x: (t["a"] @ x).tanh())(t["x2048"]),
         "rev_rev": lambda: fn.jacrev(fn.jacrev(f_rr))(t["x16"]),
         "per_sample": lambda: fn.vmap(fn.grad(loss), in_dims=(None, 0, 0))(params, xb, yb),
+        "fwd_fwd_32": lambda: fn.jacfwd(fn.jacfwd(lambda x: (w32b @ x).tanh() * x.sum()))(x32b),
+        "per_sample_big": lambda: fn.vmap(fn.grad(loss), in_dims=(None, 0, 0))(big, xbig, ybig),
     }
 
 
@@ -77,7 +83,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--number", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.threads)
+    except ImportError:
+        print("threadpoolctl not installed: NumPy's BLAS keeps its own thread count")
     lam, tor = workloads(lamina), workloads(torch)
     _check(lam, tor)
     cases = {}
@@ -86,10 +100,11 @@ def main() -> None:
         cases[f"torch {name}"] = tor[name]
     times = interleaved(cases, args.rounds, args.number)
     print(machine_info())
-    print(f"{'workload':<12}{'lamina ms':>11}{'torch ms':>10}{'ratio':>8}   (median over {args.rounds} rounds)")
+    print(f"{args.threads} thread(s) each")
+    print(f"{'workload':<16}{'lamina ms':>11}{'torch ms':>10}{'ratio':>8}   (median over {args.rounds} rounds)")
     for name in lam:
         r = ratio_median(times, f"lamina {name}", f"torch {name}")
-        print(f"{name:<12}{median(times[f'lamina {name}']) * 1e3:>11.2f}{median(times[f'torch {name}']) * 1e3:>10.2f}"
+        print(f"{name:<16}{median(times[f'lamina {name}']) * 1e3:>11.2f}{median(times[f'torch {name}']) * 1e3:>10.2f}"
               f"{r:>8.2f}")
     print(machine_info())
 

@@ -333,6 +333,8 @@ def jacfwd(func, argnums=0, *, chunk_size=None):
     argument when ``func`` returns a tuple or ``argnums`` is one). ``chunk_size``: as vmap's."""
 
     def wrapper(*args):
+        if _mode.fw_level:  # inside a jvp (jacfwd of jacfwd): the same Jacobian by reverse mode, which nests
+            return jacrev(func, argnums, chunk_size=chunk_size)(*args)
         nums = _argnums(argnums, len(args))
         per_arg = []
         for i in nums:
