@@ -199,3 +199,10 @@ def test_randomness_error_same_and_different():
     np.testing.assert_array_equal(out.numpy()[0], out.numpy()[2])
     with pytest.raises(RuntimeError, match="per-sample draws"):
         func.vmap(lambda r: r * lamina.rand(4), randomness="different")(x)
+
+
+def test_in_place_change_of_a_batched_tensor_is_refused():
+    with pytest.raises(RuntimeError, match="in-place"):
+        func.vmap(lambda r: r.add_(1.0))(lamina.ones(3, 2))
+    with pytest.raises(RuntimeError, match="in-place"):
+        func.vmap(lambda r: r.__setitem__(0, 1.0))(lamina.ones(3, 2))

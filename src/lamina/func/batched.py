@@ -35,6 +35,12 @@ class BatchedTensor(Tensor):
 
     item = tolist = numpy = __bool__ = __float__ = __int__ = __index__ = __array__ = _refuse
 
+    def _no_inplace(self, *args, **kwargs):
+        raise RuntimeError(f"vmap: in-place changes of a batched tensor (shape {self.shape}) are not supported "
+                           "inside vmap; use the out-of-place op")
+
+    _assign = _inplace_binary = __setitem__ = _no_inplace
+
     def detach(self) -> Tensor:
         return wrap(self._inner.detach(), self._levels)
 
