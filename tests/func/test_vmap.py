@@ -206,3 +206,24 @@ def test_in_place_change_of_a_batched_tensor_is_refused():
         func.vmap(lambda r: r.add_(1.0))(lamina.ones(3, 2))
     with pytest.raises(RuntimeError, match="in-place"):
         func.vmap(lambda r: r.__setitem__(0, 1.0))(lamina.ones(3, 2))
+
+
+def test_per_sample_gradients_of_a_small_cnn_match_torch():
+    rng = np.random.default_rng(12)
+    params = [rng.standard_normal(s) / 3 for s in [(4, 2, 3, 3), (4,), (3, 4), (3,)]]
+    x, y = rng.standard_normal((5, 2, 6, 6)), np.eye(3)[rng.integers(0, 3, 5)]
+
+    def loss(lib, p, xi, yi):
+        nnf = lib.nn.functional
+        h = nnf.max_pool2d(nnf.conv2d(xi[None], p[0], p[1], padding=1).tanh(), 2)
+        h = nnf.avg_pool2d(h, 2).reshape(-1)
+        return -((p[2] @ h + p[3]).log_softmax(0) * yi).sum()
+
+    def run(lib, *arrays):
+        f = lib.func.grad(lambda p, xi, yi: loss(lib, p, xi, yi))
+        return lib.func.vmap(f, in_dims=(None, 0, 0))(tuple(arrays[:4]), arrays[4], arrays[5])
+
+    _same(*_both(run, *params, x, y))
+    conv = lamina.autograd.op.Op.registry  # the conv and pooling ops have rules of their own (no per-sample loop)
+    rules = {c.__name__: func.batching.rule_for(object.__new__(c)).__name__ for c in conv}
+    assert rules["Conv2d"] == rules["MaxPool2d"] == rules["AvgPool2d"] == "fold_into_n"

@@ -9,6 +9,8 @@ ops on the physical tensors (batch dims first, one per vmap level):
 * reductions, softmax, cumsum, flip, permute, cat: the op's dims shift by the number of batch dims;
   reshape, broadcast_to, sum_to get the batch shape in front; getitem and its adjoint a ``:`` per level.
 * MatMul and Linear: the batch dims become (broadcast) matrix-batch dims.
+* convolutions and pooling: the batch dims folded into N; a batched conv weight (per-sample gradients)
+  makes one grouped convolution.
 * every other op — the fallback: apply the op to each sample (one call per sample) and stack.
 """
 from __future__ import annotations
@@ -22,8 +24,11 @@ from ..autograd.forward_ad import Alias
 from ..autograd.op import BroadcastTo, Cast, Elementwise, Op, SumTo, run, run1
 from ..backend import xp
 from ..ops import linalg, shape
+from ..ops.conv import Conv2d, ConvTranspose2d
+from ..ops.conv_fft import Conv2dFFT, ConvTranspose2dFFT
 from ..ops.elementwise import Where
 from ..ops.layers import Linear, LinearReLU
+from ..ops.pool import AvgPool2d, MaxPool2d
 from ..ops.reduce import CumSum, LogSoftmax, Softmax, _Reduce
 from ..ops.reduce import sum as _sum
 from ..tensor import Tensor
@@ -179,6 +184,40 @@ def raw(fn, *args) -> Tensor | None:
     return wrap(Tensor._make(xp.asarray(fn(*arrays))), levels)
 
 
+def fold_into_n(op: Any, inputs: tuple) -> Tensor | None:
+    """An op that treats each of the N samples of an (N, C, H, W) input alike (convolution with a shared
+    weight, pooling): the batch dims folded into N, one call."""
+    x = inputs[0]
+    if type(x) is not BatchedTensor or x.ndim != 4 or any(type(t) is BatchedTensor for t in inputs[1:]):
+        return conv_weight_batched(op, inputs) if type(op) is Conv2d else None
+    lead = batch_shape(x._levels)
+    folded = shape.reshape(x._inner, (-1,) + tuple(x.shape[1:]))
+    y = run(op.fresh(), folded, *inputs[1:])
+    return wrap(shape.reshape(y, lead + (x.shape[0],) + tuple(y.shape[1:])), x._levels)
+
+
+def conv_weight_batched(op: Any, inputs: tuple) -> Tensor | None:
+    """Conv2d with a batched weight (per-sample gradients): one grouped convolution, the P samples' channels
+    side by side (groups × P)."""
+    x = inputs[0]
+    if x.ndim != 4:
+        return None
+    levels = union(inputs)
+    lead = batch_shape(levels)
+    p = math.prod(lead)
+    n, c, h, w = x.shape
+    xs = shape.reshape(inner_of(materialize(x, levels)), (p, n, c, h, w))
+    xs = shape.reshape(shape.permute(xs, (1, 0, 2, 3, 4)), (n, p * c, h, w))
+    wt = inputs[1]
+    ws = shape.reshape(inner_of(materialize(wt, levels)), (p * wt.shape[0],) + tuple(wt.shape[1:]))
+    rest = [shape.reshape(inner_of(materialize(b, levels)), (-1,)) for b in inputs[2:]]
+    new = op.fresh()
+    new.spec = op.spec._replace(groups=op.spec.groups * p)
+    y = run(new, xs, ws, *rest)  # (N, P·O, OH, OW)
+    y = shape.permute(shape.reshape(y, (n, p, wt.shape[0]) + tuple(y.shape[2:])), (1, 0, 2, 3, 4))
+    return wrap(shape.reshape(y, lead + tuple(y.shape[1:])), levels)
+
+
 def per_sample(fn, args: tuple):
     """``fn`` called on each sample of the batched tensors among ``args`` (the others shared), the results
     (a tensor or a tuple of tensors) stacked: one call per sample."""
@@ -219,6 +258,8 @@ RULES = {
     shape.Reshape: reshape, shape.Permute: permute, shape.Flip: flip, shape.Cat: cat, shape.GetItem: getitem,
     shape.IndexAddInto: getitem, Softmax: along_axis, LogSoftmax: along_axis, CumSum: along_axis,
     linalg.MatMul: matmul, Linear: linear, LinearReLU: linear, Where: where,
+    Conv2d: fold_into_n, ConvTranspose2d: fold_into_n, Conv2dFFT: fold_into_n, ConvTranspose2dFFT: fold_into_n,
+    MaxPool2d: fold_into_n, AvgPool2d: fold_into_n,
 }
 """Rules of single ops; the kinds' rules (``Elementwise``, ``_Reduce``) are found by ``rule_for``."""
 
