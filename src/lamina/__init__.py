@@ -31,6 +31,7 @@ from .backend import (
 )
 from .backend import bool_ as bool
 from .errors import ShapeError
+from .func import vmap  # torch.vmap
 from .io import load, save
 from .ops.elementwise import (
     abs,

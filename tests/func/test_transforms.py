@@ -88,3 +88,15 @@ def test_chunked_jacobians_equal_the_batched_ones():
     f = _fns(lamina)["tanh_affine"]
     _check(func.jacrev(f, chunk_size=1)(x), func.jacrev(f)(x))
     _check(func.jacfwd(f, chunk_size=3)(x), func.jacfwd(f)(x))
+
+
+def test_has_aux():
+    x = np.random.default_rng(6).standard_normal(3)
+
+    def run(lib):
+        def f(r):
+            return r.exp() * r.sum(), r.cos()
+
+        return lib.func.jacrev(f, has_aux=True)(lib.tensor(x)), lib.func.jacfwd(f, has_aux=True)(lib.tensor(x))
+
+    _check(run(lamina), run(torch))

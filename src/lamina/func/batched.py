@@ -35,6 +35,10 @@ class BatchedTensor(Tensor):
 
     item = tolist = numpy = __bool__ = __float__ = __int__ = __index__ = __array__ = _refuse
 
+    def backward(self, *args, **kwargs):
+        raise RuntimeError("vmap: backward() of a batched tensor is not supported inside vmap; use "
+                           "lamina.func.grad or vjp inside the vmapped function")
+
     def _no_inplace(self, *args, **kwargs):
         raise RuntimeError(f"vmap: in-place changes of a batched tensor (shape {self.shape}) are not supported "
                            "inside vmap; use the out-of-place op")

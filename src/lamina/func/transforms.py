@@ -302,14 +302,16 @@ def _unit_cotangents(outs: tuple) -> list:
     return [Tensor._make(eye[:, cuts[k]:cuts[k + 1]].reshape((-1,) + tuple(o.shape))) for k, o in enumerate(outs)]
 
 
-def jacrev(func, argnums=0, *, chunk_size=None):
+def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     """Jacobian by reverse mode: vmap of one vector-Jacobian product over the basis of output cotangents
     (one batched backward pass). Shape: output.shape + input.shape (a tuple per output and/or argument
-    when ``func`` returns a tuple or ``argnums`` is one). ``chunk_size``: as vmap's (1: one vjp at a time)."""
+    when ``func`` returns a tuple or ``argnums`` is one). ``has_aux``: ``func`` returns (output, aux) and
+    the result is (jacobian, aux). ``chunk_size``: as vmap's (1: one vjp at a time)."""
 
     def wrapper(*args):
         nums = _argnums(argnums, len(args))
-        out, fn = vjp(_substitute(func, args, nums), *[args[i] for i in nums])
+        res = vjp(_substitute(func, args, nums), *[args[i] for i in nums], has_aux=has_aux)
+        out, fn = res[0], res[1]
         outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
         xs = [_as_tensor(args[i]) for i in nums]
         if sum(o.numel() for o in outs):
@@ -322,36 +324,42 @@ def jacrev(func, argnums=0, *, chunk_size=None):
             jacs.append(tuple(reshape(r[start:start + m], tuple(o.shape) + tuple(x.shape)) for r, x in zip(rows, xs)))
             start += m
         per_out = [j[0] if isinstance(argnums, numbers.Integral) else j for j in jacs]
-        return tuple(per_out) if isinstance(out, (tuple, list)) else per_out[0]
+        jac = tuple(per_out) if isinstance(out, (tuple, list)) else per_out[0]
+        return (jac, res[2]) if has_aux else jac
 
     return wrapper
 
 
-def jacfwd(func, argnums=0, *, chunk_size=None):
+def jacfwd(func, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
     """Jacobian by forward mode: vmap of one Jacobian-vector product over the basis of input tangents
     (one batched forward pass per argument). Shape: output.shape + input.shape (a tuple per output and/or
-    argument when ``func`` returns a tuple or ``argnums`` is one). ``chunk_size``: as vmap's."""
+    argument when ``func`` returns a tuple or ``argnums`` is one). ``has_aux``: as jacrev's;
+    ``randomness`` and ``chunk_size``: as vmap's."""
 
     def wrapper(*args):
         if _mode.fw_level:  # inside a jvp (jacfwd of jacfwd): the same Jacobian by reverse mode, which nests
-            return jacrev(func, argnums, chunk_size=chunk_size)(*args)
+            return jacrev(func, argnums, has_aux=has_aux, chunk_size=chunk_size)(*args)
         nums = _argnums(argnums, len(args))
-        per_arg = []
+        per_arg, aux = [], None
         for i in nums:
             x = _as_tensor(args[i])
             f_i = _substitute(func, args, (i,))
 
             def column(e, x=x, f_i=f_i):
-                return jvp(f_i, (x,), (e,))[1]
+                res = jvp(f_i, (x,), (e,), has_aux=has_aux)
+                return (res[1], res[2]) if has_aux else res[1]
 
-            cols = vmap(column, chunk_size=chunk_size)(_basis(tuple(x.shape), x.dtype))  # (n_in,) + out.shape, per output
+            cols = vmap(column, randomness=randomness, chunk_size=chunk_size)(_basis(tuple(x.shape), x.dtype))
+            if has_aux:  # the aux of every column is the same: the first one's
+                cols, aux = cols[0], _map(lambda a, _: a[0], cols[1], None)
             many = isinstance(cols, tuple)
             per_arg.append((many, [reshape(movedim(c, 0, -1), tuple(c.shape[1:]) + tuple(x.shape))
                                    for c in (cols if many else (cols,))]))
         many = per_arg[0][0]
         per_out = [tuple(j[k] for _, j in per_arg) for k in range(len(per_arg[0][1]))]
         per_out = [j[0] if isinstance(argnums, numbers.Integral) else j for j in per_out]
-        return tuple(per_out) if many else per_out[0]
+        jac = tuple(per_out) if many else per_out[0]
+        return (jac, aux) if has_aux else jac
 
     return wrapper
 
