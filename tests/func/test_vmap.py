@@ -227,3 +227,22 @@ def test_per_sample_gradients_of_a_small_cnn_match_torch():
     conv = lamina.autograd.op.Op.registry  # the conv and pooling ops have rules of their own (no per-sample loop)
     rules = {c.__name__: func.batching.rule_for(object.__new__(c)).__name__ for c in conv}
     assert rules["Conv2d"] == rules["MaxPool2d"] == rules["AvgPool2d"] == "fold_into_n"
+
+
+def test_batched_indices_and_class_targets_are_read_per_sample():
+    rng = np.random.default_rng(13)
+    logits, w = rng.standard_normal((6, 4)), rng.standard_normal((5, 3))
+    y, idx = rng.integers(0, 4, 6), rng.integers(0, 5, (6, 2))
+
+    def run(lib, logits, w, y, idx):
+        nnf = lib.nn.functional
+
+        def f(z, t, i):
+            return (nnf.cross_entropy(z[None], t[None]) + z[t] + nnf.embedding(i, w).sum()
+                    + z.gather(0, i.clamp(0, 3)).sum() + nnf.one_hot(t, 4).sum())
+
+        return lib.func.vmap(f)(logits, y, idx)
+
+    got = run(lamina, lamina.tensor(logits), lamina.tensor(w), lamina.tensor(y), lamina.tensor(idx))
+    want = run(torch, torch.tensor(logits), torch.tensor(w), torch.tensor(y), torch.tensor(idx))
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10)

@@ -34,6 +34,7 @@ broadcast dims) and ``cast`` (a gradient brought to its input's dtype).
 """
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -296,6 +297,26 @@ batched_api: dict[str, Callable] = {}
 def is_batched(x) -> bool:
     """Whether ``x`` is a batched tensor (under vmap)."""
     return getattr(x, "_levels", None) is not None
+
+
+def per_sample_if_batched(position: int, name: str):
+    """Decorator for a function that reads the *values* of its argument ``position`` / ``name`` (indices,
+    class targets): under vmap, when that argument is batched, the function runs sample by sample (a batched
+    tensor's own array is only a stand-in of its shape)."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if _mode.vmap_sizes:
+                arg = args[position] if len(args) > position else kwargs.get(name)
+                if is_batched(arg):
+                    if name in kwargs:
+                        args, kwargs = (*args, kwargs[name]), {k: v for k, v in kwargs.items() if k != name}
+                    return batched_api["per_sample"](lambda *a: fn(*a, **kwargs), args)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def apply_raw(fn, *args) -> Tensor | None:

@@ -13,7 +13,7 @@ Every loss is finite, with finite gradients, for logits as large as ±1e4.
 """
 from __future__ import annotations
 
-from ...autograd.op import is_batched
+from ...autograd.op import is_batched, per_sample_if_batched
 from ...backend import int64, xp
 from ...errors import ShapeError
 from ...ops import activations as _act
@@ -240,6 +240,7 @@ def _weight_array(weight, input: Tensor, c: int):
     return w.astype(input.dtype, copy=False)
 
 
+@per_sample_if_batched(1, 'target')
 def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy of logits ``input`` (N, C) or (N, C, d1, ...) or (C,) against
@@ -283,6 +284,7 @@ def _cross_entropy_probs(input, y, w, cdim, c, reduction, eps):
     return _reduce(per, reduction)
 
 
+@per_sample_if_batched(1, 'target')
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """−w_{y}·input[y] on log-probabilities (pair with log_softmax); 'mean' divides by Σ w_y of the kept targets."""
     _check_reduction("nll_loss", reduction)
