@@ -9,6 +9,8 @@ ops on the physical tensors (batch dims first, one per vmap level):
 * reductions, softmax, cumsum, flip, permute, cat: the op's dims shift by the number of batch dims;
   reshape, broadcast_to, sum_to get the batch shape in front; getitem and its adjoint a ``:`` per level.
 * MatMul and Linear: the batch dims become (broadcast) matrix-batch dims.
+* matrix functions (inv, solve, det, cholesky, eigh, qr, svd): the batch dims are more leading dims;
+  pad: no padding on them;
 * convolutions and pooling: the batch dims folded into N; a batched conv weight (per-sample gradients)
   makes one grouped convolution.
 * every other op — the fallback: apply the op to each sample (one call per sample) and stack.
@@ -24,6 +26,7 @@ from ..autograd.forward_ad import Alias
 from ..autograd.op import BroadcastTo, Cast, Elementwise, Op, SumTo, run, run1
 from ..backend import xp
 from ..ops import linalg, shape
+from ..ops import linalg_extra as lx
 from ..ops.conv import Conv2d, ConvTranspose2d
 from ..ops.conv_fft import Conv2dFFT, ConvTranspose2dFFT
 from ..ops.elementwise import Where
@@ -218,6 +221,22 @@ def conv_weight_batched(op: Any, inputs: tuple) -> Tensor | None:
     return wrap(shape.reshape(y, lead + tuple(y.shape[1:])), levels)
 
 
+def leading_dims(op: Any, inputs: tuple) -> Tensor | None:
+    """A matrix function (inv, det, cholesky, eigh, qr, svd, solve with a matrix right-hand side) that
+    already maps over leading dims: the batch dims are more leading dims."""
+    if any(t.ndim < 2 for t in inputs):
+        return None
+    levels = union(inputs)
+    return wrap(run(op.fresh(), *[inner_of(materialize(t, levels)) for t in inputs]), levels)
+
+
+def pad(op: Any, inputs: tuple) -> Tensor:
+    (x,) = inputs
+    new = op.fresh()
+    new.widths = ((0, 0),) * len(x._levels) + tuple(op.widths)
+    return wrap(run1(new, x._inner), x._levels)
+
+
 def per_sample(fn, args: tuple):
     """``fn`` called on each sample of the batched tensors among ``args`` (the others shared), the results
     (a tensor or a tuple of tensors) stacked: one call per sample."""
@@ -259,7 +278,8 @@ RULES = {
     shape.IndexAddInto: getitem, Softmax: along_axis, LogSoftmax: along_axis, CumSum: along_axis,
     linalg.MatMul: matmul, Linear: linear, LinearReLU: linear, Where: where,
     Conv2d: fold_into_n, ConvTranspose2d: fold_into_n, Conv2dFFT: fold_into_n, ConvTranspose2dFFT: fold_into_n,
-    MaxPool2d: fold_into_n, AvgPool2d: fold_into_n,
+    MaxPool2d: fold_into_n, AvgPool2d: fold_into_n, shape.Pad: pad,
+    **{cls: leading_dims for cls in (lx.Inv, lx.Solve, lx.Det, lx.LogAbsDet, lx.Cholesky, lx.Eigh, lx.QR, lx.SVD)},
 }
 """Rules of single ops; the kinds' rules (``Elementwise``, ``_Reduce``) are found by ``rule_for``."""
 
