@@ -272,16 +272,17 @@ def fallback(op: Any, inputs: tuple) -> Tensor:
     return out
 
 
-RULES = {
+RULES: dict[type, Any] = {
     BroadcastTo: broadcast_to, SumTo: sum_to, Cast: elementwise, Alias: elementwise, shape.Clone: elementwise,
     shape.Reshape: reshape, shape.Permute: permute, shape.Flip: flip, shape.Cat: cat, shape.GetItem: getitem,
     shape.IndexAddInto: getitem, Softmax: along_axis, LogSoftmax: along_axis, CumSum: along_axis,
     linalg.MatMul: matmul, Linear: linear, LinearReLU: linear, Where: where,
     Conv2d: fold_into_n, ConvTranspose2d: fold_into_n, Conv2dFFT: fold_into_n, ConvTranspose2dFFT: fold_into_n,
     MaxPool2d: fold_into_n, AvgPool2d: fold_into_n, shape.Pad: pad,
-    **{cls: leading_dims for cls in (lx.Inv, lx.Solve, lx.Det, lx.LogAbsDet, lx.Cholesky, lx.Eigh, lx.QR, lx.SVD)},
 }
 """Rules of single ops; the kinds' rules (``Elementwise``, ``_Reduce``) are found by ``rule_for``."""
+RULES.update({cls: leading_dims for cls in (lx.Inv, lx.Solve, lx.Det, lx.LogAbsDet, lx.Cholesky, lx.Eigh, lx.QR,
+                                              lx.SVD)})
 
 
 _CACHE: dict = {}
