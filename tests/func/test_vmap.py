@@ -246,3 +246,28 @@ def test_batched_indices_and_class_targets_are_read_per_sample():
     got = run(lamina, lamina.tensor(logits), lamina.tensor(w), lamina.tensor(y), lamina.tensor(idx))
     want = run(torch, torch.tensor(logits), torch.tensor(w), torch.tensor(y), torch.tensor(idx))
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("kw", [{}, {"reduction": "sum"}, {"reduction": "none", "label_smoothing": 0.1},
+                                {"ignore_index": 2}])
+def test_per_sample_cross_entropy_gradients_match_torch(kw):
+    rng = np.random.default_rng(14)
+    w, x, y = rng.standard_normal((5, 3)), rng.standard_normal((6, 2, 3)), rng.integers(0, 5, (6, 2))
+
+    def run(lib, w, x, y):
+        def loss(w, xi, yi):
+            return lib.nn.functional.cross_entropy(xi @ w.T, yi, **kw).sum()
+
+        return lib.func.vmap(lib.func.grad(loss), in_dims=(None, 0, 0))(w, x, y)
+
+    _same(run(lamina, lamina.tensor(w), lamina.tensor(x), lamina.tensor(y)),
+          run(torch, torch.tensor(w), torch.tensor(x), torch.tensor(y)))
+
+
+def test_integer_and_boolean_casts_of_batched_tensors():
+    x = np.array([[1.5, -1.0], [2.5, 3.0]])
+
+    def run(lib, x):
+        return lib.func.vmap(lambda r: (r > 0).long() + (r > 0).sum() + r.int().double())(x)
+
+    _same(*_both(run, x))

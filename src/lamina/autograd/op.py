@@ -437,5 +437,6 @@ def cast(x: Tensor, dtype) -> Tensor:
     if x.dtype == dtype:
         return x
     if dtype.kind not in "fc":  # integers and booleans carry no gradient
-        return Tensor._make(x._data.astype(dtype))
+        batched = apply_raw(lambda a: a.astype(dtype), x)
+        return Tensor._make(x._data.astype(dtype)) if batched is None else batched
     return run1(Cast(dtype), x)

@@ -237,6 +237,20 @@ def pad(op: Any, inputs: tuple) -> Tensor:
     return wrap(run1(new, x._inner), x._levels)
 
 
+def fold_rows(x: Tensor, t: Tensor) -> tuple:
+    """One sample's logits and class targets ((N, C) and (N,), or (C,) and ()) over the whole batch, as
+    physical rows (P·N, C) and (P·N,), with the function giving a result per row its batch back."""
+    levels = union([x, t])
+    lead = batch_shape(levels)
+    rows = shape.reshape(inner_of(materialize(x, levels)), (-1, x.shape[-1]))
+    targets = shape.reshape(inner_of(materialize(t, levels)), (-1,))
+
+    def unfold(y: Tensor) -> Tensor:
+        return wrap(shape.reshape(y, lead + tuple(t.shape)), levels)
+
+    return rows, targets, unfold
+
+
 def per_sample(fn, args: tuple):
     """``fn`` called on each sample of the batched tensors among ``args`` (the others shared), the results
     (a tensor or a tuple of tensors) stacked: one call per sample."""
@@ -334,5 +348,5 @@ def unpack_dual(t: Any) -> tuple:
 def install() -> None:
     _op.batch_hook = apply
     _op.raw_hook = raw
-    _op.batched_api.update(make_dual=make_dual, unpack_dual=unpack_dual, per_sample=per_sample)
+    _op.batched_api.update(make_dual=make_dual, unpack_dual=unpack_dual, per_sample=per_sample, fold_rows=fold_rows)
 
