@@ -6,7 +6,9 @@
 * ``rev_rev``: jacrev(jacrev(f)) of f: R¹⁶ → R⁴, f(x) = sin(B x) · Σx²;
 * ``per_sample``: per-sample gradients of an MLP 32-64-10 (tanh, softmax cross-entropy) on a batch of 64:
   vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y);
-* ``fwd_fwd_32``, ``per_sample_big``: the same at n = 32, and an MLP 784-128-10 on a batch of 256.
+* ``fwd_fwd_32``, ``per_sample_big``: the same at n = 32, and an MLP 784-128-10 on a batch of 256;
+* ``per_sample_ce``: the small MLP's per-sample gradients with F.cross_entropy(z[None], y[None]) on class
+  indices (torch's per-sample-gradient tutorial form).
 
 All in float64, both libraries on ``--threads`` BLAS/intra-op threads (default 1). Prints, per workload, the median over rounds of time(lamina) / time(torch), the medians
 of both times, and the machine load.
@@ -34,6 +36,7 @@ MLP = [RNG.standard_normal((64, 32)) / 6, np.zeros(64), RNG.standard_normal((10,
 XB, YB = RNG.standard_normal((64, 32)), np.eye(10)[RNG.integers(0, 10, 64)]
 W32B, X32B = RNG.standard_normal((32, 32)) / 6, RNG.standard_normal(32)
 MLP_BIG = [RNG.standard_normal((128, 784)) / 28, np.zeros(128), RNG.standard_normal((10, 128)) / 11, np.zeros(10)]
+YI = RNG.integers(0, 10, 64)
 XBIG, YBIG = RNG.standard_normal((256, 784)), np.eye(10)[RNG.integers(0, 10, 256)]
 
 
@@ -43,7 +46,7 @@ def workloads(lib):
     t = {k: lib.tensor(v) for k, v in dict(w16=W16, w32=W32, a=A, b=B, x16=X16, x32=X32, x2048=X2048).items()}
     params, big = tuple(lib.tensor(p) for p in MLP), tuple(lib.tensor(p) for p in MLP_BIG)
     xb, yb, xbig, ybig = lib.tensor(XB), lib.tensor(YB), lib.tensor(XBIG), lib.tensor(YBIG)
-    w32b, x32b = lib.tensor(W32B), lib.tensor(X32B)
+    w32b, x32b, yi = lib.tensor(W32B), lib.tensor(X32B), lib.tensor(YI)
 
     def f_ff(x):
         return (t["w16"] @ x).tanh() * x.sum()
@@ -59,6 +62,10 @@ def workloads(lib):
         z = p[2] @ h + p[3]
         return -(z.log_softmax(0) * y).sum()
 
+    def loss_ce(p, x, y):
+        z = p[2] @ (p[0] @ x + p[1]).tanh() + p[3]
+        return lib.nn.functional.cross_entropy(z[None], y[None])
+
     return {
         "fwd_fwd": lambda: fn.jacfwd(fn.jacfwd(f_ff))(t["x16"]),
         "hessian": lambda: fn.hessian(f_h)(t["x32"]),
@@ -66,6 +73,7 @@ def workloads(lib):
         "rev_rev": lambda: fn.jacrev(fn.jacrev(f_rr))(t["x16"]),
         "per_sample": lambda: fn.vmap(fn.grad(loss), in_dims=(None, 0, 0))(params, xb, yb),
         "fwd_fwd_32": lambda: fn.jacfwd(fn.jacfwd(lambda x: (w32b @ x).tanh() * x.sum()))(x32b),
+        "per_sample_ce": lambda: fn.vmap(fn.grad(loss_ce), in_dims=(None, 0, 0))(params, xb, yi),
         "per_sample_big": lambda: fn.vmap(fn.grad(loss), in_dims=(None, 0, 0))(big, xbig, ybig),
     }
 
