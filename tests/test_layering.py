@@ -15,7 +15,7 @@ LAYERS = [
     ("tensor", ["lamina.tensor", "lamina._tensor_methods", "lamina.sparse"]),
     ("autograd", ["lamina.autograd"]),
     ("ops", ["lamina.ops"]),
-    ("transforms", ["lamina.func"]),
+    ("transforms", ["lamina.func", "lamina.autograd.functional"]),  # torch.autograd.functional: built on func
     ("layers and optimizers", ["lamina.nn", "lamina.optim", "lamina.io", "lamina.serialization", "lamina.viz"]),
     ("data", ["lamina.utils", "lamina.datasets", "lamina.preprocessing", "lamina.text", "lamina.parallel"]),
     ("models and training", ["lamina.models", "lamina.train", "lamina.online", "lamina.onnx"]),

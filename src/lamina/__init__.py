@@ -15,6 +15,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
 )
+from .autograd import functional as _autograd_functional
 from .autograd.op import UNARY as _UNARY
 from .backend import (
     Generator,
@@ -39,6 +40,7 @@ from .backend import (
 )
 from .backend import bool_ as bool
 from .errors import ShapeError
+from .func import vmap  # torch.vmap
 from .io import load, save
 from .ops.elementwise import (
     abs,

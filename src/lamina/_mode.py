@@ -18,12 +18,16 @@ from typing import cast
 grad_enabled: bool = True
 fw_level: int = 0
 inference: bool = False
+vmap_sizes: tuple = ()  # the batch size of each active vmap level, outermost first (its level is index + 1)
+vmap_randomness: tuple = ()  # each active vmap level's randomness ('error', 'different', 'same')
 
 
 class _Mode(threading.local):
     grad_enabled = True
     fw_level = 0
     inference = False
+    vmap_sizes: tuple = ()
+    vmap_randomness: tuple = ()
 
 
 sys.modules[__name__] = cast(types.ModuleType, _Mode())

@@ -12,6 +12,7 @@ from typing import cast
 import numpy as np
 from numpy.lib.stride_tricks import as_strided  # noqa: F401  (re-exported for the ops)
 
+from . import _mode
 from .errors import ShapeError
 
 xp = np
@@ -212,7 +213,13 @@ def set_rng_state(state: dict) -> None:
 
 
 def rng(generator: Generator | None = None) -> np.random.Generator:
-    """The NumPy generator to draw from: the given one, or the global default."""
+    """The NumPy generator to draw from: the given one, or the global default. Under vmap a random draw is
+    an error unless every level allows it with randomness='same' (one draw shared by the samples)."""
+    if _mode.vmap_randomness and _mode.vmap_randomness != ("same",) * len(_mode.vmap_randomness):
+        mode = next(r for r in _mode.vmap_randomness if r != "same")
+        raise RuntimeError(f"vmap: a random operation under vmap(randomness={mode!r}): "
+                           + ("pass randomness='same' to share one draw among the samples" if mode == "error" else
+                              "per-sample draws are not supported; randomness='same' shares one draw"))
     return (generator or default_generator)._rng
 
 

@@ -159,6 +159,8 @@ LAYERS = {
     # not exportable yet: the winners' gather index is computed from the batch's values (fixed batch size)
     "AdaptiveMaxPool1d": None,
     "AdaptiveMaxPool2d": None,
+    # not exportable yet: the bag ids are computed from the indices outside the graph (export raises clearly)
+    "EmbeddingBag": None,
     "Fold": (lambda: nn.Fold((5, 6), (2, 3), padding=1, stride=2), (12, 9), ["ConvTranspose"], {}),
     "Unfold": (lambda: nn.Unfold((3, 2), dilation=(1, 2), padding=1, stride=(2, 1)), (2, 5, 6), ["Conv"], {}),
     "Bilinear": None,  # two inputs (the cases here take one)

@@ -1,11 +1,9 @@
 """The text-classification tutorial's model: ``nn.EmbeddingBag(vocab_size, embed_dim)`` over a flat tensor of
 token ids with ``offsets`` marking where each text starts (mean of each bag), a ``Linear`` head,
-``CrossEntropyLoss``, SGD with ``clip_grad_norm_(model.parameters(), 0.1)`` and ``StepLR``. lamina has no
-``nn.EmbeddingBag`` yet, so this program fails on lamina's side: a strict xfail, to be flipped the day it runs."""
+``CrossEntropyLoss``, SGD with ``clip_grad_norm_(model.parameters(), 0.1)`` and ``StepLR``."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from _harness import compare, weights_for
 
 VOCAB, EMBED, CLASSES = 30, 8, 4
@@ -49,7 +47,6 @@ def program(torch, init):
     return {"losses": losses, "params": model.state_dict()}
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="lamina has no nn.EmbeddingBag")
 def test_text_classification_with_embedding_bag():
     rng = np.random.default_rng(35)
     texts = [[rng.integers(0, VOCAB, int(rng.integers(2, 7))) for _ in range(4)] for _ in range(3)]

@@ -16,7 +16,7 @@ from collections import namedtuple
 from .. import _mode
 from ..backend import xp
 from ..tensor import Tensor
-from .op import Op, run1
+from .op import Op, batched_api, is_batched, run1
 
 # the dual tensors ``make_dual`` made while a level is active (weakly held): leaving the outermost
 # level drops their tangents, so a later level does not see a tangent of an earlier one
@@ -75,6 +75,8 @@ def make_dual(primal: Tensor, tangent: Tensor) -> Tensor:
         raise RuntimeError("make_dual: call it inside `with lamina.autograd.forward_ad.dual_level():`")
     if not isinstance(tangent, Tensor):
         tangent = Tensor._make(xp.asarray(tangent, dtype=primal.dtype))
+    if is_batched(primal) or is_batched(tangent):
+        return batched_api["make_dual"](primal, tangent)
     if tangent.shape != primal.shape:
         raise RuntimeError(f"make_dual: tangent of shape {tuple(tangent.shape)} does not match primal of shape "
                            f"{tuple(primal.shape)}")
@@ -91,5 +93,7 @@ UnpackedDual = namedtuple("UnpackedDual", ["primal", "tangent"])
 
 def unpack_dual(t: Tensor) -> UnpackedDual:
     """(primal, tangent); the tangent is None outside every dual level (it belonged to a level now left)."""
+    if is_batched(t):
+        return UnpackedDual(*batched_api["unpack_dual"](t))
     p = Tensor._make(t._data, t.requires_grad, t._node)
     return UnpackedDual(p, t._tangent if _mode.fw_level else None)

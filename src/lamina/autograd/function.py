@@ -34,7 +34,7 @@ from .. import _mode
 from ..backend import xp
 from ..tensor import Tensor
 from .grad_mode import no_grad
-from .op import Op, cast
+from .op import Op, batched_api, cast, is_batched
 
 
 class FunctionCtx:
@@ -180,6 +180,8 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        if any(is_batched(a) for a in args):  # under vmap: one call per sample
+            return batched_api["per_sample"](lambda *a: cls.apply(*a, **kwargs), args)
         positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         inputs = tuple(args[i] for i in positions)
         ctx = FunctionCtx()

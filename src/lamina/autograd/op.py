@@ -35,6 +35,7 @@ brought to their result dtype by ``lamina._promote``'s rule, the one every op fo
 """
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -298,8 +299,58 @@ def _tangent(op: Op, inputs: tuple, out, recorded: bool):
     return tan
 
 
+batch_hook: Callable[[Op, tuple], Tensor | None] | None = None
+"""Set by ``lamina.func`` (vmap): applies an op to batched tensors by the op's batching rule (None when no
+input is batched). ``run`` asks it only while a vmap level is active."""
+
+
+raw_hook: Callable[..., Tensor | None] | None = None
+"""Set by ``lamina.func`` (vmap): ``raw_hook(fn, *args)`` applies a raw elementwise array function (a
+comparison, isnan …, no gradient) to batched tensors, or returns None when no argument is batched."""
+
+
+batched_api: dict[str, Callable] = {}
+"""Functions of ``lamina.func`` that code below it calls on batched tensors (``make_dual``, ``unpack_dual``)."""
+
+
+def is_batched(x) -> bool:
+    """Whether ``x`` is a batched tensor (under vmap)."""
+    return getattr(x, "_levels", None) is not None
+
+
+def per_sample_if_batched(position: int, name: str):
+    """Decorator for a function that reads the *values* of its argument ``position`` / ``name`` (indices,
+    class targets): under vmap, when that argument is batched, the function runs sample by sample (a batched
+    tensor's own array is only a stand-in of its shape)."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            if _mode.vmap_sizes:
+                arg = args[position] if len(args) > position else kwargs.get(name)
+                if is_batched(arg):
+                    if name in kwargs:
+                        args, kwargs = (*args, kwargs[name]), {k: v for k, v in kwargs.items() if k != name}
+                    return batched_api["per_sample"](lambda *a: fn(*a, **kwargs), args)
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def apply_raw(fn, *args) -> Tensor | None:
+    """``fn`` on the arrays of ``args`` when a vmap level is active and an argument is batched, else None."""
+    if _mode.vmap_sizes and raw_hook is not None:
+        return raw_hook(fn, *args)
+    return None
+
+
 def run(op: Op, *inputs: Tensor) -> Tensor:
     """Apply ``op`` to tensors: compute forward, then record the graph and the tangent if asked."""
+    if _mode.vmap_sizes and batch_hook is not None:
+        batched = batch_hook(op, inputs)
+        if batched is not None:
+            return batched
     if len(inputs) == 2:  # the common binary case without the generic list handling
         a, b = inputs
         out = op.forward(a._data, b._data)
@@ -327,6 +378,10 @@ def run(op: Op, *inputs: Tensor) -> Tensor:
 
 def run1(op: Op, x: Tensor) -> Tensor:
     """``run`` specialised for one input (the common case; keeps per-op overhead low)."""
+    if _mode.vmap_sizes and batch_hook is not None:
+        batched = batch_hook(op, (x,))
+        if batched is not None:
+            return batched
     out = op.forward(x._data)
     if _mode.grad_enabled and x.requires_grad:
         res = _make(out, True, op)
@@ -406,7 +461,8 @@ def cast(x: Tensor, dtype) -> Tensor:
     if x.dtype == dtype:
         return x
     if dtype.kind not in "fc":  # integers and booleans carry no gradient
-        return Tensor._make(x._data.astype(dtype))
+        batched = apply_raw(lambda a: a.astype(dtype), x)
+        return Tensor._make(x._data.astype(dtype)) if batched is None else batched
     return run1(Cast(dtype), x)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 
 from .._promote import scalar_dtype
-from ..autograd.op import Cast, Elementwise, ElementwiseUnary, cast, promote, run, run1, unary  # noqa: F401  (Cast, cast re-exported)
+from ..autograd.op import Cast, Elementwise, ElementwiseUnary, apply_raw, cast, promote, run, run1, unary  # noqa: F401  (Cast, cast re-exported)
 from ..backend import get_default_dtype, xp
 from ..errors import broadcast_error
 from ..tensor import Tensor
@@ -677,9 +677,12 @@ def minimum(a, b):
 
 def where(condition, input, other):
     """``condition ? input : other`` elementwise; gradients flow to the chosen side."""
-    cond = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
-    if cond.dtype != xp.bool_:
-        cond = cond.astype(bool)
+    if getattr(condition, "_levels", None) is not None:
+        cond = condition  # batched (under vmap): its batching rule aligns it with input and other
+    else:
+        cond = condition._data if isinstance(condition, Tensor) else xp.asarray(condition)
+        if cond.dtype != xp.bool_:
+            cond = cond.astype(bool)
     a = input if isinstance(input, Tensor) else _const(input, other if isinstance(other, Tensor) else None)
     b = other if isinstance(other, Tensor) else _const(other, a)
     a, b = promote(a, b)
@@ -701,6 +704,9 @@ def _broadcastable(a, b):
 
 # ---------------------------------------------------------------------------- no-gradient ops
 def _nograd(fn, *args, **kw):
+    batched = apply_raw(lambda *a: fn(*a, **kw), *args)
+    if batched is not None:
+        return batched
     arrays = [a._data if isinstance(a, Tensor) else a for a in args]
     return Tensor._make(xp.asarray(fn(*arrays, **kw)))
 
@@ -709,6 +715,9 @@ def _compare(name, fn):
     def op(a, b):
         if not isinstance(a, Tensor) and not isinstance(b, Tensor):
             raise TypeError(f"{name}: expected a tensor")
+        batched = apply_raw(fn, a, b)
+        if batched is not None:
+            return batched
         ra = a._data if isinstance(a, Tensor) else a
         rb = b._data if isinstance(b, Tensor) else b
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import string
 
-from ..autograd.op import Multilinear, Op, broadcast_to, run, run1
+from ..autograd.op import Multilinear, Op, apply_raw, broadcast_to, run, run1
 from ..backend import xp
 from ..tensor import Tensor, _to_array
 from . import shape as sh
@@ -205,7 +205,9 @@ def det(a: Tensor) -> Tensor:
 def slogdet(a: Tensor) -> tuple[Tensor, Tensor]:
     """(sign, log|det A|); the gradient flows through log|det A|."""
     _square(a, "linalg.slogdet")
-    sign = Tensor._make(xp.linalg.slogdet(a._data)[0])
+    sign = apply_raw(lambda d: xp.linalg.slogdet(d)[0], a)  # under vmap: the signs of the whole batch
+    if sign is None:
+        sign = Tensor._make(xp.linalg.slogdet(a._data)[0])
     return sign, run1(LogAbsDet(), a)
 
 

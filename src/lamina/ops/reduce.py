@@ -7,11 +7,12 @@ over the reduced dims.
 from __future__ import annotations
 
 import builtins
+import functools
 import numbers
 from collections import namedtuple
 from typing import Any
 
-from ..autograd.op import LinearMap, Op, broadcast_to, run1
+from ..autograd.op import LinearMap, Op, batched_api, broadcast_to, is_batched, run1
 from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import abs as _abs
@@ -252,6 +253,19 @@ def min(x: Tensor, dim=None, keepdim: bool = False) -> Any:
     return _select(x, dim, keepdim, "min", amin, xp.argmin)
 
 
+def _per_sample_under_vmap(fn):
+    """``fn`` (a reduction computed on the raw array, no gradient) applied sample by sample to a batched
+    tensor under vmap."""
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        if is_batched(x):
+            return batched_api["per_sample"](lambda t: fn(t, *args, **kwargs), (x,))
+        return fn(x, *args, **kwargs)
+
+    return wrapper
+
+
+@_per_sample_under_vmap
 def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return Tensor._make(xp.asarray(xp.argmax(x._data), dtype=xp.int64))
@@ -259,6 +273,7 @@ def argmax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return Tensor._make(xp.argmax(x._data, axis=d, keepdims=keepdim).astype(xp.int64))
 
 
+@_per_sample_under_vmap
 def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     if dim is None:
         return Tensor._make(xp.asarray(xp.argmin(x._data), dtype=xp.int64))
@@ -339,28 +354,38 @@ def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
     return sum(_abs(x) ** p, dim, keepdim) ** (1.0 / p)
 
 
+def _sign_prod(x: Tensor, dim, keepdim: bool) -> Tensor:
+    if (x._data == 0).any():
+        raise ValueError("prod: inputs containing zeros are not supported for differentiation")
+    return Tensor._make(xp.prod(xp.sign(x._data), axis=_dims(dim, x.ndim, "prod"), keepdims=keepdim))
+
+
 def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     """Product over dims (a composite of log/exp where all values are non-zero, exact otherwise); integers and
     bools multiply exactly in int64, without gradient (as in PyTorch)."""
-    if x._data.dtype.kind in "iub":
+    if x._data.dtype.kind in "iub" and not is_batched(x):
         axes = None if dim is None else _dims(dim, x.ndim, "prod")
         return Tensor._make(xp.asarray(xp.prod(x._data, axis=axes, keepdims=keepdim, dtype=xp.int64)))
-    if (x._data == 0).any():
-        raise ValueError("prod: inputs containing zeros are not supported for differentiation")
-    s = Tensor._make(xp.prod(xp.sign(x._data), axis=_dims(dim, x.ndim, "prod"), keepdims=keepdim))
+    if is_batched(x):
+        s = batched_api["per_sample"](lambda t: _sign_prod(t, dim, keepdim), (x,))
+    else:
+        s = _sign_prod(x, dim, keepdim)
     return s * exp(sum(log(_abs(x)), dim, keepdim))
 
 
+@_per_sample_under_vmap
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "any")
     return Tensor._make(xp.asarray(xp.any(x._data, axis=axes, keepdims=keepdim)))
 
 
+@_per_sample_under_vmap
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "all")
     return Tensor._make(xp.asarray(xp.all(x._data, axis=axes, keepdims=keepdim)))
 
 
+@_per_sample_under_vmap
 def count_nonzero(x: Tensor, dim=None) -> Tensor:
     axes = None if dim is None else _dims(dim, x.ndim, "count_nonzero")
     return Tensor._make(xp.asarray(xp.count_nonzero(x._data, axis=axes), dtype=xp.int64))

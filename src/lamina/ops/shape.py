@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numbers
 
-from ..autograd.op import LinearMap, broadcast_to, cast, run, run1
+from ..autograd.op import LinearMap, broadcast_to, cast, per_sample_if_batched, run, run1
 from ..backend import index_add, xp
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -273,10 +273,12 @@ def index_add_into(g, index, shape):
     return run1(IndexAddInto(index, tuple(shape)), g)
 
 
+@per_sample_if_batched(1, 'index')
 def getitem(x: Tensor, index) -> Tensor:
     return run1(GetItem(_normalize_index(index)), x)
 
 
+@per_sample_if_batched(2, 'index')
 def index_select(x: Tensor, dim: int, index) -> Tensor:
     d = _axis(dim, x.ndim, "index_select")
     idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
@@ -327,6 +329,7 @@ class ScatterAdd(LinearMap):
 
 
 
+@per_sample_if_batched(2, 'index')
 def gather(x: Tensor, dim: int, index) -> Tensor:
     idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
     d = _axis(dim, x.ndim, "gather")
@@ -335,6 +338,7 @@ def gather(x: Tensor, dim: int, index) -> Tensor:
     return run1(Gather(d, idx.astype(xp.int64, copy=False)), x)
 
 
+@per_sample_if_batched(2, 'index')
 def scatter_add(x: Tensor, dim: int, index, src: Tensor) -> Tensor:
     idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
     return x + run1(ScatterAdd(_axis(dim, x.ndim, "scatter_add"), idx, x.shape), src)

@@ -41,6 +41,8 @@ from ..tensor import Tensor
 from ._flat import FlatParams
 from .optimizer import Optimizer
 
+# _ONE_AT_A_TIME: the closure reads the parameters themselves, which FlatParams rebinds to slices of θ;
+# a parameter cannot stand for a batch of θs, so the Jacobians go one basis vector at a time (chunk_size=1)
 _TINY = 1e-15          # relative size of a predicted decrease treated as zero
 _LAMBDA_MAX = 1e16     # cap on the LM damping (relative to the largest scale entry)
 
@@ -108,7 +110,7 @@ class _SecondOrder(Optimizer):
                 return f(z).reshape(-1)
 
             try:
-                jac = (jacfwd if how == "forward" else jacrev)(flat_f)(x)
+                jac = (jacfwd if how == "forward" else jacrev)(flat_f, chunk_size=1)(x)  # see _ONE_AT_A_TIME
             except RuntimeError as e:
                 raise _freed_hint(e, name) from e
         return r, jac._data.reshape(r.size, x0.size).astype(float64)
@@ -140,7 +142,7 @@ class Newton(_SecondOrder):
             f = flat.functional(closure)
             try:
                 g, loss = grad_and_value(f)(Tensor._make(x0.copy()))
-                h = hessian(f)(Tensor._make(x0.copy()))
+                h = hessian(f, chunk_size=1)(Tensor._make(x0.copy()))  # see _ONE_AT_A_TIME
             except RuntimeError as e:
                 raise _freed_hint(e, "Newton") from e
         if loss._data.size != 1:

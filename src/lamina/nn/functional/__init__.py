@@ -10,6 +10,7 @@ from .attention import *
 from .conv import *
 from .distance import *
 from .dropout import *
+from .embedding_bag import *
 from .group_norm import *
 from .linear import *
 from .loss import *

@@ -13,6 +13,7 @@ Every loss is finite, with finite gradients, for logits as large as ±1e4.
 """
 from __future__ import annotations
 
+from ...autograd.op import batched_api, is_batched, per_sample_if_batched
 from ...backend import int64, xp
 from ...errors import ShapeError
 from ...ops import activations as _act
@@ -146,7 +147,7 @@ def binary_cross_entropy(input: Tensor, target, weight=None, reduction: str = "m
     _check_reduction("binary_cross_entropy", reduction)
     y = _float_target("binary_cross_entropy", input, target)
     p = input._data
-    if p.size and (p.min() < 0 or p.max() > 1 or xp.isnan(p).any()):
+    if p.size and not is_batched(input) and (p.min() < 0 or p.max() > 1 or xp.isnan(p).any()):
         raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in "
                          f"[{p.min():.4g}, {p.max():.4g}] (for logits use binary_cross_entropy_with_logits)")
     t = y._data
@@ -250,6 +251,8 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
     reduction='mean' divides by the summed weights of the non-ignored targets (index targets) or by the
     number of samples (probability targets), exactly as PyTorch does."""
     _check_reduction("cross_entropy", reduction)
+    if is_batched(input) or is_batched(target):
+        return _cross_entropy_batched(input, target, weight, ignore_index, reduction, label_smoothing)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     if input.ndim == 0:
@@ -271,6 +274,24 @@ def cross_entropy(input: Tensor, target, weight=None, ignore_index: int = -100, 
     return loss
 
 
+def _cross_entropy_batched(input, target, weight, ignore_index, reduction, label_smoothing):
+    """Under vmap, class-index targets of (N, C) or (C,) logits: the rows of all samples in one call with
+    reduction='none', then reduced per sample; other forms go sample by sample."""
+    index = isinstance(target, Tensor) and target.dtype.kind in "iu"
+    if weight is not None or not index or input.ndim not in (1, 2):
+        def one(x, t):
+            return cross_entropy(x, t, weight, ignore_index, reduction, label_smoothing)
+
+        return batched_api["per_sample"](one, (input, target))
+    rows, targets, unfold = batched_api["fold_rows"](input, target)
+    per = unfold(cross_entropy(rows, targets, None, ignore_index, "none", label_smoothing))
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return _sum(per)
+    return _sum(per) / _sum(target != ignore_index).to(per.dtype)
+
+
 def _cross_entropy_probs(input, y, w, cdim, c, reduction, eps):
     logp = log_softmax(input, cdim)
     q = y if not eps else y * (1.0 - eps) + eps / c
@@ -282,6 +303,7 @@ def _cross_entropy_probs(input, y, w, cdim, c, reduction, eps):
     return _reduce(per, reduction)
 
 
+@per_sample_if_batched(1, 'target')
 def nll_loss(input: Tensor, target, weight=None, ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """−w_{y}·input[y] on log-probabilities (pair with log_softmax); 'mean' divides by Σ w_y of the kept targets."""
     _check_reduction("nll_loss", reduction)

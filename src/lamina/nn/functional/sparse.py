@@ -6,7 +6,7 @@ into the looked-up rows (an unbuffered add.at), never a one-hot matrix product.
 from __future__ import annotations
 
 from ...autograd.grad_mode import is_grad_enabled
-from ...autograd.op import Op, run1
+from ...autograd.op import Op, per_sample_if_batched, run1
 from ...backend import int64, xp
 from ...errors import ShapeError
 from ...ops import layers as _layers
@@ -63,6 +63,7 @@ def _renorm_(weight: Tensor, idx: xp.ndarray, max_norm: float, norm_type: float)
         w[r] *= (max_norm / (norms[big] + 1e-7)).astype(w.dtype)[:, None]
 
 
+@per_sample_if_batched(0, 'input')
 def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` (num_embeddings, dim) at integer ``input`` (any shape) -> input.shape + (dim,).
@@ -88,6 +89,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm: f
     return out
 
 
+@per_sample_if_batched(0, 'tensor')
 def one_hot(tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding: shape tensor.shape + (num_classes,) (num_classes = max + 1 when -1)."""
     idx = _array_of(tensor)

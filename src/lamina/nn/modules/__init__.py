@@ -41,6 +41,7 @@ from .attention import *
 from .bilinear import *
 from .conv1d import *
 from .distance import *
+from .embedding_bag import *
 from .fold import *
 from .group_norm import *
 from .loss_extra import *
@@ -59,5 +60,5 @@ __all__ += [
     "InstanceNorm1d", "InstanceNorm2d", "KLDivLoss", "TripletMarginLoss", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
     "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
     "CircularPad2d", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
-    "PixelShuffle", "PixelUnshuffle",
+    "PixelShuffle", "PixelUnshuffle", "EmbeddingBag",
 ]
