@@ -58,6 +58,18 @@ def _keep_tangent(src: Tensor, create_graph: bool) -> Tensor:
     return out
 
 
+def _check_scalar(out) -> None:
+    if not isinstance(out, Tensor) or out._data.size != 1:
+        shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+        raise RuntimeError(f"grad: the function must return a scalar tensor, got {shape}")
+
+
+def _filled_grads(gs, tracked: list, create: bool) -> tuple:
+    """Each input's gradient (detached unless ``create``), zeros where the output does not depend on it."""
+    return tuple(Tensor._make(xp.zeros_like(t._data)) if g is None else _keep_tangent(g, create)
+                 for g, t in zip(gs, tracked))
+
+
 def grad_and_value(func, argnums=0, has_aux=False):
     """``grad_and_value(f)(*args) -> (gradient, value)`` for a scalar-valued ``f``."""
 
@@ -72,16 +84,12 @@ def grad_and_value(func, argnums=0, has_aux=False):
                 tracked.append(args[i])
             res = func(*args, **kwargs)
             out, aux = res if has_aux else (res, None)
-            if not isinstance(out, Tensor) or out._data.size != 1:
-                shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-                raise RuntimeError(f"grad: the function must return a scalar tensor, got {shape}")
+            _check_scalar(out)
             if out.requires_grad:
                 gs = _autograd_grad(out, tracked, create_graph=create, allow_unused=True)
             else:
                 gs = (None,) * len(tracked)
-        gs = tuple(
-            Tensor._make(xp.zeros_like(t._data)) if g is None else _keep_tangent(g, create) for g, t in zip(gs, tracked)
-        )
+        gs = _filled_grads(gs, tracked, create)
         g = gs[0] if isinstance(argnums, numbers.Integral) else gs
         value = out if create else _keep_tangent(out, False)
         return (g, (value, aux)) if has_aux else (g, value)
@@ -110,24 +118,29 @@ def vjp(func, *primals, has_aux=False):
     outs = out if isinstance(out, (tuple, list)) else (out,)
 
     def vjp_fn(*cotangents):
-        cts = cotangents[0] if len(cotangents) == 1 and isinstance(cotangents[0], (tuple, list)) else cotangents
-        if len(cts) != len(outs):
-            raise ValueError(f"vjp_fn: expected {len(outs)} cotangents, got {len(cts)}")
-        pairs = [(o, _as_tensor(c)) for o, c in zip(outs, cts) if o.requires_grad]
-        for o, c in pairs:
-            if c.shape != o.shape:
-                raise RuntimeError(f"vjp_fn: cotangent of shape {tuple(c.shape)} for an output of shape {tuple(o.shape)}")
+        pairs = _cotangent_pairs(outs, cotangents)
         if not pairs:
             return tuple(Tensor._make(xp.zeros_like(t._data)) for t in tracked)
         with enable_grad():
             gs = _autograd_grad([o for o, _ in pairs], tracked, [c for _, c in pairs], retain_graph=True,
                                 create_graph=create, allow_unused=True)
-        return tuple(Tensor._make(xp.zeros_like(t._data)) if g is None else _keep_tangent(g, create)
-                     for g, t in zip(gs, tracked))
+        return _filled_grads(gs, tracked, create)
 
     shown = out if create else (type(outs)(_keep_tangent(o, False) for o in outs) if isinstance(out, (tuple, list))
                                 else _keep_tangent(out, False))
     return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
+
+
+def _cotangent_pairs(outs, cotangents) -> list[tuple[Tensor, Tensor]]:
+    """(output, cotangent) for each output that requires grad; one cotangent per output, of its shape."""
+    cts = cotangents[0] if len(cotangents) == 1 and isinstance(cotangents[0], (tuple, list)) else cotangents
+    if len(cts) != len(outs):
+        raise ValueError(f"vjp_fn: expected {len(outs)} cotangents, got {len(cts)}")
+    pairs = [(o, _as_tensor(c)) for o, c in zip(outs, cts) if o.requires_grad]
+    for o, c in pairs:
+        if c.shape != o.shape:
+            raise RuntimeError(f"vjp_fn: cotangent of shape {tuple(c.shape)} for an output of shape {tuple(o.shape)}")
+    return pairs
 
 
 def jvp(func, primals, tangents, has_aux=False):
