@@ -73,35 +73,50 @@ def matrix_norm(a: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         return _r.norm(a, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
-        m = _sh.movedim(a, (d0, d1), (-2, -1))
-        s = svdvals(m)
-        out = _r.sum(s, -1) if ord == "nuc" else (_r.amax(s, -1) if ord == 2 else _r.amin(s, -1))
-        if keepdim:
-            for k in sorted((d0, d1)):
-                out = _sh.unsqueeze(out, k)
-        return out
+        return _spectral_norm(a, ord, d0, d1, keepdim)
     if ord in (1, -1, math.inf, -math.inf):
-        inner, outer = (d0, d1) if ord in (1, -1) else (d1, d0)   # 1: sum down columns, ∞: along rows
-        s = _r.sum(_ew.abs(a), inner, True)
-        red = _r.amax if ord in (1, math.inf) else _r.amin
-        out = red(s, outer, True)
-        return out if keepdim else _sh.squeeze(_sh.squeeze(out, max(d0, d1)), min(d0, d1))
+        return _abs_sum_norm(a, ord, d0, d1, keepdim)
     raise RuntimeError(f"linalg.matrix_norm: unsupported ord {ord!r} (expected 'fro', 'nuc', ±1, ±2, ±inf)")
+
+
+def _spectral_norm(a: Tensor, ord, d0: int, d1: int, keepdim: bool) -> Tensor:
+    """'nuc': Σσᵢ, 2: σ_max, −2: σ_min of the matrices over dims (d0, d1)."""
+    s = svdvals(_sh.movedim(a, (d0, d1), (-2, -1)))
+    out = _r.sum(s, -1) if ord == "nuc" else (_r.amax(s, -1) if ord == 2 else _r.amin(s, -1))
+    if keepdim:
+        for k in sorted((d0, d1)):
+            out = _sh.unsqueeze(out, k)
+    return out
+
+
+def _abs_sum_norm(a: Tensor, ord, d0: int, d1: int, keepdim: bool) -> Tensor:
+    """±1: max/min over columns of Σᵢ|aᵢⱼ|; ±∞: max/min over rows of Σⱼ|aᵢⱼ|."""
+    inner, outer = (d0, d1) if ord in (1, -1) else (d1, d0)   # 1: sum down columns, ∞: along rows
+    s = _r.sum(_ew.abs(a), inner, True)
+    red = _r.amax if ord in (1, math.inf) else _r.amin
+    out = red(s, outer, True)
+    return out if keepdim else _sh.squeeze(_sh.squeeze(out, max(d0, d1)), min(d0, d1))
 
 
 def norm(a: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """``vector_norm`` for an int ``dim`` or a 1-D input, ``matrix_norm`` for a 2-tuple ``dim`` or a 2-D input
     with ``ord`` given; without ``ord`` and ``dim`` the 2-norm of every element."""
-    if dim is not None and not isinstance(dim, int) and len(dim) == 2:
+    if _matrix_dims(dim):
         return matrix_norm(a, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
-    if dim is None and ord is not None and a.ndim == 2:
-        return matrix_norm(a, ord, (-2, -1), keepdim, dtype=dtype)
-    if dim is None and ord is not None and a.ndim != 1:
-        raise RuntimeError(f"linalg.norm: ord={ord!r} without dim needs a 1-D or 2-D input, got shape "
-                           f"{tuple(a.shape)}")
+    if dim is None and ord is not None:
+        if a.ndim == 2:
+            return matrix_norm(a, ord, (-2, -1), keepdim, dtype=dtype)
+        if a.ndim != 1:
+            raise RuntimeError(f"linalg.norm: ord={ord!r} without dim needs a 1-D or 2-D input, got shape "
+                               f"{tuple(a.shape)}")
     if isinstance(ord, str):
         raise RuntimeError(f"linalg.norm: ord={ord!r} is a matrix norm; give a 2-D input or a 2-tuple dim")
     return vector_norm(a, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+def _matrix_dims(dim) -> bool:
+    """``dim`` names two dims (a matrix norm)."""
+    return dim is not None and not isinstance(dim, int) and len(dim) == 2
 
 
 def eigvalsh(a: Tensor, UPLO: str = "L") -> Tensor:

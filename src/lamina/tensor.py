@@ -605,15 +605,18 @@ def _randint_bounds(args: tuple, low, high, size) -> tuple:
         raise TypeError(f"randint: expected (high, size) or (low, high, size), got {len(args)} positional "
                         f"argument(s) and keywords {given}")
     vals = list(args)
-    if size is _NO:
-        size = vals.pop() if vals else _NO
-    if high is _NO:
-        high = vals.pop() if vals else _NO
-    if low is _NO:
-        low = vals.pop() if vals else 0
+    size, high = _randint_take(vals, size, _NO), _randint_take(vals, high, _NO)
+    low = _randint_take(vals, low, 0)
     if vals or size is _NO or high is _NO:
         raise TypeError("randint: expected (high, size) or (low, high, size)")
     return low, high, size
+
+
+def _randint_take(vals: list, given, default):
+    """A keyword argument if given, else the last positional one left in ``vals`` (taken), else ``default``."""
+    if given is not _NO:
+        return given
+    return vals.pop() if vals else default
 
 
 def _randint_int(name: str, v) -> int:

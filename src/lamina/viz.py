@@ -363,12 +363,22 @@ def _module_dot(g: ModuleGraph, title: str) -> str:
              f'label="input-tensor\\n{_shapes(g.input_shapes)}"];',
              f'  output [shape=box, style="rounded,filled", fillcolor="#e2f0d9", '
              f'label="output-tensor\\n{_shapes(g.output_shapes)}"];']
-    # containers as clusters: each box sits in the clusters of its dotted name's prefixes
-    # ("layer1.0.conv1" in "layer1" and "layer1.0"); cluster bodies are collected first, then written
-    # depth-first with an explicit stack (no recursion)
+    boxes, children = _clusters(g.layers)
+    for call in boxes[""]:
+        lines.append(f"  {call.key} [shape=plaintext, label={_box(call)}];")
+    lines += _cluster_lines(boxes, children)
+    for key, label in g.ops.items():
+        lines.append(f'  {key} [shape=ellipse, style=filled, fillcolor="#fff2cc", label="{label}"];')
+    lines += [f"  {a} -> {b};" for a, b in g.edges]
+    return "\n".join([*lines, "}"])
+
+
+def _clusters(layers) -> tuple[dict[str, list[LayerCall]], dict[str, list[str]]]:
+    """Containers as clusters: each box sits in the clusters of its dotted name's prefixes ("layer1.0.conv1"
+    in "layer1" and "layer1.0"). Returns the boxes of each cluster and its child clusters ("" the top)."""
     boxes: dict[str, list[LayerCall]] = {"": []}
     children: dict[str, list[str]] = {"": []}
-    for call in g.layers:
+    for call in layers:
         parts = call.name.split(".") if call.depth > 0 else []
         parent = ""
         for i in range(1, len(parts)):
@@ -378,8 +388,12 @@ def _module_dot(g: ModuleGraph, title: str) -> str:
                 children[parent].append(path)
             parent = path
         boxes[parent].append(call)
-    for call in boxes[""]:
-        lines.append(f"  {call.key} [shape=plaintext, label={_box(call)}];")
+    return boxes, children
+
+
+def _cluster_lines(boxes: dict[str, list[LayerCall]], children: dict[str, list[str]]) -> list[str]:
+    """The clusters' subgraphs, written depth-first with an explicit stack (no recursion)."""
+    lines: list[str] = []
     stack: list = [("open", c, 1) for c in reversed(children[""])]
     while stack:
         what, name, d = stack.pop()
@@ -392,7 +406,4 @@ def _module_dot(g: ModuleGraph, title: str) -> str:
         lines += [f"{pad}  {call.key} [shape=plaintext, label={_box(call)}];" for call in boxes[name]]
         stack.append(("close", name, d))
         stack.extend(("open", c, d + 1) for c in reversed(children[name]))
-    for key, label in g.ops.items():
-        lines.append(f'  {key} [shape=ellipse, style=filled, fillcolor="#fff2cc", label="{label}"];')
-    lines += [f"  {a} -> {b};" for a, b in g.edges]
-    return "\n".join([*lines, "}"])
+    return lines

@@ -144,7 +144,10 @@ class _Walk:
         self.leaf_grads[t] = g if prev is None else accumulate(prev, g)
 
     def observe(self, node, g, create_graph):
-        """The gradient of the node's output as its hooks leave it; kept where retain_grad or capture asks."""
+        """The gradient of the node's output as its hooks leave it; kept where retain_grad or capture asks.
+        A node whose saved values were freed (a second backward without retain_graph) raises."""
+        if node.freed:
+            raise _freed_error(node)
         if node.hooks:
             g = _run_hooks(node.hooks, g)
         if node.retained is not None:
@@ -210,26 +213,29 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
             g = node_grads.pop(node, None)
             if g is None:
                 continue
-            if node.freed:
-                raise _freed_error(node)
-            if node.hooks or node.retained is not None or observing:
+            if node.watched or observing:  # hooks, retain_grad, capture, or a freed node (raises)
                 g = walk.observe(node, g, create_graph)
-            inputs, vs = node.inputs, node.versions
-            if vs is not None:  # one int test per input: a tensor never changed in place is at version 0
-                for t, saved in zip(inputs, vs):
-                    v = t._version
-                    if v and (v != saved or t._node is not None):
-                        inputs = _check_versions(node)
-                        break
+            inputs = node.inputs
+            # one int test per input: a tensor never changed in place is at version 0
+            for t, saved in zip(inputs, node.versions):
+                v = t._version
+                if v and (v != saved or t._node is not None):
+                    inputs = _check_versions(node)
+                    break
             walk.pass_back(inputs, node.backward(g), node.needs)
             if not retain_graph:
                 node.release()
-        if capture is not None:
-            return _captured(walk, capture)
-        _accumulate_leaves(walk.leaf_grads, create_graph)
-        return None
+        return _finish(walk, capture, create_graph)
     finally:
         _mode.grad_enabled = prev_mode
+
+
+def _finish(walk: _Walk, capture, create_graph: bool):
+    """The end of a backward pass: the captured gradients, or None once the leaves' ``.grad`` are updated."""
+    if capture is not None:
+        return _captured(walk, capture)
+    _accumulate_leaves(walk.leaf_grads, create_graph)
+    return None
 
 
 def _captured(walk: _Walk, capture):

@@ -144,7 +144,7 @@ class _FunctionOp(Op):
         return grads
 
     def jvp(self, *tangents):
-        if "jvp" not in vars(self.fn_cls) and not any("jvp" in vars(c) for c in self.fn_cls.__mro__[1:-2]):
+        if not _defines_jvp(self.fn_cls):
             raise RuntimeError(f"{self.fn_cls.__name__}: no jvp staticmethod, so it cannot be used in forward mode")
         full = [None] * self.n_args
         for p, t, x in zip(self.positions, tangents, self.inputs):
@@ -154,11 +154,20 @@ class _FunctionOp(Op):
             return _as_tensor(out)
         if not isinstance(out, tuple) or len(out) != self.n_out:
             raise RuntimeError(f"{self.fn_cls.__name__}.jvp must return one tangent per output ({self.n_out})")
+        return self._flat_tangent(out, self.layout)
+
+    def _flat_tangent(self, out: tuple, layout: list) -> Tensor:
+        """The tangents of the differentiable outputs (zeros for None) as the node's one flat output."""
         parts = []
-        for pos, _a, _b, shape, _dtype in self.layout:
+        for pos, _a, _b, shape, _dtype in layout:
             t = _as_tensor(out[pos])
             parts.append(xp.zeros(shape) if t is None else xp.broadcast_to(t._data, shape))
         return Tensor._make(xp.concatenate([p.reshape(-1) for p in parts]).astype(self.out.dtype, copy=False))
+
+
+def _defines_jvp(fn_cls) -> bool:
+    """The Function class, or a base class of it below Function, defines a jvp."""
+    return "jvp" in vars(fn_cls) or any("jvp" in vars(c) for c in fn_cls.__mro__[1:-2])
 
 
 def _as_tensor(v):
@@ -223,7 +232,7 @@ def _forward(cls, ctx: FunctionCtx, args, positions, kwargs) -> Tensor | tuple:
 def _connect(op: _FunctionOp, out: Tensor, inputs: tuple) -> Tensor:
     """The result tensor: a node of the graph when grad mode is on and an input requires grad (and the
     output is floating point); with a tangent when forward mode is on and an input carries one."""
-    record = _mode.grad_enabled and any(t.requires_grad for t in inputs) and out.dtype.kind in "fc"
+    record = _records(inputs, out)
     res = Tensor._make(out._data, record, op if record else None)
     op.inputs, op.out = inputs, out._data
     op.needs = tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs)
@@ -233,23 +242,23 @@ def _connect(op: _FunctionOp, out: Tensor, inputs: tuple) -> Tensor:
     return res
 
 
+def _records(inputs: tuple, out: Tensor) -> bool:
+    """Whether the output is recorded: grad mode on, an input requiring grad, a floating (complex) output."""
+    return _mode.grad_enabled and any(t.requires_grad for t in inputs) and out.dtype.kind in "fc"
+
+
 def _connect_many(op: _FunctionOp, outs: tuple, inputs: tuple) -> tuple:
     """The outputs of a multi-output forward. The differentiable ones (floating point, not marked) are
     slices of one node's flat output, so each is a tensor of the graph; the others are plain tensors."""
     ctx = op.ctx
     nd = ctx._non_diff
-    diff = [k for k, o in enumerate(outs) if o.dtype.kind in "fc" and not any(o is t for t in nd)]
+    diff = _differentiable(outs, nd)
     ctx._out_arrays = [o._data for o in outs]
     results = [Tensor._make(o._data) for o in outs]
     op.n_out = len(outs)
     if not diff:
         return tuple(results)
-    layout, start = [], 0
-    for k in diff:
-        n = outs[k]._data.size
-        layout.append((k, start, start + n, outs[k].shape, outs[k].dtype))
-        start += n
-    op.layout = layout
+    op.layout = _flat_layout(outs, diff)
     flat = Tensor._make(xp.concatenate([outs[k]._data.reshape(-1) for k in diff]))
     node_out = _connect(op, flat, inputs)
     for k in diff:
@@ -258,6 +267,21 @@ def _connect_many(op: _FunctionOp, outs: tuple, inputs: tuple) -> tuple:
             r.register_hook(_mark_got(op, k))
         results[k] = r
     return tuple(results)
+
+
+def _differentiable(outs: tuple, non_diff) -> list[int]:
+    """The positions of the outputs that carry a gradient: floating (complex) and not marked non-differentiable."""
+    return [k for k, o in enumerate(outs) if o.dtype.kind in "fc" and not any(o is t for t in non_diff)]
+
+
+def _flat_layout(outs: tuple, diff: list[int]) -> list[tuple]:
+    """(k, start, end, shape, dtype) of each differentiable output k in the node's flat output."""
+    layout, start = [], 0
+    for k in diff:
+        n = outs[k]._data.size
+        layout.append((k, start, start + n, outs[k].shape, outs[k].dtype))
+        start += n
+    return layout
 
 
 def _mark_got(op: _FunctionOp, k: int):

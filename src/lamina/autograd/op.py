@@ -49,7 +49,7 @@ _make = Tensor._make  # bound once: ``run`` and ``run1`` make every op's result 
 
 # attributes that belong to a node of the graph, not to the op's own parameters
 _GRAPH_STATE = frozenset({"inputs", "needs", "versions", "out", "out_tangent", "hooks", "retained", "freed",
-                          "inplace_base", "out_version"})
+                          "watched", "inplace_base", "out_version"})
 
 
 class Op:
@@ -68,10 +68,13 @@ class Op:
     hooks: list | None = None
     retained: Any = None
     freed = False
-    # versions: the inputs' ``_version`` when the node was recorded (None: not checked);
+    # watched: the backward walk hands the node to ``_Walk.observe`` (it has hooks or a retained grad,
+    # or its saved values were freed); set by add_hook, retain and release
+    watched = False
+    # versions: the inputs' ``_version`` when the node was recorded (empty: not checked);
     # reads_output: the rules read the op's own result (exp, tanh, softmax …), so an in-place change
     # of the output tensor before backward corrupts the gradient.
-    versions: tuple | None = None
+    versions: tuple = ()
     reads_output: ClassVar[bool] = False
     reads_values: ClassVar[bool] = True  # False: the rules never read the inputs' values (x + y, −x, c·x)
     # an in-place change recorded in the graph (``ops/inplace.py``): the node replaced the history of a
@@ -118,14 +121,17 @@ class Op:
         """Free saved buffers after backward (unless retain_graph=True)."""
         self.__dict__.clear()
         self.freed = True
+        self.watched = True
 
     def retain(self, tensor: Tensor) -> None:
         self.retained = weakref.ref(tensor)
+        self.watched = True
 
     def add_hook(self, hook) -> _HookHandle:
         if self.hooks is None:
             self.hooks = []
         self.hooks.append(hook)
+        self.watched = True
         return _HookHandle(self.hooks, hook)
 
     def name(self) -> str:

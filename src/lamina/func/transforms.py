@@ -99,6 +99,18 @@ def _like_tree(arg, leaves):
     return _map(lambda leaf, _: next(it), arg, None)
 
 
+def _scalar_grads(out, tracked: list, create: bool) -> tuple:
+    """The engine's gradients of the scalar ``out`` with respect to each tracked tensor (None: unused)."""
+    if not isinstance(out, Tensor) or out.numel() != 1:
+        shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+        raise RuntimeError(f"grad: the function must return a scalar tensor, got {shape}")
+    root = inner_of(out)
+    if not root.requires_grad:
+        return (None,) * len(tracked)
+    seed = None if root._data.size == 1 else Tensor._make(xp.ones_like(root._data))
+    return _autograd_grad(root, [inner_of(t) for t in tracked], seed, create_graph=create, allow_unused=True)
+
+
 def grad_and_value(func, argnums=0, has_aux=False):
     """``grad_and_value(f)(*args) -> (gradient, value)`` for a scalar-valued ``f``; an argument may be a
     tuple/list/dict of tensors (its gradient has the same structure)."""
@@ -115,17 +127,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
             tracked = [t for group in per_arg for t in group]
             res = func(*args, **kwargs)
             out, aux = res if has_aux else (res, None)
-            if not isinstance(out, Tensor) or out.numel() != 1:
-                shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-                raise RuntimeError(f"grad: the function must return a scalar tensor, got {shape}")
-            root = inner_of(out)
-            if root.requires_grad:
-                seed = None if root._data.size == 1 else Tensor._make(xp.ones_like(root._data))
-                gs = _autograd_grad(root, [inner_of(t) for t in tracked], seed, create_graph=create,
-                                    allow_unused=True)
-            else:
-                gs = (None,) * len(tracked)
-        gs = iter(_grads(gs, tracked, create))
+            gs = iter(_grads(_scalar_grads(out, tracked, create), tracked, create))
         trees = tuple(_like_tree(args[i], [next(gs) for _ in group]) for i, group in zip(nums, per_arg))
         g = trees[0] if isinstance(argnums, numbers.Integral) else trees
         value = _shown(out, create)
@@ -167,26 +169,36 @@ def vjp(func, *primals, has_aux=False):
     outs = out if isinstance(out, (tuple, list)) else (out,)
 
     def vjp_fn(*cotangents):
-        cts = cotangents[0] if len(cotangents) == 1 and isinstance(cotangents[0], (tuple, list)) else cotangents
-        if len(cts) != len(outs):
-            raise ValueError(f"vjp_fn: expected {len(outs)} cotangents, got {len(cts)}")
-        pairs = [(o, _as_tensor(c)) for o, c in zip(outs, cts) if o.requires_grad]
-        for o, c in pairs:
-            if c.shape != o.shape:
-                raise RuntimeError(f"vjp_fn: cotangent of shape {tuple(c.shape)} for an output of shape {tuple(o.shape)}")
+        pairs = _cotangent_pairs(outs, cotangents)
         newer = tuple(lv for lv in union([c for _, c in pairs]) if lv not in levels)
-        if not pairs:
-            gs: tuple = (None,) * len(tracked)
-        else:
-            seeds = [_seed(o, c, levels) for o, c in pairs]
-            with enable_grad():
-                gs = _autograd_grad([r for r, _ in seeds], [inner_of(t) for t in tracked], [c for _, c in seeds],
-                                    retain_graph=True, create_graph=create, allow_unused=True)
+        gs = _pair_grads(pairs, tracked, levels, create)
         return tuple(_newer_grad(g, t, newer, create) for g, t in zip(gs, tracked))
 
     shown = out if create else (type(outs)(_shown(o, False) for o in outs) if isinstance(out, (tuple, list))
                                 else _shown(out, False))
     return (shown, vjp_fn, aux) if has_aux else (shown, vjp_fn)
+
+
+def _cotangent_pairs(outs, cotangents) -> list:
+    """(output, cotangent) for each output that requires grad; one cotangent per output, of its shape."""
+    cts = cotangents[0] if len(cotangents) == 1 and isinstance(cotangents[0], (tuple, list)) else cotangents
+    if len(cts) != len(outs):
+        raise ValueError(f"vjp_fn: expected {len(outs)} cotangents, got {len(cts)}")
+    pairs = [(o, _as_tensor(c)) for o, c in zip(outs, cts) if o.requires_grad]
+    for o, c in pairs:
+        if c.shape != o.shape:
+            raise RuntimeError(f"vjp_fn: cotangent of shape {tuple(c.shape)} for an output of shape {tuple(o.shape)}")
+    return pairs
+
+
+def _pair_grads(pairs: list, tracked: list, levels: tuple, create: bool) -> tuple:
+    """The engine's gradients of the tracked tensors for the (output, cotangent) pairs (None: unused)."""
+    if not pairs:
+        return (None,) * len(tracked)
+    seeds = [_seed(o, c, levels) for o, c in pairs]
+    with enable_grad():
+        return _autograd_grad([r for r, _ in seeds], [inner_of(t) for t in tracked], [c for _, c in seeds],
+                              retain_graph=True, create_graph=create, allow_unused=True)
 
 
 def _newer_grad(g, t: Tensor, newer: tuple, create: bool) -> Tensor:

@@ -289,27 +289,42 @@ def reshape_to(g: Graph, v: Value, out_shape: tuple) -> Result:
     """``v`` reshaped to ``out_shape`` without writing a dynamic size into the file: the dims it keeps in
     front are copied (0 in Reshape's target), the one dim that holds the remaining dynamic size is −1,
     and (N, …) → (N, rest) is a Flatten."""
-    s_in, sym_in, out = tuple(v.shape), v.sym, tuple(out_shape)
+    s_in, out = tuple(v.shape), tuple(out_shape)
     if s_in == out:
-        return v.name, sym_in
-    n_in, n_out = len(s_in), len(out)
-    k = 0
-    while k < min(n_in, n_out) and s_in[k] == out[k]:
-        k += 1
-    if n_out == 2 and n_in > 2:
-        for a in ([k] if k >= 1 else []) + list(range(1, n_in)):
-            if _prod(s_in[:a]) == out[0] and _prod(s_in[a:]) == out[1]:
-                head, tail = merged_sym(sym_in[:a], s_in[:a]), merged_sym(sym_in[a:], s_in[a:])
-                return g.add("Flatten", [v.name], axis=a), (head, tail)
+        return v.name, v.sym
+    k = _common_prefix(s_in, out)
+    if len(out) == 2 and len(s_in) > 2:
+        flat = _as_flatten(g, v, out, k)
+        if flat is not None:
+            return flat
     if not v.dynamic:
         return g.add("Reshape", [v.name, g.ints(out)]), fixed(out)
     target: list[int] = [0] * k + list(out[k:])
-    sym: list = list(sym_in[:k]) + [None] * (n_out - k)
-    rest = [i for i in range(k, n_in) if sym_in[i] is not None]
+    sym: list = list(v.sym[:k]) + [None] * (len(out) - k)
+    rest = [i for i in range(k, len(s_in)) if v.sym[i] is not None]
     if rest:
         j, sym_j = _dynamic_spot(g, v, out, k, rest)
         target[j], sym[j] = -1, sym_j
     return g.add("Reshape", [v.name, g.ints(target)]), tuple(sym)
+
+
+def _common_prefix(a: tuple, b: tuple) -> int:
+    """How many leading dims a and b share."""
+    k = 0
+    while k < min(len(a), len(b)) and a[k] == b[k]:
+        k += 1
+    return k
+
+
+def _as_flatten(g: Graph, v: Value, out: tuple, k: int) -> Result | None:
+    """(N, …) → (N, rest) as a Flatten at the first axis a (k, the dims kept, first) that splits the input
+    into out's two sizes; None when there is none."""
+    s_in, sym_in = tuple(v.shape), v.sym
+    for a in ([k] if k >= 1 else []) + list(range(1, len(s_in))):
+        if _prod(s_in[:a]) == out[0] and _prod(s_in[a:]) == out[1]:
+            head, tail = merged_sym(sym_in[:a], s_in[:a]), merged_sym(sym_in[a:], s_in[a:])
+            return g.add("Flatten", [v.name], axis=a), (head, tail)
+    return None
 
 
 def _dynamic_spot(g: Graph, v: Value, out: tuple, k: int, rest: list[int]) -> tuple[int, str]:
@@ -317,17 +332,27 @@ def _dynamic_spot(g: Graph, v: Value, out: tuple, k: int, rest: list[int]) -> tu
     size. One dynamic dim d of size B·c (B dynamic): j must start outside B (prod(out[:j]) divides
     prod(in[:d])) and end inside it (prod(in[:d])·B divides prod(out[:j+1])). Several: they must merge
     exactly into j."""
+    spot = _merged_spot(v, out, k, rest) if len(rest) > 1 else _single_spot(g, v, out, k, rest[0])
+    if spot is None:
+        raise ExportError(f"reshape: cannot tell which dim of the result {out} holds the dynamic dims {rest} of "
+                          f"the input {v.describe()}; reshape so that the dynamic dims stay in front "
+                          "(e.g. x.reshape(x.shape[0], -1))")
+    return spot
+
+
+def _merged_spot(v: Value, out: tuple, k: int, rest: list[int]) -> tuple[int, str] | None:
+    """The dim j into which the dynamic dims ``rest`` merge exactly (and its symbol), or None."""
     s_in, sym_in = v.shape, v.sym
-    fail = ExportError(f"reshape: cannot tell which dim of the result {out} holds the dynamic dims {rest} of the "
-                       f"input {v.describe()}; reshape so that the dynamic dims stay in front "
-                       "(e.g. x.reshape(x.shape[0], -1))")
-    if len(rest) > 1:
-        lo, hi = _prod(s_in[:rest[0]]), _prod(s_in[:rest[-1] + 1])
-        for j in range(k, len(out)):
-            if _prod(out[:j]) == lo and _prod(out[:j + 1]) == hi:
-                return j, merged_sym(sym_in[rest[0]:rest[-1] + 1], s_in[rest[0]:rest[-1] + 1]) or ""
-        raise fail
-    d = rest[0]
+    lo, hi = _prod(s_in[:rest[0]]), _prod(s_in[:rest[-1] + 1])
+    for j in range(k, len(out)):
+        if _prod(out[:j]) == lo and _prod(out[:j + 1]) == hi:
+            return j, merged_sym(sym_in[rest[0]:rest[-1] + 1], s_in[rest[0]:rest[-1] + 1]) or ""
+    return None
+
+
+def _single_spot(g: Graph, v: Value, out: tuple, k: int, d: int) -> tuple[int, str] | None:
+    """The dim j that holds the dynamic factor B of input dim d (of size B·c), and its symbol, or None."""
+    s_in, sym_in = v.shape, v.sym
     name, coef = parse_dim(sym_in[d])
     b = g.dim_sizes.get(name) if name else None
     if b is None or s_in[d] != b * coef:
@@ -338,7 +363,7 @@ def _dynamic_spot(g: Graph, v: Value, out: tuple, k: int, rest: list[int]) -> tu
         if before % outer == 0 and upto % (before * b) == 0:
             inner = upto // (before * b)
             return j, dim_expr(name, inner) if outer == before else ""
-    raise fail
+    return None
 
 
 @converts(shape.Reshape)
@@ -393,10 +418,16 @@ def _pad(c: Ctx) -> Result:
 def _slice_bounds(s: slice, dynamic: bool):
     """(start, end, step, result is dynamic) of a Python slice, as ONNX Slice reads them."""
     step = 1 if s.step is None else int(s.step)
-    start = (0 if step > 0 else INT64_MAX) if s.start is None else int(s.start)
-    end = (INT64_MAX if step > 0 else INT64_MIN) if s.stop is None else int(s.stop)
+    start, end = _slice_ends(s, step)
     relative = s.start is None and step < 0 or s.stop is None and step > 0 or start < 0 or end < 0
     return start, end, step, dynamic and relative
+
+
+def _slice_ends(s: slice, step: int) -> tuple[int, int]:
+    """(start, end) of a slice, an open end as the extreme ONNX Slice clamps (by the sign of ``step``)."""
+    start = (0 if step > 0 else INT64_MAX) if s.start is None else int(s.start)
+    end = (INT64_MAX if step > 0 else INT64_MIN) if s.stop is None else int(s.stop)
+    return start, end
 
 
 def _full(s) -> bool:
@@ -464,10 +495,7 @@ def _check_exportable_arrays(c: Ctx, index: tuple, where: list[int], arrays: lis
     x = c.x
     others_full = all(_full(i) for a, i in enumerate(index) if a not in where)
     adjacent = where == list(range(where[0], where[0] + len(where)))
-    k = len(arrays)
-    outer = k == 1 or all(arr.ndim == k and all(s == 1 for d, s in enumerate(arr.shape) if d != j)
-                          for j, arr in enumerate(arrays))
-    if not (others_full and adjacent and outer):
+    if not (others_full and adjacent and _outer_product(arrays)):
         raise ExportError(f"{c.label}: indexing with {index!r} has no ONNX form here; only integer arrays on "
                           "adjacent dims (one array, or an outer product as np.ix_ makes) with full slices "
                           "elsewhere can be exported")
@@ -475,6 +503,13 @@ def _check_exportable_arrays(c: Ctx, index: tuple, where: list[int], arrays: lis
         if x.sym[a] is not None:
             raise ExportError(f"{c.label}: integer-array indexing along the dynamic dim {a} ({x.sym[a]!r}) of "
                               f"{x.describe()} would fix that dim to the traced indices")
+
+
+def _outer_product(arrays: list) -> bool:
+    """One array, or k arrays of rank k, array j of size 1 along every dim but j (as ``np.ix_`` makes)."""
+    k = len(arrays)
+    return k == 1 or all(arr.ndim == k and all(s == 1 for d, s in enumerate(arr.shape) if d != j)
+                         for j, arr in enumerate(arrays))
 
 
 def _advanced_index(c: Ctx, index: tuple) -> Result:

@@ -92,14 +92,8 @@ def _upsample(c: Ctx) -> Result:
     """Resize. By ``scale_factor`` s: the scales input (output ⌊n·s⌋, source o/s as the layer computes it);
     to a ``size``: the sizes input, batch and channels read from the input's Shape so they stay dynamic."""
     m, g, x = c.op, c.g, c.x
-    dims = len(x.shape) - 2
     out = c.shape[2:]
-    scales = None
-    if m.size is None and not m.recompute_scale_factor:
-        sf = m.scale_factor if isinstance(m.scale_factor, (tuple, list)) else (m.scale_factor,) * dims
-        f32 = np.asarray([1.0, 1.0] + [float(s) for s in sf], dtype=np.float32)
-        if all(int(np.floor(n * s)) == o for n, s, o in zip(x.shape[2:], f32[2:], out)):
-            scales = g.const(f32, base="scales")
+    scales = _resize_scales(c) if m.size is None and not m.recompute_scale_factor else None
     if scales is not None:
         ins = [x.name, "", scales]
         sym = (x.sym[0], None) + tuple(None if s is None else "" for s in x.sym[2:])
@@ -107,13 +101,27 @@ def _upsample(c: Ctx) -> Result:
         lead = g.slice(g.add("Shape", [x.name]), [0], [2], [0])
         ins = [x.name, "", "", g.add("Concat", [lead, g.ints(out)], axis=0)]
         sym = (x.sym[0], x.sym[1]) + fixed(out)
+    return g.add("Resize", ins, **_resize_mode(m)), sym
+
+
+def _resize_scales(c: Ctx) -> str | None:
+    """The scales input (1, 1, s…) of Resize, or None when ⌊n·s⌋ in float32 misses the layer's output size."""
+    m, x, out = c.op, c.x, c.shape[2:]
+    dims = len(x.shape) - 2
+    sf = m.scale_factor if isinstance(m.scale_factor, (tuple, list)) else (m.scale_factor,) * dims
+    f32 = np.asarray([1.0, 1.0] + [float(s) for s in sf], dtype=np.float32)
+    if all(int(np.floor(n * s)) == o for n, s, o in zip(x.shape[2:], f32[2:], out)):
+        return c.g.const(f32, base="scales")
+    return None
+
+
+def _resize_mode(m) -> dict:
+    """Resize's mode attributes for the layer's mode (nearest, nearest-exact, or linear)."""
     if m.mode in _NEAREST:
         ctm, rounding = _NEAREST[m.mode]
-        y = g.add("Resize", ins, mode="nearest", coordinate_transformation_mode=ctm, nearest_mode=rounding)
-    else:
-        ctm = "align_corners" if m.align_corners else "pytorch_half_pixel"
-        y = g.add("Resize", ins, mode="linear", coordinate_transformation_mode=ctm)
-    return y, sym
+        return dict(mode="nearest", coordinate_transformation_mode=ctm, nearest_mode=rounding)
+    ctm = "align_corners" if m.align_corners else "pytorch_half_pixel"
+    return dict(mode="linear", coordinate_transformation_mode=ctm)
 
 
 @layer(nn.LocalResponseNorm, applies=lambda m, opset: m.region == "across_channels" and m.size % 2 == 1)

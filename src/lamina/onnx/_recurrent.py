@@ -62,11 +62,7 @@ def recurrent(c: Ctx) -> list[Result]:
         raise ExportError(f"{c.label}: an LSTM with proj_size={m.proj_size} has no ONNX form; export it "
                           "with proj_size=0")
     batched = len(x.shape) == 3
-    h0, c0 = [v.name for v in c.ins[1:]] + [""] * (3 - len(c.ins))
-    seq = g.add("Transpose", [x.name], perm=[1, 0, 2]) if batched and m.batch_first else x.name
-    if not batched:
-        seq = g.unsqueeze(seq, [1])
-        h0, c0 = (g.unsqueeze(s, [1]) if s else s for s in (h0, c0))
+    seq, h0, c0 = _sequence_inputs(c, batched)
     d = 2 if m.bidirectional else 1
     weights = m._weights()
     hs, cs = [], []
@@ -78,6 +74,17 @@ def recurrent(c: Ctx) -> list[Result]:
         hs.append(outs[1])
         cs.extend(outs[2:])
     return _results(c, seq, hs, cs, batched)
+
+
+def _sequence_inputs(c: Ctx, batched: bool) -> tuple[str, str, str]:
+    """(sequence (T, N, I), h₀, c₀) as the ONNX node reads them; a state not given is ""."""
+    g, x = c.g, c.x
+    h0, c0 = [v.name for v in c.ins[1:]] + [""] * (3 - len(c.ins))
+    seq = g.add("Transpose", [x.name], perm=[1, 0, 2]) if batched and c.op.batch_first else x.name
+    if not batched:
+        seq = g.unsqueeze(seq, [1])
+        h0, c0 = (g.unsqueeze(s, [1]) if s else s for s in (h0, c0))
+    return seq, h0, c0
 
 
 def _results(c: Ctx, seq: str, hs: list[str], cs: list[str], batched: bool) -> list[Result]:

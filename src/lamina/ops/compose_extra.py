@@ -154,15 +154,7 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
 
 def meshgrid(*tensors, indexing: str = "ij") -> tuple[Tensor, ...]:
     """Grids over the 1-D inputs: with 'ij' output k varies along dim k; 'xy' swaps the first two dims."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
-    if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
-    ts = [_as_tensor(t) for t in tensors]
-    for t in ts:
-        if t.ndim > 1:
-            raise RuntimeError(f"meshgrid: expected 0-D or 1-D tensors, got shape {tuple(t.shape)}")
-    ts = [sh.reshape(t, (-1,)) for t in ts]
+    ts = _meshgrid_inputs(tensors, indexing)
     swap = indexing == "xy" and len(ts) >= 2
     if swap:
         ts[0], ts[1] = ts[1], ts[0]
@@ -175,6 +167,19 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple[Tensor, ...]:
     if swap:
         out[0], out[1] = out[1], out[0]
     return tuple(out)
+
+
+def _meshgrid_inputs(tensors, indexing: str) -> list[Tensor]:
+    """meshgrid's inputs (given one by one or as one list) as 1-D tensors, checked."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    ts = [_as_tensor(t) for t in tensors]
+    for t in ts:
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expected 0-D or 1-D tensors, got shape {tuple(t.shape)}")
+    return [sh.reshape(t, (-1,)) for t in ts]
 
 
 def bincount(x: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:

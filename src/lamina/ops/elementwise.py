@@ -54,15 +54,20 @@ def _scalar_operand(t: Tensor, s, floating: bool = False) -> Tensor:
 
 
 def _binary(name, cls, scls, rscls, a, b, floating=False):
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        da = a._data.dtype
+        if da is not b._data.dtype or floating and da.kind not in "fc":
+            a, b = promote(a, b, floating)
+        try:  # run directly (not through _run2): the common case, one frame less
+            return run(cls(), a, b)
+        except ValueError as e:
+            _reraise(name, a, b, e)
+    return _binary_mixed(name, cls, scls, rscls, a, b, floating)
+
+
+def _binary_mixed(name, cls, scls, rscls, a, b, floating):
+    """``a ⊕ b`` when one side is a number (the scalar op, ``scls`` or reflected ``rscls``) or not a tensor."""
     if isinstance(a, Tensor):
-        if isinstance(b, Tensor):
-            da = a._data.dtype
-            if da is not b._data.dtype or floating and da.kind not in "fc":
-                a, b = promote(a, b, floating)
-            try:  # run directly (not through _run2): the common case, one frame less
-                return run(cls(), a, b)
-            except ValueError as e:
-                _reraise(name, a, b, e)
         if _is_scalar(b):
             s = b.item() if isinstance(b, xp.generic) else b
             return run1(scls(s), _scalar_operand(a, s, floating))
@@ -647,15 +652,20 @@ def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        out = x
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
+        return _clamp_tensors(x, min, max)
     bounds = [b for b in (min, max) if b is not None]
     bound = next((b for b in bounds if isinstance(b, float)), bounds[0])  # a float bound makes an int x float
     return run1(Clamp(min, max), _scalar_operand(x, bound))
+
+
+def _clamp_tensors(x, min, max):
+    """clamp with tensor bounds: max(x, min), then min(·, max) (a None bound is skipped)."""
+    out = x
+    if min is not None:
+        out = maximum(out, min)
+    if max is not None:
+        out = minimum(out, max)
+    return out
 
 
 clip = clamp

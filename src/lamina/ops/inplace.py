@@ -46,9 +46,7 @@ def _leaf_error(name: str) -> RuntimeError:
 
 def rebase(self: Tensor, name: str, compute: Callable[[Tensor], Tensor], *others, cast_any: bool = False) -> Tensor:
     """``self ← compute(self)``, recorded in the graph (the tensor's history rebased on the op's node)."""
-    if self._node is None and self.requires_grad and _mode.grad_enabled:
-        raise _leaf_error(name)
-    _refuse_view(self, name)
+    _prepare_destination(self, name)
     base = self._version
     src = Tensor._make(self._data, self.requires_grad, self._node)
     src._version = base + 1  # the old producer's output is being overwritten
@@ -58,13 +56,11 @@ def rebase(self: Tensor, name: str, compute: Callable[[Tensor], Tensor], *others
     if new is src or True in [new is o for o in others]:
         new = shape.clone(new)  # the op returned an operand unchanged: give the change a node of its own
     node = new._node
-    direct = node is not None and node.inputs is not None and node.inputs[0] is src
-    if node is not None and src.requires_grad and (not direct or node.reads_input(0)):
-        src._data = src._data.copy()  # a rule may read the old values: keep them from the write below
-    d = self._data
-    if not d.flags.writeable:
-        self._data = d = d.copy()
-    d[...] = new._data
+    if node is not None:
+        # a rule may read the old values (or the node does not take src directly): keep them from the write below
+        if src.requires_grad and (node.inputs is None or node.inputs[0] is not src or node.reads_input(0)):
+            src._data = src._data.copy()
+    self._data[...] = new._data
     self._version = base + 1
     self._tangent = new._tangent
     if node is not None:
@@ -73,12 +69,22 @@ def rebase(self: Tensor, name: str, compute: Callable[[Tensor], Tensor], *others
     return self
 
 
-def _refuse_view(self: Tensor, name: str) -> None:
+def _prepare_destination(self: Tensor, name: str) -> None:
+    """Refuse an in-place change of a leaf that requires grad (while grad mode records) or of a view inside
+    a graph; give a read-only array a writable copy."""
+    node = self._node
+    if node is None:
+        if self.requires_grad and _mode.grad_enabled:
+            raise _leaf_error(name)
+    elif node.inputs is not None and node.inplace_base is None:  # an in-place node's input is self
+        _refuse_view(self, node, name)
+    if not self._data.flags.writeable:
+        self._data = self._data.copy()
+
+
+def _refuse_view(self: Tensor, node, name: str) -> None:
     """An op output that shares memory with the op's input (reshape, indexing, transpose …) cannot be changed
     in place inside a graph: the change would reach the base tensor behind its history's back."""
-    node = self._node
-    if node is None or node.inputs is None or node.inplace_base is not None:  # an in-place node's input is self
-        return
     for t in node.inputs:
         if xp.may_share_memory(t._data, self._data):
             raise RuntimeError(

@@ -39,21 +39,24 @@ class Einsum(Multilinear):
         return xp.einsum(",".join(self.ins) + "->" + self.out_sub, *arrays, optimize=len(arrays) > 2)
 
     def backward(self, g):
-        grads = []
-        for i, need in enumerate(self.needs):
-            if not need:
-                grads.append(None)
-                continue
-            others = [(s, x) for k, (s, x) in enumerate(zip(self.ins, self.inputs)) if k != i]
-            avail = set(self.out_sub).union(*[set(s) for s, _ in others])
-            target = self.ins[i]
-            kept = "".join(c for c in target if c in avail)
-            gi = einsum(",".join([self.out_sub] + [s for s, _ in others]) + "->" + kept, g, *[x for _, x in others])
-            if kept != target:  # letters only xᵢ has: the gradient is constant along them
-                view = tuple(self.inputs[i].shape[k] if c in avail else 1 for k, c in enumerate(target))
-                gi = broadcast_to(sh.reshape(gi, view), tuple(self.inputs[i].shape))
-            grads.append(gi)
-        return tuple(grads)
+        return tuple(self._grad(i, g) if need else None for i, need in enumerate(self.needs))
+
+    def _grad(self, i: int, g: Tensor) -> Tensor:
+        """x̄ᵢ: the einsum of ȳ and the other operands to xᵢ's letters, broadcast over the letters only xᵢ has."""
+        others = [(s, x) for k, (s, x) in enumerate(zip(self.ins, self.inputs)) if k != i]
+        avail = set(self.out_sub).union(*[set(s) for s, _ in others])
+        target = self.ins[i]
+        kept = "".join(c for c in target if c in avail)
+        gi = einsum(",".join([self.out_sub] + [s for s, _ in others]) + "->" + kept, g, *[x for _, x in others])
+        if kept != target:  # letters only xᵢ has: the gradient is constant along them
+            gi = _spread(gi, target, avail, tuple(self.inputs[i].shape))
+        return gi
+
+
+def _spread(gi: Tensor, target: str, avail: set, shape: tuple) -> Tensor:
+    """``gi`` over the letters of ``target`` in ``avail``, broadcast to ``shape`` along the others."""
+    view = tuple(shape[k] if c in avail else 1 for k, c in enumerate(target))
+    return broadcast_to(sh.reshape(gi, view), shape)
 
 
 def _fill_ellipsis(ins: list[str], shapes: list[tuple], ell: str, equation: str) -> list[str]:
@@ -77,16 +80,19 @@ def _parse(equation: str, shapes: list[tuple]) -> tuple[list[str], str]:
     ins = lhs.split(",")
     if len(ins) != len(shapes):
         raise RuntimeError(f"einsum: the equation {equation!r} names {len(ins)} operands, got {len(shapes)}")
-    free = [c for c in string.ascii_letters if c not in eq]
-    nell = max([len(s) - (len(t) - 3) for t, s in zip(ins, shapes) if "..." in t] or [0])
-    ell = "".join(free[:nell])
+    ell = _ellipsis_letters(eq, ins, shapes)
     fixed = _fill_ellipsis(ins, shapes, ell, equation)
     if arrow:
-        out = out.replace("...", ell)
-    else:
-        letters = "".join(fixed)
-        out = ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
-    return fixed, out
+        return fixed, out.replace("...", ell)
+    letters = "".join(fixed)
+    return fixed, ell + "".join(sorted(c for c in set(letters) if letters.count(c) == 1 and c not in ell))
+
+
+def _ellipsis_letters(eq: str, ins: list[str], shapes: list[tuple]) -> str:
+    """Letters the equation does not use, one per dim the widest '...' covers."""
+    free = [c for c in string.ascii_letters if c not in eq]
+    nell = max([len(s) - (len(t) - 3) for t, s in zip(ins, shapes) if "..." in t] or [0])
+    return "".join(free[:nell])
 
 
 def einsum(equation: str, *operands) -> Tensor:
@@ -96,13 +102,18 @@ def einsum(equation: str, *operands) -> Tensor:
     ts = [x if isinstance(x, Tensor) else Tensor._make(_to_array(x, None)) for x in operands]
     ins, out = _parse(equation, [tuple(t.shape) for t in ts])
     for k, (s, t) in enumerate(zip(ins, ts)):
-        while len(set(s)) < len(s):  # a repeated letter: its diagonal, as a new last dim
-            c = next(c for c in s if s.count(c) > 1)
-            i, j = s.index(c), s.index(c, s.index(c) + 1)
-            t = diagonal(t, 0, i, j)
-            s = "".join(ch for n, ch in enumerate(s) if n not in (i, j)) + c
-        ins[k], ts[k] = s, t
+        ins[k], ts[k] = _distinct_letters(s, t)
     return run(Einsum(ins, out), *ts)
+
+
+def _distinct_letters(s: str, t: Tensor) -> tuple[str, Tensor]:
+    """An operand and its subscripts with each repeated letter ('ii') taken as its diagonal, a new last dim."""
+    while len(set(s)) < len(s):
+        c = next(c for c in s if s.count(c) > 1)
+        i, j = s.index(c), s.index(c, s.index(c) + 1)
+        t = diagonal(t, 0, i, j)
+        s = "".join(ch for n, ch in enumerate(s) if n not in (i, j)) + c
+    return s, t
 
 
 # ------------------------------------------------------------------------------ inverse and solve

@@ -51,26 +51,36 @@ class NAdam(Optimizer):
 
     def _step_group(self, group):
         pairs = self._with_grads(group)
+        states = self._advanced_states(pairs)
+        mu_products = [s["mu_product"] for s in states]
+        nadam_([p._data for p, _ in pairs], [g for _, g in pairs], [s["exp_avg"] for s in states],
+               [s["exp_avg_sq"] for s in states], mu_products, [s["step"] for s in states],
+               **_kernel_options(group))
+        for s, mu_product in zip(states, mu_products):
+            s["mu_product"] = mu_product
+
+    def _advanced_states(self, pairs) -> list:
+        """The state of each parameter with a gradient (made on the first step), its step count advanced."""
         states = []
         for p, _ in pairs:
             state = new_state(self.state[p], p, "exp_avg_sq")
             state.setdefault("mu_product", 1.0)
             state["step"] += 1
             states.append(state)
-        wd = float(group["weight_decay"])
-        decoupled = bool(group["decoupled_weight_decay"])
-        mu_products = [s["mu_product"] for s in states]
-        nadam_([p._data for p, _ in pairs], [g for _, g in pairs], [s["exp_avg"] for s in states],
-               [s["exp_avg_sq"] for s in states], mu_products, [s["step"] for s in states],
-               lr=float(group["lr"]), beta1=float(group["betas"][0]), beta2=float(group["betas"][1]),
-               eps=float(group["eps"]), momentum_decay=float(group["momentum_decay"]),
-               weight_decay=0.0 if decoupled else wd, decoupled_weight_decay=wd if decoupled else 0.0,
-               maximize=bool(group["maximize"]))
-        for s, mu_product in zip(states, mu_products):
-            s["mu_product"] = mu_product
+        return states
 
     def _unpack_state(self, packed, param):
         out = super()._unpack_state(packed, param)
         if "mu_product" in out:           # a 0-d array (a PyTorch state dict) or a number
             out["mu_product"] = float(out["mu_product"])
         return out
+
+
+def _kernel_options(group) -> dict:
+    """The ``nadam_`` keyword arguments of a parameter group (weight decay coupled or decoupled)."""
+    wd = float(group["weight_decay"])
+    decoupled = bool(group["decoupled_weight_decay"])
+    return dict(lr=float(group["lr"]), beta1=float(group["betas"][0]), beta2=float(group["betas"][1]),
+                eps=float(group["eps"]), momentum_decay=float(group["momentum_decay"]),
+                weight_decay=0.0 if decoupled else wd, decoupled_weight_decay=wd if decoupled else 0.0,
+                maximize=bool(group["maximize"]))

@@ -271,12 +271,12 @@ class JournalStorage:
             nl = data.find(b"\n", offset)
             end = len(data) if nl == -1 else nl
             line = data[offset:end]
-            rec = self._parse(line) if line.strip() else None
-            if nl == -1 and rec is None and line.strip():
-                torn = offset                # the last line, unterminated and not a whole record
-                break
             if line.strip():
+                rec = self._parse(line)
                 if rec is None:
+                    if nl == -1:
+                        torn = offset        # the last line, unterminated and not a whole record
+                        break
                     raise self._bad_line(line, offset, header_expected and not records)
                 records.append(rec)
             offset = end if nl == -1 else nl + 1

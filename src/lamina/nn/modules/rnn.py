@@ -162,28 +162,29 @@ class RNNBase(Module):
             return _zeros(layers, n, size, dtype=like.dtype)
         if not isinstance(hx, Tensor):
             raise TypeError(f"{self._name}: {what} must be a Tensor, got {type(hx).__name__}")
+        self._check_state_shape(what, hx, batched, (layers, n, size) if batched else (layers, size))
+        if hx.dtype != like.dtype:
+            raise TypeError(f"{self._name}: {what} dtype {hx.dtype} does not match the input dtype {like.dtype}")
+        return hx if batched else hx.unsqueeze(1)
+
+    def _check_state_shape(self, what: str, hx: Tensor, batched: bool, expected: tuple) -> None:
+        """A given initial state (``what``) must have the input's rank and shape ``expected``."""
         rank = 3 if batched else 2
         if hx.ndim != rank:
             kind = "batched 3-D" if batched else "unbatched 2-D"
             raise ShapeError(f"{self._name}: for {kind} input, {what} should also be {rank}-D but got a "
                              f"{hx.ndim}-D tensor of shape {_shape(hx)}")
-        expected = (layers, n, size) if batched else (layers, size)
         if _shape(hx) != expected:
+            size = expected[-1]
             raise ShapeError(f"{self._name}: Expected {what} of shape {expected} (num_layers * num_directions, "
                              f"{'batch, ' if batched else ''}{'proj_size' if size != self.hidden_size else 'hidden_size'}"
                              f"), got {_shape(hx)}")
-        if hx.dtype != like.dtype:
-            raise TypeError(f"{self._name}: {what} dtype {hx.dtype} does not match the input dtype {like.dtype}")
-        return hx if batched else hx.unsqueeze(1)
 
     def _run(self, input: Tensor, hx: Tensor | None, cx: Tensor | None, batched: bool):
         x = input if batched else input.unsqueeze(1)
         if self.batch_first and batched:
             x = x.transpose(0, 1)
-        n = x.shape[1]
-        h0 = self._initial("h_0" if self.mode == "LSTM" else "hx", hx, batched, n,
-                           self.proj_size or self.hidden_size, x)
-        c0 = self._initial("c_0", cx, batched, n, self.hidden_size, x) if self.mode == "LSTM" else None
+        h0, c0 = self._initial_states(hx, cx, batched, x)
         out, h, c = _rnn.recurrent(self.mode, x, h0, c0, self._weights(), self.num_layers, self.bidirectional,
                                    self.dropout, self.training)
         if self.batch_first and batched:
@@ -192,6 +193,14 @@ class RNNBase(Module):
             out, h = out.squeeze(1), h.squeeze(1)
             c = None if c is None else c.squeeze(1)
         return out, h, c
+
+    def _initial_states(self, hx: Tensor | None, cx: Tensor | None, batched: bool, x: Tensor) -> tuple:
+        """(h₀, c₀) checked, zeros where not given (c₀ None unless LSTM); ``x`` is time-major, batched."""
+        n = x.shape[1]
+        h0 = self._initial("h_0" if self.mode == "LSTM" else "hx", hx, batched, n,
+                           self.proj_size or self.hidden_size, x)
+        c0 = self._initial("c_0", cx, batched, n, self.hidden_size, x) if self.mode == "LSTM" else None
+        return h0, c0
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Any:
         batched = self._check_input(input)

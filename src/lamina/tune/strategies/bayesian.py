@@ -189,45 +189,13 @@ class Bayesian(Strategy):
     def _maximise_ei(self, gp, best, space, rng, X, ys, taken, large=False):
         n_candidates = self.n_candidates // 4 if large else self.n_candidates
         n_refine, maxiter = (min(self.n_refine, 1), 20) if large else (self.n_refine, 50)
-        dim = X.shape[1]
-        cats, cont, i = [], [], 0
-        for d in space.values():
-            if isinstance(d, CategoricalDistribution):
-                cats.append((i, d.n_dims))
-                i += d.n_dims
-            else:
-                cont.append(i)
-                i += 1
-        cont = np.array(cont, int)
-        n_uniform = n_candidates * 3 // 4
-        C = rng.random((n_candidates, dim))
-        # local candidates: Gaussian moves around the best observations
-        top = X[np.argsort(ys)[:5]]
-        n_local = n_candidates - n_uniform
-        base = top[rng.integers(len(top), size=n_local)]
-        scale = rng.choice([0.02, 0.1], size=(n_local, 1))
-        C[n_uniform:] = np.clip(base + scale * rng.normal(size=(n_local, dim)), 0.0, 1.0)
-        for start, k in cats:
-            onehot = np.eye(k)[rng.integers(k, size=n_candidates)]
-            keep = rng.random(n_local) < 0.7     # local moves mostly keep the category
-            local = onehot[n_uniform:]
-            local[keep] = base[keep, start:start + k]
-            onehot[n_uniform:] = local
-            C[:, start:start + k] = onehot
+        cats, cont = _layout(space)
+        C = _candidates(rng, X, ys, cats, n_candidates)
         vals = log_expected_improvement(gp, C, best)
         order = np.argsort(-vals)[:n_refine]
         results = []
         for j in order:
-            x0 = C[j].copy()
-            if len(cont):
-                def negf(xc, x0=x0):
-                    x = x0.copy()
-                    x[cont] = xc
-                    v, g = log_expected_improvement(gp, x[None], best, return_grad=True)
-                    return -float(v[0]), -g[0, cont]
-                xc, _, _ = minimize_lbfgsb(negf, x0[cont], np.zeros(len(cont)), np.ones(len(cont)),
-                                           maxiter=maxiter, gtol=1e-6, ftol=1e-9)
-                x0[cont] = xc
+            x0 = _refined(gp, best, C[j].copy(), cont, maxiter)
             results.append(self._encode(space, self._decode(space, x0)))   # snap to the grid
         R = np.unique(np.stack(results), axis=0)
         R = np.vstack([R, C[order]]) if len(R) else C[order]
@@ -237,3 +205,52 @@ class Bayesian(Strategy):
             if not np.any(np.all(np.abs(taken - snapped) < 1e-9, axis=1)):
                 return snapped
         return None
+
+
+def _layout(space) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """Where each parameter sits in an encoded point: (start, width) of each categorical one-hot block,
+    and the columns of the continuous parameters."""
+    cats, cont, i = [], [], 0
+    for d in space.values():
+        if isinstance(d, CategoricalDistribution):
+            cats.append((i, d.n_dims))
+            i += d.n_dims
+        else:
+            cont.append(i)
+            i += 1
+    return cats, np.array(cont, int)
+
+
+def _candidates(rng, X, ys, cats, n_candidates: int) -> np.ndarray:
+    """Candidate points: three quarters uniform, the rest Gaussian moves around the best observations
+    (their categories mostly kept)."""
+    dim = X.shape[1]
+    n_uniform = n_candidates * 3 // 4
+    C = rng.random((n_candidates, dim))
+    top = X[np.argsort(ys)[:5]]
+    n_local = n_candidates - n_uniform
+    base = top[rng.integers(len(top), size=n_local)]
+    scale = rng.choice([0.02, 0.1], size=(n_local, 1))
+    C[n_uniform:] = np.clip(base + scale * rng.normal(size=(n_local, dim)), 0.0, 1.0)
+    for start, k in cats:
+        onehot = np.eye(k)[rng.integers(k, size=n_candidates)]
+        keep = rng.random(n_local) < 0.7     # local moves mostly keep the category
+        local = onehot[n_uniform:]
+        local[keep] = base[keep, start:start + k]
+        onehot[n_uniform:] = local
+        C[:, start:start + k] = onehot
+    return C
+
+
+def _refined(gp, best, x0: np.ndarray, cont: np.ndarray, maxiter: int) -> np.ndarray:
+    """``x0`` with its continuous coordinates moved (L-BFGS-B in [0, 1]) to a maximum of log EI."""
+    if len(cont):
+        def negf(xc, x0=x0):
+            x = x0.copy()
+            x[cont] = xc
+            v, g = log_expected_improvement(gp, x[None], best, return_grad=True)
+            return -float(v[0]), -g[0, cont]
+        xc, _, _ = minimize_lbfgsb(negf, x0[cont], np.zeros(len(cont)), np.ones(len(cont)),
+                                   maxiter=maxiter, gtol=1e-6, ftol=1e-9)
+        x0[cont] = xc
+    return x0

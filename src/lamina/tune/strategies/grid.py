@@ -50,6 +50,20 @@ def _check_n_points(n_points) -> None:
             raise ValueError(f"Grid: {where} must be >= 1, got {n}")
 
 
+def _arguments(n_points, search_space) -> tuple:
+    """(n_points, search_space) checked; a dict of value lists as first argument is the search space."""
+    if isinstance(n_points, dict) and n_points and not any(_is_count(v) for v in n_points.values()):
+        if search_space is not None:
+            raise TypeError("Grid: got a search space both as the first argument and as search_space=")
+        search_space = n_points  # Grid({...}): the dict of values is the search space
+        n_points = 5
+    _check_n_points(n_points)
+    if search_space is not None and not isinstance(search_space, dict):
+        raise TypeError(f"Grid: search_space must be a dict name -> list of values or Distribution, "
+                        f"got {type(search_space).__name__}")
+    return n_points, search_space
+
+
 class Grid(Strategy):
     """``Grid(n_points=5, search_space=None, seed=None)``.
 
@@ -62,30 +76,25 @@ class Grid(Strategy):
 
     def __init__(self, n_points: int | dict = 5, search_space: dict | None = None, seed: int | None = None):
         super().__init__(seed)
-        if isinstance(n_points, dict) and n_points and not any(_is_count(v) for v in n_points.values()):
-            if search_space is not None:
-                raise TypeError("Grid: got a search space both as the first argument and as search_space=")
-            search_space = n_points  # Grid({...}): the dict of values is the search space
-            n_points = 5
-        _check_n_points(n_points)
-        if search_space is not None and not isinstance(search_space, dict):
-            raise TypeError(f"Grid: search_space must be a dict name -> list of values or Distribution, "
-                            f"got {type(search_space).__name__}")
+        n_points, search_space = _arguments(n_points, search_space)
         self.n_points = n_points
-        self._user_space = None
-        if search_space is not None:
-            self._user_space = {}
-            for name, v in search_space.items():
-                if not isinstance(v, (Distribution, list, tuple, range)):
-                    raise TypeError(f"Grid: search_space['{name}'] must be a list of values or a Distribution, "
-                                    f"got {type(v).__name__} ({v!r})")
-                values = v.grid(self._points(name)) if isinstance(v, Distribution) else list(v)
-                if not values:
-                    raise ValueError(f"Grid: search_space['{name}'] has no values")
-                self._user_space[name] = values
+        self._user_space = None if search_space is None else self._user_values(search_space)
         self._names: list[str] = []
         self._values: list[list] = []
         self._cursor = 0
+
+    def _user_values(self, search_space: dict) -> dict[str, list]:
+        """The values of each parameter of a given search space (a Distribution's grid of n_points)."""
+        space = {}
+        for name, v in search_space.items():
+            if not isinstance(v, (Distribution, list, tuple, range)):
+                raise TypeError(f"Grid: search_space['{name}'] must be a list of values or a Distribution, "
+                                f"got {type(v).__name__} ({v!r})")
+            values = v.grid(self._points(name)) if isinstance(v, Distribution) else list(v)
+            if not values:
+                raise ValueError(f"Grid: search_space['{name}'] has no values")
+            space[name] = values
+        return space
 
     def _points(self, name: str) -> int:
         if isinstance(self.n_points, dict):

@@ -92,12 +92,17 @@ def default_collate(batch):
     if isinstance(elem, collections.abc.Mapping):
         return _rebuild(elem, {key: default_collate([s[key] for s in batch]) for key in elem})
     if isinstance(elem, collections.abc.Sequence):
-        size = len(elem)
-        if any(len(s) != size for s in batch):
-            raise RuntimeError("default_collate: each element in list of batch should be of equal size, got "
-                               f"lengths {sorted({len(s) for s in batch})}")
-        return _rebuild(elem, [default_collate(list(field)) for field in zip(*batch)])
+        return _collate_fields(elem, batch)
     raise _error(elem)
+
+
+def _collate_fields(elem, batch):
+    """Sequences of equal length collated field by field, rebuilt as ``elem``'s kind of sequence."""
+    size = len(elem)
+    if any(len(s) != size for s in batch):
+        raise RuntimeError("default_collate: each element in list of batch should be of equal size, got "
+                           f"lengths {sorted({len(s) for s in batch})}")
+    return _rebuild(elem, [default_collate(list(field)) for field in zip(*batch)])
 
 
 def default_convert(data):

@@ -45,8 +45,25 @@ def _check_options(batch_size, shuffle, sampler, batch_sampler, drop_last) -> No
         if drop_last:
             raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually exclusive "
                              "with drop_last")
-    elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
+    else:
+        _check_batch_size(batch_size)
+
+
+def _check_batch_size(batch_size) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size <= 0:
         raise ValueError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
+
+
+def _samplers(dataset, batch_size, shuffle, sampler, batch_sampler, drop_last, generator) -> tuple:
+    """(batch_size, drop_last, sampler, batch_sampler) with PyTorch's defaults filled in: a sequential or
+    random sampler, and a BatchSampler over it unless batching is off or a batch_sampler is given."""
+    if batch_sampler is not None:
+        batch_size, drop_last = None, False
+    if sampler is None:
+        sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+    if batch_size is not None and batch_sampler is None:
+        batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+    return batch_size, drop_last, sampler, batch_sampler
 
 
 class DataLoader:
@@ -66,13 +83,8 @@ class DataLoader:
         if generator is None and seed is not None:
             generator = Generator().manual_seed(seed)
         self.generator = generator
-        if batch_sampler is not None:
-            batch_size, drop_last = None, False
-        if sampler is None:
-            sampler = RandomSampler(self.dataset, generator=generator) if shuffle else \
-                SequentialSampler(self.dataset)
-        if batch_size is not None and batch_sampler is None:
-            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        batch_size, drop_last, sampler, batch_sampler = _samplers(self.dataset, batch_size, shuffle, sampler,
+                                                                  batch_sampler, drop_last, generator)
         self.batch_size, self.drop_last, self.shuffle = batch_size, drop_last, bool(shuffle)
         self.sampler, self.batch_sampler = sampler, batch_sampler
         self.collate_fn = collate_fn if collate_fn is not None else \
