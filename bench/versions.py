@@ -5,6 +5,7 @@ The commit is taken with ``git archive`` into a temporary folder and imported as
 the same process, on the same BLAS threads, alternating each round:
 
 * ``tiny``: ``(a*b+c).sum().backward()`` on 3×3 tensors; ``ten``: a 10-op graph forward + backward;
+  ``ops10``: bench/overhead.py's 10-op graph (with a matmul);
   ``nograd``: a 5-op forward under ``no_grad`` (engine and op overhead);
 * ``mlp``: one SGD-momentum step of an MLP 784-256-128-10 on a batch of 128;
 * ``lenet``: one Adam step of LeNet-5 on a batch of 64 (28×28);
@@ -75,6 +76,19 @@ def ten(L):
     return run, 500
 
 
+def ops10(L):
+    """bench/overhead.py's 10-op case: (a*b+c).tanh(), exp·a − b, (y @ c).relu(), (y/2).sum(), backward."""
+    rng = np.random.default_rng(0)
+    a, b, c = (L.tensor(rng.standard_normal((3, 3)).astype(np.float32), requires_grad=True) for _ in range(3))
+
+    def run():
+        y = (a * b + c).tanh()
+        y = y.exp() * a - b
+        y = (y @ c).relu()
+        (y / 2.0).sum().backward()
+    return run, 500
+
+
 def nograd(L):
     rng = np.random.default_rng(0)
     a, b, c = (L.tensor(rng.standard_normal((3, 3)).astype(np.float32)) for _ in range(3))
@@ -131,7 +145,7 @@ def w2v(L):
     return run, 1
 
 
-WORKLOADS = {"tiny": tiny, "ten": ten, "nograd": nograd, "mlp": mlp, "lenet": lenet, "w2v": w2v}
+WORKLOADS = {"tiny": tiny, "ten": ten, "ops10": ops10, "nograd": nograd, "mlp": mlp, "lenet": lenet, "w2v": w2v}
 
 
 def main() -> None:

@@ -28,6 +28,17 @@ else:
     _Methods = object
 
 
+# How many in-place changes any tensor has had: a graph node records this number, and when it is unchanged at
+# backward time no input of the node can have changed since (the engine then skips the per-input version test).
+INPLACE_EPOCH = [0]
+
+
+def bump_version(t) -> None:
+    """Count an in-place change of ``t``: its ``_version`` and the global ``INPLACE_EPOCH`` go up by one."""
+    t._version += 1
+    INPLACE_EPOCH[0] += 1
+
+
 class Tensor(_Methods):
     __slots__ = ("_data", "requires_grad", "grad", "_node", "_tangent", "_hooks", "_version", "__weakref__")
     # ndarray (op) Tensor defers to Tensor's reflected operator.
@@ -101,7 +112,7 @@ class Tensor(_Methods):
         """Replace the values; counts as an in-place change (``_version`` + 1), since the ops that
         saved this tensor for backward would read the new values."""
         self._data = value._data if isinstance(value, Tensor) else _to_array(value, self.dtype)
-        self._version += 1
+        bump_version(self)
 
     @property
     def is_cuda(self) -> bool:
@@ -289,7 +300,7 @@ class Tensor(_Methods):
         if not d.flags.writeable:
             self._data = d = d.copy()
         d[...] = values
-        self._version += 1
+        bump_version(self)
         return self
 
     def zero_(self):
@@ -338,7 +349,7 @@ class Tensor(_Methods):
         if not self._data.flags.writeable:
             self._data = self._data.copy()
         self._data[_index(index)] = _raw(value)
-        self._version += 1
+        bump_version(self)
 
     def __iadd__(self, other):
         return self._inplace_binary("__iadd__", other, np.add)
@@ -361,7 +372,7 @@ class Tensor(_Methods):
         if np.result_type(self._data, o) != self._data.dtype and not isinstance(other, numbers.Number):
             raise RuntimeError(f"{name}: result type {np.result_type(self._data, o)} can't be cast to {self.dtype}")
         ufunc(self._data, o, out=self._data, casting="unsafe")
-        self._version += 1
+        bump_version(self)
         return self
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from .. import _mode
 from ..backend import xp
 from ..sparse import RowSparseGrad, accumulate
-from ..tensor import Tensor
+from ..tensor import INPLACE_EPOCH, Tensor
 from .op import cast, sum_to
 
 
@@ -62,6 +62,16 @@ def _check_root(t: Tensor, g, where: str):
     if g.shape != t.shape:
         raise RuntimeError(f"{where}: gradient has shape {tuple(g.shape)} but the output has shape {tuple(t.shape)}")
     return g
+
+
+def _tested_inputs(node) -> tuple:
+    """The node's inputs after one int test each (a tensor never changed in place is at version 0); when one
+    was changed, ``_check_versions`` raises or maps it to the history it had when recorded."""
+    for t, saved in zip(node.inputs, node.versions):
+        v = t._version
+        if v and (v != saved or t._node is not None):
+            return _check_versions(node)
+    return node.inputs
 
 
 def _check_versions(node) -> tuple:
@@ -164,7 +174,8 @@ class _Walk:
         for t, gi, need in zip(inputs, grads, needs):
             if not need or gi is None:
                 continue
-            if gi.__class__ is not Tensor or gi._data.shape != t._data.shape or gi._data.dtype != t._data.dtype:
+            # (dtype objects compared by identity: equal dtypes that are distinct objects take the general path)
+            if gi.__class__ is not Tensor or gi._data.shape != t._data.shape or gi._data.dtype is not t._data.dtype:
                 self.send(t, gi)  # a row-sparse gradient, a broadcast or a dtype change
                 continue
             n = t._node
@@ -208,20 +219,15 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
     try:
         _check_root_versions(outputs)
         walk = _Walk(outputs, grad_outputs, capture)
-        node_grads, observing = walk.node_grads, bool(walk.capture_nodes)
+        node_grads, observing, epoch = walk.node_grads, bool(walk.capture_nodes), INPLACE_EPOCH
         for node in _topological_order(walk.roots):
             g = node_grads.pop(node, None)
             if g is None:
                 continue
             if node.watched or observing:  # hooks, retain_grad, capture, or a freed node (raises)
                 g = walk.observe(node, g, create_graph)
-            inputs = node.inputs
-            # one int test per input: a tensor never changed in place is at version 0
-            for t, saved in zip(inputs, node.versions):
-                v = t._version
-                if v and (v != saved or t._node is not None):
-                    inputs = _check_versions(node)
-                    break
+            # inputs as recorded; tested only when some tensor changed in place since the node was recorded
+            inputs = node.inputs if node.versions[-1] == epoch[0] else _tested_inputs(node)
             walk.pass_back(inputs, node.backward(g), node.needs)
             if not retain_graph:
                 node.release()

@@ -38,12 +38,14 @@ class dual_level:
 
 def enter_dual_level():
     _mode.fw_level += 1
+    _mode.special = True
 
 
 def exit_dual_level():
     if _mode.fw_level <= 0:
         raise RuntimeError("exit_dual_level: no forward-mode dual level is active")
     _mode.fw_level -= 1
+    _mode.update_special()
     if not _mode.fw_level and _duals:
         for ref in _duals:
             t = ref()

@@ -236,7 +236,7 @@ def _connect(op: _FunctionOp, out: Tensor, inputs: tuple) -> Tensor:
     res = Tensor._make(out._data, record, op if record else None)
     op.inputs, op.out = inputs, out._data
     op.needs = tuple(t.requires_grad for t in inputs) if record else (False,) * len(inputs)
-    op.versions = tuple([t._version for t in inputs])
+    op.versions = (*[t._version for t in inputs], -1)  # -1: the engine always tests the versions
     if _mode.fw_level and any(t._tangent is not None for t in inputs):
         res._tangent = op.out_tangent = _output_tangent(op, inputs)
     return res

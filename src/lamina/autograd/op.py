@@ -43,6 +43,7 @@ from typing import Any, ClassVar
 from .. import _mode
 from .._promote import float_result, result_type
 from ..backend import fast_broadcast, float32, float64, get_default_dtype, xp
+from ..tensor import INPLACE_EPOCH as _epoch
 from ..tensor import Tensor, _HookHandle
 
 _make = Tensor._make  # bound once: ``run`` and ``run1`` make every op's result with it
@@ -71,10 +72,11 @@ class Op:
     # watched: the backward walk hands the node to ``_Walk.observe`` (it has hooks or a retained grad,
     # or its saved values were freed); set by add_hook, retain and release
     watched = False
-    # versions: the inputs' ``_version`` when the node was recorded (empty: not checked);
+    # versions: each input's ``_version`` when the node was recorded, then INPLACE_EPOCH then (-1: always test);
+    # kept in one tuple, so a recorded node's instance dict stays small (a dict past five keys is resized)
+    versions: tuple = (-1,)
     # reads_output: the rules read the op's own result (exp, tanh, softmax …), so an in-place change
     # of the output tensor before backward corrupts the gradient.
-    versions: tuple = ()
     reads_output: ClassVar[bool] = False
     reads_values: ClassVar[bool] = True  # False: the rules never read the inputs' values (x + y, −x, c·x)
     # an in-place change recorded in the graph (``ops/inplace.py``): the node replaced the history of a
@@ -352,53 +354,73 @@ def apply_raw(fn, *args) -> Tensor | None:
 
 
 def run(op: Op, *inputs: Tensor) -> Tensor:
-    """Apply ``op`` to tensors: compute forward, then record the graph and the tangent if asked."""
-    if _mode.vmap_sizes and batch_hook is not None:
-        batched = batch_hook(op, inputs)
-        if batched is not None:
-            return batched
-    if len(inputs) == 2:  # the common binary case without the generic list handling
-        a, b = inputs
-        out = op.forward(a._data, b._data)
-        record = _mode.grad_enabled and (a.requires_grad or b.requires_grad)
-        res = _make(out, record)
-        if record:
-            op.needs = (a.requires_grad, b.requires_grad)
-            op.versions = (a._version, b._version)
-    else:
-        out = op.forward(*[t._data for t in inputs])
-        needs = tuple([t.requires_grad for t in inputs])
-        record = _mode.grad_enabled and True in needs
-        res = _make(out, record)
-        if record:
-            op.needs = needs
-            op.versions = tuple([t._version for t in inputs])
-    if record:
+    """Apply ``op`` to tensors: compute forward, then record the graph (and, under a forward-mode or vmap level,
+    the tangent or the batching rule: ``_run_special``)."""
+    if _mode.special:
+        return _run_special(op, inputs)
+    if len(inputs) != 2:
+        return _run_n(op, inputs)
+    a, b = inputs  # the common binary case, without the generic list handling
+    out = op.forward(a._data, b._data)
+    if _mode.grad_enabled and (a.requires_grad or b.requires_grad):
+        res = _make(out, True, op)
+        op.needs = (a.requires_grad, b.requires_grad)
+        # each input's version, then INPLACE_EPOCH now: the engine tests the versions only when some tensor was
+        # changed in place after this record, or always (-1) when an input changed in place before it was used
+        # has a producer whose saved output it overwrote
+        op.versions = (a._version, b._version,
+                       -1 if (a._version and a._node is not None) or (b._version and b._node is not None)
+                       else _epoch[0])
         op.inputs = inputs
         op.out = out
-        res._node = op
-    if _mode.fw_level:
-        res._tangent = _tangent(op, inputs, out, record)
-    return res
+        return res
+    return _make(out)
+
+
+def _run_n(op: Op, inputs: tuple) -> Tensor:
+    """``run`` for one or three and more inputs."""
+    out = op.forward(*[t._data for t in inputs])
+    needs = tuple([t.requires_grad for t in inputs])
+    if _mode.grad_enabled and True in needs:
+        res = _make(out, True, op)
+        op.needs = needs
+        dirty = True in [t._version != 0 and t._node is not None for t in inputs]
+        op.versions = (*[t._version for t in inputs], -1 if dirty else _epoch[0])
+        op.inputs = inputs
+        op.out = out
+        return res
+    return _make(out)
 
 
 def run1(op: Op, x: Tensor) -> Tensor:
     """``run`` specialised for one input (the common case; keeps per-op overhead low)."""
-    if _mode.vmap_sizes and batch_hook is not None:
-        batched = batch_hook(op, (x,))
-        if batched is not None:
-            return batched
+    if _mode.special:
+        return _run_special(op, (x,))
     out = op.forward(x._data)
     if _mode.grad_enabled and x.requires_grad:
         res = _make(out, True, op)
         op.inputs = (x,)
         op.needs = (True,)
-        op.versions = (x._version,)
+        op.versions = (x._version, -1 if x._version and x._node is not None else _epoch[0])
         op.out = out
-    else:
-        res = _make(out)
-    if _mode.fw_level and x._tangent is not None:
-        res._tangent = _tangent(op, (x,), out, res._node is not None)
+        return res
+    return _make(out)
+
+
+def _run_special(op: Op, inputs: tuple) -> Tensor:
+    """``run`` under a vmap level (the op's batching rule when an input is batched) or a forward-mode level
+    (the plain ``run``, then the output's tangent from the op's jvp)."""
+    if _mode.vmap_sizes and batch_hook is not None:
+        batched = batch_hook(op, inputs)
+        if batched is not None:
+            return batched
+    _mode.special = False  # the plain path, once
+    try:
+        res = run1(op, inputs[0]) if len(inputs) == 1 else run(op, *inputs)
+    finally:
+        _mode.special = True
+    if _mode.fw_level:
+        res._tangent = _tangent(op, inputs, res._data, res._node is not None)
     return res
 
 

@@ -161,12 +161,14 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         level = len(_mode.vmap_sizes) + 1
         _mode.vmap_sizes = _mode.vmap_sizes + (size,)
         _mode.vmap_randomness = _mode.vmap_randomness + (randomness,)
+        _mode.special = True
         try:
             out = func(*_map(_enter(level), args, dims), **kwargs)
             return _map(_leave(level, size), out, out_dims)
         finally:
             _mode.vmap_sizes = _mode.vmap_sizes[:-1]
             _mode.vmap_randomness = _mode.vmap_randomness[:-1]
+            _mode.update_special()
 
     return wrapped
 

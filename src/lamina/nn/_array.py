@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 
 
 def _array_of(x: object) -> xp.ndarray:
@@ -15,5 +15,5 @@ def _writable_array(t: Tensor) -> xp.ndarray:
     ``t._version`` goes up by one."""
     if not t._data.flags.writeable:
         t._data = t._data.copy()
-    t._version += 1  # an in-place change, counted as Tensor.add_ counts it
+    bump_version(t)  # an in-place change, counted as Tensor.add_ counts it
     return t._data

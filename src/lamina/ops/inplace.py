@@ -23,7 +23,7 @@ from .. import _mode
 from .._promote import can_cast
 from ..autograd.op import cast
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import INPLACE_EPOCH, Tensor
 from . import elementwise as ew
 from . import shape
 
@@ -62,6 +62,7 @@ def rebase(self: Tensor, name: str, compute: Callable[[Tensor], Tensor], *others
             src._data = src._data.copy()
     self._data[...] = new._data
     self._version = base + 1
+    INPLACE_EPOCH[0] += 1
     self._tangent = new._tangent
     if node is not None:
         node.inplace_base, node.out_version = base, base + 1

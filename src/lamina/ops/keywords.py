@@ -16,7 +16,7 @@ import inspect
 
 from .. import _mode
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 
 _ALIASES = (("axis", "dim"), ("keepdims", "keepdim"))
 
@@ -87,10 +87,10 @@ def _write(name: str, out, result) -> None:
         raise RuntimeError(f"{name}(): result type {src.dtype} can't be cast to the desired output type {dst.dtype}")
     if src.shape == dst.shape and dst.flags.writeable:
         xp.copyto(dst, src, casting="unsafe")
-        out._version += 1
+        bump_version(out)
     else:  # torch resizes an out tensor of another shape
         out._data = src.astype(dst.dtype, copy=True)
-        out._version += 1
+        bump_version(out)
 
 
 def _store(name: str, out, result):

@@ -32,8 +32,13 @@ class MatMul(Multilinear):
     the backward to two products and no transpose ops:
     for C = A B:   Ā = C̄ Bᵀ,  B̄ = Aᵀ C̄."""
 
+    ta = tb = False  # class defaults: set on the instance only when True (a recorded node's dict stays small)
+
     def __init__(self, ta=False, tb=False):
-        self.ta, self.tb = ta, tb
+        if ta:
+            self.ta = True
+        if tb:
+            self.tb = True
 
     def forward(self, a, b):
         if self.ta:

@@ -44,8 +44,12 @@ def _keep_shape(shape, axes):
 class _Reduce(Op):
     abstract = True
 
+    keepdim = False  # a class default, set on the instance only when True (a recorded node's dict stays small)
+
     def __init__(self, axes, keepdim):
-        self.axes, self.keepdim = axes, keepdim
+        self.axes = axes
+        if keepdim:
+            self.keepdim = True
 
     def _expand(self, g):
         """Bring a reduced gradient back to the input shape."""

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 from ..autograd.grad_mode import enable_grad
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 
 
 class FlatParams:
@@ -41,7 +41,7 @@ class FlatParams:
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
             p._data[...] = flat[a:b].reshape(shape)
-            p._version += 1
+            bump_version(p)
 
     def add(self, t: float, d: xp.ndarray) -> None:
         """θ ← θ + t·d (in place)."""
@@ -49,7 +49,7 @@ class FlatParams:
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
             xp.add(p._data, (t * d[a:b]).reshape(shape).astype(p._data.dtype, copy=False), out=p._data)
-            p._version += 1
+            bump_version(p)
 
     def grads(self) -> xp.ndarray:
         """The parameters' ``.grad`` as one flat array (zeros where a gradient is missing)."""

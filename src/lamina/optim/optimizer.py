@@ -30,7 +30,7 @@ from collections import defaultdict
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..backend import xp
 from ..sparse import RowSparseGrad
-from ..tensor import Tensor
+from ..tensor import Tensor, bump_version
 from . import _foreach, _sparse
 
 
@@ -158,7 +158,7 @@ class Optimizer:
             garr = g if g.__class__ is RowSparseGrad else self._dense_grad(p, g._data)
             if not p._data.flags.writeable:
                 p._data = p._data.copy()
-            p._version += 1  # the step changes p in place (a graph that saved p must not be reused)
+            bump_version(p)  # the step changes p in place (a graph that saved p must not be reused)
             out.append((p, garr))
         return out
 

@@ -73,7 +73,8 @@ def _sparse_sgd(p, grad, lr, weight_decay, maximize):
     dense rule on the gathered rows."""
     rows, d = sparse_rows(grad, p.dtype)  # d: a fresh array, so the kernel may write into it
     theta = p[rows]
-    _sgd_kernel(theta, d, None, None, d, xp.empty_like(d), first=False,
+    # the scratch t1 may be d itself unless the decay term needs both (no fresh array: a large one costs page faults)
+    _sgd_kernel(theta, d, None, None, d, xp.empty_like(d) if weight_decay else d, first=False,
                 **_sgd_options(lr, weight_decay, 0.0, 0.0, False, maximize, 0.0))
     p[rows] = theta
 
@@ -159,6 +160,8 @@ class SGD(Optimizer):
             params.append(p)
             grads.append(g)
             bufs.append(self.state[p].get("momentum_buffer") if momentum != 0 else None)
+        if not params:  # every gradient was row-sparse (applied above)
+            return
         sgd_([p._data for p in params], grads, bufs, lr=lr, weight_decay=weight_decay, momentum=momentum,
              dampening=float(group["dampening"]), nesterov=bool(group["nesterov"]), maximize=maximize)
         if momentum != 0:
