@@ -191,10 +191,9 @@ class Function:
     def apply(cls, *args, **kwargs):
         if any(is_batched(a) for a in args):  # under vmap: one call per sample
             return batched_api["per_sample"](lambda *a: cls.apply(*a, **kwargs), args)
-        positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        inputs = tuple(args[i] for i in positions)
+        positions, inputs, needs = _tensor_args(args)
         ctx = FunctionCtx()
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.needs_input_grad = needs
         out = _forward(cls, ctx, args, positions, kwargs)
         op = _FunctionOp(cls, ctx, positions, len(args))
         ctx._op = op
@@ -203,6 +202,17 @@ class Function:
         if any(t is out for t in ctx._non_diff):  # the only output carries no gradient
             return Tensor._make(out._data)
         return _connect(op, out, inputs)
+
+
+def _tensor_args(args: tuple) -> tuple[list[int], tuple, tuple[bool, ...]]:
+    """(positions of the tensor arguments, those tensors, whether each argument requires grad)."""
+    positions, needs = [], []
+    for i, a in enumerate(args):
+        is_tensor = isinstance(a, Tensor)
+        if is_tensor:
+            positions.append(i)
+        needs.append(is_tensor and a.requires_grad)
+    return positions, tuple(args[i] for i in positions), tuple(needs)
 
 
 def _forward(cls, ctx: FunctionCtx, args, positions, kwargs) -> Tensor | tuple:

@@ -38,13 +38,18 @@ def _finish(ts, create_graph: bool):
     return tuple(t if create_graph else t.detach() for t in ts)
 
 
+def _ones_like_single(name: str, outs: tuple, what: str) -> tuple:
+    """The default v (ones), allowed only when every one of ``outs`` has a single element."""
+    if any(o.numel() != 1 for o in outs):
+        raise RuntimeError(f"{name}: v can be None only when the {what} has a single element, got shapes "
+                           f"{[tuple(o.shape) for o in outs]}")
+    return tuple(Tensor._make(o._data * 0 + 1) for o in outs)
+
+
 def _vectors(name: str, v, outs: tuple, what: str) -> tuple:
     """The vectors ``v`` for ``outs`` (ones when None and each output has one element)."""
     if v is None:
-        if any(o.numel() != 1 for o in outs):
-            raise RuntimeError(f"{name}: v can be None only when the {what} has a single element, got shapes "
-                               f"{[tuple(o.shape) for o in outs]}")
-        return tuple(Tensor._make(o._data * 0 + 1) for o in outs)
+        return _ones_like_single(name, outs, what)
     _, vs = _tuple(name, v, "v")
     if len(vs) != len(outs) or any(tuple(a.shape) != tuple(b.shape) for a, b in zip(vs, outs)):
         raise RuntimeError(f"{name}: v has shapes {[tuple(a.shape) for a in vs]}, expected "
@@ -52,15 +57,21 @@ def _vectors(name: str, v, outs: tuple, what: str) -> tuple:
     return vs
 
 
+def _check_strict(name: str, gs) -> None:
+    """In strict mode, refuse an input the outputs do not depend on (a None gradient)."""
+    for i, g in enumerate(gs):
+        if g is None:
+            raise RuntimeError(f"{name}: the output of the function is independent of input {i}; this is not "
+                               "allowed in strict mode")
+
+
 def _reverse(name, outs, xs, vs, create_graph: bool, strict: bool) -> tuple:
     """Σₖ vₖᵀ ∂outₖ/∂x for each x (zeros where an output does not depend on x, unless ``strict``)."""
     pairs = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
     gs = _grad([o for o, _ in pairs], list(xs), [v for _, v in pairs], create_graph=create_graph,
                allow_unused=True) if pairs else (None,) * len(xs)
-    for i, g in enumerate(gs):
-        if g is None and strict:
-            raise RuntimeError(f"{name}: the output of the function is independent of input {i}; this is not "
-                               "allowed in strict mode")
+    if strict:
+        _check_strict(name, gs)
     return tuple(Tensor._make(x._data * 0) if g is None else g for g, x in zip(gs, xs))
 
 

@@ -139,14 +139,20 @@ def _matrix(t: Tensor, levels: tuple, nd: int, vector_at: int | None) -> Tensor:
     return align(t, levels, nd)
 
 
+def _matmul_shape(op: Any, a: Tensor, b: Tensor) -> tuple:
+    """The logical (per-sample) shape of op(a, b): the broadcast matrix-batch dims, then the rows of a and the
+    columns of b (each left out when that operand is a vector)."""
+    rows = (a.shape[-1 if op.ta else -2],) if a.ndim >= 2 else ()
+    cols = (b.shape[-2 if op.tb else -1],) if b.ndim >= 2 else ()
+    return tuple(xp.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))) + rows + cols
+
+
 def matmul(op: Any, inputs: tuple) -> Tensor:
     a, b = inputs
     levels = union(inputs)
     la, lb = a.ndim, b.ndim
     ba, bb = type(a) is BatchedTensor, type(b) is BatchedTensor
-    out_logical = tuple(xp.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2])))
-    out_logical += ((a.shape[-1 if op.ta else -2],) if la >= 2 else ()) + ((b.shape[-2 if op.tb else -1],) if lb >= 2
-                                                                            else ())
+    out_logical = _matmul_shape(op, a, b)
     nd = max(max(la, 2) if ba else la, max(lb, 2) if bb else lb)
     A = _matrix(a, levels, nd, 0 if la == 1 else None) if ba else a
     B = _matrix(b, levels, nd, -1 if lb == 1 else None) if bb else b
@@ -251,14 +257,20 @@ def fold_rows(x: Tensor, t: Tensor) -> tuple:
     return rows, targets, unfold
 
 
+def _samples_flat(args: tuple, levels: tuple, n: int) -> list:
+    """Each batched argument as a physical tensor with its n samples along one leading dim; None for the
+    others (shared by every sample)."""
+    return [shape.reshape(inner_of(materialize(a, levels)), (n,) + tuple(a.shape))
+            if type(a) is BatchedTensor else None for a in args]
+
+
 def per_sample(fn, args: tuple):
     """``fn`` called on each sample of the batched tensors among ``args`` (the others shared), the results
     (a tensor or a tuple of tensors) stacked: one call per sample."""
     levels = union([a for a in args if isinstance(a, Tensor)])
     lead = batch_shape(levels)
     n = math.prod(lead)
-    flat = [shape.reshape(inner_of(materialize(a, levels)), (n,) + tuple(a.shape))
-            if type(a) is BatchedTensor else None for a in args]
+    flat = _samples_flat(args, levels, n)
     outs = [fn(*[a if f is None else f[i] for a, f in zip(args, flat)]) for i in range(n)]
     if isinstance(outs[0], (tuple, list)):
         return tuple(_stacked([o[j] for o in outs], lead, levels) for j in range(len(outs[0])))

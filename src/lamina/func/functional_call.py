@@ -52,6 +52,23 @@ def _tied(module, given: dict) -> dict:
     return extra
 
 
+def _check_strict(module, given: dict) -> None:
+    """Refuse a missing or an unknown name (``strict=True``)."""
+    names = {n for n, _ in _all_named(module)}
+    missing, unexpected = sorted(names - set(given)), sorted(set(given) - names)
+    if missing or unexpected:
+        raise RuntimeError(f"functional_call (strict): missing keys {missing}, unexpected keys {unexpected}")
+
+
+def _substitute(module, given: dict, saved: list) -> None:
+    """Put each given tensor in place of the parameter or buffer of its name, appending (table, name, old
+    value) to ``saved`` as it goes (so that a failure part way restores what was replaced)."""
+    for name, value in given.items():
+        owner, table, leaf = _owner(module, name)
+        saved.append((owner.__dict__[table], leaf, owner.__dict__[table][leaf]))
+        owner.__dict__[table][leaf] = value
+
+
 def functional_call(module, params_and_buffers, args=(), kwargs=None, *, tie_weights: bool = True,
                     strict: bool = False):
     """``module(*args, **kwargs)`` with the tensors of ``params_and_buffers`` (a dict name → tensor, or a
@@ -62,16 +79,10 @@ def functional_call(module, params_and_buffers, args=(), kwargs=None, *, tie_wei
     if tie_weights:
         given.update(_tied(module, given))
     if strict:
-        names = {n for n, _ in _all_named(module)}
-        missing, unexpected = sorted(names - set(given)), sorted(set(given) - names)
-        if missing or unexpected:
-            raise RuntimeError(f"functional_call (strict): missing keys {missing}, unexpected keys {unexpected}")
-    saved = []
+        _check_strict(module, given)
+    saved: list = []
     try:
-        for name, value in given.items():
-            owner, table, leaf = _owner(module, name)
-            saved.append((owner.__dict__[table], leaf, owner.__dict__[table][leaf]))
-            owner.__dict__[table][leaf] = value
+        _substitute(module, given, saved)
         if not isinstance(args, Sequence) or isinstance(args, str):
             args = (args,)
         return module(*args, **(kwargs or {}))

@@ -233,23 +233,32 @@ def jvp(func, primals, tangents, has_aux=False):
 def _jvp_by_vjp(func, primals, tangents, has_aux):
     """J·t as the vjp of the (linear) vjp: w ↦ Jᵀw is linear, so ⟨Jᵀw, t⟩ has gradient J t in w. Every step
     is an ordinary recorded op, so the result carries the tangents of an enclosing jvp (jvp inside jvp)."""
-    for p, t in zip(primals, tangents):
-        if _as_tensor(p).shape != _as_tensor(t).shape:
-            raise RuntimeError(f"jvp: tangent of shape {tuple(t.shape)} for a primal of shape {tuple(p.shape)}")
+    _check_tangent_shapes(primals, tangents)
     res = vjp(func, *primals, has_aux=has_aux)
     out, fn = res[0], res[1]
     outs = out if isinstance(out, (tuple, list)) else (out,)
     with enable_grad():
         ws = [_track(Tensor._make(xp.zeros(tuple(o.shape), dtype=o.dtype))) for o in outs]
-        gs = fn(*ws)
-        pairs = [(g, materialize(_as_tensor(t), levels_of(g))) for g, t in zip(gs, tangents)]
-        pairs = [(g, t) for g, t in pairs if g.requires_grad]
-        jts = _autograd_grad([inner_of(g) for g, _ in pairs], [inner_of(w) for w in ws],
-                             [inner_of(t) for _, t in pairs], create_graph=True, allow_unused=True) if pairs else (
-            (None,) * len(ws))
+        jts = _vjp_of_vjp(fn(*ws), tangents, ws)
     jts = _grads(jts, ws, True)
     result = (out, jts if isinstance(out, (tuple, list)) else jts[0])
     return result + (res[2],) if has_aux else result
+
+
+def _check_tangent_shapes(primals, tangents) -> None:
+    for p, t in zip(primals, tangents):
+        if _as_tensor(p).shape != _as_tensor(t).shape:
+            raise RuntimeError(f"jvp: tangent of shape {tuple(t.shape)} for a primal of shape {tuple(p.shape)}")
+
+
+def _vjp_of_vjp(gs, tangents, ws: list) -> tuple:
+    """The engine's gradients in the cotangents ``ws`` of Σ ⟨gᵢ, tᵢ⟩, gᵢ = Jᵢᵀw (None where unused)."""
+    pairs = [(g, materialize(_as_tensor(t), levels_of(g))) for g, t in zip(gs, tangents)]
+    pairs = [(g, t) for g, t in pairs if g.requires_grad]
+    if not pairs:
+        return (None,) * len(ws)
+    return _autograd_grad([inner_of(g) for g, _ in pairs], [inner_of(w) for w in ws],
+                          [inner_of(t) for _, t in pairs], create_graph=True, allow_unused=True)
 
 
 def _as_tuple(x) -> tuple:
@@ -326,20 +335,33 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
         out, fn = res[0], res[1]
         outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
         xs = [_as_tensor(args[i]) for i in nums]
-        if sum(o.numel() for o in outs):
-            rows = vmap(fn, chunk_size=chunk_size)(*_unit_cotangents(outs))  # per argument: (M,) + x.shape
-        else:
-            rows = tuple(Tensor._make(xp.zeros((0,) + tuple(x.shape), dtype=x.dtype)) for x in xs)
-        jacs, start = [], 0
-        for o in outs:
-            m = o.numel()
-            jacs.append(tuple(reshape(r[start:start + m], tuple(o.shape) + tuple(x.shape)) for r, x in zip(rows, xs)))
-            start += m
-        per_out = [j[0] if isinstance(argnums, numbers.Integral) else j for j in jacs]
+        per_out = _per_argnums(_cut_rows(_jacrev_rows(fn, outs, xs, chunk_size), outs, xs), argnums)
         jac = tuple(per_out) if isinstance(out, (tuple, list)) else per_out[0]
         return (jac, res[2]) if has_aux else jac
 
     return wrapper
+
+
+def _jacrev_rows(fn, outs: tuple, xs: list, chunk_size) -> tuple:
+    """Per argument x, the vjps of all unit cotangents of the outputs: (M,) + x.shape, M = Σ outₖ.numel()."""
+    if sum(o.numel() for o in outs):
+        return vmap(fn, chunk_size=chunk_size)(*_unit_cotangents(outs))
+    return tuple(Tensor._make(xp.zeros((0,) + tuple(x.shape), dtype=x.dtype)) for x in xs)
+
+
+def _cut_rows(rows: tuple, outs: tuple, xs: list) -> list:
+    """The stacked vjp rows cut per output: for each output, a tuple of outₖ.shape + x.shape per argument."""
+    jacs, start = [], 0
+    for o in outs:
+        m = o.numel()
+        jacs.append(tuple(reshape(r[start:start + m], tuple(o.shape) + tuple(x.shape)) for r, x in zip(rows, xs)))
+        start += m
+    return jacs
+
+
+def _per_argnums(jacs: list, argnums) -> list:
+    """Each output's Jacobians: the tuple over arguments, or its one entry when ``argnums`` is an int."""
+    return [j[0] if isinstance(argnums, numbers.Integral) else j for j in jacs]
 
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error", chunk_size=None):
@@ -354,26 +376,33 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error", chunk_size=Non
         nums = _argnums(argnums, len(args))
         per_arg, aux = [], None
         for i in nums:
-            x = _as_tensor(args[i])
-            f_i = _substitute(func, args, (i,))
-
-            def column(e, x=x, f_i=f_i):
-                res = jvp(f_i, (x,), (e,), has_aux=has_aux)
-                return (res[1], res[2]) if has_aux else res[1]
-
-            cols = vmap(column, randomness=randomness, chunk_size=chunk_size)(_basis(tuple(x.shape), x.dtype))
-            if has_aux:  # the aux of every column is the same: the first one's
-                cols, aux = cols[0], _map(lambda a, _: a[0], cols[1], None)
-            many = isinstance(cols, tuple)
-            per_arg.append((many, [reshape(movedim(c, 0, -1), tuple(c.shape[1:]) + tuple(x.shape))
-                                   for c in (cols if many else (cols,))]))
+            many, cols, aux = _jacfwd_columns(func, args, i, has_aux, randomness, chunk_size)
+            per_arg.append((many, cols))
         many = per_arg[0][0]
-        per_out = [tuple(j[k] for _, j in per_arg) for k in range(len(per_arg[0][1]))]
-        per_out = [j[0] if isinstance(argnums, numbers.Integral) else j for j in per_out]
+        per_out = _per_argnums([tuple(j[k] for _, j in per_arg) for k in range(len(per_arg[0][1]))], argnums)
         jac = tuple(per_out) if many else per_out[0]
         return (jac, aux) if has_aux else jac
 
     return wrapper
+
+
+def _jacfwd_columns(func, args, i: int, has_aux: bool, randomness, chunk_size) -> tuple:
+    """(whether func returns a tuple, each output's Jacobian in argument i, the aux or None): one jvp per unit
+    tangent of args[i], vmapped."""
+    x = _as_tensor(args[i])
+    f_i = _substitute(func, args, (i,))
+
+    def column(e):
+        res = jvp(f_i, (x,), (e,), has_aux=has_aux)
+        return (res[1], res[2]) if has_aux else res[1]
+
+    cols = vmap(column, randomness=randomness, chunk_size=chunk_size)(_basis(tuple(x.shape), x.dtype))
+    aux = None
+    if has_aux:  # the aux of every column is the same: the first one's
+        cols, aux = cols[0], _map(lambda a, _: a[0], cols[1], None)
+    many = isinstance(cols, tuple)
+    return many, [reshape(movedim(c, 0, -1), tuple(c.shape[1:]) + tuple(x.shape))
+                  for c in (cols if many else (cols,))], aux
 
 
 def jacobian(func, x, mode: str = "reverse"):

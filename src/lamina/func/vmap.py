@@ -33,22 +33,32 @@ def _leaves(tree) -> list:
 def _map(fn, tree, dims):
     """``fn(leaf, dim)`` over a tree, with ``dims`` an int/None for the whole subtree or a tree matching it."""
     if isinstance(tree, (tuple, list)):
-        if isinstance(dims, (tuple, list)):
-            if len(dims) != len(tree):
-                raise ValueError(f"vmap: dims {dims} have {len(dims)} entries for a sequence of {len(tree)}")
-            items = [_map(fn, t, d) for t, d in zip(tree, dims)]
-        else:
-            items = [_map(fn, t, dims) for t in tree]
-        return type(tree)(*items) if hasattr(tree, "_fields") else type(tree)(items)
+        return _map_sequence(fn, tree, dims)
     if isinstance(tree, dict):
-        if isinstance(dims, dict):
-            if set(dims) != set(tree):
-                raise ValueError(f"vmap: dims keys {sorted(dims)} do not match the keys {sorted(tree)}")
-            return {k: _map(fn, tree[k], dims[k]) for k in tree}
-        return {k: _map(fn, tree[k], dims) for k in tree}
+        return _map_dict(fn, tree, dims)
     if dims is not None and not isinstance(dims, numbers.Integral):
         raise ValueError(f"vmap: a dim must be an int or None, got {dims!r}")
     return fn(tree, dims)
+
+
+def _map_sequence(fn, tree, dims):
+    """``_map`` over a tuple or list (a namedtuple stays one), ``dims`` one per entry or one for all."""
+    if isinstance(dims, (tuple, list)):
+        if len(dims) != len(tree):
+            raise ValueError(f"vmap: dims {dims} have {len(dims)} entries for a sequence of {len(tree)}")
+        items = [_map(fn, t, d) for t, d in zip(tree, dims)]
+    else:
+        items = [_map(fn, t, dims) for t in tree]
+    return type(tree)(*items) if hasattr(tree, "_fields") else type(tree)(items)
+
+
+def _map_dict(fn, tree: dict, dims):
+    """``_map`` over a dict, ``dims`` a dict with the same keys or one for all."""
+    if isinstance(dims, dict):
+        if set(dims) != set(tree):
+            raise ValueError(f"vmap: dims keys {sorted(dims)} do not match the keys {sorted(tree)}")
+        return {k: _map(fn, tree[k], dims[k]) for k in tree}
+    return {k: _map(fn, tree[k], dims) for k in tree}
 
 
 # ----------------------------------------------------------------------------- entering and leaving a level

@@ -68,6 +68,17 @@ def _scatter_reduce(x: Tensor, d: int, idx, src, reduce: str) -> Tensor:
     return Tensor._make(out)
 
 
+def _scatter_source(src, idx, dtype) -> Tensor:
+    """The values ``scatter`` writes, shaped like ``idx``: a number filled out, or the leading corner of src."""
+    if isinstance(src, numbers.Number):
+        return _const(xp.full(idx.shape, src, dtype=dtype))
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter: src must be a Tensor or a number, got {type(src).__name__}")
+    if any(s < i for s, i in zip(src.shape, idx.shape)) or src.ndim != idx.ndim:
+        raise ShapeError(f"scatter: src of shape {tuple(src.shape)} is smaller than index {idx.shape}")
+    return getitem(src, tuple(slice(0, n) for n in idx.shape))
+
+
 def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce: str | None = None) -> Tensor:
     """out = input, then out[…, index[i], …] = src[i] along ``dim`` (or the scalar ``value``).
 
@@ -82,14 +93,7 @@ def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce: str
     idx = _index_array(index, "scatter")
     _check_scatter_index(input, d, idx, "scatter")
     idx = idx % input.shape[d] if idx.size else idx
-    if isinstance(src, numbers.Number):
-        src = _const(xp.full(idx.shape, src, dtype=input.dtype))
-    elif not isinstance(src, Tensor):
-        raise TypeError(f"scatter: src must be a Tensor or a number, got {type(src).__name__}")
-    elif any(s < i for s, i in zip(src.shape, idx.shape)) or src.ndim != idx.ndim:
-        raise ShapeError(f"scatter: src of shape {tuple(src.shape)} is smaller than index {idx.shape}")
-    else:
-        src = getitem(src, tuple(slice(0, n) for n in idx.shape))
+    src = _scatter_source(src, idx, input.dtype)
     if reduce is not None:
         return _scatter_reduce(input, d, idx, src, reduce)
     written = xp.zeros(input.shape, dtype=bool)

@@ -521,10 +521,8 @@ def _index_pad(x: Tensor, widths, mode: str) -> Tensor:
     return x
 
 
-def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """PyTorch's ``F.pad``: ``pad`` lists (left, right) for the last dim first, then the one before.
-    ``mode`` 'constant' (with ``value``), 'reflect' (mirror without the edge), 'replicate' (repeat the edge)
-    or 'circular' (wrap around)."""
+def _check_pad(x: Tensor, pad, mode: str) -> None:
+    """Refuse an unknown mode or a pad list that does not fit ``x`` (the errors of ``pad``)."""
     if mode != "constant" and mode not in _INDEX_PAD:
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     if mode != "constant" and len(pad) // 2 >= x.ndim:
@@ -533,12 +531,25 @@ def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise ValueError(f"pad: expected an even number of pad sizes, at most 2 per dim; got {tuple(pad)} "
                          f"for shape {tuple(x.shape)}")
-    widths = [(0, 0)] * x.ndim
+
+
+def _pad_widths(pad, ndim: int) -> list:
+    """Torch's flat (left, right) list, last dim first, as one (before, after) pair per dim in dim order."""
+    widths = [(0, 0)] * ndim
     for k in range(len(pad) // 2):
         before, after = pad[2 * k], pad[2 * k + 1]
         if before < 0 or after < 0:
             raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
-        widths[x.ndim - 1 - k] = (int(before), int(after))
+        widths[ndim - 1 - k] = (int(before), int(after))
+    return widths
+
+
+def pad(x: Tensor, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """PyTorch's ``F.pad``: ``pad`` lists (left, right) for the last dim first, then the one before.
+    ``mode`` 'constant' (with ``value``), 'reflect' (mirror without the edge), 'replicate' (repeat the edge)
+    or 'circular' (wrap around)."""
+    _check_pad(x, pad, mode)
+    widths = _pad_widths(pad, x.ndim)
     if mode != "constant":
         return _index_pad(x, widths, mode)
     return run1(Pad(tuple(widths), value), x)
