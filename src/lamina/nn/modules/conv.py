@@ -42,6 +42,20 @@ def _mode_pad(x, pads, mode: str):
     return x[lead + (ih[:, None], iw[None, :])]
 
 
+def check_conv_arguments(name: str, in_channels, out_channels, groups, padding_mode, device) -> None:
+    """The checks every convolution layer makes of its constructor's arguments."""
+    check_device(device)
+    for label, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        if not isinstance(v, numbers.Integral) or v < 1:
+            raise ValueError(f"{name}: {label} must be a positive int, got {v!r}")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
+                         f"divisible by groups ({groups})")
+    if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+        raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                         f"got {padding_mode!r}")
+
+
 class _ConvNd(Module):
     weight: Parameter
     bias: Parameter | None
@@ -49,16 +63,7 @@ class _ConvNd(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
                  padding_mode, device, dtype, weight_shape, name):
         super().__init__()
-        check_device(device)
-        for label, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"{name}: {label} must be a positive int, got {v!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                             f"divisible by groups ({groups})")
-        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
-                             f"got {padding_mode!r}")
+        check_conv_arguments(name, in_channels, out_channels, groups, padding_mode, device)
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.kernel_size = pair(kernel_size, "kernel_size", name)
         self.stride = pair(stride, "stride", name)

@@ -2,15 +2,12 @@
 (C_out, C_in/groups, k), bias (C_out,), initialised as PyTorch's (``init.default_``: U(±1/√fan_in))."""
 from __future__ import annotations
 
-import numbers
-
-from ...backend import check_device
 from ...errors import ShapeError
 from ...tensor import Parameter, Tensor
 from .. import functional as F
 from .. import init
 from ..functional.pool1d import single
-from .conv import _mode_pad
+from .conv import _mode_pad, check_conv_arguments
 from .linear import _weight_and_bias
 from .module import Module
 
@@ -27,16 +24,7 @@ class Conv1d(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros", device=None, dtype=None):
         super().__init__()
-        check_device(device)
-        for label, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"Conv1d: {label} must be a positive int, got {v!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv1d: in_channels ({in_channels}) and out_channels ({out_channels}) must both be "
-                             f"divisible by groups ({groups})")
-        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
-            raise ValueError(f"Conv1d: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
-                             f"got {padding_mode!r}")
+        check_conv_arguments("Conv1d", in_channels, out_channels, groups, padding_mode, device)
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.kernel_size = (single(kernel_size, "kernel_size", "Conv1d"),)
         self.stride = (single(stride, "stride", "Conv1d"),)

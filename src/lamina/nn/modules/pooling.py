@@ -9,9 +9,8 @@ __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Upsample", "Upsamplin
            "UpsamplingBilinear2d"]
 
 
-class MaxPool2d(Module):
-    """Max over kh×kw windows (stride defaults to the kernel size; padding counts as −∞).
-    With ``return_indices=True`` forward returns (values, flat indices h·W + w)."""
+class MaxPoolBase(Module):
+    """The arguments of the max-pooling layers (stride defaults to the kernel size)."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices: bool = False,
                  ceil_mode: bool = False):
@@ -20,13 +19,18 @@ class MaxPool2d(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, input):
-        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                          self.return_indices)
-
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool2d(MaxPoolBase):
+    """Max over kh×kw windows (stride defaults to the kernel size; padding counts as −∞).
+    With ``return_indices=True`` forward returns (values, flat indices h·W + w)."""
+
+    def forward(self, input):
+        return max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                          self.return_indices)
 
 
 class AvgPool2d(Module):
