@@ -249,11 +249,41 @@ def conv_forward(x, w, b, spec: ConvSpec, out_hw, cols=None):
     return from_matrix(out, (n, o) + tuple(out_hw)), cols
 
 
+def _gather_spec(spec: ConvSpec, kernel_hw, in_hw, out_hw, channels):
+    """The stride-1 convolution of ȳ that gives x̄ directly, or None when col2im is the cheaper way.
+
+    For stride 1, x̄(h, w) = Σ_(o, i, j) ȳ(h + p_t − i·d, w + p_l − j·d, o) W(o, c, i, j): a convolution of ȳ,
+    padded by d·(k − 1) − p on each side, with the kernel flipped and its channel axes swapped. It reads
+    ȳ through one im2col instead of adding kh·kw blocks into x̄; chosen when its column matrix
+    (O·kh·kw × N·H·W) is not much larger than col2im's (C·kh·kw × N·OH·OW), i.e. with 'same' padding."""
+    if spec.stride != (1, 1):
+        return None
+    reach = [d * (k - 1) for d, k in zip(spec.dilation, kernel_hw)]
+    pads = tuple((r - a, r - b) for r, (a, b) in zip(reach, spec.pads))
+    if min(min(p) for p in pads) < 0:
+        return None
+    o, c = channels
+    if o * in_hw[0] * in_hw[1] > 1.25 * c * out_hw[0] * out_hw[1]:
+        return None
+    return ConvSpec((1, 1), pads, spec.dilation, spec.groups)
+
+
+def flipped_transpose(w: xp.ndarray, groups: int) -> xp.ndarray:
+    """W (O, C/G, kh, kw) -> W' (C, O/G, kh, kw), W'(c, o, i, j) = W(o, c, kh − 1 − i, kw − 1 − j) within each group."""
+    o, cg, kh, kw = w.shape
+    wt = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    return xp.ascontiguousarray(wt).reshape(groups * cg, o // groups, kh, kw)
+
+
 def conv_input_grad(gy, w, spec: ConvSpec, in_hw):
-    """x̄ = ∂⟨ȳ, conv(x, w)⟩/∂x: the transposed convolution of ȳ (GEMM Wᵀ Ȳ, then col2im)."""
+    """x̄ = ∂⟨ȳ, conv(x, w)⟩/∂x: the transposed convolution of ȳ (GEMM Wᵀ Ȳ, then col2im; for stride 1
+    with 'same'-like padding a direct convolution of ȳ with the flipped kernel, see ``_gather_spec``)."""
     n, o, oh, ow = gy.shape
     _, cg, kh, kw = w.shape
     g = spec.groups
+    gather = _gather_spec(spec, (kh, kw), in_hw, (oh, ow), (o, cg * g))
+    if gather is not None and not _is_pointwise(kh, kw, spec, in_hw, (oh, ow)):
+        return conv_forward(gy, flipped_transpose(w, g), None, gather, in_hw)[0]
     gm = as_matrix(gy)
     k = cg * kh * kw
     cols = buffers.empty((g, k, gm.shape[1]), xp.result_type(gy, w))

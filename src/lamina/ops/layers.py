@@ -14,6 +14,7 @@ from ..autograd.op import sum_terms as _sum
 from ..backend import xp
 from ..sparse import RowSparseGrad, coalesce_rows
 from ..tensor import Tensor
+from .conv import buffers, order_of
 from .linalg import _mm, matmul
 from .reduce import Sum, mean
 from .reduce import sum as tsum
@@ -160,6 +161,33 @@ def embedding(idx: xp.ndarray, w: Tensor, padding_idx=None, sparse: bool = False
 
 
 # ---------------------------------------------------------------------------- batch normalisation
+def channel_rows(x: xp.ndarray):
+    """x (N, C, …) as the (C, M) matrix of its memory when the channel axis is outermost there and the
+    rest is contiguous (the conv layouts (C, H, W, N) and (C, N, H, W)); None otherwise."""
+    if x.ndim < 3:
+        return None
+    order = order_of(x)
+    t = x.transpose(order)
+    if order[0] != 1 or not t.flags.c_contiguous:
+        return None
+    return t.reshape(x.shape[1], -1)
+
+
+def from_rows(rows: xp.ndarray, like: xp.ndarray) -> xp.ndarray:
+    """A (C, M) matrix viewed as an array of ``like``'s shape and memory order (inverse of channel_rows)."""
+    order = order_of(like)
+    return rows.reshape(tuple(like.shape[a] for a in order)).transpose(xp.argsort(order))
+
+
+def as_rows_like(a: xp.ndarray, like: xp.ndarray) -> xp.ndarray:
+    """``a`` (shaped like ``like``) as the (C, M) matrix in ``like``'s memory order; copies when the layouts differ."""
+    order = order_of(like)
+    t = a.transpose(order)
+    if not t.flags.c_contiguous:
+        t = xp.ascontiguousarray(t)
+    return t.reshape(a.shape[1], -1)
+
+
 class BatchNorm(Op):
     """Training-mode batch norm: x̂ = (x − μ_B)/√(σ²_B + ε), y = γ x̂ + β, with the batch
     mean and biased variance over every dim but the channel dim 1.
@@ -176,6 +204,9 @@ class BatchNorm(Op):
         shape = [1] * x.ndim
         shape[1] = x.shape[1]
         self.cshape = tuple(shape)
+        rows = channel_rows(x)
+        if rows is not None:
+            return self._forward_rows(x, rows, gamma, beta)
         mu = x.mean(axis=axes, keepdims=True)
         xc = x - mu
         var = xp.mean(xc * xc, axis=axes, keepdims=True)
@@ -187,6 +218,22 @@ class BatchNorm(Op):
         y = xc * gamma.reshape(shape)
         y += beta.reshape(shape)
         return y
+
+    def _forward_rows(self, x, rows, gamma, beta):
+        """The same on the (C, M) matrix of x's memory: row means, Σ (x − μ)² per row as one einsum."""
+        m = rows.shape[1]
+        mu = rows.sum(axis=1) / m
+        xc = xp.subtract(rows, mu[:, None], out=buffers.empty(rows.shape, rows.dtype))
+        var = xp.einsum("cm,cm->c", xc, xc) / m
+        rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
+        xc *= rstd[:, None]
+        self.mean, self.var, self.rstd = mu, var, rstd.reshape(self.cshape)
+        self.xhat = from_rows(xc, x)
+        if gamma is None:
+            return from_rows(xc.copy(), x)
+        y = xp.multiply(xc, gamma[:, None], out=buffers.empty(rows.shape, xc.dtype))
+        y += beta[:, None]
+        return from_rows(y, x)
 
     def _stats(self):
         """x̂ and 1/σ: the arrays saved by forward, or — when the gradient itself is being recorded —
@@ -202,6 +249,10 @@ class BatchNorm(Op):
         """x̄ = (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)) ∘ γ/σ,  γ̄ = Σ ȳ ∘ x̂,  β̄ = Σ ȳ (sums over all but the channel dim)."""
         needs = self.needs
         affine = len(needs) > 1
+        if plain_backward():
+            rows = channel_rows(self.xhat)
+            if rows is not None:
+                return self._backward_rows(g._data, rows)
         xhat, rstd = self._stats()
         gx = None
         if needs[0]:
@@ -210,6 +261,29 @@ class BatchNorm(Op):
         if not affine:
             return (gx,)
         return gx, (tsum(g * xhat, self.axes) if needs[1] else None), (tsum(g, self.axes) if needs[2] else None)
+
+    def _backward_rows(self, g, xhat):
+        """The backward on arrays, on the (C, M) matrices of x̂'s memory: Σ ȳ and Σ ȳ x̂ once per channel,
+        then x̄ = ȳ ∘ s − x̂ ∘ (s Σ ȳ x̂ / m) − s Σ ȳ / m with s = γ/σ, in two passes and one temporary."""
+        gr = as_rows_like(g, self.xhat)
+        m = gr.shape[1]
+        sg = gr.sum(axis=1)
+        sgx = xp.einsum("cm,cm->c", gr, xhat)
+        needs, affine = self.needs, len(self.needs) > 1
+        gx = None
+        if needs[0]:
+            s = self.rstd.reshape(-1)
+            if affine:
+                s = s * self.inputs[1]._data
+            out = xp.multiply(gr, s[:, None], out=buffers.empty(gr.shape, gr.dtype))
+            tmp = xp.multiply(xhat, (s * sgx / m)[:, None], out=buffers.empty(gr.shape, gr.dtype))
+            tmp += (s * sg / m)[:, None]
+            out -= tmp
+            del tmp
+            gx = _const(from_rows(out, self.xhat))
+        if not affine:
+            return (gx,)
+        return (gx, _const(sgx) if needs[1] else None, _const(sg) if needs[2] else None)
 
     def jvp(self, tx, tg=None, tb=None):
         xhat, rstd = self._stats()
