@@ -193,6 +193,48 @@ def im2col(x: xp.ndarray, kh: int, kw: int, spec: ConvSpec, out_hw) -> xp.ndarra
     return _copy(windows).reshape(c * kh * kw, -1)
 
 
+# Row bands: when the column matrix is much larger than the L2 cache, im2col writes it to memory and
+# the GEMM reads it back. Gathering the columns of a band of output rows (about _BAND_BYTES of them)
+# into one small buffer and multiplying band by band keeps them in cache: on a 16-channel 32×32
+# 3×3 layer (batch 32, 1 thread) im2col + GEMM took 5.4 ms whole and 3.1 ms in 1-row bands; the
+# weight gradient then gathers the bands again instead of keeping the whole matrix from the forward.
+_BAND_BYTES = 1 << 20
+_BANDED_MIN = 4 << 20
+
+
+def band_rows(x_shape, kernel_hw, spec: ConvSpec, out_hw, itemsize: int):
+    """Output rows per band for a banded im2col + GEMM, or None to gather the whole column matrix.
+
+    Banded: (C, H, W, N) memory (a band of output rows is then a contiguous run of columns), no groups,
+    not pointwise (that needs no gathering) and a column matrix of at least _BANDED_MIN bytes."""
+    n, c, h, w = x_shape
+    (kh, kw), (oh, ow) = kernel_hw, out_hw
+    if memory_order(n) != (1, 2, 3, 0) or spec.groups != 1 or _is_pointwise(kh, kw, spec, (h, w), out_hw):
+        return None
+    row_bytes = c * kh * kw * ow * n * itemsize
+    if row_bytes * oh < _BANDED_MIN:
+        return None
+    return max(1, min(oh, _BAND_BYTES // row_bytes))
+
+
+def _bands(xpad: xp.ndarray, kh: int, kw: int, spec: ConvSpec, out_hw, rows: int):
+    """For each band of ``rows`` output rows: (column slice of M, its columns (C·kh·kw, rows·OW·N)),
+    gathered into one reused buffer (valid until the next band)."""
+    n, c = xpad.shape[:2]
+    oh, ow = out_hw
+    sn, sc, sh, sw = xpad.strides
+    (st_h, st_w), (d_h, d_w) = spec.stride, spec.dilation
+    k, width = c * kh * kw, ow * n
+    buf = xp.empty((k, rows * width), xpad.dtype)
+    for r0 in range(0, oh, rows):
+        r = min(rows, oh - r0)
+        windows = as_strided(xpad[:, :, r0 * st_h:], (c, kh, kw, r, ow, n),
+                             (sc, sh * d_h, sw * d_w, sh * st_h, sw * st_w, sn), writeable=False)
+        part = buf[:, :r * width]
+        xp.copyto(part.reshape(c, kh, kw, r, ow, n), windows)
+        yield slice(r0 * width, (r0 + r) * width), part
+
+
 def col2im(cols: xp.ndarray, shape, kh: int, kw: int, spec: ConvSpec, out_hw) -> xp.ndarray:
     """Adjoint of im2col: add every column back onto its receptive field; returns (N, C, H, W).
 
@@ -227,10 +269,19 @@ def conv_forward(x, w, b, spec: ConvSpec, out_hw, cols=None):
     o, cg, kh, kw = w.shape
     g = spec.groups
     k = cg * kh * kw
+    dtype = xp.result_type(x, w)
+    rows = band_rows(x.shape, (kh, kw), spec, out_hw, dtype.itemsize) if cols is None and o > _FEW_CHANNELS else None
+    if rows is not None:  # cols stays None: the weight gradient gathers the bands again
+        out = buffers.empty((o, n * out_hw[0] * out_hw[1]), dtype)
+        wm = w.reshape(o, k)
+        for band, part in _bands(padded(x, spec.pads), kh, kw, spec, out_hw, rows):
+            xp.matmul(wm, part, out=out[:, band])
+        if b is not None:
+            out += b.reshape(o, 1)
+        return from_matrix(out, (n, o) + tuple(out_hw)), None
     if cols is None:
         cols = im2col(x, kh, kw, spec, out_hw)
     m = cols.shape[1]
-    dtype = xp.result_type(x, w)
     out = buffers.empty((o, m), dtype)
     if g == 1 and o <= _FEW_CHANNELS:
         out_t = xp.matmul(cols.T, w.reshape(o, k).T, out=buffers.empty((m, o), dtype))
@@ -298,9 +349,15 @@ def conv_weight_grad(x, gy, wshape, spec: ConvSpec, cols=None):
     """w̄ = ∂⟨ȳ, conv(x, w)⟩/∂w = Ȳ colsᵀ, computed as (cols Ȳᵀ)ᵀ (the faster GEMM orientation)."""
     o, cg, kh, kw = wshape
     g = spec.groups
+    gm = as_matrix(gy)
+    rows = None if cols is not None else band_rows(x.shape, (kh, kw), spec, gy.shape[2:], gm.itemsize)
+    if rows is not None:  # Σ over bands of cols_band Ȳ_bandᵀ
+        acc = xp.zeros((cg * kh * kw, o), xp.result_type(x, gy))
+        for band, part in _bands(padded(x, spec.pads), kh, kw, spec, gy.shape[2:], rows):
+            acc += part @ gm[:, band].T
+        return xp.ascontiguousarray(acc.T).reshape(wshape)
     if cols is None:
         cols = im2col(x, kh, kw, spec, gy.shape[2:])
-    gm = as_matrix(gy)
     if g == 1:
         gw = xp.matmul(cols, gm.T).T
     else:
