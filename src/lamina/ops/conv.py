@@ -337,12 +337,38 @@ def conv_input_grad(gy, w, spec: ConvSpec, in_hw):
         return conv_forward(gy, flipped_transpose(w, g), None, gather, in_hw)[0]
     gm = as_matrix(gy)
     k = cg * kh * kw
-    cols = buffers.empty((g, k, gm.shape[1]), xp.result_type(gy, w))
+    dtype = xp.result_type(gy, w)
+    rows = band_rows((n, cg * g) + tuple(in_hw), (kh, kw), spec, (oh, ow), dtype.itemsize)
+    if rows is not None:
+        return _col2im_bands(gm, w.reshape(o, k).T, (n, cg) + tuple(in_hw), (kh, kw), spec, rows)
+    cols = buffers.empty((g, k, gm.shape[1]), dtype)
     if g == 1:
         xp.matmul(w.reshape(o, k).T, gm, out=cols[0])
     else:
         xp.matmul(w.reshape(g, o // g, k).transpose(0, 2, 1), gm.reshape(g, o // g, -1), out=cols)
     return col2im(cols.reshape(g * k, -1), (n, cg * g) + tuple(in_hw), kh, kw, spec, (oh, ow))
+
+
+def _col2im_bands(gm, wt, shape, kernel_hw, spec: ConvSpec, rows: int):
+    """Wᵀ Ȳ and col2im band by band (see ``band_rows``): each band's columns are added onto x̄ while in cache."""
+    n, c, h, w = shape
+    (kh, kw), ((pt, pb), (pl, pr)) = kernel_hw, spec.pads
+    (st_h, st_w), (d_h, d_w) = spec.stride, spec.dilation
+    ow = (w + pl + pr - d_w * (kw - 1) - 1) // st_w + 1
+    width = ow * n
+    oh = gm.shape[1] // width
+    buf = alloc((n, c, h + pt + pb, w + pl + pr), gm.dtype)
+    part_buf = xp.empty((wt.shape[0], rows * width), gm.dtype)
+    for r0 in range(0, oh, rows):
+        r = min(rows, oh - r0)
+        part = xp.matmul(wt, gm[:, r0 * width:(r0 + r) * width], out=part_buf[:, :r * width])
+        blocks = part.reshape(c, kh, kw, r, ow, n).transpose(5, 0, 1, 2, 3, 4)  # logical (N, C, kh, kw, r, OW)
+        for i in range(kh):
+            top = r0 * st_h + i * d_h
+            rs = slice(top, top + st_h * (r - 1) + 1, st_h)
+            for j in range(kw):
+                buf[:, :, rs, j * d_w:j * d_w + st_w * (ow - 1) + 1:st_w] += blocks[:, :, i, j]
+    return buf[:, :, pt:pt + h, pl:pl + w]
 
 
 def conv_weight_grad(x, gy, wshape, spec: ConvSpec, cols=None):
