@@ -166,8 +166,10 @@ def padded(x: xp.ndarray, pads, value=0.0) -> xp.ndarray:
         if order_of(x) == memory_order(n) or x.size < BufferCache.min_bytes // 4:
             return x
         return _copy(x.transpose(memory_order(n))).transpose(xp.argsort(memory_order(n)))
-    buf = alloc((n, c, h + pt + pb, w + pl + pr), x.dtype, value)
+    buf = alloc((n, c, h + pt + pb, w + pl + pr), x.dtype, None)
     buf[:, :, pt:pt + h, pl:pl + w] = x
+    for border in (buf[:, :, :pt], buf[:, :, pt + h:], buf[:, :, pt:pt + h, :pl], buf[:, :, pt:pt + h, pl + w:]):
+        border.fill(value)  # only the border: the inside is written once, by the copy
     return buf
 
 
@@ -264,21 +266,23 @@ _FEW_CHANNELS = 8
 
 
 def conv_forward(x, w, b, spec: ConvSpec, out_hw, cols=None):
-    """y = conv(x, w) + b as one GEMM (O, K) @ (K, M) (a batch of G GEMMs with groups). Returns (y, cols)."""
+    """y = conv(x, w) + b as one GEMM (O, K) @ (K, M) (a batch of G GEMMs with groups), or band by band
+    (``band_rows``). Returns (y, what the weight gradient reuses: cols, or the padded input when banded)."""
     n = x.shape[0]
     o, cg, kh, kw = w.shape
     g = spec.groups
     k = cg * kh * kw
     dtype = xp.result_type(x, w)
     rows = band_rows(x.shape, (kh, kw), spec, out_hw, dtype.itemsize) if cols is None and o > _FEW_CHANNELS else None
-    if rows is not None:  # cols stays None: the weight gradient gathers the bands again
+    if rows is not None:  # the weight gradient gathers the bands again, from the padded input returned here
         out = buffers.empty((o, n * out_hw[0] * out_hw[1]), dtype)
         wm = w.reshape(o, k)
-        for band, part in _bands(padded(x, spec.pads), kh, kw, spec, out_hw, rows):
+        xpad = padded(x, spec.pads)
+        for band, part in _bands(xpad, kh, kw, spec, out_hw, rows):
             xp.matmul(wm, part, out=out[:, band])
         if b is not None:
             out += b.reshape(o, 1)
-        return from_matrix(out, (n, o) + tuple(out_hw)), None
+        return from_matrix(out, (n, o) + tuple(out_hw)), xpad
     if cols is None:
         cols = im2col(x, kh, kw, spec, out_hw)
     m = cols.shape[1]
@@ -372,14 +376,17 @@ def _col2im_bands(gm, wt, shape, kernel_hw, spec: ConvSpec, rows: int):
 
 
 def conv_weight_grad(x, gy, wshape, spec: ConvSpec, cols=None):
-    """w̄ = ∂⟨ȳ, conv(x, w)⟩/∂w = Ȳ colsᵀ, computed as (cols Ȳᵀ)ᵀ (the faster GEMM orientation)."""
+    """w̄ = ∂⟨ȳ, conv(x, w)⟩/∂w = Ȳ colsᵀ, computed as (cols Ȳᵀ)ᵀ (the faster GEMM orientation).
+    ``cols``: the forward's column matrix, or its padded input (4-D) for a banded layer."""
     o, cg, kh, kw = wshape
     g = spec.groups
     gm = as_matrix(gy)
-    rows = None if cols is not None else band_rows(x.shape, (kh, kw), spec, gy.shape[2:], gm.itemsize)
+    xpad = cols if cols is not None and cols.ndim == 4 else None
+    rows = None if cols is not None and xpad is None else band_rows(x.shape, (kh, kw), spec, gy.shape[2:], gm.itemsize)
     if rows is not None:  # Σ over bands of cols_band Ȳ_bandᵀ
         acc = xp.zeros((cg * kh * kw, o), xp.result_type(x, gy))
-        for band, part in _bands(padded(x, spec.pads), kh, kw, spec, gy.shape[2:], rows):
+        xpad = padded(x, spec.pads) if xpad is None else xpad
+        for band, part in _bands(xpad, kh, kw, spec, gy.shape[2:], rows):
             acc += part @ gm[:, band].T
         return xp.ascontiguousarray(acc.T).reshape(wshape)
     if cols is None:

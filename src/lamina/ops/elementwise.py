@@ -517,8 +517,7 @@ class Relu(ElementwiseUnary):
         return xp.maximum(x, 0)
 
     def derivative(self, v):
-        x = self.inputs[0]._data
-        return v * _mask(x > 0, x.dtype)
+        return v * Tensor._make(self.inputs[0]._data > 0)  # a boolean mask keeps v's dtype, no float copy
 
 
 relu = unary(Relu)

@@ -213,6 +213,7 @@ class BatchNorm(Op):
         rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
         xc *= rstd
         self.mean, self.var, self.rstd, self.xhat = mu.reshape(-1), var.reshape(-1), rstd, xc
+        self.xc = None
         if gamma is None:
             return xc.copy()
         y = xc * gamma.reshape(shape)
@@ -220,26 +221,27 @@ class BatchNorm(Op):
         return y
 
     def _forward_rows(self, x, rows, gamma, beta):
-        """The same on the (C, M) matrix of x's memory: row means, Σ (x − μ)² per row as one einsum."""
+        """The same on the (C, M) matrix of x's memory: row means, Σ (x − μ)² per row as one einsum, and
+        y = (x − μ) ∘ γ/σ + β; x − μ is kept (x̂ is never formed: the backward scales by 1/σ instead)."""
         m = rows.shape[1]
         mu = rows.sum(axis=1) / m
         xc = xp.subtract(rows, mu[:, None], out=buffers.empty(rows.shape, rows.dtype))
         var = xp.einsum("cm,cm->c", xc, xc) / m
         rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
-        xc *= rstd[:, None]
         self.mean, self.var, self.rstd = mu, var, rstd.reshape(self.cshape)
-        self.xhat = from_rows(xc, x)
-        if gamma is None:
-            return from_rows(xc.copy(), x)
-        y = xp.multiply(xc, gamma[:, None], out=buffers.empty(rows.shape, xc.dtype))
-        y += beta[:, None]
+        self.xhat, self.xc = None, from_rows(xc, x)
+        scale = rstd if gamma is None else rstd * gamma
+        y = xp.multiply(xc, scale[:, None], out=buffers.empty(rows.shape, xc.dtype))
+        if beta is not None:
+            y += beta[:, None]
         return from_rows(y, x)
 
     def _stats(self):
         """x̂ and 1/σ: the arrays saved by forward, or — when the gradient itself is being recorded —
         rebuilt from x with tensor ops, so second derivatives see their dependence on x."""
         if plain_backward():
-            return _const(self.xhat), _const(self.rstd)
+            xhat = self.xc * self.rstd if self.xhat is None else self.xhat
+            return _const(xhat), _const(self.rstd)
         x = self.inputs[0]
         xc = x - mean(x, self.axes, keepdim=True)
         rstd = (mean(xc * xc, self.axes, keepdim=True) + self.eps) ** -0.5
@@ -249,8 +251,8 @@ class BatchNorm(Op):
         """x̄ = (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)) ∘ γ/σ,  γ̄ = Σ ȳ ∘ x̂,  β̄ = Σ ȳ (sums over all but the channel dim)."""
         needs = self.needs
         affine = len(needs) > 1
-        if plain_backward():
-            rows = channel_rows(self.xhat)
+        if plain_backward() and self.xhat is None:
+            rows = channel_rows(self.xc)
             if rows is not None:
                 return self._backward_rows(g._data, rows)
         xhat, rstd = self._stats()
@@ -262,25 +264,25 @@ class BatchNorm(Op):
             return (gx,)
         return gx, (tsum(g * xhat, self.axes) if needs[1] else None), (tsum(g, self.axes) if needs[2] else None)
 
-    def _backward_rows(self, g, xhat):
-        """The backward on arrays, on the (C, M) matrices of x̂'s memory: Σ ȳ and Σ ȳ x̂ once per channel,
-        then x̄ = ȳ ∘ s − x̂ ∘ (s Σ ȳ x̂ / m) − s Σ ȳ / m with s = γ/σ, in two passes and one temporary."""
-        gr = as_rows_like(g, self.xhat)
+    def _backward_rows(self, g, xc):
+        """The backward on arrays, on the (C, M) matrices of x's memory (``xc`` = x − μ): Σ ȳ and
+        Σ ȳ x̂ = Σ ȳ (x − μ) / σ once per channel, then x̄ = ȳ ∘ s − (x − μ) ∘ (s Σ ȳ x̂ / (m σ)) − s Σ ȳ / m
+        with s = γ/σ, in two passes and one temporary."""
+        gr = as_rows_like(g, self.xc)
         m = gr.shape[1]
+        rstd = self.rstd.reshape(-1)
         sg = gr.sum(axis=1)
-        sgx = xp.einsum("cm,cm->c", gr, xhat)
+        sgx = xp.einsum("cm,cm->c", gr, xc) * rstd
         needs, affine = self.needs, len(self.needs) > 1
         gx = None
         if needs[0]:
-            s = self.rstd.reshape(-1)
-            if affine:
-                s = s * self.inputs[1]._data
+            s = rstd * self.inputs[1]._data if affine else rstd
             out = xp.multiply(gr, s[:, None], out=buffers.empty(gr.shape, gr.dtype))
-            tmp = xp.multiply(xhat, (s * sgx / m)[:, None], out=buffers.empty(gr.shape, gr.dtype))
+            tmp = xp.multiply(xc, (s * sgx * rstd / m)[:, None], out=buffers.empty(gr.shape, gr.dtype))
             tmp += (s * sg / m)[:, None]
             out -= tmp
             del tmp
-            gx = _const(from_rows(out, self.xhat))
+            gx = _const(from_rows(out, self.xc))
         if not affine:
             return (gx,)
         return (gx, _const(sgx) if needs[1] else None, _const(sg) if needs[2] else None)
