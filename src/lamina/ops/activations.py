@@ -22,7 +22,10 @@ class LeakyRelu(ElementwiseUnary):
         self.slope = slope
 
     def forward(self, x):
-        return xp.where(x > 0, x, x * x.dtype.type(self.slope))
+        y = x * x.dtype.type(self.slope)
+        if 0.0 < self.slope <= 1.0:  # then f(x) = max(x, a·x): two passes instead of a mask and a where
+            return xp.maximum(x, y, out=y)
+        return xp.where(x > 0, x, y)
 
     def _deriv(self):
         x = self.inputs[0]._data
