@@ -399,6 +399,34 @@ def conv_weight_grad(x, gy, wshape, spec: ConvSpec, cols=None):
     return xp.ascontiguousarray(gw).reshape(wshape)
 
 
+def fused_backward(x, w, gy, spec: ConvSpec):
+    """(x̄, w̄) together for a banded stride-1 layer with 'same'-like padding, or None (then separately).
+
+    x̄ is the convolution of ȳ with the flipped kernel (``_gather_spec``); its columns P hold, for each
+    input pixel p, ȳ(p + p_t − i·d, o) for the taps (o, kh − 1 − i, kw − 1 − j). The same columns give
+    w̄(o, c, i, j) = Σ_p x(p, c) ȳ(p + p_t − i·d, o) = (X Pᵀ)(c; o, kh − 1 − i, kw − 1 − j), so one pass
+    over the bands of P serves both GEMMs and x is never gathered again."""
+    n, o, oh, ow = gy.shape
+    _, c, kh, kw = w.shape
+    in_hw = x.shape[2:]
+    gather = _gather_spec(spec, (kh, kw), in_hw, (oh, ow), (o, c))
+    if spec.groups != 1 or gather is None or _is_pointwise(kh, kw, spec, in_hw, (oh, ow)):
+        return None
+    dtype = xp.result_type(x, w, gy)
+    rows = band_rows(gy.shape, (kh, kw), gather, in_hw, dtype.itemsize)
+    if rows is None:
+        return None
+    wm = flipped_transpose(w, 1).reshape(c, o * kh * kw)
+    xm = as_matrix(x)
+    gx = buffers.empty((c, xm.shape[1]), dtype)
+    acc = xp.zeros((o * kh * kw, c), dtype)  # (X Pᵀ)ᵀ: the faster GEMM orientation, as in conv_weight_grad
+    for band, part in _bands(padded(gy, gather.pads), kh, kw, gather, in_hw, rows):
+        xp.matmul(wm, part, out=gx[:, band])
+        acc += part @ xm[:, band].T
+    gw = acc.reshape(o, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
+    return from_matrix(gx, x.shape), xp.ascontiguousarray(gw)
+
+
 # ------------------------------------------------------------------------------ the three ops
 class Conv2d(Op):
     """y = conv(x, w) (+ b), optionally fused with ReLU: y = max(conv(x, w) + b, 0).
@@ -425,9 +453,15 @@ class Conv2d(Op):
     def backward(self, g):
         x, w = self.inputs[0], self.inputs[1]
         g = self._through_relu(g)
+        gb = g.sum((0, 2, 3)) if len(self.inputs) == 3 and self.needs[2] else None
+        fused = None
+        if self.needs[0] and self.needs[1] and not _mode.grad_enabled and not _mode.fw_level:
+            fused = fused_backward(x._data, w._data, g._data, self.spec)  # on arrays: no gradient graph wanted
+        if fused is not None:
+            self.cols = None
+            return Tensor._make(fused[0]), Tensor._make(fused[1]), gb
         gx = _conv_t(g, w, None, self.spec, x.shape[2:]) if self.needs[0] else None
         gw = _conv_w(x, g, w.shape, self.spec, self.cols) if self.needs[1] else None
-        gb = g.sum((0, 2, 3)) if len(self.inputs) == 3 and self.needs[2] else None
         return gx, gw, gb
 
     def jvp(self, tx, tw, tb=None):
