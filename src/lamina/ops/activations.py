@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..autograd.op import ElementwiseUnary, run1
 from ..backend import xp
 from ..tensor import Tensor
+from .conv import out_like
 from .elementwise import exp, sigmoid, tanh, where
 
 
@@ -22,7 +23,7 @@ class LeakyRelu(ElementwiseUnary):
         self.slope = slope
 
     def forward(self, x):
-        y = x * x.dtype.type(self.slope)
+        y = xp.multiply(x, x.dtype.type(self.slope), out=out_like(x))
         if 0.0 < self.slope <= 1.0:  # then f(x) = max(x, a·x): two passes instead of a mask and a where
             return xp.maximum(x, y, out=y)
         return xp.where(x > 0, x, y)

@@ -15,6 +15,11 @@ so the backward of each one is made of the other two, and every gradient is agai
 differentiable (second derivatives, Hessian-vector products). conv is bilinear, so
 the forward-mode rule is jvp = conv(ẋ, w) + conv(x, ẇ).
 
+Large layers (a column matrix above 4 MB) are gathered and multiplied in bands of output rows that stay
+in cache (``band_rows``). For stride 1 with 'same'-like padding x̄ is itself a convolution of ȳ with
+the flipped kernel (``_gather_spec``), and under a plain backward one pass over its columns gives
+both x̄ and w̄ (``fused_backward``).
+
 Memory layout: tensors are NCHW, but the arrays allocated here are laid out (C, H, W, N) in memory
 for batches of 16 or more and (C, N, H, W) for smaller ones (see ``memory_order``). The GEMM
 (O, K) @ (K, M) then writes its result directly in that layout, every im2col copy, col2im add and
@@ -127,6 +132,17 @@ def alloc(shape, dtype, fill=0.0, order=None) -> xp.ndarray:
     if fill is not None:
         buf.fill(fill)
     return buf.transpose(xp.argsort(order))
+
+
+def out_like(a: xp.ndarray, b=None, dtype=None):
+    """An uninitialised array for an elementwise result on ``a`` (and ``b``): a reused buffer in a's memory
+    order when the result is large (a fresh one costs page faults every step), else None (let NumPy allocate)."""
+    dtype = a.dtype if dtype is None else dtype
+    if a.nbytes < BufferCache.min_bytes or dtype.kind != "f" or (b is not None and not (
+            isinstance(b, xp.ndarray) and b.shape == a.shape and b.dtype == dtype)):
+        return None
+    order = order_of(a)
+    return buffers.empty(tuple(a.shape[i] for i in order), dtype).transpose(xp.argsort(order))
 
 
 def as_matrix(a: xp.ndarray) -> xp.ndarray:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import numbers
 
+from .. import _mode
 from ..autograd.op import Cast, Elementwise, ElementwiseUnary, cast, run, run1, unary  # noqa: F401  (Cast, cast re-exported)
 from ..backend import get_default_dtype, xp
 from ..errors import broadcast_error
 from ..tensor import Tensor
+from .conv import out_like
 
 
 def _const(x, like: Tensor | None = None) -> Tensor:
@@ -74,7 +76,7 @@ class Add(Elementwise):
     reads_values = False
 
     def forward(self, a, b):
-        return a + b
+        return xp.add(a, b, out=out_like(a, b))
 
     def partial(self, i, v):
         return v
@@ -129,7 +131,7 @@ class Mul(Elementwise):
     """∂(ab)/∂a = b, ∂(ab)/∂b = a."""
 
     def forward(self, a, b):
-        return a * b
+        return xp.multiply(a, b, out=out_like(a, b))
 
     def partial(self, i, v):
         return v * self.inputs[1 - i]
@@ -514,10 +516,13 @@ class Relu(ElementwiseUnary):
     """d max(x, 0)/dx = [x > 0]."""
 
     def forward(self, x):
-        return xp.maximum(x, 0)
+        return xp.maximum(x, 0, out=out_like(x))
 
     def derivative(self, v):
-        return v * Tensor._make(self.inputs[0]._data > 0)  # a boolean mask keeps v's dtype, no float copy
+        x = self.inputs[0]._data
+        if not _mode.grad_enabled and not _mode.fw_level and v.shape == x.shape:  # plain backward: on arrays
+            return Tensor._make(xp.multiply(v._data, x > 0, out=out_like(v._data)))
+        return v * Tensor._make(x > 0)  # a boolean mask keeps v's dtype, no float copy
 
 
 relu = unary(Relu)
