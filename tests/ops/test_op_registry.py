@@ -135,6 +135,10 @@ CASES = [
      lambda a, w, b: F.batch_norm(a.permute(1, 0, 2, 3), None, None, w, b, training=True),
      lambda a, w, b: TF.batch_norm(a.permute(1, 0, 2, 3), None, None, w, b, training=True),
      [_rn(73, 3, 4, 2, 2), _rn(74, 3), _rn(75, 3)], {}),
+    ("BatchNorm Permute GetItem",  # and a cropped view in that order (a padded transposed convolution's output)
+     lambda a, w, b: F.batch_norm(a.permute(1, 0, 2, 3)[:, :, 1:, :2], None, None, w, b, training=True),
+     lambda a, w, b: TF.batch_norm(a.permute(1, 0, 2, 3)[:, :, 1:, :2], None, None, w, b, training=True),
+     [_rn(76, 3, 4, 3, 3), _rn(77, 3), _rn(78, 3)], {}),
     ("WindowSum", lambda a: F.local_response_norm(a, 3, 0.3, 0.75, 2.0),
      lambda a: TF.local_response_norm(a, 3, 0.3, 0.75, 2.0), [_rn(48, 2, 4, 3)], {}),
     ("CrossEntropy", lambda a: F.cross_entropy(a, lamina.tensor(_TARGET)),

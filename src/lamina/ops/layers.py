@@ -161,15 +161,18 @@ def embedding(idx: xp.ndarray, w: Tensor, padding_idx=None, sparse: bool = False
 
 
 # ---------------------------------------------------------------------------- batch normalisation
-def channel_rows(x: xp.ndarray):
+def channel_rows(x: xp.ndarray, strided: bool = False):
     """x (N, C, …) as the (C, M) matrix of its memory when the channel axis is outermost there and the
-    rest is contiguous (the conv layouts (C, H, W, N) and (C, N, H, W)); None otherwise."""
+    rest is contiguous (the conv layouts (C, H, W, N) and (C, N, H, W)); None otherwise. With ``strided``
+    a non-contiguous x in such an order (a cropped view) is returned as x transposed to it, (C, …)."""
     if x.ndim < 3:
         return None
     order = order_of(x)
     t = x.transpose(order)
-    if order[0] != 1 or not t.flags.c_contiguous:
+    if order[0] != 1:
         return None
+    if not t.flags.c_contiguous:
+        return t if strided else None
     return t.reshape(x.shape[1], -1)
 
 
@@ -204,7 +207,7 @@ class BatchNorm(Op):
         shape = [1] * x.ndim
         shape[1] = x.shape[1]
         self.cshape = tuple(shape)
-        rows = channel_rows(x)
+        rows = channel_rows(x, strided=True) if x.size else None
         if rows is not None:
             return self._forward_rows(x, rows, gamma, beta)
         mu = x.mean(axis=axes, keepdims=True)
@@ -223,15 +226,18 @@ class BatchNorm(Op):
     def _forward_rows(self, x, rows, gamma, beta):
         """The same on the (C, M) matrix of x's memory: row means, Σ (x − μ)² per row as one einsum, and
         y = (x − μ) ∘ γ/σ + β; x − μ is kept (x̂ is never formed: the backward scales by 1/σ instead)."""
-        m = rows.shape[1]
-        mu = rows.sum(axis=1) / m
-        xc = xp.subtract(rows, mu[:, None], out=buffers.empty(rows.shape, rows.dtype))
+        c = rows.shape[0]
+        m = rows.size // c
+        mu = rows.sum(axis=tuple(range(1, rows.ndim))) / m
+        xc = xp.subtract(rows, mu.reshape((c,) + (1,) * (rows.ndim - 1)),
+                         out=buffers.empty(rows.shape, rows.dtype))
+        xc = xc.reshape(c, m)  # contiguous (C, M), in x's memory order
         var = xp.einsum("cm,cm->c", xc, xc) / m
         rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
         self.mean, self.var, self.rstd = mu, var, rstd.reshape(self.cshape)
         self.xhat, self.xc = None, from_rows(xc, x)
         scale = rstd if gamma is None else rstd * gamma
-        y = xp.multiply(xc, scale[:, None], out=buffers.empty(rows.shape, xc.dtype))
+        y = xp.multiply(xc, scale[:, None], out=buffers.empty(xc.shape, xc.dtype))
         if beta is not None:
             y += beta[:, None]
         return from_rows(y, x)
