@@ -243,7 +243,7 @@ def _bands(xpad: xp.ndarray, kh: int, kw: int, spec: ConvSpec, out_hw, rows: int
     sn, sc, sh, sw = xpad.strides
     (st_h, st_w), (d_h, d_w) = spec.stride, spec.dilation
     k, width = c * kh * kw, ow * n
-    buf = xp.empty((k, rows * width), xpad.dtype)
+    buf = buffers.empty((k, rows * width), xpad.dtype)
     for r0 in range(0, oh, rows):
         r = min(rows, oh - r0)
         windows = as_strided(xpad[:, :, r0 * st_h:], (c, kh, kw, r, ow, n),
@@ -378,7 +378,7 @@ def _col2im_bands(gm, wt, shape, kernel_hw, spec: ConvSpec, rows: int):
     width = ow * n
     oh = gm.shape[1] // width
     buf = alloc((n, c, h + pt + pb, w + pl + pr), gm.dtype)
-    part_buf = xp.empty((wt.shape[0], rows * width), gm.dtype)
+    part_buf = buffers.empty((wt.shape[0], rows * width), gm.dtype)
     for r0 in range(0, oh, rows):
         r = min(rows, oh - r0)
         part = xp.matmul(wt, gm[:, r0 * width:(r0 + r) * width], out=part_buf[:, :r * width])
