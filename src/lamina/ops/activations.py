@@ -30,7 +30,11 @@ class LeakyRelu(ElementwiseUnary):
 
     def _deriv(self):
         x = self.inputs[0]._data
-        return Tensor._make(xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope)))
+        a = x.dtype.type(self.slope)
+        if 0.0 <= self.slope <= 1.0:  # f'(x) = max([x > 0], a): two vectorised passes (where is ~4x slower)
+            d = (x > 0).astype(x.dtype)
+            return Tensor._make(xp.maximum(d, a, out=d))
+        return Tensor._make(xp.where(x > 0, x.dtype.type(1), a))
 
     def derivative(self, v):
         return v * self._deriv()
