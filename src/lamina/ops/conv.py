@@ -397,8 +397,10 @@ def conv_weight_grad(x, gy, wshape, spec: ConvSpec, cols=None):
     o, cg, kh, kw = wshape
     g = spec.groups
     gm = as_matrix(gy)
-    xpad = cols if cols is not None and cols.ndim == 4 else None
-    rows = None if cols is not None and xpad is None else band_rows(x.shape, (kh, kw), spec, gy.shape[2:], gm.itemsize)
+    xpad = None
+    if cols is not None and cols.ndim == 4:
+        xpad, cols = cols, None
+    rows = None if cols is not None else band_rows(x.shape, (kh, kw), spec, gy.shape[2:], gm.itemsize)
     if rows is not None:  # Σ over bands of cols_band Ȳ_bandᵀ
         acc = xp.zeros((cg * kh * kw, o), xp.result_type(x, gy))
         xpad = padded(x, spec.pads) if xpad is None else xpad
