@@ -208,3 +208,30 @@ def test_outputs_survive_later_calls():
         F.max_pool2d(F.conv2d(x2, w, padding=1), 2)
     np.testing.assert_array_equal(y1.numpy(), saved[0])
     np.testing.assert_array_equal(p1.numpy(), saved[1])
+
+
+BAND_CASES = [
+    ((16, 2, 5, 4), (10, 2, 3, 3), dict(padding=1)),                             # bands of 2, 2 and 1 rows
+    ((16, 2, 7, 6), (9, 2, 3, 3), dict(stride=2, padding=(1, 2), dilation=(2, 1))),
+    ((16, 4, 4, 3), (5, 4, 3, 3), dict(padding=1)),                               # x̄ and w̄ in one pass
+    ((16, 4, 4, 5), (4, 4, 4, 3), dict(padding="same", dilation=(1, 2))),         # asymmetric 'same' padding
+]
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@pytest.mark.parametrize("xs,ws,kw", BAND_CASES, ids=[str(c[2]) for c in BAND_CASES])
+def test_conv2d_in_row_bands_against_torch(xs, ws, kw, rn, monkeypatch):
+    """Large layers gather their columns band by band (conv.band_rows); small thresholds force it here."""
+    monkeypatch.setattr(conv_ops, "_BANDED_MIN", 0)
+    monkeypatch.setattr(conv_ops, "_BAND_BYTES", 20000)
+    assert conv_ops.band_rows((16, 2, 5, 4), (3, 3), conv_ops.ConvSpec((1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+                              (5, 4), 8) == 2
+    check_op(lambda x, w, b: F.conv2d(x, w, b, **kw), lambda x, w, b: TF.conv2d(x, w, b, **kw),
+             rn(*xs), rn(*ws), rn(ws[0]))
+
+
+def test_conv_transpose2d_in_row_bands_against_torch(rn, monkeypatch):
+    monkeypatch.setattr(conv_ops, "_BANDED_MIN", 0)
+    monkeypatch.setattr(conv_ops, "_BAND_BYTES", 20000)
+    check_op(lambda x, w: F.conv_transpose2d(x, w, padding=1), lambda x, w: TF.conv_transpose2d(x, w, padding=1),
+             rn(16, 10, 4, 3), rn(10, 2, 3, 3))

@@ -99,6 +99,10 @@ CASES = [
     ("Conv2d Conv2dWeight", lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1),
      lambda x, w, b: TF.conv2d(x, w, b, stride=2, padding=1), [_rn(19, 2, 3, 5, 5), _rn(20, 4, 3, 3, 3), _rn(21, 4)],
      {}),
+    ("Conv2d ConvTranspose2d Conv2dWeight",  # stride 1, 'same' padding: x̄ as a convolution of ȳ
+     lambda x, w, b: F.conv2d(x, w, b, padding=(1, 2), dilation=(1, 2), groups=2),
+     lambda x, w, b: TF.conv2d(x, w, b, padding=(1, 2), dilation=(1, 2), groups=2),
+     [_rn(70, 2, 4, 5, 6), _rn(71, 4, 2, 3, 3), _rn(72, 4)], {}),
     ("ConvTranspose2d", lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2),
      lambda x, w, b: TF.conv_transpose2d(x, w, b, stride=2), [_rn(22, 2, 3, 3, 3), _rn(23, 3, 2, 3, 3), _rn(24, 2)],
      {}),
@@ -135,6 +139,14 @@ CASES = [
     ("BatchNorm", lambda a, w, b: F.batch_norm(a, None, None, w, b, training=True),
      lambda a, w, b: TF.batch_norm(a, None, None, w, b, training=True), [_rn(45, 4, 3, 2), _rn(46, 3), _rn(47, 3)],
      {}),
+    ("BatchNorm Permute",  # channel axis outermost in memory, as conv outputs are: the (C, M) path
+     lambda a, w, b: F.batch_norm(a.permute(1, 0, 2, 3), None, None, w, b, training=True),
+     lambda a, w, b: TF.batch_norm(a.permute(1, 0, 2, 3), None, None, w, b, training=True),
+     [_rn(73, 3, 4, 2, 2), _rn(74, 3), _rn(75, 3)], {}),
+    ("BatchNorm Permute GetItem",  # and a cropped view in that order (a padded transposed convolution's output)
+     lambda a, w, b: F.batch_norm(a.permute(1, 0, 2, 3)[:, :, 1:, :2], None, None, w, b, training=True),
+     lambda a, w, b: TF.batch_norm(a.permute(1, 0, 2, 3)[:, :, 1:, :2], None, None, w, b, training=True),
+     [_rn(76, 3, 4, 3, 3), _rn(77, 3), _rn(78, 3)], {}),
     ("WindowSum", lambda a: F.local_response_norm(a, 3, 0.3, 0.75, 2.0),
      lambda a: TF.local_response_norm(a, 3, 0.3, 0.75, 2.0), [_rn(48, 2, 4, 3)], {}),
     ("CrossEntropy", lambda a: F.cross_entropy(a, lamina.tensor(_TARGET)),

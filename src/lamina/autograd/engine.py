@@ -219,7 +219,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
     try:
         _check_root_versions(outputs)
         walk = _Walk(outputs, grad_outputs, capture)
-        node_grads, observing, epoch = walk.node_grads, bool(walk.capture_nodes), INPLACE_EPOCH
+        node_grads, observing, epoch, pass_back = walk.node_grads, bool(walk.capture_nodes), INPLACE_EPOCH, walk.pass_back
         for node in _topological_order(walk.roots):
             g = node_grads.pop(node, None)
             if g is None:
@@ -228,7 +228,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
                 g = walk.observe(node, g, create_graph)
             # inputs as recorded; tested only when some tensor changed in place since the node was recorded
             inputs = node.inputs if node.versions[-1] == epoch[0] else _tested_inputs(node)
-            walk.pass_back(inputs, node.backward(g), node.needs)
+            pass_back(inputs, node.backward(g), node.needs)
             if not retain_graph:
                 node.release()
         return _finish(walk, capture, create_graph)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..autograd.op import ElementwiseUnary, run1
 from ..backend import xp
 from ..tensor import Tensor
+from .conv import out_like
 from .elementwise import exp, sigmoid, tanh, where
 
 
@@ -22,11 +23,18 @@ class LeakyRelu(ElementwiseUnary):
         self.slope = slope
 
     def forward(self, x):
-        return xp.where(x > 0, x, x * x.dtype.type(self.slope))
+        y = xp.multiply(x, x.dtype.type(self.slope), out=out_like(x))
+        if 0.0 < self.slope <= 1.0:  # then f(x) = max(x, a·x): two passes instead of a mask and a where
+            return xp.maximum(x, y, out=y)
+        return xp.where(x > 0, x, y)
 
     def _deriv(self):
         x = self.inputs[0]._data
-        return Tensor._make(xp.where(x > 0, x.dtype.type(1), x.dtype.type(self.slope)))
+        a = x.dtype.type(self.slope)
+        if 0.0 <= self.slope <= 1.0:  # f'(x) = max([x > 0], a): two vectorised passes (where is ~4x slower)
+            d = (x > 0).astype(x.dtype)
+            return Tensor._make(xp.maximum(d, a, out=d))
+        return Tensor._make(xp.where(x > 0, x.dtype.type(1), a))
 
     def derivative(self, v):
         return v * self._deriv()

@@ -15,6 +15,11 @@ so the backward of each one is made of the other two, and every gradient is agai
 differentiable (second derivatives, Hessian-vector products). conv is bilinear, so
 the forward-mode rule is jvp = conv(ẋ, w) + conv(x, ẇ).
 
+Large layers (a column matrix above 4 MB) are gathered and multiplied in bands of output rows that stay
+in cache (``band_rows``). For stride 1 with 'same'-like padding x̄ is itself a convolution of ȳ with
+the flipped kernel (``_gather_spec``), and under a plain backward one pass over its columns gives
+both x̄ and w̄ (``fused_backward``).
+
 Memory layout: tensors are NCHW, but the arrays allocated here are laid out (C, H, W, N) in memory
 for batches of 16 or more and (C, N, H, W) for smaller ones (see ``memory_order``). The GEMM
 (O, K) @ (K, M) then writes its result directly in that layout, every im2col copy, col2im add and
@@ -129,6 +134,17 @@ def alloc(shape, dtype, fill=0.0, order=None) -> xp.ndarray:
     return buf.transpose(xp.argsort(order))
 
 
+def out_like(a: xp.ndarray, b=None, dtype=None):
+    """An uninitialised array for an elementwise result on ``a`` (and ``b``): a reused buffer in a's memory
+    order when the result is large (a fresh one costs page faults every step), else None (let NumPy allocate)."""
+    dtype = a.dtype if dtype is None else dtype
+    if a.nbytes < BufferCache.min_bytes or dtype.kind != "f" or (b is not None and not (
+            isinstance(b, xp.ndarray) and b.shape == a.shape and b.dtype == dtype)):
+        return None
+    order = order_of(a)
+    return buffers.empty(tuple(a.shape[i] for i in order), dtype).transpose(xp.argsort(order))
+
+
 def as_matrix(a: xp.ndarray) -> xp.ndarray:
     """(N, C, H, W) -> contiguous (C, M) with M in memory order; free when ``a`` already has that layout."""
     order = memory_order(a.shape[0])
@@ -166,8 +182,10 @@ def padded(x: xp.ndarray, pads, value=0.0) -> xp.ndarray:
         if order_of(x) == memory_order(n) or x.size < BufferCache.min_bytes // 4:
             return x
         return _copy(x.transpose(memory_order(n))).transpose(xp.argsort(memory_order(n)))
-    buf = alloc((n, c, h + pt + pb, w + pl + pr), x.dtype, value)
+    buf = alloc((n, c, h + pt + pb, w + pl + pr), x.dtype, None)
     buf[:, :, pt:pt + h, pl:pl + w] = x
+    for border in (buf[:, :, :pt], buf[:, :, pt + h:], buf[:, :, pt:pt + h, :pl], buf[:, :, pt:pt + h, pl + w:]):
+        border.fill(value)  # only the border: the inside is written once, by the copy
     return buf
 
 
@@ -191,6 +209,48 @@ def im2col(x: xp.ndarray, kh: int, kw: int, spec: ConvSpec, out_hw) -> xp.ndarra
     windows = as_strided(xpad, (c, kh, kw) + tuple(size[a] for a in m_axes),
                          (sc, sh * d_h, sw * d_w) + tuple(step[a] for a in m_axes), writeable=False)
     return _copy(windows).reshape(c * kh * kw, -1)
+
+
+# Row bands: when the column matrix is much larger than the L2 cache, im2col writes it to memory and
+# the GEMM reads it back. Gathering the columns of a band of output rows (about _BAND_BYTES of them)
+# into one small buffer and multiplying band by band keeps them in cache: on a 16-channel 32×32
+# 3×3 layer (batch 32, 1 thread) im2col + GEMM took 5.4 ms whole and 3.1 ms in 1-row bands; the
+# weight gradient then gathers the bands again instead of keeping the whole matrix from the forward.
+_BAND_BYTES = 1 << 20
+_BANDED_MIN = 4 << 20
+
+
+def band_rows(x_shape, kernel_hw, spec: ConvSpec, out_hw, itemsize: int):
+    """Output rows per band for a banded im2col + GEMM, or None to gather the whole column matrix.
+
+    Banded: (C, H, W, N) memory (a band of output rows is then a contiguous run of columns), no groups,
+    not pointwise (that needs no gathering) and a column matrix of at least _BANDED_MIN bytes."""
+    n, c, h, w = x_shape
+    (kh, kw), (oh, ow) = kernel_hw, out_hw
+    if memory_order(n) != (1, 2, 3, 0) or spec.groups != 1 or _is_pointwise(kh, kw, spec, (h, w), out_hw):
+        return None
+    row_bytes = c * kh * kw * ow * n * itemsize
+    if row_bytes * oh < _BANDED_MIN:
+        return None
+    return max(1, min(oh, _BAND_BYTES // row_bytes))
+
+
+def _bands(xpad: xp.ndarray, kh: int, kw: int, spec: ConvSpec, out_hw, rows: int):
+    """For each band of ``rows`` output rows: (column slice of M, its columns (C·kh·kw, rows·OW·N)),
+    gathered into one reused buffer (valid until the next band)."""
+    n, c = xpad.shape[:2]
+    oh, ow = out_hw
+    sn, sc, sh, sw = xpad.strides
+    (st_h, st_w), (d_h, d_w) = spec.stride, spec.dilation
+    k, width = c * kh * kw, ow * n
+    buf = buffers.empty((k, rows * width), xpad.dtype)
+    for r0 in range(0, oh, rows):
+        r = min(rows, oh - r0)
+        windows = as_strided(xpad[:, :, r0 * st_h:], (c, kh, kw, r, ow, n),
+                             (sc, sh * d_h, sw * d_w, sh * st_h, sw * st_w, sn), writeable=False)
+        part = buf[:, :r * width]
+        xp.copyto(part.reshape(c, kh, kw, r, ow, n), windows)
+        yield slice(r0 * width, (r0 + r) * width), part
 
 
 def col2im(cols: xp.ndarray, shape, kh: int, kw: int, spec: ConvSpec, out_hw) -> xp.ndarray:
@@ -222,41 +282,101 @@ _FEW_CHANNELS = 8
 
 
 def conv_forward(x, w, b, spec: ConvSpec, out_hw, cols=None):
-    """y = conv(x, w) + b as one GEMM (O, K) @ (K, M) (a batch of G GEMMs with groups). Returns (y, cols)."""
-    n = x.shape[0]
+    """y = conv(x, w) + b as one GEMM (O, K) @ (K, M) (a batch of G GEMMs with groups), or band by band
+    (``band_rows``). Returns (y, what the weight gradient reuses: cols, or the padded input when banded)."""
     o, cg, kh, kw = w.shape
-    g = spec.groups
-    k = cg * kh * kw
+    dtype = xp.result_type(x, w)
+    rows = band_rows(x.shape, (kh, kw), spec, out_hw, dtype.itemsize) if cols is None and o > _FEW_CHANNELS else None
+    if rows is not None:
+        return _conv_forward_banded(x, w, b, spec, out_hw, rows, dtype)
     if cols is None:
         cols = im2col(x, kh, kw, spec, out_hw)
-    m = cols.shape[1]
-    dtype = xp.result_type(x, w)
-    out = buffers.empty((o, m), dtype)
-    if g == 1 and o <= _FEW_CHANNELS:
-        out_t = xp.matmul(cols.T, w.reshape(o, k).T, out=buffers.empty((m, o), dtype))
-        if b is None:
-            xp.copyto(out, out_t.T)
-        else:
-            xp.add(out_t.T, b.reshape(o, 1), out=out)
-        del out_t
+    out = buffers.empty((o, cols.shape[1]), dtype)
+    if spec.groups == 1 and o <= _FEW_CHANNELS:
+        _few_channels_product(cols, w, b, out)
     else:
-        if g == 1:
-            xp.matmul(w.reshape(o, k), cols, out=out)
-        else:
-            xp.matmul(w.reshape(g, o // g, k), cols.reshape(g, k, m), out=out.reshape(g, o // g, m))
+        _weight_product(cols, w, spec.groups, out)
         if b is not None:
             out += b.reshape(o, 1)
-    return from_matrix(out, (n, o) + tuple(out_hw)), cols
+    return from_matrix(out, (x.shape[0], o) + tuple(out_hw)), cols
+
+
+def _conv_forward_banded(x, w, b, spec: ConvSpec, out_hw, rows: int, dtype):
+    """conv_forward band by band; the weight gradient gathers the bands again, from the padded input returned."""
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    out = buffers.empty((o, n * out_hw[0] * out_hw[1]), dtype)
+    wm = w.reshape(o, cg * kh * kw)
+    xpad = padded(x, spec.pads)
+    for band, part in _bands(xpad, kh, kw, spec, out_hw, rows):
+        xp.matmul(wm, part, out=out[:, band])
+    if b is not None:
+        out += b.reshape(o, 1)
+    return from_matrix(out, (n, o) + tuple(out_hw)), xpad
+
+
+def _few_channels_product(cols, w, b, out) -> None:
+    """out = W·cols (+ b) formed as colsᵀ·Wᵀ and transposed back (faster for very few output channels)."""
+    o, m = out.shape
+    out_t = xp.matmul(cols.T, w.reshape(o, -1).T, out=buffers.empty((m, o), out.dtype))
+    if b is None:
+        xp.copyto(out, out_t.T)
+    else:
+        xp.add(out_t.T, b.reshape(o, 1), out=out)
+
+
+def _weight_product(cols, w, groups: int, out) -> None:
+    """out = W·cols: one GEMM, or a batch of G GEMMs with groups."""
+    o, m = out.shape
+    if groups == 1:
+        xp.matmul(w.reshape(o, -1), cols, out=out)
+    else:
+        k = cols.shape[0] // groups
+        xp.matmul(w.reshape(groups, o // groups, k), cols.reshape(groups, k, m), out=out.reshape(groups, o // groups, m))
+
+
+def _gather_spec(spec: ConvSpec, kernel_hw, in_hw, out_hw, channels):
+    """The stride-1 convolution of ȳ that gives x̄ directly, or None when col2im is the cheaper way.
+
+    For stride 1, x̄(h, w) = Σ_(o, i, j) ȳ(h + p_t − i·d, w + p_l − j·d, o) W(o, c, i, j): a convolution of ȳ,
+    padded by d·(k − 1) − p on each side, with the kernel flipped and its channel axes swapped. It reads
+    ȳ through one im2col instead of adding kh·kw blocks into x̄; chosen when its column matrix
+    (O·kh·kw × N·H·W) is not much larger than col2im's (C·kh·kw × N·OH·OW), i.e. with 'same' padding."""
+    if spec.stride != (1, 1):
+        return None
+    reach = [d * (k - 1) for d, k in zip(spec.dilation, kernel_hw)]
+    pads = tuple((r - a, r - b) for r, (a, b) in zip(reach, spec.pads))
+    if min(min(p) for p in pads) < 0:
+        return None
+    o, c = channels
+    if o * in_hw[0] * in_hw[1] > 1.25 * c * out_hw[0] * out_hw[1]:
+        return None
+    return ConvSpec((1, 1), pads, spec.dilation, spec.groups)
+
+
+def flipped_transpose(w: xp.ndarray, groups: int) -> xp.ndarray:
+    """W (O, C/G, kh, kw) -> W' (C, O/G, kh, kw), W'(c, o, i, j) = W(o, c, kh − 1 − i, kw − 1 − j) within each group."""
+    o, cg, kh, kw = w.shape
+    wt = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    return xp.ascontiguousarray(wt).reshape(groups * cg, o // groups, kh, kw)
 
 
 def conv_input_grad(gy, w, spec: ConvSpec, in_hw):
-    """x̄ = ∂⟨ȳ, conv(x, w)⟩/∂x: the transposed convolution of ȳ (GEMM Wᵀ Ȳ, then col2im)."""
+    """x̄ = ∂⟨ȳ, conv(x, w)⟩/∂x: the transposed convolution of ȳ (GEMM Wᵀ Ȳ, then col2im; for stride 1
+    with 'same'-like padding a direct convolution of ȳ with the flipped kernel, see ``_gather_spec``)."""
     n, o, oh, ow = gy.shape
     _, cg, kh, kw = w.shape
     g = spec.groups
+    gather = _gather_spec(spec, (kh, kw), in_hw, (oh, ow), (o, cg * g))
+    if gather is not None and not _is_pointwise(kh, kw, spec, in_hw, (oh, ow)):
+        return conv_forward(gy, flipped_transpose(w, g), None, gather, in_hw)[0]
     gm = as_matrix(gy)
     k = cg * kh * kw
-    cols = buffers.empty((g, k, gm.shape[1]), xp.result_type(gy, w))
+    dtype = xp.result_type(gy, w)
+    rows = band_rows((n, cg * g) + tuple(in_hw), (kh, kw), spec, (oh, ow), dtype.itemsize)
+    if rows is not None:
+        return _col2im_bands(gm, w.reshape(o, k).T, (n, cg) + tuple(in_hw), (kh, kw), spec, rows)
+    cols = buffers.empty((g, k, gm.shape[1]), dtype)
     if g == 1:
         xp.matmul(w.reshape(o, k).T, gm, out=cols[0])
     else:
@@ -264,19 +384,80 @@ def conv_input_grad(gy, w, spec: ConvSpec, in_hw):
     return col2im(cols.reshape(g * k, -1), (n, cg * g) + tuple(in_hw), kh, kw, spec, (oh, ow))
 
 
+def _col2im_bands(gm, wt, shape, kernel_hw, spec: ConvSpec, rows: int):
+    """Wᵀ Ȳ and col2im band by band (see ``band_rows``): each band's columns are added onto x̄ while in cache."""
+    n, c, h, w = shape
+    (kh, kw), ((pt, pb), (pl, pr)) = kernel_hw, spec.pads
+    (st_h, st_w), (d_h, d_w) = spec.stride, spec.dilation
+    ow = (w + pl + pr - d_w * (kw - 1) - 1) // st_w + 1
+    width = ow * n
+    oh = gm.shape[1] // width
+    buf = alloc((n, c, h + pt + pb, w + pl + pr), gm.dtype)
+    part_buf = buffers.empty((wt.shape[0], rows * width), gm.dtype)
+    for r0 in range(0, oh, rows):
+        r = min(rows, oh - r0)
+        part = xp.matmul(wt, gm[:, r0 * width:(r0 + r) * width], out=part_buf[:, :r * width])
+        blocks = part.reshape(c, kh, kw, r, ow, n).transpose(5, 0, 1, 2, 3, 4)  # logical (N, C, kh, kw, r, OW)
+        for i in range(kh):
+            top = r0 * st_h + i * d_h
+            rs = slice(top, top + st_h * (r - 1) + 1, st_h)
+            for j in range(kw):
+                buf[:, :, rs, j * d_w:j * d_w + st_w * (ow - 1) + 1:st_w] += blocks[:, :, i, j]
+    return buf[:, :, pt:pt + h, pl:pl + w]
+
+
 def conv_weight_grad(x, gy, wshape, spec: ConvSpec, cols=None):
-    """w̄ = ∂⟨ȳ, conv(x, w)⟩/∂w = Ȳ colsᵀ, computed as (cols Ȳᵀ)ᵀ (the faster GEMM orientation)."""
+    """w̄ = ∂⟨ȳ, conv(x, w)⟩/∂w = Ȳ colsᵀ, computed as (cols Ȳᵀ)ᵀ (the faster GEMM orientation).
+    ``cols``: the forward's column matrix, or its padded input (4-D) for a banded layer."""
     o, cg, kh, kw = wshape
     g = spec.groups
+    gm = as_matrix(gy)
+    xpad = None
+    if cols is not None and cols.ndim == 4:
+        xpad, cols = cols, None
+    rows = None if cols is not None else band_rows(x.shape, (kh, kw), spec, gy.shape[2:], gm.itemsize)
+    if rows is not None:  # Σ over bands of cols_band Ȳ_bandᵀ
+        acc = xp.zeros((cg * kh * kw, o), xp.result_type(x, gy))
+        xpad = padded(x, spec.pads) if xpad is None else xpad
+        for band, part in _bands(xpad, kh, kw, spec, gy.shape[2:], rows):
+            acc += part @ gm[:, band].T
+        return xp.ascontiguousarray(acc.T).reshape(wshape)
     if cols is None:
         cols = im2col(x, kh, kw, spec, gy.shape[2:])
-    gm = as_matrix(gy)
     if g == 1:
         gw = xp.matmul(cols, gm.T).T
     else:
         gw = xp.matmul(cols.reshape(g, cg * kh * kw, -1), gm.reshape(g, o // g, -1).transpose(0, 2, 1))
         gw = gw.transpose(0, 2, 1)
     return xp.ascontiguousarray(gw).reshape(wshape)
+
+
+def fused_backward(x, w, gy, spec: ConvSpec):
+    """(x̄, w̄) together for a banded stride-1 layer with 'same'-like padding, or None (then separately).
+
+    x̄ is the convolution of ȳ with the flipped kernel (``_gather_spec``); its columns P hold, for each
+    input pixel p, ȳ(p + p_t − i·d, o) for the taps (o, kh − 1 − i, kw − 1 − j). The same columns give
+    w̄(o, c, i, j) = Σ_p x(p, c) ȳ(p + p_t − i·d, o) = (X Pᵀ)(c; o, kh − 1 − i, kw − 1 − j), so one pass
+    over the bands of P serves both GEMMs and x is never gathered again."""
+    n, o, oh, ow = gy.shape
+    _, c, kh, kw = w.shape
+    in_hw = x.shape[2:]
+    gather = _gather_spec(spec, (kh, kw), in_hw, (oh, ow), (o, c))
+    if spec.groups != 1 or gather is None or _is_pointwise(kh, kw, spec, in_hw, (oh, ow)):
+        return None
+    dtype = xp.result_type(x, w, gy)
+    rows = band_rows(gy.shape, (kh, kw), gather, in_hw, dtype.itemsize)
+    if rows is None:
+        return None
+    wm = flipped_transpose(w, 1).reshape(c, o * kh * kw)
+    xm = as_matrix(x)
+    gx = buffers.empty((c, xm.shape[1]), dtype)
+    acc = xp.zeros((o * kh * kw, c), dtype)  # (X Pᵀ)ᵀ: the faster GEMM orientation, as in conv_weight_grad
+    for band, part in _bands(padded(gy, gather.pads), kh, kw, gather, in_hw, rows):
+        xp.matmul(wm, part, out=gx[:, band])
+        acc += part @ xm[:, band].T
+    gw = acc.reshape(o, kh, kw, c)[:, ::-1, ::-1].transpose(0, 3, 1, 2)
+    return from_matrix(gx, x.shape), xp.ascontiguousarray(gw)
 
 
 # ------------------------------------------------------------------------------ the three ops
@@ -305,9 +486,15 @@ class Conv2d(Op):
     def backward(self, g):
         x, w = self.inputs[0], self.inputs[1]
         g = self._through_relu(g)
+        gb = g.sum((0, 2, 3)) if len(self.inputs) == 3 and self.needs[2] else None
+        fused = None
+        if self.needs[0] and self.needs[1] and not _mode.grad_enabled and not _mode.fw_level:
+            fused = fused_backward(x._data, w._data, g._data, self.spec)  # on arrays: no gradient graph wanted
+        if fused is not None:
+            self.cols = None
+            return Tensor._make(fused[0]), Tensor._make(fused[1]), gb
         gx = _conv_t(g, w, None, self.spec, x.shape[2:]) if self.needs[0] else None
         gw = _conv_w(x, g, w.shape, self.spec, self.cols) if self.needs[1] else None
-        gb = g.sum((0, 2, 3)) if len(self.inputs) == 3 and self.needs[2] else None
         return gx, gw, gb
 
     def jvp(self, tx, tw, tb=None):

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import numbers
 
+from .. import _mode
 from .._promote import scalar_dtype
 from ..autograd.op import Cast, Elementwise, ElementwiseUnary, apply_raw, cast, promote, run, run1, unary  # noqa: F401  (Cast, cast re-exported)
 from ..backend import get_default_dtype, xp
 from ..errors import broadcast_error
 from ..tensor import Tensor
+from .conv import BufferCache, out_like
+
+_BIG = BufferCache.min_bytes  # results at least this large go to reused buffers (``out_like``)
 
 
 def _const(x, like: Tensor | None = None) -> Tensor:
@@ -99,7 +103,9 @@ class Add(Elementwise):
     reads_values = False
 
     def forward(self, a, b):
-        return a + b
+        if a.nbytes < _BIG:  # small: NumPy's own allocation (no call, no cache lookup)
+            return a + b
+        return xp.add(a, b, out=out_like(a, b))
 
     def partial(self, i, v):
         return v
@@ -154,7 +160,9 @@ class Mul(Elementwise):
     """∂(ab)/∂a = b, ∂(ab)/∂b = a."""
 
     def forward(self, a, b):
-        return a * b
+        if a.nbytes < _BIG:
+            return a * b
+        return xp.multiply(a, b, out=out_like(a, b))
 
     def partial(self, i, v):
         return v * self.inputs[1 - i]
@@ -544,11 +552,13 @@ class Relu(ElementwiseUnary):
     floating = False
 
     def forward(self, x):
-        return xp.maximum(x, 0)
+        return xp.maximum(x, 0) if x.nbytes < _BIG else xp.maximum(x, 0, out=out_like(x))
 
     def derivative(self, v):
         x = self.inputs[0]._data
-        return v * _mask(x > 0, x.dtype)
+        if not _mode.grad_enabled and not _mode.fw_level and v.shape == x.shape:  # plain backward: on arrays
+            return Tensor._make(xp.multiply(v._data, x > 0, out=out_like(v._data)))
+        return v * Tensor._make(x > 0)  # a boolean mask keeps v's dtype, no float copy
 
 
 relu = unary(Relu)

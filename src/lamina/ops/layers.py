@@ -14,6 +14,7 @@ from ..autograd.op import sum_terms as _sum
 from ..backend import xp
 from ..sparse import RowSparseGrad, coalesce_rows
 from ..tensor import Tensor
+from .conv import buffers, order_of
 from .linalg import _mm, matmul
 from .reduce import Sum, mean
 from .reduce import sum as tsum
@@ -160,6 +161,36 @@ def embedding(idx: xp.ndarray, w: Tensor, padding_idx=None, sparse: bool = False
 
 
 # ---------------------------------------------------------------------------- batch normalisation
+def channel_rows(x: xp.ndarray, strided: bool = False):
+    """x (N, C, …) as the (C, M) matrix of its memory when the channel axis is outermost there and the
+    rest is contiguous (the conv layouts (C, H, W, N) and (C, N, H, W)); None otherwise. With ``strided``
+    a non-contiguous x in such an order (a cropped view) is returned as x transposed to it, (C, …)."""
+    if x.ndim < 3:
+        return None
+    order = order_of(x)
+    t = x.transpose(order)
+    if order[0] != 1:
+        return None
+    if not t.flags.c_contiguous:
+        return t if strided else None
+    return t.reshape(x.shape[1], -1)
+
+
+def from_rows(rows: xp.ndarray, like: xp.ndarray) -> xp.ndarray:
+    """A (C, M) matrix viewed as an array of ``like``'s shape and memory order (inverse of channel_rows)."""
+    order = order_of(like)
+    return rows.reshape(tuple(like.shape[a] for a in order)).transpose(xp.argsort(order))
+
+
+def as_rows_like(a: xp.ndarray, like: xp.ndarray) -> xp.ndarray:
+    """``a`` (shaped like ``like``) as the (C, M) matrix in ``like``'s memory order; copies when the layouts differ."""
+    order = order_of(like)
+    t = a.transpose(order)
+    if not t.flags.c_contiguous:
+        t = xp.ascontiguousarray(t)
+    return t.reshape(a.shape[1], -1)
+
+
 class BatchNorm(Op):
     """Training-mode batch norm: x̂ = (x − μ_B)/√(σ²_B + ε), y = γ x̂ + β, with the batch
     mean and biased variance over every dim but the channel dim 1.
@@ -176,23 +207,47 @@ class BatchNorm(Op):
         shape = [1] * x.ndim
         shape[1] = x.shape[1]
         self.cshape = tuple(shape)
+        rows = channel_rows(x, strided=True) if x.size else None
+        if rows is not None:
+            return self._forward_rows(x, rows, gamma, beta)
         mu = x.mean(axis=axes, keepdims=True)
         xc = x - mu
         var = xp.mean(xc * xc, axis=axes, keepdims=True)
         rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
         xc *= rstd
         self.mean, self.var, self.rstd, self.xhat = mu.reshape(-1), var.reshape(-1), rstd, xc
+        self.xc = None
         if gamma is None:
             return xc.copy()
         y = xc * gamma.reshape(shape)
         y += beta.reshape(shape)
         return y
 
+    def _forward_rows(self, x, rows, gamma, beta):
+        """The same on the (C, M) matrix of x's memory: row means, Σ (x − μ)² per row as one einsum, and
+        y = (x − μ) ∘ γ/σ + β; x − μ is kept (x̂ is never formed: the backward scales by 1/σ instead)."""
+        c = rows.shape[0]
+        m = rows.size // c
+        mu = rows.sum(axis=tuple(range(1, rows.ndim))) / m
+        xc = xp.subtract(rows, mu.reshape((c,) + (1,) * (rows.ndim - 1)),
+                         out=buffers.empty(rows.shape, rows.dtype))
+        xc = xc.reshape(c, m)  # contiguous (C, M), in x's memory order
+        var = xp.einsum("cm,cm->c", xc, xc) / m
+        rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
+        self.mean, self.var, self.rstd = mu, var, rstd.reshape(self.cshape)
+        self.xhat, self.xc = None, from_rows(xc, x)
+        scale = rstd if gamma is None else rstd * gamma
+        y = xp.multiply(xc, scale[:, None], out=buffers.empty(xc.shape, xc.dtype))
+        if beta is not None:
+            y += beta[:, None]
+        return from_rows(y, x)
+
     def _stats(self):
         """x̂ and 1/σ: the arrays saved by forward, or — when the gradient itself is being recorded —
         rebuilt from x with tensor ops, so second derivatives see their dependence on x."""
         if plain_backward():
-            return _const(self.xhat), _const(self.rstd)
+            xhat = self.xc * self.rstd if self.xhat is None else self.xhat
+            return _const(xhat), _const(self.rstd)
         x = self.inputs[0]
         xc = x - mean(x, self.axes, keepdim=True)
         rstd = (mean(xc * xc, self.axes, keepdim=True) + self.eps) ** -0.5
@@ -202,6 +257,10 @@ class BatchNorm(Op):
         """x̄ = (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)) ∘ γ/σ,  γ̄ = Σ ȳ ∘ x̂,  β̄ = Σ ȳ (sums over all but the channel dim)."""
         needs = self.needs
         affine = len(needs) > 1
+        if plain_backward() and self.xhat is None:
+            rows = channel_rows(self.xc)
+            if rows is not None:
+                return self._backward_rows(g._data, rows)
         xhat, rstd = self._stats()
         gx = None
         if needs[0]:
@@ -210,6 +269,29 @@ class BatchNorm(Op):
         if not affine:
             return (gx,)
         return gx, (tsum(g * xhat, self.axes) if needs[1] else None), (tsum(g, self.axes) if needs[2] else None)
+
+    def _backward_rows(self, g, xc):
+        """The backward on arrays, on the (C, M) matrices of x's memory (``xc`` = x − μ): Σ ȳ and
+        Σ ȳ x̂ = Σ ȳ (x − μ) / σ once per channel, then x̄ = ȳ ∘ s − (x − μ) ∘ (s Σ ȳ x̂ / (m σ)) − s Σ ȳ / m
+        with s = γ/σ, in two passes and one temporary."""
+        gr = as_rows_like(g, self.xc)
+        m = gr.shape[1]
+        rstd = self.rstd.reshape(-1)
+        sg = gr.sum(axis=1)
+        sgx = xp.einsum("cm,cm->c", gr, xc) * rstd
+        needs, affine = self.needs, len(self.needs) > 1
+        gx = None
+        if needs[0]:
+            s = rstd * self.inputs[1]._data if affine else rstd
+            out = xp.multiply(gr, s[:, None], out=buffers.empty(gr.shape, gr.dtype))
+            tmp = xp.multiply(xc, (s * sgx * rstd / m)[:, None], out=buffers.empty(gr.shape, gr.dtype))
+            tmp += (s * sg / m)[:, None]
+            out -= tmp
+            del tmp
+            gx = _const(from_rows(out, self.xc))
+        if not affine:
+            return (gx,)
+        return (gx, _const(sgx) if needs[1] else None, _const(sg) if needs[2] else None)
 
     def jvp(self, tx, tg=None, tb=None):
         xhat, rstd = self._stats()
