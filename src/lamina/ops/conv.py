@@ -134,12 +134,19 @@ def alloc(shape, dtype, fill=0.0, order=None) -> xp.ndarray:
     return buf.transpose(xp.argsort(order))
 
 
+def _fits(a: xp.ndarray, b, dtype) -> bool:
+    """Whether a ⊕ b has a's shape and ``dtype``: b an array of that dtype (or a boolean mask) that broadcasts
+    to a's shape."""
+    if not isinstance(b, xp.ndarray) or (b.dtype != dtype and b.dtype != bool):
+        return False
+    return b.shape == a.shape or (b.ndim <= a.ndim and all(s in (1, t) for s, t in zip(b.shape[::-1], a.shape[::-1])))
+
+
 def out_like(a: xp.ndarray, b=None, dtype=None):
     """An uninitialised array for an elementwise result on ``a`` (and ``b``): a reused buffer in a's memory
     order when the result is large (a fresh one costs page faults every step), else None (let NumPy allocate)."""
     dtype = a.dtype if dtype is None else dtype
-    if a.nbytes < BufferCache.min_bytes or dtype.kind != "f" or (b is not None and not (
-            isinstance(b, xp.ndarray) and b.shape == a.shape and b.dtype == dtype)):
+    if a.nbytes < BufferCache.min_bytes or dtype.kind != "f" or (b is not None and not _fits(a, b, dtype)):
         return None
     order = order_of(a)
     return buffers.empty(tuple(a.shape[i] for i in order), dtype).transpose(xp.argsort(order))

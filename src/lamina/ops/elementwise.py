@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numbers
 
-from .. import _mode
 from .._promote import scalar_dtype
 from ..autograd.op import Cast, Elementwise, ElementwiseUnary, apply_raw, cast, promote, run, run1, unary  # noqa: F401  (Cast, cast re-exported)
 from ..backend import get_default_dtype, xp
@@ -131,7 +130,9 @@ class Sub(Elementwise):
     reads_values = False
 
     def forward(self, a, b):
-        return a - b
+        if a.nbytes < _BIG:
+            return a - b
+        return xp.subtract(a, b, out=out_like(a, b))
 
     def partial(self, i, v):
         return -v if i else v
@@ -555,10 +556,7 @@ class Relu(ElementwiseUnary):
         return xp.maximum(x, 0) if x.nbytes < _BIG else xp.maximum(x, 0, out=out_like(x))
 
     def derivative(self, v):
-        x = self.inputs[0]._data
-        if not _mode.grad_enabled and not _mode.fw_level and v.shape == x.shape:  # plain backward: on arrays
-            return Tensor._make(xp.multiply(v._data, x > 0, out=out_like(v._data)))
-        return v * Tensor._make(x > 0)  # a boolean mask keeps v's dtype, no float copy
+        return v * Tensor._make(self.inputs[0]._data > 0)  # a boolean mask keeps v's dtype, no float copy
 
 
 relu = unary(Relu)

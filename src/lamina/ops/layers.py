@@ -182,15 +182,6 @@ def from_rows(rows: xp.ndarray, like: xp.ndarray) -> xp.ndarray:
     return rows.reshape(tuple(like.shape[a] for a in order)).transpose(xp.argsort(order))
 
 
-def as_rows_like(a: xp.ndarray, like: xp.ndarray) -> xp.ndarray:
-    """``a`` (shaped like ``like``) as the (C, M) matrix in ``like``'s memory order; copies when the layouts differ."""
-    order = order_of(like)
-    t = a.transpose(order)
-    if not t.flags.c_contiguous:
-        t = xp.ascontiguousarray(t)
-    return t.reshape(a.shape[1], -1)
-
-
 class BatchNorm(Op):
     """Training-mode batch norm: x̂ = (x − μ_B)/√(σ²_B + ε), y = γ x̂ + β, with the batch
     mean and biased variance over every dim but the channel dim 1.
@@ -257,41 +248,17 @@ class BatchNorm(Op):
         """x̄ = (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)) ∘ γ/σ,  γ̄ = Σ ȳ ∘ x̂,  β̄ = Σ ȳ (sums over all but the channel dim)."""
         needs = self.needs
         affine = len(needs) > 1
-        if plain_backward() and self.xhat is None:
-            rows = channel_rows(self.xc)
-            if rows is not None:
-                return self._backward_rows(g._data, rows)
         xhat, rstd = self._stats()
+        m = g.numel() // g.shape[1]
+        sum_g = tsum(g, self.axes, keepdim=True)                 # Σ ȳ and Σ ȳ ∘ x̂ once, for x̄, γ̄ and β̄
+        sum_gx = tsum(g * xhat, self.axes, keepdim=True)
         gx = None
         if needs[0]:
             scale = rstd if not affine else rstd * reshape(self.inputs[1], self.cshape)
-            gx = (g - mean(g, self.axes, keepdim=True) - xhat * mean(g * xhat, self.axes, keepdim=True)) * scale
+            gx = (g - sum_g * (1.0 / m) - xhat * (sum_gx * (1.0 / m))) * scale
         if not affine:
             return (gx,)
-        return gx, (tsum(g * xhat, self.axes) if needs[1] else None), (tsum(g, self.axes) if needs[2] else None)
-
-    def _backward_rows(self, g, xc):
-        """The backward on arrays, on the (C, M) matrices of x's memory (``xc`` = x − μ): Σ ȳ and
-        Σ ȳ x̂ = Σ ȳ (x − μ) / σ once per channel, then x̄ = ȳ ∘ s − (x − μ) ∘ (s Σ ȳ x̂ / (m σ)) − s Σ ȳ / m
-        with s = γ/σ, in two passes and one temporary."""
-        gr = as_rows_like(g, self.xc)
-        m = gr.shape[1]
-        rstd = self.rstd.reshape(-1)
-        sg = gr.sum(axis=1)
-        sgx = xp.einsum("cm,cm->c", gr, xc) * rstd
-        needs, affine = self.needs, len(self.needs) > 1
-        gx = None
-        if needs[0]:
-            s = rstd * self.inputs[1]._data if affine else rstd
-            out = xp.multiply(gr, s[:, None], out=buffers.empty(gr.shape, gr.dtype))
-            tmp = xp.multiply(xc, (s * sgx * rstd / m)[:, None], out=buffers.empty(gr.shape, gr.dtype))
-            tmp += (s * sg / m)[:, None]
-            out -= tmp
-            del tmp
-            gx = _const(from_rows(out, self.xc))
-        if not affine:
-            return (gx,)
-        return (gx, _const(sgx) if needs[1] else None, _const(sg) if needs[2] else None)
+        return gx, (reshape(sum_gx, (-1,)) if needs[1] else None), (reshape(sum_g, (-1,)) if needs[2] else None)
 
     def jvp(self, tx, tg=None, tb=None):
         xhat, rstd = self._stats()
