@@ -67,11 +67,17 @@ def _check_root(t: Tensor, g, where: str):
 def _tested_inputs(node) -> tuple:
     """The node's inputs after one int test each (a tensor never changed in place is at version 0); when one
     was changed, ``_check_versions`` raises or maps it to the history it had when recorded."""
-    for t, saved in zip(node.inputs, node.versions):
+    for t, saved in zip(node.inputs, _saved_versions(node)):
         v = t._version
         if v and (v != saved or t._node is not None):
             return _check_versions(node)
     return node.inputs
+
+
+def _saved_versions(node) -> tuple:
+    """Each input's version when the node was recorded (``versions`` is one int, the epoch, when all were 0)."""
+    vs = node.versions
+    return vs if vs.__class__ is tuple else (0,) * len(node.inputs)
 
 
 def _check_versions(node) -> tuple:
@@ -80,7 +86,7 @@ def _check_versions(node) -> tuple:
     Returns the inputs as recorded: an input changed in place since, by an op recorded in the graph,
     stands for the history it had then (``_at_version``), where its gradient goes."""
     inputs = list(node.inputs)
-    for i, (t, saved) in enumerate(zip(node.inputs, node.versions)):
+    for i, (t, saved) in enumerate(zip(node.inputs, _saved_versions(node))):
         v = t._version
         if v and (v != saved or t._node is not None):
             inputs[i] = _at_version(t, saved)
@@ -227,7 +233,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, capture=None
             if node.watched or observing:  # hooks, retain_grad, capture, or a freed node (raises)
                 g = walk.observe(node, g, create_graph)
             # inputs as recorded; tested only when some tensor changed in place since the node was recorded
-            inputs = node.inputs if node.versions[-1] == epoch[0] else _tested_inputs(node)
+            inputs = node.inputs if node.versions == epoch[0] else _tested_inputs(node)
             pass_back(inputs, node.backward(g), node.needs)
             if not retain_graph:
                 node.release()

@@ -72,9 +72,10 @@ class Op:
     # watched: the backward walk hands the node to ``_Walk.observe`` (it has hooks or a retained grad,
     # or its saved values were freed); set by add_hook, retain and release
     watched = False
-    # versions: each input's ``_version`` when the node was recorded, then INPLACE_EPOCH then (-1: always test);
-    # kept in one tuple, so a recorded node's instance dict stays small (a dict past five keys is resized)
-    versions: tuple = (-1,)
+    # versions: INPLACE_EPOCH when the node was recorded, if every input was then at version 0 (the common
+    # case: one int); else each input's ``_version`` then, followed by the epoch (-1: always test). One
+    # attribute, so a recorded node's instance dict stays small (a dict past five keys is resized)
+    versions: int | tuple = (-1,)
     # reads_output: the rules read the op's own result (exp, tanh, softmax …), so an in-place change
     # of the output tensor before backward corrupts the gradient.
     reads_output: ClassVar[bool] = False
@@ -368,13 +369,24 @@ def run(op: Op, *inputs: Tensor) -> Tensor:
         # each input's version, then INPLACE_EPOCH now: the engine tests the versions only when some tensor was
         # changed in place after this record, or always (-1) when an input changed in place before it was used
         # has a producer whose saved output it overwrote
-        op.versions = (a._version, b._version,
-                       -1 if (a._version and a._node is not None) or (b._version and b._node is not None)
-                       else _epoch[0])
+        op.versions = _versions2(a, b) if a._version or b._version else _epoch[0]
         op.inputs = inputs
         op.out = out
         return res
     return _make(out)
+
+
+def _versions2(a: Tensor, b: Tensor) -> tuple:
+    """The saved versions of a binary node when an input was changed in place: both versions, then the
+    epoch (or -1, always test, when a changed input has a producer whose saved output it overwrote)."""
+    dirty = (a._version and a._node is not None) or (b._version and b._node is not None)
+    return (a._version, b._version, -1 if dirty else _epoch[0])
+
+
+def _versions_n(inputs: tuple, versions: list) -> tuple:
+    """``_versions2`` for any number of inputs."""
+    dirty = True in [v != 0 and t._node is not None for t, v in zip(inputs, versions)]
+    return (*versions, -1 if dirty else _epoch[0])
 
 
 def _run_n(op: Op, inputs: tuple) -> Tensor:
@@ -384,8 +396,8 @@ def _run_n(op: Op, inputs: tuple) -> Tensor:
     if _mode.grad_enabled and True in needs:
         res = _make(out, True, op)
         op.needs = needs
-        dirty = True in [t._version != 0 and t._node is not None for t in inputs]
-        op.versions = (*[t._version for t in inputs], -1 if dirty else _epoch[0])
+        versions = [t._version for t in inputs]
+        op.versions = _versions_n(inputs, versions) if any(versions) else _epoch[0]
         op.inputs = inputs
         op.out = out
         return res
@@ -401,7 +413,7 @@ def run1(op: Op, x: Tensor) -> Tensor:
         res = _make(out, True, op)
         op.inputs = (x,)
         op.needs = (True,)
-        op.versions = (x._version, -1 if x._version and x._node is not None else _epoch[0])
+        op.versions = (x._version, -1 if x._node is not None else _epoch[0]) if x._version else _epoch[0]
         op.out = out
         return res
     return _make(out)

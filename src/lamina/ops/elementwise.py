@@ -556,7 +556,8 @@ class Relu(ElementwiseUnary):
         return xp.maximum(x, 0) if x.nbytes < _BIG else xp.maximum(x, 0, out=out_like(x))
 
     def derivative(self, v):
-        return v * Tensor._make(self.inputs[0]._data > 0)  # a boolean mask keeps v's dtype, no float copy
+        # v ∘ [x > 0] as Mul directly: a boolean mask keeps v's dtype (no float copy, no promotion step)
+        return run(Mul(), v, Tensor._make(self.inputs[0]._data > 0))
 
 
 relu = unary(Relu)
