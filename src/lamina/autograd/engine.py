@@ -327,8 +327,10 @@ def tensor_backward(self: Tensor, gradient=None, retain_graph=None, create_graph
     """``Tensor.backward``: back-propagate from this tensor, accumulating into ``.grad`` of the leaves."""
     if gradient is None and inputs is None and self.requires_grad and self._data.size == 1:
         # the common case, loss.backward(), without the general argument handling
-        g = Tensor._make(xp.ones_like(self._data))
-        run_backward((self,), (g,), bool(retain_graph or create_graph), create_graph)
+        d = self._data
+        ones = xp.empty(d.shape, d.dtype)
+        ones[...] = 1  # (cheaper than ones_like on a one-value array)
+        run_backward((self,), (Tensor._make(ones),), bool(retain_graph or create_graph), create_graph)
     else:
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 

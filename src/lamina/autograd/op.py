@@ -110,7 +110,8 @@ class Op:
     # -------------------------------------------------------------- helpers for the rules
     def output(self) -> Tensor:
         """The op's result as a tensor connected to this node (PyTorch's saved-output trick)."""
-        t = Tensor._make(self.out, self.inputs is not None and any(self.needs), self if any(self.needs) else None)
+        recorded = self.inputs is not None and True in self.needs
+        t = _make(self.out, recorded, self if recorded else None)
         t._tangent = self.out_tangent
         return t
 

@@ -56,16 +56,27 @@ def _scalar_operand(t: Tensor, s, floating: bool = False) -> Tensor:
     return t
 
 
-def _binary(name, cls, scls, rscls, a, b, floating=False):
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        da = a._data.dtype
-        if da is not b._data.dtype or floating and da.kind not in "fc":
-            a, b = promote(a, b, floating)
-        try:  # run directly (not through _run2): the common case, one frame less
-            return run(cls(), a, b)
-        except ValueError as e:
-            _reraise(name, a, b, e)
-    return _binary_mixed(name, cls, scls, rscls, a, b, floating)
+def binary(name, cls, scls, rscls, floating=False):
+    """The function ``f(a, b)`` of a binary elementwise op: ``cls`` on two tensors (brought to their result
+    dtype first), ``scls(s)`` on ``a ⊕ s`` and ``rscls(s)`` on ``s ⊕ b`` for a Python number ``s``.
+    The common cases (two tensors of one dtype; a floating tensor and a float) run without further calls."""
+
+    def function(a, b):
+        if isinstance(a, Tensor):
+            if isinstance(b, Tensor):
+                da = a._data.dtype
+                if da is not b._data.dtype or floating and da.kind not in "fc":
+                    a, b = promote(a, b, floating)
+                try:
+                    return run(cls(), a, b)
+                except ValueError as e:
+                    _reraise(name, a, b, e)
+            if b.__class__ is float and a._data.dtype.kind == "f":  # x ⊕ 0.5 keeps x's float dtype
+                return run1(scls(b), a)
+        return _binary_mixed(name, cls, scls, rscls, a, b, floating)
+
+    function.__name__ = function.__qualname__ = name
+    return function
 
 
 def _binary_mixed(name, cls, scls, rscls, a, b, floating):
@@ -276,10 +287,15 @@ class RPowScalar(ElementwiseUnary):
         return v * self.output() * float(xp.log(self.s))
 
 
+add2 = binary("add", Add, AddScalar, AddScalar)  # a + b (the operator; ``add`` takes alpha=)
+_sub2 = binary("sub", Sub, SubScalar, RSubScalar)
+div2 = binary("div", Div, DivScalar, RDivScalar, floating=True)  # a / b (the operator; ``div`` takes rounding_mode=)
+
+
 def add(a, b, alpha=1):
     if alpha != 1:
         b = b * alpha
-    return _binary("add", Add, AddScalar, AddScalar, a, b)
+    return add2(a, b)
 
 
 def sub(a, b, alpha=1):
@@ -288,21 +304,19 @@ def sub(a, b, alpha=1):
     if (isinstance(a, Tensor) and a._data.dtype.kind == "b") or (isinstance(b, Tensor) and b._data.dtype.kind == "b"):
         raise RuntimeError("sub: subtraction (the - operator) of a bool tensor is not supported; "
                            "use logical_xor() or ~ (logical_not) instead")
-    return _binary("sub", Sub, SubScalar, RSubScalar, a, b)
+    return _sub2(a, b)
 
 
-def mul(a, b):
-    return _binary("mul", Mul, MulScalar, MulScalar, a, b)
+mul = binary("mul", Mul, MulScalar, MulScalar)
 
 
 def div(a, b, rounding_mode=None):
     if rounding_mode is not None:
         return floor_divide(a, b) if rounding_mode == "floor" else _nograd(xp.trunc, div(a, b))
-    return _binary("div", Div, DivScalar, RDivScalar, a, b, floating=True)
+    return div2(a, b)
 
 
-def pow(a, b):
-    return _binary("pow", Pow, PowScalar, RPowScalar, a, b)
+pow = binary("pow", Pow, PowScalar, RPowScalar)
 
 
 true_divide = divide = div

@@ -68,8 +68,8 @@ def _matrix_transpose(self) -> Tensor:
 
 # --------------------------------------------------------------------- the table
 OPERATORS = {
-    "__add__": ew.add, "__radd__": _radd, "__sub__": ew.sub, "__rsub__": _rsub, "__mul__": ew.mul,
-    "__rmul__": _rmul, "__truediv__": ew.div, "__rtruediv__": _rtruediv, "__pow__": ew.pow, "__rpow__": _rpow,
+    "__add__": ew.add2, "__radd__": _radd, "__sub__": ew.sub, "__rsub__": _rsub, "__mul__": ew.mul,
+    "__rmul__": _rmul, "__truediv__": ew.div2, "__rtruediv__": _rtruediv, "__pow__": ew.pow, "__rpow__": _rpow,
     "__neg__": ew.neg, "__pos__": _pos, "__abs__": ew.abs, "__floordiv__": ew.floor_divide,
     "__rfloordiv__": _rfloordiv, "__mod__": ew.remainder, "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt,
     "__le__": ew.le, "__gt__": ew.gt, "__ge__": ew.ge, "__invert__": ew.logical_not, "__and__": ew.logical_and,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import functools
+import math
 import numbers
 from collections import namedtuple
 from typing import Any
@@ -74,12 +75,14 @@ class Sum(_Reduce, LinearMap):
 
 
 class Mean(_Reduce, LinearMap):
+    """mean over the axes A of x: x̄ = broadcast(ȳ) / n with n = Π_{a∈A} shape[a]."""
+
     def forward(self, x):
-        self.n = int(xp.prod([x.shape[a] for a in self.axes])) if self.axes else 1
         return x.mean(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g):
-        return (self._expand(g) / self.n,)
+        shape = self.inputs[0]._data.shape
+        return (self._expand(g) / float(math.prod([shape[a] for a in self.axes])),)
 
 
 
