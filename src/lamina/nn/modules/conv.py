@@ -56,6 +56,22 @@ def check_conv_arguments(name: str, in_channels, out_channels, groups, padding_m
                          f"got {padding_mode!r}")
 
 
+def conv_extra_repr(m: Module) -> str:
+    """PyTorch's repr of a convolution's arguments: the channels, kernel and stride, then each other
+    argument that differs from its default (zero padding, dilation 1, one group, a bias, zeros padding)."""
+    k = len(m.kernel_size)
+    s = f"{m.in_channels}, {m.out_channels}, kernel_size={m.kernel_size}, stride={m.stride}"
+    if m.padding not in ((0,) * k, "valid"):
+        s += f", padding={m.padding!r}" if isinstance(m.padding, str) else f", padding={m.padding}"
+    defaults = [("output_padding", (0,) * k), ("dilation", (1,) * k), ("groups", 1)]
+    s += "".join(f", {name}={getattr(m, name)}" for name, d in defaults if getattr(m, name, d) != d)
+    if m.bias is None:
+        s += ", bias=False"
+    s += "".join(f", {name}={getattr(m, name)!r}" for name, d in [("padding_mode", "zeros"), ("algorithm", "auto")]
+                 if getattr(m, name, d) != d)
+    return s
+
+
 class _ConvNd(Module):
     weight: Parameter
     bias: Parameter | None
@@ -77,22 +93,7 @@ class _ConvNd(Module):
         init.default_(self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0, 0), "valid"):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if getattr(self, "output_padding", (0, 0)) != (0, 0):
-            s += f", output_padding={self.output_padding}"
-        if self.dilation != (1, 1):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
-        if getattr(self, "algorithm", "auto") != "auto":
-            s += f", algorithm={self.algorithm!r}"
-        return s
+        return conv_extra_repr(self)
 
 
 class Conv2d(_ConvNd):

@@ -7,7 +7,7 @@ from ...tensor import Parameter, Tensor
 from .. import functional as F
 from .. import init
 from ..functional.pool1d import single
-from .conv import _mode_pad, check_conv_arguments
+from .conv import _mode_pad, check_conv_arguments, conv_extra_repr
 from .linear import _weight_and_bias
 from .module import Module
 
@@ -59,15 +59,4 @@ class Conv1d(Module):
         return F.conv1d(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
-        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding not in ((0,), "valid"):
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
-        if self.dilation != (1,):
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
-        if self.bias is None:
-            s += ", bias=False"
-        if self.padding_mode != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
-        return s
+        return conv_extra_repr(self)
