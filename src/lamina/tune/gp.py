@@ -59,6 +59,7 @@ class GaussianProcess:
         self.noise_prior = noise_prior
         self.n_restarts = n_restarts
         self.theta: np.ndarray | None = None
+        self._prior_cache: tuple | None = None
 
     # ---------------------------------------------------------------- fitting
     def _bounds(self, dim: int):
@@ -72,6 +73,13 @@ class GaussianProcess:
         ls = self.prior_lengthscale if self.prior_lengthscale is not None else 0.25 * math.sqrt(dim) + 0.25
         return np.r_[np.full(dim, math.log(ls)), 0.0, math.log(self.noise_prior)]
 
+    def _prior(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """Centre and standard deviations of the Gaussian prior on ``theta`` (computed once per ``dim``)."""
+        key = (dim, self.prior_lengthscale, self.prior_sd, self.noise_prior)
+        if self._prior_cache is None or self._prior_cache[0] != key:
+            self._prior_cache = (key, self._prior_centre(dim), np.r_[np.full(dim, self.prior_sd), math.inf, 2.0])
+        return self._prior_cache[1], self._prior_cache[2]
+
     def neg_log_posterior(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray,
                           sq: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``-(log marginal likelihood + log prior)`` and its gradient in ``theta``."""
@@ -84,12 +92,13 @@ class GaussianProcess:
         r = np.sqrt(np.sum(S, axis=-1))
         e = np.exp(-SQRT5 * r)
         Kf = s2 * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * e
-        K = Kf + (n2 + 1e-9) * np.eye(n)
+        eye = np.eye(n)
+        K = Kf + (n2 + 1e-9) * eye
         try:
             L = np.linalg.cholesky(K)
         except np.linalg.LinAlgError:
             return math.inf, np.zeros_like(theta)
-        Linv = np.linalg.solve(L, np.eye(n))            # triangular; n is small
+        Linv = np.linalg.solve(L, eye)                  # triangular; n is small
         Kinv = Linv.T @ Linv
         a = Kinv @ y
         lml = -0.5 * y @ a - np.sum(np.log(np.diag(L))) - 0.5 * n * _LOG_2PI
@@ -100,8 +109,7 @@ class GaussianProcess:
         grad[dim] = 0.5 * np.sum(W * Kf)
         grad[dim + 1] = 0.5 * n2 * np.trace(W)
         # log-normal priors (Gaussian on the log parameters); the signal variance is flat
-        c = self._prior_centre(dim)
-        sd = np.r_[np.full(dim, self.prior_sd), math.inf, 2.0]
+        c, sd = self._prior(dim)
         z = (theta - c) / sd
         lp = -0.5 * np.sum(z * z)
         glp = -z / sd
