@@ -63,3 +63,56 @@ def test_bad_scaling_options_are_refused():
 
     with pytest.raises(ValueError, match="max_points"):
         tune.Bayesian(max_points=2)
+
+
+def test_between_refits_the_gp_is_updated_not_refactorised_and_keeps_the_subset_rule(monkeypatch):
+    calls = {"condition": 0, "updated": 0}
+    real_condition, real_updated = gp_module.GaussianProcess.condition, gp_module.GaussianProcess.updated
+
+    def counting_condition(self, X, y):
+        calls["condition"] += 1
+        return real_condition(self, X, y)
+
+    def counting_updated(self, keep, Xn, y):
+        calls["updated"] += 1
+        return real_updated(self, keep, Xn, y)
+
+    monkeypatch.setattr(gp_module.GaussianProcess, "condition", counting_condition)
+    monkeypatch.setattr(gp_module.GaussianProcess, "updated", counting_updated)
+    strategy = tune.Bayesian(seed=2, n_startup_trials=5, n_exact=12, max_points=16, n_candidates=200)
+    study = tune.create_study(strategy=strategy)
+    for _ in range(70):
+        trial = study.ask()
+        study.tell(trial, _quadratic(trial))
+        obs, losses = strategy._observations()
+        if len(obs) > 12 and strategy.gp is not None:
+            assert len(strategy.gp.X) <= 16
+    assert calls["updated"] > 30 and calls["condition"] < 30
+    # the GP's points are those the subset rule picks now (in another order), and its posterior is
+    # that of a fresh conditioning on them
+    study.ask()
+    obs, losses = strategy._observations()
+    space = strategy._shared_space(obs)
+    gp = strategy.gp
+    chosen = strategy._encoded(space, obs)[strategy._subset(np.asarray(losses))]
+    assert len(gp.X) == 16
+    assert {tuple(p) for p in np.round(gp.X, 12)} == {tuple(p) for p in np.round(chosen, 12)}
+    fresh = gp_module.GaussianProcess()
+    fresh.theta = gp.theta
+    real_condition(fresh, gp.X, gp.y)
+    Xs = np.random.default_rng(3).random((50, 2))
+    for a, b in zip(gp.predict(Xs), fresh.predict(Xs)):
+        assert np.allclose(a, b, rtol=1e-8, atol=1e-8)
+
+
+def test_observation_and_encoding_caches_follow_the_told_trials():
+    strategy = tune.Bayesian(seed=4, n_startup_trials=3, n_candidates=100)
+    study = tune.create_study(strategy=strategy)
+    for i in range(12):
+        trial = study.ask()
+        study.tell(trial, tune.FAILED if i % 4 == 3 else _quadratic(trial))
+    obs, losses = strategy._observations()
+    told = [t for t in study.trials if t.value is not None]
+    assert [t.number for t in obs] == [t.number for t in told] and losses == [t.value for t in told]
+    space = strategy._shared_space(obs)
+    assert np.array_equal(strategy._encoded(space, obs), np.stack([strategy._encode(space, t.params) for t in obs]))

@@ -105,3 +105,44 @@ def test_gp_fit_reaches_scipy_optimum():
                                        bounds=list(zip(lo, hi))).fun
                for t0 in [gp._prior_centre(2)] + [gp._prior_centre(2) + rng.normal(size=4) for _ in range(5)])
     assert ours <= best + 1e-3
+
+
+def _conditioned(theta, X, y):
+    gp = GaussianProcess()
+    gp.theta = theta
+    return gp.condition(X, y)
+
+
+def test_updated_gp_equals_a_fresh_conditioning_on_the_same_points():
+    rng = np.random.default_rng(7)
+    theta = np.r_[np.log([0.3, 0.5, 0.4]), 0.1, math.log(1e-4)]
+    X = rng.random((30, 3))
+    gp = _conditioned(theta, X, np.sin(4 * X[:, 0]) + X[:, 1])
+    n = 30
+    for step in range(40):                      # drop 0-2 points anywhere, add 0-2 new ones
+        keep = np.sort(rng.choice(len(gp.X), len(gp.X) - step % 3, replace=False))
+        Xn = rng.random((step % 2 + (step % 5 == 0), 3))
+        y = np.r_[gp.y[keep], np.sin(4 * Xn[:, 0]) + Xn[:, 1]]
+        gp = gp.updated(keep, Xn, y)
+        n += len(Xn) - step % 3
+    assert len(gp.X) == n == len(gp.y) and gp.A.shape == (n, n)
+    fresh = _conditioned(theta, gp.X, gp.y)
+    assert np.allclose(gp.A.T @ gp.A, fresh.A.T @ fresh.A, rtol=0, atol=1e-8 * np.abs(fresh.A.T @ fresh.A).max())
+    assert np.allclose(gp.alpha, fresh.alpha, rtol=0, atol=1e-8 * np.abs(fresh.alpha).max())
+    Xs = np.vstack([rng.random((20, 3)), gp.X[:5] + 1e-3])
+    for a, b in zip(gp.predict(Xs, return_grad=True), fresh.predict(Xs, return_grad=True)):
+        assert np.allclose(a, b, rtol=1e-8, atol=1e-8)
+
+
+def test_updated_gp_keeps_the_original_and_matches_the_points_kept_and_added():
+    rng = np.random.default_rng(8)
+    theta = np.r_[np.log([0.3, 0.5]), 0.0, math.log(1e-4)]
+    X = rng.random((12, 2))
+    gp = _conditioned(theta, X, X[:, 0])
+    Xn = rng.random((3, 2))
+    keep = np.array([0, 2, 3, 7, 11])
+    new = gp.updated(keep, Xn, np.r_[X[keep, 0], Xn[:, 0]])
+    assert np.array_equal(new.X, np.vstack([X[keep], Xn]))
+    assert np.array_equal(gp.X, X) and gp.A.shape == (12, 12)     # the original GP is left as it was
+    mu, _ = new.predict(new.X)
+    assert np.allclose(mu, new.y, atol=1e-3)

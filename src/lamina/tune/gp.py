@@ -16,8 +16,9 @@ lengthscales collapsing on a handful of points)::
     dK/dlog s2 = K - n2 I,   dK/dlog n2 = n2 I
 
 with multi-start box-constrained L-BFGS (``_lbfgs.minimize_lbfgsb``).
-Prediction of the latent function at ``x``: ``mu = k*^T a``,
-``var = s2 - k*^T K^-1 k*``, both with gradients in ``x``.
+Conditioning keeps an inverse factor ``A`` with ``AᵀA = K⁻¹`` (``L⁻¹`` after a factorisation;
+``GaussianProcess.updated`` drops and adds points in O(n²) each).  Prediction of the latent function
+at ``x``: ``mu = k*^T a``, ``var = s2 - |A k*|^2``, both with gradients in ``x``.
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ class GaussianProcess:
         self.noise_prior = noise_prior
         self.n_restarts = n_restarts
         self.theta: np.ndarray | None = None
+        self._prior_cache: tuple | None = None
 
     # ---------------------------------------------------------------- fitting
     def _bounds(self, dim: int):
@@ -71,6 +73,13 @@ class GaussianProcess:
         ls = self.prior_lengthscale if self.prior_lengthscale is not None else 0.25 * math.sqrt(dim) + 0.25
         return np.r_[np.full(dim, math.log(ls)), 0.0, math.log(self.noise_prior)]
 
+    def _prior(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """Centre and standard deviations of the Gaussian prior on ``theta`` (computed once per ``dim``)."""
+        key = (dim, self.prior_lengthscale, self.prior_sd, self.noise_prior)
+        if self._prior_cache is None or self._prior_cache[0] != key:
+            self._prior_cache = (key, self._prior_centre(dim), np.r_[np.full(dim, self.prior_sd), math.inf, 2.0])
+        return self._prior_cache[1], self._prior_cache[2]
+
     def neg_log_posterior(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray,
                           sq: np.ndarray | None = None) -> tuple[float, np.ndarray]:
         """``-(log marginal likelihood + log prior)`` and its gradient in ``theta``."""
@@ -83,12 +92,13 @@ class GaussianProcess:
         r = np.sqrt(np.sum(S, axis=-1))
         e = np.exp(-SQRT5 * r)
         Kf = s2 * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * e
-        K = Kf + (n2 + 1e-9) * np.eye(n)
+        eye = np.eye(n)
+        K = Kf + (n2 + 1e-9) * eye
         try:
             L = np.linalg.cholesky(K)
         except np.linalg.LinAlgError:
             return math.inf, np.zeros_like(theta)
-        Linv = np.linalg.solve(L, np.eye(n))            # triangular; n is small
+        Linv = np.linalg.solve(L, eye)                  # triangular; n is small
         Kinv = Linv.T @ Linv
         a = Kinv @ y
         lml = -0.5 * y @ a - np.sum(np.log(np.diag(L))) - 0.5 * n * _LOG_2PI
@@ -99,8 +109,7 @@ class GaussianProcess:
         grad[dim] = 0.5 * np.sum(W * Kf)
         grad[dim + 1] = 0.5 * n2 * np.trace(W)
         # log-normal priors (Gaussian on the log parameters); the signal variance is flat
-        c = self._prior_centre(dim)
-        sd = np.r_[np.full(dim, self.prior_sd), math.inf, 2.0]
+        c, sd = self._prior(dim)
         z = (theta - c) / sd
         lp = -0.5 * np.sum(z * z)
         glp = -z / sd
@@ -134,20 +143,66 @@ class GaussianProcess:
         return self
 
     def condition(self, X: np.ndarray, y: np.ndarray) -> GaussianProcess:
-        """Condition on data with the current hyperparameters (no refit)."""
+        """Condition on data with the current hyperparameters (no refit): ``K = L Lᵀ`` and the
+        inverse factor ``A = L⁻¹`` (``AᵀA = K⁻¹``), ``a = Aᵀ A y``."""
         if self.theta is None:
             raise RuntimeError("GaussianProcess.condition: fit() the hyperparameters first")
         dim = X.shape[1]
         self.X = np.asarray(X, float)
-        self.y = np.asarray(y, float)
         self.ls = np.exp(self.theta[:dim])
         self.s2 = math.exp(self.theta[dim])
         self.n2 = math.exp(self.theta[dim + 1])
-        K = matern52(self.X, self.X, self.ls, self.s2) + (self.n2 + 1e-9) * np.eye(len(self.X))
-        self.L = np.linalg.cholesky(K)
-        self.Linv = np.linalg.solve(self.L, np.eye(len(self.X)))   # L⁻¹ once: predictions are then products
-        self.alpha = self.Linv.T @ (self.Linv @ self.y)              # a = K⁻¹ y = L⁻ᵀ L⁻¹ y
+        self.K = matern52(self.X, self.X, self.ls, self.s2) + (self.n2 + 1e-9) * np.eye(len(self.X))
+        L = np.linalg.cholesky(self.K)
+        self.A = np.linalg.solve(L, np.eye(len(self.X)))   # L⁻¹ once: predictions are then products
+        self.y = np.asarray(y, float)
+        self.alpha = self.A.T @ (self.A @ self.y)              # a = K⁻¹ y = Aᵀ A y
         return self
+
+    def _solve(self, b: np.ndarray) -> np.ndarray:
+        """``K⁻¹ b`` as ``Aᵀ A b`` plus one step of iterative refinement, ``x += Aᵀ A (b - K x)``."""
+        x = self.A.T @ (self.A @ b)
+        return x + self.A.T @ (self.A @ (b - self.K @ x))
+
+    def updated(self, keep: np.ndarray, Xn: np.ndarray, y: np.ndarray) -> GaussianProcess:
+        """The GP on ``X[keep]`` followed by ``Xn``, with targets ``y`` and the same hyperparameters:
+        ``K`` and its inverse factor ``A`` updated in O(n²) per dropped or added point (no new
+        factorisation).  ``keep`` is increasing.
+
+        Dropping point i: with ``u = A[:, i] / |A[:, i]|``, the smaller ``K'⁻¹ = A₋ᵢᵀ (I - u uᵀ) A₋ᵢ``;
+        the Householder reflection ``H = I - 2 v vᵀ / vᵀv``, ``v = u + sign(u₁) e₁``, sends u to ``∓e₁``,
+        so ``A' = H A₋ᵢ`` without its first row.  Adding x with ``k = k(X, x)``: ``p = K⁻¹ k``,
+        ``s = k(x, x) + n2 - kᵀ p`` (``>= n2`` in exact arithmetic, else the update falls back to
+        ``condition``), ``A' = [[A, 0], [-pᵀ/√s, 1/√s]]``.  Then ``a = K'⁻¹ y`` (both solves refined once).
+        """
+        keep = np.asarray(keep, int)
+        gp = GaussianProcess.__new__(GaussianProcess)
+        gp.__dict__.update(self.__dict__)
+        A = self.A
+        for i in np.setdiff1d(np.arange(len(self.X)), keep)[::-1]:
+            A = _drop_column(A, int(i))
+        gp.X, gp.A, gp.K = self.X[keep], A, self.K[np.ix_(keep, keep)]
+        for x in np.asarray(Xn, float).reshape(-1, self.X.shape[1]):
+            if not gp._add_point(x):
+                return gp.condition(np.vstack([self.X[keep], Xn]), y)
+        gp.y = np.asarray(y, float)
+        gp.alpha = gp._solve(gp.y)
+        return gp
+
+    def _add_point(self, x: np.ndarray) -> bool:
+        """Grow ``X``, ``K`` and ``A`` by the point ``x`` (see ``updated``); False if ``s`` came out below ``n2/2``."""
+        noise = self.n2 + 1e-9
+        k = matern52(self.X, x[None], self.ls, self.s2)[:, 0]
+        p = self._solve(k)
+        s = self.s2 + noise - k @ p
+        if not s > 0.5 * noise:
+            return False
+        n, d = len(self.X), math.sqrt(s)
+        A, K = np.zeros((n + 1, n + 1)), np.empty((n + 1, n + 1))
+        A[:n, :n], A[n, :n], A[n, n] = self.A, -p / d, 1.0 / d
+        K[:n, :n], K[n, :n], K[:n, n], K[n, n] = self.K, k, k, self.s2 + noise
+        self.X, self.A, self.K = np.vstack([self.X, x]), A, K
+        return True
 
     # ------------------------------------------------------------- prediction
     def predict(self, Xs: np.ndarray, return_grad: bool = False):
@@ -161,7 +216,7 @@ class GaussianProcess:
         e = np.exp(-SQRT5 * r)
         ks = self.s2 * (1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * e   # (m, n)
         mu = ks @ self.alpha
-        V = self.Linv @ ks.T                                         # L⁻¹ k*, (n, m)
+        V = self.A @ ks.T                                            # A k*, (n, m)
         var = np.maximum(self.s2 - np.sum(V * V, axis=0), 1e-12)
         sd = np.sqrt(var)
         if not return_grad:
@@ -170,10 +225,19 @@ class GaussianProcess:
         H = -(5.0 / 3.0) * self.s2 * (1.0 + SQRT5 * r) * e            # (m, n)
         dks = H[:, :, None] * Dif / self.ls                           # (m, n, D)
         dmu = np.einsum("mnd,n->md", dks, self.alpha)
-        B = (self.Linv.T @ V).T                                       # K^-1 k*, (m, n)
+        B = (self.A.T @ V).T                                          # K^-1 k*, (m, n)
         dvar = -2.0 * np.einsum("mnd,mn->md", dks, B)
         dsd = dvar / (2.0 * sd[:, None])
         return mu, sd, dmu, dsd
+
+
+def _drop_column(A: np.ndarray, i: int) -> np.ndarray:
+    """Inverse factor without point i (see ``GaussianProcess.updated``)."""
+    Ai = np.delete(A, i, axis=1)
+    v = A[:, i] / np.linalg.norm(A[:, i])
+    v[0] += 1.0 if v[0] >= 0 else -1.0
+    w = v @ Ai
+    return Ai[1:] - (2.0 / (v @ v)) * np.outer(v[1:], w)
 
 
 _erfc = np.frompyfunc(math.erfc, 1, 1)

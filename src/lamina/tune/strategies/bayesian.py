@@ -30,11 +30,16 @@ Past ``n_exact`` observations the cost per trial is bounded, whatever the number
 * the GP sees at most ``max_points`` observations: the best half of them by loss and the most
   recent rest (the region being exploited and the latest exploration);
 * its hyperparameters are refitted only when the observations have grown by 10 % (or by
-  ``max_points / 4``) since the last fit, warm-started from that fit; in between, the GP is
-  conditioned on the new data with the previous hyperparameters (one Cholesky of at most
-  ``max_points``²);
+  ``max_points / 4``) since the last fit, warm-started from that fit; in between, the previous GP
+  is updated with the previous hyperparameters: the points that left the subset dropped and the new
+  ones added, O(``max_points``²) each (``GaussianProcess.updated``), instead of a new factorisation;
 * the acquisition scores a quarter of the candidates and refines the best one (20 L-BFGS steps at most);
-* the unit-cube encodings of observed trials and the shared search space are kept from one ask to the next.
+* the observed trials, their losses, their unit-cube encodings and the shared search space are kept
+  from one ask to the next (only the trials told since are looked at).
+
+The hyperparameter schedule and the incremental updates depend on the asks made so far, so past
+``n_exact`` a study resumed from its journal may propose other (equally good) trials than the
+uninterrupted one; up to ``n_exact`` it proposes the same.
 
 Up to ``n_exact`` observations every ask refits from scratch, exactly as described above.
 """
@@ -90,15 +95,28 @@ class Bayesian(Strategy):
         self.n_exact = int(n_exact)
         self.max_points = int(max_points)
         self.gp_options = gp_options
-        self._cache: tuple | None = None   # (n told, space names, gp, y stats)
-        self._codes: dict = {}             # (space names, trial number) -> unit-cube encoding
+        self._cache: tuple | None = None   # ((n told, space names), (gp, X, ys))
+        self._obs: tuple = (0, "", [], [])  # (trials scanned, direction, observed trials, their losses)
+        self._enc: tuple = ((), np.zeros((0, 0)), 0)  # (space names, encodings of the observations, rows filled)
         self._shared: tuple = (0, None, {})  # (trials checked, first trial, shared space)
         self._last_fit: tuple = (0, None)  # (observations at the last hyperparameter fit, its theta)
+        self._base: tuple = ((), None, None)  # (space names, last GP without pending points, observations behind its rows)
         self.gp: GaussianProcess | None = None
 
     def _observations(self):
-        obs = [t for t in self._told if t.loss(self.direction) is not None and t.params]
-        return obs
+        """Told trials with a loss and parameters, and their losses; only the trials told since the last
+        call are looked at."""
+        scanned, direction, obs, losses = self._obs
+        if direction != self.direction or scanned > len(self._told):
+            scanned, obs, losses = 0, [], []
+            self._enc, self._base = ((), np.zeros((0, 0)), 0), ((), None, None)
+        for t in self._told[scanned:]:
+            loss = t.loss(self.direction)
+            if loss is not None and t.params:
+                obs.append(t)
+                losses.append(loss)
+        self._obs = (len(self._told), self.direction, obs, losses)
+        return obs, losses
 
     def _shared_space(self, obs):
         """``_relative_space(obs)``, updated with the trials added since the last ask only."""
@@ -111,71 +129,92 @@ class Bayesian(Strategy):
         self._shared = (len(obs), obs[0] if obs else None, space)
         return space
 
-    def _encoded(self, space, trials) -> np.ndarray:
-        key = tuple(space)
-        rows = []
-        for t in trials:
-            code = self._codes.get((key, t.number))
-            if code is None:
-                code = self._codes[key, t.number] = self._encode(space, t.params)
-            rows.append(code)
-        return np.stack(rows)
+    def _encoded(self, space, obs) -> np.ndarray:
+        """Unit-cube encodings of all observations (rows in observation order), kept from one ask to
+        the next while the space stays the same."""
+        key, E, filled = self._enc
+        if key != tuple(space) or filled > len(obs):
+            key, filled = tuple(space), 0
+            E = np.zeros((max(16, 2 * len(obs)), len(self._encode(space, obs[0].params))))
+        if len(obs) > len(E):
+            E = np.vstack([E[:filled], np.zeros((len(obs), E.shape[1]))])
+        for i in range(filled, len(obs)):
+            E[i] = self._encode(space, obs[i].params)
+        self._enc = (key, E, len(obs))
+        return E[:len(obs)]
 
-    def _subset(self, obs, y):
+    def _subset(self, y):
         """At most ``max_points`` observations: the best half by loss, then the most recent others."""
-        if len(obs) <= self.max_points:
-            return np.arange(len(obs))
+        if len(y) <= self.max_points:
+            return np.arange(len(y))
         best = np.argsort(y, kind="stable")[: self.max_points // 2]
-        rest = np.setdiff1d(np.arange(len(obs)), best)[-(self.max_points - len(best)):]
+        rest = np.setdiff1d(np.arange(len(y)), best)[-(self.max_points - len(best)):]
         return np.sort(np.r_[best, rest])
 
-    def _fit(self, obs, space):
+    def _fit(self, obs, losses, space):
         key = (len(self._told), tuple(space))
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
-        y = np.array([t.loss(self.direction) for t in obs], float)
-        idx = self._subset(obs, y)
-        X, y = self._encoded(space, [obs[i] for i in idx]), y[idx]
-        mean, sd = float(np.mean(y)), float(np.std(y))
+        y = np.asarray(losses, float)
+        idx = self._subset(y)
+        E = self._encoded(space, obs)
+        mean, sd = float(np.mean(y[idx])), float(np.std(y[idx]))
         sd = sd if sd > 0 else 1.0
         ys = (y - mean) / sd
-        rng = np.random.default_rng([self.seed, len(self._told), 0x6B])
         n_fit, theta = self._last_fit
-        gp = GaussianProcess(**self.gp_options)
-        if len(obs) <= self.n_exact or theta is None or len(theta) != X.shape[1] + 2:
-            gp.fit(X, ys, rng)
-            self._last_fit = (len(obs), gp.theta)
+        if len(obs) <= self.n_exact or theta is None or len(theta) != E.shape[1] + 2:
+            gp, members = self._fitted(E[idx], ys[idx], None), idx
         elif len(obs) >= min(1.1 * n_fit, n_fit + self.max_points / 4):
-            gp.fit(X, ys, rng, theta0=theta)
-            self._last_fit = (len(obs), gp.theta)
+            gp, members = self._fitted(E[idx], ys[idx], theta), idx
         else:
-            gp.theta = theta
-            gp.condition(X, ys)
-        fitted = (gp, X, ys)
+            gp, members = self._conditioned(tuple(space), idx, E, ys, theta)
+        self._base = (tuple(space), gp, members)
+        fitted = (gp, gp.X, gp.y)
         self._cache = (key, fitted)
         return fitted
+
+    def _fitted(self, X, ys, theta0):
+        """A GP with hyperparameters fitted on ``(X, ys)``: from scratch, or warm-started at ``theta0``."""
+        rng = np.random.default_rng([self.seed, len(self._told), 0x6B])
+        gp = GaussianProcess(**self.gp_options).fit(X, ys, rng, theta0=theta0)
+        self._last_fit = (len(self._obs[2]), gp.theta)
+        return gp
+
+    def _conditioned(self, key, idx, E, ys, theta):
+        """The GP with the hyperparameters ``theta`` on the observations ``idx``, and the observations
+        behind its rows: the previous GP with the points that left the subset dropped and the new ones
+        added (``GaussianProcess.updated``), when it has the same space and hyperparameters and at most
+        ``max(4, max_points / 8)`` points changed; else conditioned anew."""
+        space, prev, members = self._base
+        if space == key and prev is not None and prev.theta is theta:
+            kept = np.isin(members, idx)
+            added = np.setdiff1d(idx, members)
+            if np.count_nonzero(~kept) + len(added) <= max(4, self.max_points // 8):
+                order = np.r_[members[kept], added]
+                return prev.updated(np.flatnonzero(kept), E[added], ys[order]), order
+        gp = GaussianProcess(**self.gp_options)
+        gp.theta = theta
+        return gp.condition(E[idx], ys[idx]), idx
 
     def _propose(self, number, rng):
         with _one_blas_thread():
             return self._propose_with(rng)
 
     def _propose_with(self, rng):
-        obs = self._observations()
+        obs, losses = self._observations()
         if len(obs) < self.n_startup_trials:
             return {}
         space = self._shared_space(obs)
         if not space:
             return {}
-        fitted, X, ys = self._fit(obs, space)
+        fitted, X, ys = self._fit(obs, losses, space)
         gp = fitted
         best = float(ys.min())
         pending = [t for t in self._pending.values() if all(n in t._fixed for n in space)]
         if pending:
             lie = {"worst": ys.max(), "best": ys.min(), "mean": ys.mean()}[self.liar]
             Xp = np.stack([self._encode(space, t._fixed) for t in pending])
-            gp = GaussianProcess(**self.gp_options)
-            gp.theta = fitted.theta
-            gp.condition(np.vstack([X, Xp]), np.r_[ys, np.full(len(Xp), lie)])
+            gp = fitted.updated(np.arange(len(X)), Xp, np.r_[ys, np.full(len(Xp), lie)])
         self.gp = gp
         taken = self._encoded(space, obs)
         if pending:
