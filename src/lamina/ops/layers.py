@@ -239,26 +239,24 @@ class BatchNorm(Op):
         if plain_backward():
             xhat = self.xc * self.rstd if self.xhat is None else self.xhat
             return _const(xhat), _const(self.rstd)
-        x = self.inputs[0]
-        xc = x - mean(x, self.axes, keepdim=True)
-        rstd = (mean(xc * xc, self.axes, keepdim=True) + self.eps) ** -0.5
-        return xc * rstd, rstd
+        return _tensor_stats(self.inputs[0], self.axes, self.eps)
 
     def backward(self, g):
-        """x̄ = (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)) ∘ γ/σ,  γ̄ = Σ ȳ ∘ x̂,  β̄ = Σ ȳ (sums over all but the channel dim)."""
+        """x̄ = BatchNormGrad(ȳ, x, γ) = (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)) ∘ γ/σ,  γ̄ = Σ ȳ ∘ x̂,  β̄ = Σ ȳ (sums over
+        all but the channel dim; the op leaves both sums, taken as constants when the gradient is not recorded)."""
         needs = self.needs
-        affine = len(needs) > 1
-        xhat, rstd = self._stats()
-        m = g.numel() // g.shape[1]
-        sum_g = tsum(g, self.axes, keepdim=True)                 # Σ ȳ and Σ ȳ ∘ x̂ once, for x̄, γ̄ and β̄
-        sum_gx = tsum(g * xhat, self.axes, keepdim=True)
-        gx = None
-        if needs[0]:
-            scale = rstd if not affine else rstd * reshape(self.inputs[1], self.cshape)
-            gx = (g - sum_g * (1.0 / m) - xhat * (sum_gx * (1.0 / m))) * scale
-        if not affine:
-            return (gx,)
-        return gx, (reshape(sum_gx, (-1,)) if needs[1] else None), (reshape(sum_g, (-1,)) if needs[2] else None)
+        x = self.inputs[0]
+        saved = None if _mode.vmap_sizes else (self.xc, self.xhat, self.rstd)
+        op = BatchNormGrad(self.axes, self.cshape, self.eps, saved)
+        if len(needs) == 1:
+            return (run(op, g, x),)
+        gx = run(op, g, x, self.inputs[1]) if needs[0] else None
+        if gx is not None and plain_backward() and not _mode.vmap_sizes:
+            sum_gx, sum_g = _const(op.sum_gxhat), _const(op.sum_g)
+        else:
+            xhat, _ = self._stats()
+            sum_gx, sum_g = tsum(g * xhat, self.axes), tsum(g, self.axes)
+        return gx, (sum_gx if needs[1] else None), (sum_g if needs[2] else None)
 
     def jvp(self, tx, tg=None, tb=None):
         xhat, rstd = self._stats()
@@ -273,6 +271,144 @@ class BatchNorm(Op):
         if tb is not None:
             out = _sum(out, reshape(tb, self.cshape))  # the engine broadcasts a tangent to the output shape
         return out
+
+
+def _array_stats(x: xp.ndarray, axes: tuple, eps: float):
+    """x − μ and 1/σ = (var + ε)^−½ per channel (keepdims), on arrays; x − μ keeps x's memory order."""
+    xc = x - x.mean(axis=axes, keepdims=True)
+    return xc, 1.0 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + x.dtype.type(eps))
+
+
+def _tensor_stats(x: Tensor, axes: tuple, eps: float):
+    """x̂ = (x − μ)/σ and 1/σ with tensor ops (their dependence on x recorded)."""
+    xc = x - mean(x, axes, keepdim=True)
+    rstd = (mean(xc * xc, axes, keepdim=True) + eps) ** -0.5
+    return xc * rstd, rstd
+
+
+_BLOCK = 1 << 15  # elements per block of the (C, M) rows in BatchNormGrad: a few blocks stay in cache
+
+
+class BatchNormGrad(Op):
+    """x̄ = γ/σ ∘ (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)), BatchNorm's input gradient as one op of (ȳ, x[, γ]); means
+    and sums per channel (m values: every dim but 1). It leaves Σ ȳ and Σ ȳ x̂ (``sum_g``, ``sum_gxhat``).
+
+    On the (C, M) rows of x's memory: x̄ = a ȳ + b (x − μ) + c with a = γ/σ, b = −γ Σȳ(x − μ)/(m σ³),
+    c = −γ Σȳ/(m σ). Backward against v, with w = γ v, A = mean ȳ, B = mean ȳx̂, W = mean w x̂:
+    ȳ̄ = BatchNormGrad(v, x, γ) (x̄ is linear and self-adjoint in ȳ), γ̄ = Σ v (ȳ − A − x̂ B)/σ,
+    x̄' = −(x̂ (mean wȳ − A mean w − 3 B W) + W (ȳ − A) + B (w − mean w))/σ².
+
+    ``saved``: BatchNorm's (x − μ or None, x̂ or None, 1/σ) for this x, used once (a fresh copy recomputes them)."""
+
+    def __init__(self, axes: tuple, cshape: tuple, eps: float, saved=None):
+        self.axes, self.cshape, self.eps, self.saved = axes, cshape, eps, saved
+
+    def _statistics(self, x):
+        saved, self.saved = self.saved, None
+        if saved is not None and (saved[1] if saved[0] is None else saved[0]).shape == x.shape:
+            return saved
+        xc, rstd = _array_stats(x, self.axes, self.eps)
+        return xc, None, rstd
+
+    def forward(self, g, x, gamma=None):
+        c = x.shape[1]
+        if x.size == 0:
+            self.sum_g = self.sum_gxhat = xp.zeros(c, x.dtype)
+            return xp.zeros(x.shape, x.dtype)
+        xc, xhat, rstd = self._statistics(x)
+        m = x.size // c
+        scale = rstd.reshape(-1) if gamma is None else rstd.reshape(-1) * gamma
+        rows = None if xc is None else channel_rows(xc)
+        if rows is not None:
+            return from_rows(self._rows(_rows_of(g, xc, rows), rows, rstd.reshape(-1), scale, m), xc)
+        return self._general(g, xc * rstd if xhat is None else xhat, scale, m)
+
+    def _general(self, g, xhat, scale, m):
+        """x̄ = (ȳ − Σȳ/m − x̂ Σȳx̂/m) ∘ γ/σ with sums over ``axes``, in two reused buffers."""
+        sum_g = g.sum(axis=self.axes, keepdims=True)
+        tmp = xp.multiply(g, xhat, out=buffers.empty(g.shape, g.dtype))
+        sum_gx = tmp.sum(axis=self.axes, keepdims=True)
+        self.sum_g, self.sum_gxhat = sum_g.reshape(-1), sum_gx.reshape(-1)
+        out = xp.subtract(g, sum_g / m, out=buffers.empty(g.shape, g.dtype))
+        out -= xp.multiply(xhat, sum_gx / m, out=tmp)
+        out *= scale.reshape(self.cshape)
+        return out
+
+    def _rows(self, gr, xr, rstd, scale, m):
+        """x̄ = a ȳ + b (x − μ) + c on (C, M) rows, block by block of whole rows (one read of ȳ and x − μ each)."""
+        c, n = xr.shape
+        sum_g = gr.sum(axis=1)
+        sum_gxc = xp.einsum("cm,cm->c", gr, xr)
+        self.sum_g, self.sum_gxhat = sum_g, sum_gxc * rstd
+        a, b, k = scale[:, None], (-scale * rstd * rstd * sum_gxc / m)[:, None], (-scale * sum_g / m)[:, None]
+        out = buffers.empty(xr.shape, xr.dtype)
+        step = max(1, _BLOCK // n)
+        tmp = xp.empty((min(step, c), n), xr.dtype)
+        for i in range(0, c, step):
+            j = min(i + step, c)
+            o, t = out[i:j], tmp[:j - i]
+            xp.multiply(gr[i:j], a[i:j], out=o)
+            o += xp.multiply(xr[i:j], b[i:j], out=t)
+            o += k[i:j]
+        return out
+
+    def _stats(self, x: Tensor):
+        if plain_backward():
+            xc, rstd = _array_stats(x._data, self.axes, self.eps)
+            return _const(xc * rstd), _const(rstd)
+        return _tensor_stats(x, self.axes, self.eps)
+
+    def _again(self, v, x, gamma):
+        op = BatchNormGrad(self.axes, self.cshape, self.eps)
+        return run(op, v, x) if gamma is None else run(op, v, x, gamma)
+
+    def backward(self, v):
+        g, x = self.inputs[0], self.inputs[1]
+        gamma = self.inputs[2] if len(self.inputs) > 2 else None
+        needs = self.needs
+        xhat, rstd = self._stats(x)
+        axes = self.axes
+        a, b = mean(g, axes, keepdim=True), mean(g * xhat, axes, keepdim=True)
+        gg = self._again(v, x, gamma) if needs[0] else None
+        gx = None
+        if needs[1]:
+            w = v if gamma is None else v * reshape(gamma, self.cshape)
+            bw, aw = mean(w * xhat, axes, keepdim=True), mean(w, axes, keepdim=True)
+            inner = xhat * (mean(w * g, axes, keepdim=True) - a * aw - 3.0 * b * bw) + bw * (g - a) + b * (w - aw)
+            gx = inner * -(rstd * rstd)
+        if gamma is None:
+            return gg, gx
+        return gg, gx, (reshape(tsum(v * (g - a - xhat * b) * rstd, axes), (-1,)) if needs[2] else None)
+
+    def jvp(self, tg, tx, tgamma=None):
+        g, x = self.inputs[0], self.inputs[1]
+        gamma = self.inputs[2] if len(self.inputs) > 2 else None
+        out = None if tg is None else self._again(tg, x, gamma)
+        if tx is None and tgamma is None:
+            return out
+        xhat, rstd = self._stats(x)
+        axes = self.axes
+        a, b = mean(g, axes, keepdim=True), mean(g * xhat, axes, keepdim=True)
+        if tx is not None:
+            t, at = mean(xhat * tx, axes, keepdim=True), mean(tx, axes, keepdim=True)
+            inner = (g - a) * t - xhat * (3.0 * b * t) + b * (tx - at) + xhat * (mean(g * tx, axes, keepdim=True) - a * at)
+            d = inner * -(rstd * rstd)
+            out = _sum(out, d if gamma is None else d * reshape(gamma, self.cshape))
+        if tgamma is not None:
+            out = _sum(out, (g - a - xhat * b) * rstd * reshape(tgamma, self.cshape))
+        return out
+
+
+def _rows_of(g: xp.ndarray, like: xp.ndarray, like_rows: xp.ndarray) -> xp.ndarray:
+    """g as the (C, M) rows of ``like``'s memory order: a view when g is laid out alike, else a copy into a
+    reused buffer."""
+    if order_of(g) == order_of(like):
+        rows = channel_rows(g)
+        if rows is not None:
+            return rows
+    buf = buffers.empty(like_rows.shape, g.dtype)
+    from_rows(buf, like)[...] = g
+    return buf
 
 
 def batch_norm_train(x: Tensor, gamma: Tensor | None, beta: Tensor | None, eps: float):
