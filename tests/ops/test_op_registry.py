@@ -76,14 +76,14 @@ def _torch_bn(x, rm, rv, w, b, training):
     return xhat * w.reshape(shape) + b.reshape(shape)
 
 
-def _bn_input_grad(lib, bn, permute):
+def _bn_input_grad(vjp, bn, permute):
     """x̄ of training batch norm as a function of (ȳ, x, γ) (β = 0·γ), so BatchNormGrad's own derivatives are
     checked: third order of batch norm, forward over reverse. ``permute``: x as a (C, N, H, W) array viewed
     (N, C, H, W), the (C, M) path, with ȳ laid out differently."""
     def f(g, x, w):
-        with lib.enable_grad():  # finite differences call f under no_grad
-            xv = x.permute(1, 0, 2, 3) if permute else x
-            return lib.autograd.grad(bn(xv, None, None, w, w * 0.0, training=True), x, g, create_graph=True)[0]
+        _, pullback = vjp(lambda a: bn(a.permute(1, 0, 2, 3) if permute else a, None, None, w, w * 0.0,
+                                       training=True), x)
+        return pullback(g)[0]
     return f
 
 
@@ -168,10 +168,10 @@ CASES = [
      lambda a, w, b: F.batch_norm(a.permute(1, 0, 2, 3)[:, :, 1:, :2], None, None, w, b, training=True),
      lambda a, w, b: TF.batch_norm(a.permute(1, 0, 2, 3)[:, :, 1:, :2], None, None, w, b, training=True),
      [_rn(76, 3, 4, 3, 3), _rn(77, 3), _rn(78, 3)], {}),
-    ("BatchNormGrad", _bn_input_grad(lamina, F.batch_norm, False), _bn_input_grad(torch, _torch_bn, False),
-     [_rn(79, 6, 3), _rn(80, 6, 3), _rn(81, 3)], {"fwd": False}),  # forward mode: tests/nn/test_nn_layers.py
-    ("BatchNormGrad Permute", _bn_input_grad(lamina, F.batch_norm, True), _bn_input_grad(torch, _torch_bn, True),
-     [_rn(82, 4, 3, 2, 2), _rn(83, 3, 4, 2, 2), _rn(84, 3)], {"fwd": False}),
+    ("BatchNormGrad", _bn_input_grad(lamina.func.vjp, F.batch_norm, False), _bn_input_grad(torch.func.vjp, _torch_bn, False),
+     [_rn(79, 6, 3), _rn(80, 6, 3), _rn(81, 3)], {}),
+    ("BatchNormGrad Permute", _bn_input_grad(lamina.func.vjp, F.batch_norm, True), _bn_input_grad(torch.func.vjp, _torch_bn, True),
+     [_rn(82, 4, 3, 2, 2), _rn(83, 3, 4, 2, 2), _rn(84, 3)], {}),
     ("WindowSum", lambda a: F.local_response_norm(a, 3, 0.3, 0.75, 2.0),
      lambda a: TF.local_response_norm(a, 3, 0.3, 0.75, 2.0), [_rn(48, 2, 4, 3)], {}),
     ("CrossEntropy", lambda a: F.cross_entropy(a, lamina.tensor(_TARGET)),

@@ -14,7 +14,7 @@ from ..autograd.op import sum_terms as _sum
 from ..backend import xp
 from ..sparse import RowSparseGrad, coalesce_rows
 from ..tensor import Tensor
-from .conv import buffers, order_of
+from .conv import alloc, buffers, order_of
 from .linalg import _mm, matmul
 from .reduce import Sum, mean
 from .reduce import sum as tsum
@@ -161,6 +161,11 @@ def embedding(idx: xp.ndarray, w: Tensor, padding_idx=None, sparse: bool = False
 
 
 # ---------------------------------------------------------------------------- batch normalisation
+def _like(a: xp.ndarray) -> xp.ndarray:
+    """An uninitialised reused buffer of a's shape and dtype in a's memory order."""
+    return alloc(a.shape, a.dtype, None, order_of(a))
+
+
 def channel_rows(x: xp.ndarray, strided: bool = False):
     """x (N, C, …) as the (C, M) matrix of its memory when the channel axis is outermost there and the
     rest is contiguous (the conv layouts (C, H, W, N) and (C, N, H, W)); None otherwise. With ``strided``
@@ -202,28 +207,30 @@ class BatchNorm(Op):
         if rows is not None:
             return self._forward_rows(x, rows, gamma, beta)
         mu = x.mean(axis=axes, keepdims=True)
-        xc = x - mu
-        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+        xc = xp.subtract(x, mu, out=_like(x))  # reused buffers in x's memory order (no page faults)
+        var = xp.multiply(xc, xc, out=_like(x)).mean(axis=axes, keepdims=True)
         rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
         xc *= rstd
         self.mean, self.var, self.rstd, self.xhat = mu.reshape(-1), var.reshape(-1), rstd, xc
         self.xc = None
+        y = _like(x)
         if gamma is None:
-            return xc.copy()
-        y = xc * gamma.reshape(shape)
+            y[...] = xc
+            return y
+        xp.multiply(xc, gamma.reshape(shape), out=y)
         y += beta.reshape(shape)
         return y
 
     def _forward_rows(self, x, rows, gamma, beta):
-        """The same on the (C, M) matrix of x's memory: row means, Σ (x − μ)² per row as one einsum, and
+        """The same on the (C, M) matrix of x's memory: row means, Σ (x − μ)² per row as BLAS products, and
         y = (x − μ) ∘ γ/σ + β; x − μ is kept (x̂ is never formed: the backward scales by 1/σ instead)."""
         c = rows.shape[0]
         m = rows.size // c
-        mu = rows.sum(axis=tuple(range(1, rows.ndim))) / m
+        mu = (_row_sum(rows) if rows.ndim == 2 else rows.sum(axis=tuple(range(1, rows.ndim)))) / m
         xc = xp.subtract(rows, mu.reshape((c,) + (1,) * (rows.ndim - 1)),
                          out=buffers.empty(rows.shape, rows.dtype))
         xc = xc.reshape(c, m)  # contiguous (C, M), in x's memory order
-        var = xp.einsum("cm,cm->c", xc, xc) / m
+        var = _row_dot(xc, xc) / m
         rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
         self.mean, self.var, self.rstd = mu, var, rstd.reshape(self.cshape)
         self.xhat, self.xc = None, from_rows(xc, x)
@@ -286,9 +293,6 @@ def _tensor_stats(x: Tensor, axes: tuple, eps: float):
     return xc * rstd, rstd
 
 
-_BLOCK = 1 << 15  # elements per block of the (C, M) rows in BatchNormGrad: a few blocks stay in cache
-
-
 class BatchNormGrad(Op):
     """x̄ = γ/σ ∘ (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)), BatchNorm's input gradient as one op of (ȳ, x[, γ]); means
     and sums per channel (m values: every dim but 1). It leaves Σ ȳ and Σ ȳ x̂ (``sum_g``, ``sum_gxhat``).
@@ -324,32 +328,24 @@ class BatchNormGrad(Op):
         return self._general(g, xc * rstd if xhat is None else xhat, scale, m)
 
     def _general(self, g, xhat, scale, m):
-        """x̄ = (ȳ − Σȳ/m − x̂ Σȳx̂/m) ∘ γ/σ with sums over ``axes``, in two reused buffers."""
+        """x̄ = (ȳ − Σȳ/m − x̂ Σȳx̂/m) ∘ γ/σ with sums over ``axes``, in two reused buffers laid out as x̂."""
         sum_g = g.sum(axis=self.axes, keepdims=True)
-        tmp = xp.multiply(g, xhat, out=buffers.empty(g.shape, g.dtype))
+        tmp = xp.multiply(g, xhat, out=_like(xhat))
         sum_gx = tmp.sum(axis=self.axes, keepdims=True)
         self.sum_g, self.sum_gxhat = sum_g.reshape(-1), sum_gx.reshape(-1)
-        out = xp.subtract(g, sum_g / m, out=buffers.empty(g.shape, g.dtype))
+        out = xp.subtract(g, sum_g / m, out=_like(xhat))
         out -= xp.multiply(xhat, sum_gx / m, out=tmp)
         out *= scale.reshape(self.cshape)
         return out
 
     def _rows(self, gr, xr, rstd, scale, m):
-        """x̄ = a ȳ + b (x − μ) + c on (C, M) rows, block by block of whole rows (one read of ȳ and x − μ each)."""
-        c, n = xr.shape
-        sum_g = gr.sum(axis=1)
-        sum_gxc = xp.einsum("cm,cm->c", gr, xr)
+        """x̄ = a ȳ + b (x − μ) + c on (C, M) rows, in reused buffers."""
+        sum_g, sum_gxc = _row_sum(gr), _row_dot(gr, xr)
         self.sum_g, self.sum_gxhat = sum_g, sum_gxc * rstd
         a, b, k = scale[:, None], (-scale * rstd * rstd * sum_gxc / m)[:, None], (-scale * sum_g / m)[:, None]
-        out = buffers.empty(xr.shape, xr.dtype)
-        step = max(1, _BLOCK // n)
-        tmp = xp.empty((min(step, c), n), xr.dtype)
-        for i in range(0, c, step):
-            j = min(i + step, c)
-            o, t = out[i:j], tmp[:j - i]
-            xp.multiply(gr[i:j], a[i:j], out=o)
-            o += xp.multiply(xr[i:j], b[i:j], out=t)
-            o += k[i:j]
+        out = xp.multiply(gr, a, out=buffers.empty(xr.shape, xr.dtype))
+        out += xp.multiply(xr, b, out=buffers.empty(xr.shape, xr.dtype))
+        out += k
         return out
 
     def _stats(self, x: Tensor):
@@ -397,6 +393,16 @@ class BatchNormGrad(Op):
         if tgamma is not None:
             out = _sum(out, (g - a - xhat * b) * rstd * reshape(tgamma, self.cshape))
         return out
+
+
+def _row_sum(a: xp.ndarray) -> xp.ndarray:
+    """Σₘ a of each row of a (C, M) matrix as a BLAS matrix-vector product (faster than ``a.sum(1)``)."""
+    return xp.matmul(a, xp.ones(a.shape[1], a.dtype))
+
+
+def _row_dot(a: xp.ndarray, b: xp.ndarray) -> xp.ndarray:
+    """Σₘ a b of each row pair of two (C, M) matrices as C BLAS dot products (faster than an einsum)."""
+    return xp.matmul(a[:, None, :], b[:, :, None]).reshape(a.shape[0])
 
 
 def _rows_of(g: xp.ndarray, like: xp.ndarray, like_rows: xp.ndarray) -> xp.ndarray:
