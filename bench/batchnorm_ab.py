@@ -2,7 +2,8 @@
 
 ResNet activation shapes, float32, laid out (C, H, W, N) in memory as lamina's conv outputs are; both versions
 imported side by side (``hotpath_ab._import_revision``) and timed in alternating rounds on this thread's CPU
-time. Run with OMP_NUM_THREADS=1: python bench/batchnorm_ab.py [REV] [ROUNDS]   (REV defaults to HEAD~1)
+time; then the whole ResNet and DCGAN training steps of ``conv_programs.py`` the same way.
+Run with OMP_NUM_THREADS=1: python bench/batchnorm_ab.py [REV] [ROUNDS]   (REV defaults to HEAD~1)
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import conv_programs
 from _common import machine_info
 from hotpath_ab import ROOT, _import_revision
 
@@ -62,16 +64,30 @@ def main() -> None:
           f"{rounds} rounds, thread CPU ms per step")
     print(f"{'shape':<18}{'layout':<7}{'before med':>11}{'after med':>11}{'after/before':>13}")
     for shape, (name, order) in ((s, o) for o in LAYOUTS.items() for s in SHAPES):
-        fb, fa = case(base, shape, order), case(lamina, shape, order)
-        for fn in (fb, fa):
-            thread_ms(fn, 3)
-        tb, ta = [], []
-        for r in range(rounds):
-            for side, fn in ((0, fb), (1, fa)) if r % 2 == 0 else ((1, fa), (0, fb)):
-                (tb if side == 0 else ta).append(thread_ms(fn, 5))
-        ratio = statistics.median(a / b for b, a in zip(tb, ta))
-        print(f"{str(shape):<18}{name:<7}{statistics.median(tb):>11.3f}{statistics.median(ta):>11.3f}{ratio:>13.3f}")
+        tb, ta = _interleaved(case(base, shape, order), case(lamina, shape, order), rounds, 5)
+        print(f"{str(shape):<18}{name:<7}" + _row(tb, ta))
+    print(f"{'program':<25}{'before med':>11}{'after med':>11}{'after/before':>13}")
+    for prog in ("resnet", "dcgan"):
+        fb, fa = (getattr(conv_programs, prog)(lib, np.random.default_rng(0)) for lib in (base, lamina))
+        tb, ta = _interleaved(fb, fa, max(3, rounds // 3), 1)
+        print(f"{prog:<25}" + _row(tb, ta))
     print(machine_info())
+
+
+def _interleaved(fb, fa, rounds, number):
+    """Per-round thread ms of fb and fa, alternating which goes first."""
+    for fn in (fb, fa):
+        thread_ms(fn, 2)
+    tb, ta = [], []
+    for r in range(rounds):
+        for side, fn in ((0, fb), (1, fa)) if r % 2 == 0 else ((1, fa), (0, fb)):
+            (tb if side == 0 else ta).append(thread_ms(fn, number))
+    return tb, ta
+
+
+def _row(tb, ta) -> str:
+    ratio = statistics.median(a / b for b, a in zip(tb, ta))
+    return f"{statistics.median(tb):>11.3f}{statistics.median(ta):>11.3f}{ratio:>13.3f}"
 
 
 if __name__ == "__main__":

@@ -135,6 +135,19 @@ def test_batch_norm_gradients_and_second_derivatives_in_memory_layouts(layout, a
                  lambda a: tF.batch_norm(view(a), None, None, training=True), x)
 
 
+def test_batch_norm_float32_gradients_in_conv_layout_against_torch(rng):
+    x = rng.standard_normal((16, 8, 8, 32)).astype(np.float32) * 3 + 1  # (C, H, W, N) memory, as conv outputs
+    g = rng.standard_normal((16, 8, 8, 32)).astype(np.float32)
+    w, b = rng.uniform(0.5, 1.5, 16).astype(np.float32), rng.standard_normal(16).astype(np.float32)
+    lx, lw, lb = (L.tensor(a, requires_grad=True) for a in (x, w, b))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    F.batch_norm(lx.permute(3, 0, 1, 2), None, None, lw, lb, training=True).backward(L.tensor(g).permute(3, 0, 1, 2))
+    tF.batch_norm(tx.permute(3, 0, 1, 2), None, None, tw, tb, training=True).backward(torch.tensor(g).permute(3, 0, 1, 2))
+    for a, t in ((lx, tx), (lw, tw), (lb, tb)):
+        assert a.grad.dtype == np.float32
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("shape", [(6, 3), (4, 3, 2, 3)])
 def test_batch_norm_hessian_vector_product_against_torch(shape, rn):
     x, w, b, u, v = rn(*shape), rn(3), rn(3), rn(*shape), rn(*shape)

@@ -362,19 +362,23 @@ class BatchNormGrad(Op):
         g, x = self.inputs[0], self.inputs[1]
         gamma = self.inputs[2] if len(self.inputs) > 2 else None
         needs = self.needs
-        xhat, rstd = self._stats(x)
-        axes = self.axes
-        a, b = mean(g, axes, keepdim=True), mean(g * xhat, axes, keepdim=True)
         gg = self._again(v, x, gamma) if needs[0] else None
-        gx = None
-        if needs[1]:
-            w = v if gamma is None else v * reshape(gamma, self.cshape)
-            bw, aw = mean(w * xhat, axes, keepdim=True), mean(w, axes, keepdim=True)
-            inner = xhat * (mean(w * g, axes, keepdim=True) - a * aw - 3.0 * b * bw) + bw * (g - a) + b * (w - aw)
-            gx = inner * -(rstd * rstd)
-        if gamma is None:
-            return gg, gx
-        return gg, gx, (reshape(tsum(v * (g - a - xhat * b) * rstd, axes), (-1,)) if needs[2] else None)
+        want_gamma = gamma is not None and needs[2]
+        gx = ggamma = None
+        if needs[1] or want_gamma:
+            xhat, rstd = self._stats(x)
+            a, b = mean(g, self.axes, keepdim=True), mean(g * xhat, self.axes, keepdim=True)
+            gx = self._input_part(v, g, gamma, xhat, rstd, a, b) if needs[1] else None
+            ggamma = reshape(tsum(v * (g - a - xhat * b) * rstd, self.axes), (-1,)) if want_gamma else None
+        return (gg, gx) if gamma is None else (gg, gx, ggamma)
+
+    def _input_part(self, v, g, gamma, xhat, rstd, a, b):
+        """x̄' = −(x̂ (mean wȳ − A mean w − 3 B W) + W (ȳ − A) + B (w − mean w))/σ² with w = γ v."""
+        axes = self.axes
+        w = v if gamma is None else v * reshape(gamma, self.cshape)
+        bw, aw = mean(w * xhat, axes, keepdim=True), mean(w, axes, keepdim=True)
+        inner = xhat * (mean(w * g, axes, keepdim=True) - a * aw - 3.0 * b * bw) + bw * (g - a) + b * (w - aw)
+        return inner * -(rstd * rstd)
 
     def jvp(self, tg, tx, tgamma=None):
         g, x = self.inputs[0], self.inputs[1]
