@@ -115,6 +115,77 @@ def test_batch_norm_training_against_torch(shape, rn):
              lambda a: tF.batch_norm(a, None, None, training=True), x)
 
 
+# memory layouts of a (2, 3, 4, 5) batch: conv outputs (C, H, W, N), channels last (N, H, W, C), a cropped
+# (C, N, H, W) view (as a padded transposed convolution leaves); each as (array shape, view to N, C, H, W)
+_LAYOUTS = {"chwn": ((3, 4, 5, 2), lambda a: a.permute(3, 0, 1, 2)),
+            "nhwc": ((2, 4, 5, 3), lambda a: a.permute(0, 3, 1, 2)),
+            "cropped cnhw": ((3, 2, 5, 6), lambda a: a.permute(1, 0, 2, 3)[:, :, 1:, :5])}
+
+
+@pytest.mark.parametrize("layout", list(_LAYOUTS))
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_gradients_and_second_derivatives_in_memory_layouts(layout, affine, rn):
+    shape, view = _LAYOUTS[layout]
+    x = rn(*shape) * 2 + 1
+    if affine:
+        check_op(lambda a, w, b: F.batch_norm(view(a), None, None, w, b, training=True),
+                 lambda a, w, b: tF.batch_norm(view(a), None, None, w, b, training=True), x, rn(3), rn(3))
+    else:
+        check_op(lambda a: F.batch_norm(view(a), None, None, training=True),
+                 lambda a: tF.batch_norm(view(a), None, None, training=True), x)
+
+
+def test_batch_norm_float32_gradients_in_conv_layout_against_torch(rng):
+    x = rng.standard_normal((16, 8, 8, 32)).astype(np.float32) * 3 + 1  # (C, H, W, N) memory, as conv outputs
+    g = rng.standard_normal((16, 8, 8, 32)).astype(np.float32)
+    w, b = rng.uniform(0.5, 1.5, 16).astype(np.float32), rng.standard_normal(16).astype(np.float32)
+    lx, lw, lb = (L.tensor(a, requires_grad=True) for a in (x, w, b))
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    F.batch_norm(lx.permute(3, 0, 1, 2), None, None, lw, lb, training=True).backward(L.tensor(g).permute(3, 0, 1, 2))
+    tF.batch_norm(tx.permute(3, 0, 1, 2), None, None, tw, tb, training=True).backward(torch.tensor(g).permute(3, 0, 1, 2))
+    for a, t in ((lx, tx), (lw, tw), (lb, tb)):
+        assert a.grad.dtype == np.float32
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 2, 3)])
+def test_batch_norm_hessian_vector_product_against_torch(shape, rn):
+    x, w, b, u, v = rn(*shape), rn(3), rn(3), rn(*shape), rn(*shape)
+
+    def loss(lib, bn):
+        return lambda a, g: (bn(a, None, None, g, lib.tensor(b), training=True) ** 2 * lib.tensor(u)).sum()
+
+    _, hv = L.autograd.functional.hvp(loss(L, F.batch_norm), (L.tensor(x), L.tensor(w)), (L.tensor(v), L.tensor(b)))
+    _, thv = torch.autograd.functional.hvp(loss(torch, tF.batch_norm), (torch.tensor(x), torch.tensor(w)),
+                                           (torch.tensor(v), torch.tensor(b)))
+    for a, t in zip(hv, thv):
+        np.testing.assert_allclose(a.numpy(), t.numpy(), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 2, 3)])
+def test_batch_norm_input_gradient_op_forward_mode_matches_finite_differences(shape, rn):
+    """BatchNormGrad(ȳ, x, γ)'s tangent (forward mode, as forward-over-reverse runs it) against central
+    differences of its values."""
+    from lamina.autograd import forward_ad
+    from lamina.autograd.op import run
+    from lamina.ops.layers import BatchNormGrad
+
+    axes = (0,) + tuple(range(2, len(shape)))
+    cshape = (1, 3) + (1,) * (len(shape) - 2)
+    primals = [rn(*shape), rn(*shape) * 2 + 1, rn(3)]
+    tangents = [rn(*shape), rn(*shape), rn(3)]
+
+    def f(*arrays):
+        return run(BatchNormGrad(axes, cshape, 1e-5), *[L.tensor(a) for a in arrays]).numpy()
+
+    with forward_ad.dual_level():
+        duals = [forward_ad.make_dual(L.tensor(p), L.tensor(t)) for p, t in zip(primals, tangents)]
+        tangent = forward_ad.unpack_dual(run(BatchNormGrad(axes, cshape, 1e-5), *duals)).tangent.numpy()
+    h = 1e-6
+    fd = (f(*[p + h * t for p, t in zip(primals, tangents)]) - f(*[p - h * t for p, t in zip(primals, tangents)])) / (2 * h)
+    np.testing.assert_allclose(tangent, fd, rtol=1e-6, atol=1e-7)
+
+
 def test_batch_norm_eval_against_torch(rn, rng):
     rm, rv = rn(3), rng.uniform(0.5, 2, 3)
     check_op(lambda a, w, b: F.batch_norm(a, L.tensor(rm), L.tensor(rv), w, b, training=False),

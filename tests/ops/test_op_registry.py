@@ -66,6 +66,27 @@ def _set_column(a, v):
     return out * a
 
 
+def _torch_bn(x, rm, rv, w, b, training):
+    """Training batch norm composed of torch ops: torch's fused op has a double backward whose own
+    derivative (third order) disagrees with finite differences."""
+    dims = [0] + list(range(2, x.ndim))
+    shape = [1, -1] + [1] * (x.ndim - 2)
+    xc = x - x.mean(dims, keepdim=True)
+    xhat = xc * ((xc * xc).mean(dims, keepdim=True) + 1e-5) ** -0.5
+    return xhat * w.reshape(shape) + b.reshape(shape)
+
+
+def _bn_input_grad(vjp, bn, permute):
+    """x̄ of training batch norm as a function of (ȳ, x, γ) (β = 0·γ), so BatchNormGrad's own derivatives are
+    checked: third order of batch norm, forward over reverse. ``permute``: x as a (C, N, H, W) array viewed
+    (N, C, H, W), the (C, M) path, with ȳ laid out differently."""
+    def f(g, x, w):
+        _, pullback = vjp(lambda a: bn(a.permute(1, 0, 2, 3) if permute else a, None, None, w, w * 0.0,
+                                       training=True), x)
+        return pullback(g)[0]
+    return f
+
+
 # (ops the case exists for, lamina function, torch function, inputs, check_op options)
 CASES = [
     ("BroadcastTo SumTo", lambda a: a.expand(3, 2, 4) * 2.0, lambda a: a.expand(3, 2, 4) * 2.0, [_rn(1, 2, 1)], {}),
@@ -136,17 +157,21 @@ CASES = [
                                                                                      _rn(43, 2)], {}),
     ("Embedding EmbeddingScatter", lambda w: F.embedding(_IDX, w), lambda w: TF.embedding(torch.tensor(_IDX), w),
      [_rn(44, 5, 3)], {}),
-    ("BatchNorm", lambda a, w, b: F.batch_norm(a, None, None, w, b, training=True),
+    ("BatchNorm BatchNormGrad", lambda a, w, b: F.batch_norm(a, None, None, w, b, training=True),
      lambda a, w, b: TF.batch_norm(a, None, None, w, b, training=True), [_rn(45, 4, 3, 2), _rn(46, 3), _rn(47, 3)],
      {}),
-    ("BatchNorm Permute",  # channel axis outermost in memory, as conv outputs are: the (C, M) path
+    ("BatchNorm BatchNormGrad Permute",  # channel axis outermost in memory, as conv outputs are: the (C, M) path
      lambda a, w, b: F.batch_norm(a.permute(1, 0, 2, 3), None, None, w, b, training=True),
      lambda a, w, b: TF.batch_norm(a.permute(1, 0, 2, 3), None, None, w, b, training=True),
      [_rn(73, 3, 4, 2, 2), _rn(74, 3), _rn(75, 3)], {}),
-    ("BatchNorm Permute GetItem",  # and a cropped view in that order (a padded transposed convolution's output)
+    ("BatchNorm BatchNormGrad Permute GetItem",  # and a cropped view in that order (a padded transposed convolution's output)
      lambda a, w, b: F.batch_norm(a.permute(1, 0, 2, 3)[:, :, 1:, :2], None, None, w, b, training=True),
      lambda a, w, b: TF.batch_norm(a.permute(1, 0, 2, 3)[:, :, 1:, :2], None, None, w, b, training=True),
      [_rn(76, 3, 4, 3, 3), _rn(77, 3), _rn(78, 3)], {}),
+    ("BatchNormGrad", _bn_input_grad(lamina.func.vjp, F.batch_norm, False), _bn_input_grad(torch.func.vjp, _torch_bn, False),
+     [_rn(79, 6, 3), _rn(80, 6, 3), _rn(81, 3)], {}),
+    ("BatchNormGrad Permute", _bn_input_grad(lamina.func.vjp, F.batch_norm, True), _bn_input_grad(torch.func.vjp, _torch_bn, True),
+     [_rn(82, 4, 3, 2, 2), _rn(83, 3, 4, 2, 2), _rn(84, 3)], {}),
     ("WindowSum", lambda a: F.local_response_norm(a, 3, 0.3, 0.75, 2.0),
      lambda a: TF.local_response_norm(a, 3, 0.3, 0.75, 2.0), [_rn(48, 2, 4, 3)], {}),
     ("CrossEntropy", lambda a: F.cross_entropy(a, lamina.tensor(_TARGET)),

@@ -14,7 +14,7 @@ from ..autograd.op import sum_terms as _sum
 from ..backend import xp
 from ..sparse import RowSparseGrad, coalesce_rows
 from ..tensor import Tensor
-from .conv import buffers, order_of
+from .conv import alloc, buffers, order_of
 from .linalg import _mm, matmul
 from .reduce import Sum, mean
 from .reduce import sum as tsum
@@ -161,6 +161,11 @@ def embedding(idx: xp.ndarray, w: Tensor, padding_idx=None, sparse: bool = False
 
 
 # ---------------------------------------------------------------------------- batch normalisation
+def _like(a: xp.ndarray) -> xp.ndarray:
+    """An uninitialised reused buffer of a's shape and dtype in a's memory order."""
+    return alloc(a.shape, a.dtype, None, order_of(a))
+
+
 def channel_rows(x: xp.ndarray, strided: bool = False):
     """x (N, C, …) as the (C, M) matrix of its memory when the channel axis is outermost there and the
     rest is contiguous (the conv layouts (C, H, W, N) and (C, N, H, W)); None otherwise. With ``strided``
@@ -202,28 +207,30 @@ class BatchNorm(Op):
         if rows is not None:
             return self._forward_rows(x, rows, gamma, beta)
         mu = x.mean(axis=axes, keepdims=True)
-        xc = x - mu
-        var = xp.mean(xc * xc, axis=axes, keepdims=True)
+        xc = xp.subtract(x, mu, out=_like(x))  # reused buffers in x's memory order (no page faults)
+        var = xp.multiply(xc, xc, out=_like(x)).mean(axis=axes, keepdims=True)
         rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
         xc *= rstd
         self.mean, self.var, self.rstd, self.xhat = mu.reshape(-1), var.reshape(-1), rstd, xc
         self.xc = None
+        y = _like(x)
         if gamma is None:
-            return xc.copy()
-        y = xc * gamma.reshape(shape)
+            y[...] = xc
+            return y
+        xp.multiply(xc, gamma.reshape(shape), out=y)
         y += beta.reshape(shape)
         return y
 
     def _forward_rows(self, x, rows, gamma, beta):
-        """The same on the (C, M) matrix of x's memory: row means, Σ (x − μ)² per row as one einsum, and
+        """The same on the (C, M) matrix of x's memory: row means, Σ (x − μ)² per row as BLAS products, and
         y = (x − μ) ∘ γ/σ + β; x − μ is kept (x̂ is never formed: the backward scales by 1/σ instead)."""
         c = rows.shape[0]
         m = rows.size // c
-        mu = rows.sum(axis=tuple(range(1, rows.ndim))) / m
+        mu = (_row_sum(rows) if rows.ndim == 2 else rows.sum(axis=tuple(range(1, rows.ndim)))) / m
         xc = xp.subtract(rows, mu.reshape((c,) + (1,) * (rows.ndim - 1)),
                          out=buffers.empty(rows.shape, rows.dtype))
         xc = xc.reshape(c, m)  # contiguous (C, M), in x's memory order
-        var = xp.einsum("cm,cm->c", xc, xc) / m
+        var = _row_dot(xc, xc) / m
         rstd = 1.0 / xp.sqrt(var + x.dtype.type(self.eps))
         self.mean, self.var, self.rstd = mu, var, rstd.reshape(self.cshape)
         self.xhat, self.xc = None, from_rows(xc, x)
@@ -239,26 +246,24 @@ class BatchNorm(Op):
         if plain_backward():
             xhat = self.xc * self.rstd if self.xhat is None else self.xhat
             return _const(xhat), _const(self.rstd)
-        x = self.inputs[0]
-        xc = x - mean(x, self.axes, keepdim=True)
-        rstd = (mean(xc * xc, self.axes, keepdim=True) + self.eps) ** -0.5
-        return xc * rstd, rstd
+        return _tensor_stats(self.inputs[0], self.axes, self.eps)
 
     def backward(self, g):
-        """x̄ = (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)) ∘ γ/σ,  γ̄ = Σ ȳ ∘ x̂,  β̄ = Σ ȳ (sums over all but the channel dim)."""
+        """x̄ = BatchNormGrad(ȳ, x, γ) = (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)) ∘ γ/σ,  γ̄ = Σ ȳ ∘ x̂,  β̄ = Σ ȳ (sums over
+        all but the channel dim; the op leaves both sums, taken as constants when the gradient is not recorded)."""
         needs = self.needs
-        affine = len(needs) > 1
-        xhat, rstd = self._stats()
-        m = g.numel() // g.shape[1]
-        sum_g = tsum(g, self.axes, keepdim=True)                 # Σ ȳ and Σ ȳ ∘ x̂ once, for x̄, γ̄ and β̄
-        sum_gx = tsum(g * xhat, self.axes, keepdim=True)
-        gx = None
-        if needs[0]:
-            scale = rstd if not affine else rstd * reshape(self.inputs[1], self.cshape)
-            gx = (g - sum_g * (1.0 / m) - xhat * (sum_gx * (1.0 / m))) * scale
-        if not affine:
-            return (gx,)
-        return gx, (reshape(sum_gx, (-1,)) if needs[1] else None), (reshape(sum_g, (-1,)) if needs[2] else None)
+        x = self.inputs[0]
+        saved = None if _mode.vmap_sizes else (self.xc, self.xhat, self.rstd)
+        op = BatchNormGrad(self.axes, self.cshape, self.eps, saved)
+        if len(needs) == 1:
+            return (run(op, g, x),)
+        gx = run(op, g, x, self.inputs[1]) if needs[0] else None
+        if gx is not None and plain_backward() and not _mode.vmap_sizes:
+            sum_gx, sum_g = _const(op.sum_gxhat), _const(op.sum_g)
+        else:
+            xhat, _ = self._stats()
+            sum_gx, sum_g = tsum(g * xhat, self.axes), tsum(g, self.axes)
+        return gx, (sum_gx if needs[1] else None), (sum_g if needs[2] else None)
 
     def jvp(self, tx, tg=None, tb=None):
         xhat, rstd = self._stats()
@@ -273,6 +278,147 @@ class BatchNorm(Op):
         if tb is not None:
             out = _sum(out, reshape(tb, self.cshape))  # the engine broadcasts a tangent to the output shape
         return out
+
+
+def _array_stats(x: xp.ndarray, axes: tuple, eps: float):
+    """x − μ and 1/σ = (var + ε)^−½ per channel (keepdims), on arrays; x − μ keeps x's memory order."""
+    xc = x - x.mean(axis=axes, keepdims=True)
+    return xc, 1.0 / xp.sqrt(xp.mean(xc * xc, axis=axes, keepdims=True) + x.dtype.type(eps))
+
+
+def _tensor_stats(x: Tensor, axes: tuple, eps: float):
+    """x̂ = (x − μ)/σ and 1/σ with tensor ops (their dependence on x recorded)."""
+    xc = x - mean(x, axes, keepdim=True)
+    rstd = (mean(xc * xc, axes, keepdim=True) + eps) ** -0.5
+    return xc * rstd, rstd
+
+
+class BatchNormGrad(Op):
+    """x̄ = γ/σ ∘ (ȳ − mean(ȳ) − x̂ ∘ mean(ȳ ∘ x̂)), BatchNorm's input gradient as one op of (ȳ, x[, γ]); means
+    and sums per channel (m values: every dim but 1). It leaves Σ ȳ and Σ ȳ x̂ (``sum_g``, ``sum_gxhat``).
+
+    On the (C, M) rows of x's memory: x̄ = a ȳ + b (x − μ) + c with a = γ/σ, b = −γ Σȳ(x − μ)/(m σ³),
+    c = −γ Σȳ/(m σ). Backward against v, with w = γ v, A = mean ȳ, B = mean ȳx̂, W = mean w x̂:
+    ȳ̄ = BatchNormGrad(v, x, γ) (x̄ is linear and self-adjoint in ȳ), γ̄ = Σ v (ȳ − A − x̂ B)/σ,
+    x̄' = −(x̂ (mean wȳ − A mean w − 3 B W) + W (ȳ − A) + B (w − mean w))/σ².
+
+    ``saved``: BatchNorm's (x − μ or None, x̂ or None, 1/σ) for this x, used once (a fresh copy recomputes them)."""
+
+    def __init__(self, axes: tuple, cshape: tuple, eps: float, saved=None):
+        self.axes, self.cshape, self.eps, self.saved = axes, cshape, eps, saved
+
+    def _statistics(self, x):
+        saved, self.saved = self.saved, None
+        if saved is not None and (saved[1] if saved[0] is None else saved[0]).shape == x.shape:
+            return saved
+        xc, rstd = _array_stats(x, self.axes, self.eps)
+        return xc, None, rstd
+
+    def forward(self, g, x, gamma=None):
+        c = x.shape[1]
+        if x.size == 0:
+            self.sum_g = self.sum_gxhat = xp.zeros(c, x.dtype)
+            return xp.zeros(x.shape, x.dtype)
+        xc, xhat, rstd = self._statistics(x)
+        m = x.size // c
+        scale = rstd.reshape(-1) if gamma is None else rstd.reshape(-1) * gamma
+        rows = None if xc is None else channel_rows(xc)
+        if rows is not None:
+            return from_rows(self._rows(_rows_of(g, xc, rows), rows, rstd.reshape(-1), scale, m), xc)
+        return self._general(g, xc * rstd if xhat is None else xhat, scale, m)
+
+    def _general(self, g, xhat, scale, m):
+        """x̄ = (ȳ − Σȳ/m − x̂ Σȳx̂/m) ∘ γ/σ with sums over ``axes``, in two reused buffers laid out as x̂."""
+        sum_g = g.sum(axis=self.axes, keepdims=True)
+        tmp = xp.multiply(g, xhat, out=_like(xhat))
+        sum_gx = tmp.sum(axis=self.axes, keepdims=True)
+        self.sum_g, self.sum_gxhat = sum_g.reshape(-1), sum_gx.reshape(-1)
+        out = xp.subtract(g, sum_g / m, out=_like(xhat))
+        out -= xp.multiply(xhat, sum_gx / m, out=tmp)
+        out *= scale.reshape(self.cshape)
+        return out
+
+    def _rows(self, gr, xr, rstd, scale, m):
+        """x̄ = a ȳ + b (x − μ) + c on (C, M) rows, in reused buffers."""
+        sum_g, sum_gxc = _row_sum(gr), _row_dot(gr, xr)
+        self.sum_g, self.sum_gxhat = sum_g, sum_gxc * rstd
+        a, b, k = scale[:, None], (-scale * rstd * rstd * sum_gxc / m)[:, None], (-scale * sum_g / m)[:, None]
+        out = xp.multiply(gr, a, out=buffers.empty(xr.shape, xr.dtype))
+        out += xp.multiply(xr, b, out=buffers.empty(xr.shape, xr.dtype))
+        out += k
+        return out
+
+    def _stats(self, x: Tensor):
+        if plain_backward():
+            xc, rstd = _array_stats(x._data, self.axes, self.eps)
+            return _const(xc * rstd), _const(rstd)
+        return _tensor_stats(x, self.axes, self.eps)
+
+    def _again(self, v, x, gamma):
+        op = BatchNormGrad(self.axes, self.cshape, self.eps)
+        return run(op, v, x) if gamma is None else run(op, v, x, gamma)
+
+    def backward(self, v):
+        g, x = self.inputs[0], self.inputs[1]
+        gamma = self.inputs[2] if len(self.inputs) > 2 else None
+        needs = self.needs
+        gg = self._again(v, x, gamma) if needs[0] else None
+        want_gamma = gamma is not None and needs[2]
+        gx = ggamma = None
+        if needs[1] or want_gamma:
+            xhat, rstd = self._stats(x)
+            a, b = mean(g, self.axes, keepdim=True), mean(g * xhat, self.axes, keepdim=True)
+            gx = self._input_part(v, g, gamma, xhat, rstd, a, b) if needs[1] else None
+            ggamma = reshape(tsum(v * (g - a - xhat * b) * rstd, self.axes), (-1,)) if want_gamma else None
+        return (gg, gx) if gamma is None else (gg, gx, ggamma)
+
+    def _input_part(self, v, g, gamma, xhat, rstd, a, b):
+        """x̄' = −(x̂ (mean wȳ − A mean w − 3 B W) + W (ȳ − A) + B (w − mean w))/σ² with w = γ v."""
+        axes = self.axes
+        w = v if gamma is None else v * reshape(gamma, self.cshape)
+        bw, aw = mean(w * xhat, axes, keepdim=True), mean(w, axes, keepdim=True)
+        inner = xhat * (mean(w * g, axes, keepdim=True) - a * aw - 3.0 * b * bw) + bw * (g - a) + b * (w - aw)
+        return inner * -(rstd * rstd)
+
+    def jvp(self, tg, tx, tgamma=None):
+        g, x = self.inputs[0], self.inputs[1]
+        gamma = self.inputs[2] if len(self.inputs) > 2 else None
+        out = None if tg is None else self._again(tg, x, gamma)
+        if tx is None and tgamma is None:
+            return out
+        xhat, rstd = self._stats(x)
+        axes = self.axes
+        a, b = mean(g, axes, keepdim=True), mean(g * xhat, axes, keepdim=True)
+        if tx is not None:
+            t, at = mean(xhat * tx, axes, keepdim=True), mean(tx, axes, keepdim=True)
+            inner = (g - a) * t - xhat * (3.0 * b * t) + b * (tx - at) + xhat * (mean(g * tx, axes, keepdim=True) - a * at)
+            d = inner * -(rstd * rstd)
+            out = _sum(out, d if gamma is None else d * reshape(gamma, self.cshape))
+        if tgamma is not None:
+            out = _sum(out, (g - a - xhat * b) * rstd * reshape(tgamma, self.cshape))
+        return out
+
+
+def _row_sum(a: xp.ndarray) -> xp.ndarray:
+    """Σₘ a of each row of a (C, M) matrix as a BLAS matrix-vector product (faster than ``a.sum(1)``)."""
+    return xp.matmul(a, xp.ones(a.shape[1], a.dtype))
+
+
+def _row_dot(a: xp.ndarray, b: xp.ndarray) -> xp.ndarray:
+    """Σₘ a b of each row pair of two (C, M) matrices as C BLAS dot products (faster than an einsum)."""
+    return xp.matmul(a[:, None, :], b[:, :, None]).reshape(a.shape[0])
+
+
+def _rows_of(g: xp.ndarray, like: xp.ndarray, like_rows: xp.ndarray) -> xp.ndarray:
+    """g as the (C, M) rows of ``like``'s memory order: a view when g is laid out alike, else a copy into a
+    reused buffer."""
+    if order_of(g) == order_of(like):
+        rows = channel_rows(g)
+        if rows is not None:
+            return rows
+    buf = buffers.empty(like_rows.shape, g.dtype)
+    from_rows(buf, like)[...] = g
+    return buf
 
 
 def batch_norm_train(x: Tensor, gamma: Tensor | None, beta: Tensor | None, eps: float):
