@@ -87,6 +87,15 @@ def _bn_input_grad(vjp, bn, permute):
     return f
 
 
+def _ce_input_grad(vjp, ce, tensor):
+    """x̄ of per-row cross-entropy (label smoothing 0.1) as a function of (ȳ, x), so CrossEntropyGrad's own
+    derivatives are checked (second and third order of the loss)."""
+    def f(g, x):
+        _, pullback = vjp(lambda a: ce(a, tensor(_TARGET), reduction="none", label_smoothing=0.1), x)
+        return pullback(g)[0]
+    return f
+
+
 # (ops the case exists for, lamina function, torch function, inputs, check_op options)
 CASES = [
     ("BroadcastTo SumTo", lambda a: a.expand(3, 2, 4) * 2.0, lambda a: a.expand(3, 2, 4) * 2.0, [_rn(1, 2, 1)], {}),
@@ -176,6 +185,8 @@ CASES = [
      lambda a: TF.local_response_norm(a, 3, 0.3, 0.75, 2.0), [_rn(48, 2, 4, 3)], {}),
     ("CrossEntropy", lambda a: F.cross_entropy(a, lamina.tensor(_TARGET)),
      lambda a: TF.cross_entropy(a, torch.tensor(_TARGET)), [_rn(49, 4, 5)], {}),
+    ("CrossEntropyGrad", _ce_input_grad(lamina.func.vjp, F.cross_entropy, lamina.tensor),
+     _ce_input_grad(torch.func.vjp, TF.cross_entropy, torch.tensor), [_rn(85, 4), _rn(86, 4, 5)], {}),
     ("BinaryCrossEntropy", lambda p, y: F.binary_cross_entropy(p, y), lambda p, y: TF.binary_cross_entropy(p, y),
      [np.random.default_rng(50).uniform(0.1, 0.9, (3, 2)), np.random.default_rng(51).uniform(0, 1, (3, 2))], {}),
     ("MaxPool2d MaxPoolScatter MaxPoolGather", lambda a: F.max_pool2d(a, 2, padding=1),

@@ -21,6 +21,7 @@ from .elementwise import clamp, log
 from .layers import plain_backward
 from .reduce import softmax
 from .reduce import sum as tsum
+from .shape import reshape
 
 
 class CrossEntropy(Op):
@@ -98,28 +99,11 @@ class CrossEntropy(Op):
             q += (self.eps / c) * (wsm[None, :] * self.valid[:, None]).astype(dtype)
         return q, q.sum(axis=1, keepdims=True)
 
-    def _scale(self, g):
-        """The reduction's weight of each row's loss, times the incoming gradient, as an (M, 1) or () array/tensor."""
-        if self.reduction == "none":
-            return g.reshape(-1, 1) if isinstance(g, xp.ndarray) else g.reshape((-1, 1))
-        return g / self.denom
-
-    def _probs(self) -> Tensor:
-        """softmax(x): the array saved by forward, or rebuilt with tensor ops when the gradient is recorded."""
-        if plain_backward():
-            return Tensor._make(self.e / self.s)
-        return softmax(self.inputs[0], 1)
-
     def backward(self, g):
-        """x̄ = (softmax(x) ∘ Σ_c q − q) ∘ scale, q the (weighted, smoothed) target distribution."""
-        p, scale = self._probs(), self._scale(g)
-        if not self.eps and self.weight is None and self.all_valid:  # q is one-hot: x̄ = (softmax(x) − q) ∘ scale
-            m, c = self.e.shape
-            onehot = xp.zeros((m, c), dtype=self.e.dtype)
-            onehot[xp.arange(m), self.t] = 1
-            return ((p - Tensor._make(onehot)) * scale,)
-        q, qsum = self._q(self.inputs[0].dtype)
-        return ((p * Tensor._make(qsum) - Tensor._make(q)) * scale,)
+        """x̄ = (softmax(x) ∘ Σ_c q − q) ∘ scale, q the (weighted, smoothed) target distribution: one adjoint op."""
+        # the adjoint op reads the loss's saved arrays; a recorded one keeps its own copy of them (this node
+        # may be released before the gradient's graph is used)
+        return (run(CrossEntropyGrad(self if plain_backward() else self.fresh()), g, self.inputs[0]),)
 
     def jvp(self, tx):
         x = self.inputs[0]
@@ -129,6 +113,68 @@ class CrossEntropy(Op):
             return d
         d = tsum(d)
         return d / float(self.denom) if self.reduction == "mean" else d
+
+
+class CrossEntropyGrad(Op):
+    """x̄ = (p ∘ Σ_c q − q) ∘ s of ``CrossEntropy`` as one op of (ȳ, x), p = softmax(x), s = ȳ / denominator
+    ((M, 1) rows of ȳ for reduction='none'). The forward computes on the arrays saved by the loss
+    (one-hot q: x̄ = p s with s subtracted at each row's target); the rules, with r = Σ_c q ∘ s:
+    ∂/∂x: x̄' = p ∘ (u − Σ_c p ∘ u), u = v ∘ r (softmax's transposed Jacobian);  ∂/∂ȳ: Σ v ∘ (p Σ_c q − q) / denominator."""
+
+    def __init__(self, ce: CrossEntropy):
+        self.ce = ce
+
+    def forward(self, g, x):
+        ce = self.ce
+        p = ce.e / ce.s
+        s = g.reshape(-1, 1) if ce.reduction == "none" else g / ce.denom
+        if not ce.eps and ce.weight is None and ce.all_valid:  # q one-hot: Σ_c q = 1
+            p *= s
+            p[xp.arange(p.shape[0]), ce.t] -= s if s.ndim == 0 else s[:, 0]
+            return p
+        q, qsum = ce._q(x.dtype)
+        p *= qsum
+        p -= q
+        p *= s
+        return p
+
+    def _parts(self):
+        """(p as a tensor of x, the tensor q Σ_c q and q, the 1/denominator factor)."""
+        ce = self.ce
+        x = self.inputs[1]
+        q, qsum = ce._q(x.dtype)
+        return softmax(x, 1), Tensor._make(qsum), Tensor._make(q)
+
+    def _scale(self, g):
+        return reshape(g, (-1, 1)) if self.ce.reduction == "none" else g / float(self.ce.denom)
+
+    def _dg(self, v, p, qsum, q):
+        """∂x̄/∂ȳ applied to v (a tangent or cotangent of x̄) on the ȳ side: Σ_c v ∘ (p Σq − q) per row, / denom."""
+        d = tsum(v * (p * qsum - q), 1)
+        return d if self.ce.reduction == "none" else tsum(d) / float(self.ce.denom)
+
+    def backward(self, v):
+        g, _ = self.inputs
+        needs = self.needs
+        p, qsum, q = self._parts()
+        gg = self._dg(v, p, qsum, q) if needs[0] else None
+        gx = None
+        if needs[1]:
+            u = v * (qsum * self._scale(g))
+            gx = p * (u - tsum(p * u, 1, keepdim=True))
+        return gg, gx
+
+    def jvp(self, tg, tx):
+        g, _ = self.inputs
+        p, qsum, q = self._parts()
+        out = None
+        if tg is not None:
+            out = (p * qsum - q) * self._scale(tg)
+        if tx is not None:
+            dp = p * (tx - tsum(p * tx, 1, keepdim=True))
+            t = dp * (qsum * self._scale(g))
+            out = t if out is None else out + t
+        return out
 
 
 def cross_entropy_indices(x: Tensor, target: xp.ndarray, weight=None, ignore_index=-100, label_smoothing=0.0,
