@@ -392,6 +392,8 @@ def _versions_n(inputs: tuple, versions: list) -> tuple:
 
 def _run_n(op: Op, inputs: tuple) -> Tensor:
     """``run`` for one or three and more inputs."""
+    if len(inputs) == 3:
+        return _run3(op, *inputs)
     out = op.forward(*[t._data for t in inputs])
     needs = tuple([t.requires_grad for t in inputs])
     if _mode.grad_enabled and True in needs:
@@ -400,6 +402,20 @@ def _run_n(op: Op, inputs: tuple) -> Tensor:
         versions = [t._version for t in inputs]
         op.versions = _versions_n(inputs, versions) if any(versions) else _epoch[0]
         op.inputs = inputs
+        op.out = out
+        return res
+    return _make(out)
+
+
+def _run3(op: Op, a: Tensor, b: Tensor, c: Tensor) -> Tensor:
+    """``run`` for three inputs (a linear layer or convolution with its bias), without the list handling."""
+    out = op.forward(a._data, b._data, c._data)
+    if _mode.grad_enabled and (a.requires_grad or b.requires_grad or c.requires_grad):
+        res = _make(out, True, op)
+        op.needs = (a.requires_grad, b.requires_grad, c.requires_grad)
+        op.versions = (_versions_n((a, b, c), [a._version, b._version, c._version])
+                       if a._version or b._version or c._version else _epoch[0])
+        op.inputs = (a, b, c)
         op.out = out
         return res
     return _make(out)

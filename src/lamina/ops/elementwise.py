@@ -570,8 +570,13 @@ class Relu(ElementwiseUnary):
         return xp.maximum(x, 0) if x.nbytes < _BIG else xp.maximum(x, 0, out=out_like(x))
 
     def derivative(self, v):
-        # v ∘ [x > 0] as Mul directly: a boolean mask keeps v's dtype (no float copy, no promotion step)
-        return run(Mul(), v, Tensor._make(self.inputs[0]._data > 0))
+        return masked(v, self.inputs[0]._data > 0)
+
+
+def masked(v: Tensor, mask) -> Tensor:
+    """v ∘ mask for a boolean array ``mask``, as Mul directly: the mask keeps v's dtype (no float copy, no
+    promotion step). The derivative rule of every ReLU (fused or not)."""
+    return run(Mul(), v, Tensor._make(mask))
 
 
 relu = unary(Relu)

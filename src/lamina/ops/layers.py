@@ -15,6 +15,7 @@ from ..backend import xp
 from ..sparse import RowSparseGrad, coalesce_rows
 from ..tensor import Tensor
 from .conv import alloc, buffers, order_of
+from .elementwise import masked
 from .linalg import _mm, matmul
 from .reduce import Sum, mean
 from .reduce import sum as tsum
@@ -72,11 +73,11 @@ class LinearReLU(Linear):
         return self.out > 0
 
     def backward(self, g):
-        return Linear.backward(self, g * _const(self._mask()))  # ȳ ∘ [y > 0]; a boolean mask keeps ȳ's dtype
+        return Linear.backward(self, masked(g, self._mask()))  # ȳ ∘ [y > 0]
 
     def jvp(self, tx, tw, tb=None):
         t = Linear.jvp(self, tx, tw, tb)
-        return None if t is None else t * _const(self._mask())
+        return None if t is None else masked(t, self._mask())
 
 
 def linear(x: Tensor, w: Tensor, b: Tensor | None = None, relu: bool = False) -> Tensor:

@@ -37,6 +37,7 @@ _MIN_THREADED = 1 << 19         # elements below which threads cost more than th
 _threads = max(1, min(4, (os.cpu_count() or 1) // 2))
 _pool: ThreadPoolExecutor | None = None
 _scratch: dict = {}      # (thread index, dtype, n_tmp) -> n_tmp flat arrays, grown to the largest block
+_views: dict = {}        # (thread index, dtype, n_tmp, shape) -> the n_tmp scratch views of that shape
 
 
 def set_num_threads(n: int) -> None:
@@ -57,12 +58,22 @@ def get_num_threads() -> int:
 
 
 def _tmps(worker: int, dtype, n_tmp: int, shape, size: int):
+    """``n_tmp`` scratch arrays of ``shape``: views of the worker's flat buffers, kept per shape (a step asks
+    for the same shapes every time)."""
+    views = _views.get((worker, dtype, n_tmp, shape))
+    if views is not None:
+        return views
     key = (worker, dtype, n_tmp)
     bufs = _scratch.get(key)
     if bufs is None or bufs[0].size < size:
         bufs = [xp.empty(size, dtype=dtype) for _ in range(n_tmp)]
         _scratch[key] = bufs
-    return [b[:size].reshape(shape) for b in bufs]
+        for k in [k for k in _views if k[:3] == key]:  # views of the old, smaller buffers
+            del _views[k]
+    if len(_views) > 512:  # shapes that change every step (gathered sparse rows): do not keep them all
+        _views.clear()
+    views = _views[(worker, dtype, n_tmp, shape)] = [b[:size].reshape(shape) for b in bufs]
+    return views
 
 
 def _blocks(task, block_bytes: int):

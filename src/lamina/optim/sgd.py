@@ -162,9 +162,10 @@ class SGD(Optimizer):
             bufs.append(self.state[p].get("momentum_buffer") if momentum != 0 else None)
         if not params:  # every gradient was row-sparse (applied above)
             return
+        created = momentum != 0 and any(b is None for b in bufs)
         sgd_([p._data for p in params], grads, bufs, lr=lr, weight_decay=weight_decay, momentum=momentum,
              dampening=float(group["dampening"]), nesterov=bool(group["nesterov"]), maximize=maximize)
-        if momentum != 0:
+        if created:  # sgd_ made the buffers it lacked (b = d at the first step)
             for p, buf in zip(params, bufs):
                 self.state[p]["momentum_buffer"] = buf
 

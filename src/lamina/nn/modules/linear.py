@@ -63,11 +63,12 @@ class Linear(Module):
 
     def _linear(self, input: Tensor, relu: bool) -> Tensor:
         w, b = self.weight, self.bias
-        shape = input.shape
+        data = input._data if isinstance(input, Tensor) else None
+        shape = input.shape if data is None else data.shape
         if not shape or shape[-1] != self.in_features:
             raise linear_shape_error(f"Linear(in_features={self.in_features}, out_features={self.out_features})",
-                                     shape, self.in_features, self.out_features)
-        if input.dtype != w.dtype:
+                                     tuple(shape), self.in_features, self.out_features)
+        if data is None or data.dtype is not w._data.dtype:
             _check_dtypes(input, w, b)
         return _layers.linear(input, w, b, relu)
 
