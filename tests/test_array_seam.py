@@ -20,13 +20,17 @@ def _files():
         yield from ([p] if p.suffix == ".py" else sorted(p.rglob("*.py")))
 
 
+ARRAY_LIBRARIES = ("numpy", "scipy")  # scipy: NumPy's companion (special functions, sparse kernels)
+
+
 def _numpy_imports(path: Path) -> list[int]:
+    """Lines importing NumPy or SciPy, at module level or inside a function."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     lines = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "numpy" for a in node.names):
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] in ARRAY_LIBRARIES for a in node.names):
             lines.append(node.lineno)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "numpy":
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in ARRAY_LIBRARIES:
             lines.append(node.lineno)
     return lines
 
@@ -37,4 +41,5 @@ def test_compute_code_imports_no_array_library_directly(path):
     if rel in EXCEPTIONS:
         pytest.skip(EXCEPTIONS[rel])
     lines = _numpy_imports(path)
-    assert not lines, f"{rel} imports numpy at line(s) {lines}: use lamina.backend (xp, as_strided, index_add)"
+    assert not lines, (f"{rel} imports numpy or scipy at line(s) {lines}: use lamina.backend (xp, as_strided, "
+                       "index_add, special, segment_sums)")

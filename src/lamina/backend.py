@@ -256,6 +256,25 @@ def index_add(target, index, values) -> None:
     np.add.at(target, index, values)
 
 
+def segment_sums(flat, order, starts):
+    """Σ of the rows ``flat[order[starts[k]:starts[k+1]]]`` for each segment k, as the product S·flat with
+    S the (segments × n) 0/1 CSR matrix of those rows (SciPy's sparse kernel), or None without SciPy."""
+    try:
+        from scipy import sparse
+    except ImportError:
+        return None
+    n, m = flat.shape[0], starts.size
+    work = flat if flat.dtype in _CSR_DTYPES else flat.astype(np.float32 if flat.dtype.kind == "f" else np.float64)
+    indptr = np.empty(m + 1, dtype=np.int64)
+    indptr[:m] = starts
+    indptr[m] = n
+    s = sparse.csr_array((np.ones(n, dtype=work.dtype), order, indptr), shape=(m, n))
+    return np.asarray(s @ work).astype(flat.dtype, copy=False)
+
+
+_CSR_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64), np.dtype(np.complex128))
+
+
 def special(name: str):
     """The special function ``name`` of the array library's companion (``scipy.special`` for NumPy;
     ``cupyx.scipy.special`` behind a GPU seam), imported on first use. SciPy is optional: without it

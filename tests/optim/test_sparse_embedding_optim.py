@@ -210,8 +210,11 @@ def test_zero_grad_keeps_no_rows_and_accumulation_stays_sparse():
     assert emb.weight.grad.indices.tolist() == [4]
 
 
+@pytest.mark.parametrize("numpy_only", [False, True], ids=["scipy-csr", "numpy-buckets"])
 @pytest.mark.parametrize("n,vocab", [(0, 5), (1, 5), (7, 1000), (300, 3), (2000, 50)])
-def test_coalesce_rows_equals_add_at(n, vocab):
+def test_coalesce_rows_equals_add_at(n, vocab, numpy_only, monkeypatch):
+    if numpy_only:  # the NumPy sums used without SciPy
+        monkeypatch.setattr(L.sparse, "segment_sums", lambda *a: None)
     rng = np.random.default_rng(n)
     idx = rng.zipf(1.3, size=n) % vocab  # heavy repeats, and ids seen once
     vals = rng.standard_normal((n, 5)).astype(np.float32)
@@ -221,6 +224,21 @@ def test_coalesce_rows_equals_add_at(n, vocab):
     assert rows.tolist() == sorted(set(idx.tolist()))
     assert summed.dtype == np.float32 and summed.shape == (rows.size, 5)
     np.testing.assert_allclose(summed, ref[rows], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("numpy_only", [False, True], ids=["scipy-csr", "numpy-buckets"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float16, np.int32, np.complex64])
+def test_coalesce_rows_keeps_dtype_and_trailing_dims(dtype, numpy_only, monkeypatch):
+    if numpy_only:
+        monkeypatch.setattr(L.sparse, "segment_sums", lambda *a: None)
+    rng = np.random.default_rng(3)
+    idx = rng.integers(0, 6, size=40)
+    vals = (rng.integers(-4, 5, size=(40, 2, 3)) * (1 + 1j if dtype == np.complex64 else 1)).astype(dtype)
+    rows, summed = coalesce_rows(idx, vals)
+    ref = np.zeros((6, 2, 3), dtype)
+    np.add.at(ref, idx, vals)
+    assert summed.dtype == dtype and summed.shape == (rows.size, 2, 3)
+    np.testing.assert_array_equal(summed, ref[rows])  # small integers: every sum is exact
 
 
 def test_autograd_grad_of_sparse_embedding_has_the_weight_shape():

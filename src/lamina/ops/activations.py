@@ -6,7 +6,7 @@ written with tensor ops so that second derivatives work.
 from __future__ import annotations
 
 from ..autograd.op import ElementwiseUnary, run1
-from ..backend import xp
+from ..backend import special, xp
 from ..tensor import Tensor
 from .conv import out_like
 from .elementwise import exp, sigmoid, tanh, where
@@ -128,9 +128,7 @@ class NormalCdf(ElementwiseUnary):
     """Φ(x) = ½(1 + erf(x/√2)), the standard normal CDF; Φ'(x) = e^{−x²/2}/√(2π)."""
 
     def forward(self, x):
-        from scipy.special import erf
-
-        return (0.5 * (1.0 + erf(x / xp.sqrt(2.0)))).astype(x.dtype, copy=False)
+        return (0.5 * (1.0 + special("erf")(x / xp.sqrt(2.0)))).astype(x.dtype, copy=False)
 
     def _deriv(self):
         x = self.inputs[0]
@@ -147,7 +145,7 @@ def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     if approximate != "none":
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     try:
-        import scipy.special  # noqa: F401
+        special("erf")
     except ImportError:
         raise ImportError("gelu(approximate='none') needs scipy for erf; install scipy or use "
                           "gelu(x, approximate='tanh')") from None
