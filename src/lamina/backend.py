@@ -277,8 +277,9 @@ _CSR_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64
 
 def special(name: str):
     """The special function ``name`` of the array library's companion (``scipy.special`` for NumPy;
-    ``cupyx.scipy.special`` behind a GPU seam), imported on first use. SciPy is a dependency of lamina; in
-    an environment without it the functions that need it (erf, erfinv, gammaln, digamma, i0 …) raise an ImportError naming it."""
+    ``cupyx.scipy.special`` behind a GPU seam), imported on first use. SciPy is a dependency of
+    lamina; in an environment without it the functions that need it (erf, erfinv, gammaln, digamma, i0 …)
+    raise an ImportError naming it."""
     try:
         import scipy.special as sp
     except ImportError:
