@@ -151,7 +151,8 @@ def test_fit_is_reproducible_and_updates_only_sparse_rows(corpus):
     assert np.array_equal(runs[0][0], m.in_embed.weight.numpy()[0])  # UNK's row is never trained
 
 
-def test_callbacks_and_stop_training(corpus):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_callbacks_and_stop_training(corpus, workers):
     words, vocab, ids = corpus
     seen = []
 
@@ -160,7 +161,8 @@ def test_callbacks_and_stop_training(corpus):
             seen.append((epoch, sorted(logs)))
             self.trainer.stop_training = True
 
-    history = Word2Vec(len(vocab), 8).fit(ids, vocab, epochs=5, window=2, seed=0, callbacks=[Stop()], progress=False)
+    history = Word2Vec(len(vocab), 8).fit(ids, vocab, epochs=5, window=2, seed=0, callbacks=[Stop()], progress=False,
+                                          workers=workers)
     assert seen == [(0, ["loss", "lr", "words_per_sec"])] and len(history["loss"]) == 1
 
 
@@ -184,6 +186,37 @@ def test_lr_decays_linearly_to_min_lr(corpus):
     assert rates[0] == pytest.approx(0.04) and rates[-1] == pytest.approx(0.001, abs=2e-3)
     steps = -np.diff(rates)  # linear in corpus words: equal batches, equal steps (epochs subsample differently)
     assert np.all(steps > 0) and steps.max() < 1.1 * np.median(steps)
+
+
+def test_two_workers_share_the_matrices_and_find_the_planted_groups(corpus):
+    words, vocab, ids = corpus
+    L.manual_seed(0)
+    model = Word2Vec(len(vocab), 16)
+    start = model.in_embed.weight.numpy().copy()
+    history = model.fit(ids, vocab, epochs=4, window=3, lr=0.05, min_lr=0.001, seed=0, progress=False, workers=2)
+    assert len(history["loss"]) == 4 and history["loss"][-1] < history["loss"][0]
+    assert history["lr"][-1] == pytest.approx(0.001, abs=2e-3)  # the rate followed both workers' words
+    assert group_accuracy(model) > 0.9  # both workers' updates landed in the one pair of matrices
+    w = model.in_embed.weight.numpy()
+    assert w.flags.writeable and w.flags.owndata  # copied back out of the shared memory
+    assert np.array_equal(w[0], start[0])  # UNK's row is never trained
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overflow on the way to the infinite loss
+def test_workers_progress_bar_and_errors(corpus, capsys):
+    words, vocab, ids = corpus
+    Word2Vec(len(vocab), 8).fit(ids, vocab, epochs=1, window=2, seed=0, progress=True, workers=2)
+    err = capsys.readouterr().err
+    assert "word/s" in err and f"{len(ids) / 1000:.1f}k/{len(ids) / 1000:.1f}k" in err  # the bar reached the end
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        Word2Vec(len(vocab), 8).fit(ids, vocab, workers=0, progress=False)
+    with pytest.raises(ValueError, match="sparse=True"):
+        Word2Vec(len(vocab), 8, sparse=False).fit(ids, vocab, workers=2, progress=False)
+    with pytest.raises(ValueError, match="too few for 3 workers"):
+        Word2Vec(len(vocab), 8).fit(ids[:14], vocab, window=2, workers=3, progress=False)
+    with pytest.raises(FloatingPointError, match="lower lr"):
+        Word2Vec(len(vocab), 16).fit(ids, vocab, lr=1e30, min_lr=1e30, epochs=1, window=2, seed=0, progress=False,
+                                     workers=2)  # (1e30: the second batch's scores overflow in any interleaving)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")

@@ -27,7 +27,8 @@ from ..nn import functional as F
 from ..ops.negative_sampling import negative_sampling_loss
 from ..tensor import Tensor
 from .keyed_vectors import KeyedVectors
-from .word2vec_fit import fit
+from .word2vec_fit import fit, prepare
+from .word2vec_workers import fit_in_workers
 
 __all__ = ["KeyedVectors", "Word2Vec"]
 
@@ -98,7 +99,7 @@ class Word2Vec(nn.Module):
     def fit(self, corpus, vocab=None, epochs: int = 5, batch_size: int | None = None, window: int = 5,
             num_skips: int | None = None, lr: float = 0.025, min_lr: float = 1e-4, sample: float = 1e-3,
             context: str = "distance", row_cap: float | None = 32, seed=None, callbacks=(),
-            progress: bool = True) -> dict:
+            progress: bool = True, workers: int = 1) -> dict:
         """Train on ``corpus`` (word ids, e.g. ``vocab.encode(words)``); returns the history
         ``{"loss": [...], "words_per_sec": [...], "lr": [...]}`` (one value per epoch).
 
@@ -129,10 +130,15 @@ class Word2Vec(nn.Module):
                 ``on_train_end(logs)`` (e.g. ``lamina.train`` callbacks); ``stop_training = True`` on the run
                 (``callback.trainer``) stops at the end of the batch.
             progress: a tqdm bar over the corpus words with words/s, loss and lr.
+            workers: processes training at once (Hogwild SGD on shared matrices, as gensim's ``workers``; see
+                ``word2vec_workers.py``). With more than one, callbacks see epochs only (no ``on_batch_end``)
+                and runs are not bit-reproducible; needs ``sparse=True`` and the 'fork' start method.
         """
-        return fit(self, corpus, vocab, epochs=epochs, batch_size=batch_size, window=window, num_skips=num_skips,
-                   lr=lr, min_lr=min_lr, sample=sample, context=context, row_cap=row_cap, seed=seed, callbacks=callbacks,
-                   progress=progress)
+        prep = prepare(self, corpus, vocab, epochs=epochs, batch_size=batch_size, window=window,
+                       num_skips=num_skips, lr=lr, min_lr=min_lr, sample=sample, context=context, seed=seed,
+                       workers=workers)
+        train = fit if prep.workers == 1 else fit_in_workers
+        return train(self, prep, row_cap=row_cap, callbacks=callbacks, progress=progress)
 
     # ------------------------------------------------------------------ vectors and queries
     @property

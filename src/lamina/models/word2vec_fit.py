@@ -240,6 +240,10 @@ class _Loop:
 
     def _epoch(self, epoch: int) -> None:
         _call(self.callbacks, "on_epoch_begin", epoch, {})
+        self.end_epoch(epoch, *self.run_epoch(epoch))
+
+    def run_epoch(self, epoch: int) -> tuple[float, int, float, float]:
+        """The batches of one epoch: (summed loss, examples scored, corpus words done, seconds)."""
         t0, loss_sum, n_examples, epoch_words = time.perf_counter(), 0.0, 0, 0.0
         gen = self._batches()
         left = gen.centres_per_epoch
@@ -252,24 +256,36 @@ class _Loop:
             value, scored = self._step(batch, labels, centres, epoch, step)
             loss_sum, n_examples = loss_sum + value, n_examples + scored
             words = centres * words_per_centre
-            self.done += words
+            self.advance(words)
             epoch_words += words
             self._show(step, loss_sum, n_examples)
             _call(self.callbacks, "on_batch_end", step, {"loss": value / scored, "lr": self.rate})
             step += 1
-        seconds = time.perf_counter() - t0
-        logs = {"loss": loss_sum / max(n_examples, 1), "words_per_sec": epoch_words / seconds, "lr": self.rate}
+        return loss_sum, n_examples, epoch_words, time.perf_counter() - t0
+
+    def end_epoch(self, epoch: int, loss_sum: float, n_examples: int, epoch_words: float, seconds: float) -> None:
+        """The epoch's logs (mean loss per example, words/s, lr): into the history, the bar and the callbacks."""
+        logs = {"loss": loss_sum / max(n_examples, 1), "words_per_sec": epoch_words / max(seconds, 1e-9),
+                "lr": self.rate}
         if self.bar is not None:
             self.bar.set_postfix(loss=f"{logs['loss']:.4f}", lr=f"{self.rate:.2e}", refresh=False)
         for k, v in logs.items():
             self.run.history[k].append(v)
         _call(self.callbacks, "on_epoch_end", epoch, logs)
 
+    def advance(self, words: float) -> None:
+        """Count ``words`` corpus words as done (they set the learning rate)."""
+        self.done += words
+
+    def fraction_done(self) -> float:
+        """The part of the whole run done so far, 0 to 1."""
+        return self.done / self.total
+
     def _step(self, batch, labels, centres: int, epoch: int, step: int) -> tuple[float, int]:
         """One SGD step on the batch's summed loss; returns the loss and the number of (input, target) examples."""
         cfg, model, opt = self.cfg, self.model, self.opt
         inputs, targets = self.examples(batch, labels, centres)
-        self.rate = cfg.lr - (cfg.lr - cfg.min_lr) * (self.done / self.total)
+        self.rate = cfg.lr - (cfg.lr - cfg.min_lr) * self.fraction_done()
         for group in opt.param_groups:
             group["lr"] = self.rate * group["scale"]
         loss = model(inputs, targets)
@@ -295,12 +311,31 @@ class _Loop:
             self.bar.set_postfix(loss=f"{loss_sum / n_examples:.4f}", lr=f"{self.rate:.2e}", refresh=False)
 
 
-def fit(model, corpus, vocab=None, *, epochs=5, batch_size=None, window=5, num_skips=None, lr=0.025, min_lr=1e-4,
-        sample=1e-3, context="distance", row_cap=32, seed=None, callbacks=(), progress=True) -> dict:
+class Prepared(NamedTuple):
+    """fit's checked settings and data, before the training runs."""
+
+    cfg: _Settings
+    ids: np.ndarray
+    counts: np.ndarray
+    n_corpus: int
+    rng: np.random.Generator
+    workers: int
+
+
+def prepare(model, corpus, vocab=None, *, epochs=5, batch_size=None, window=5, num_skips=None, lr=0.025,
+            min_lr=1e-4, sample=1e-3, context="distance", seed=None, workers=1) -> Prepared:
+    """Check fit's arguments and corpus (the errors of fit come from here)."""
     cfg = _settings(model, epochs, batch_size, window, num_skips, lr, min_lr, sample, context)
+    workers = check_int(workers, "workers", _OP)
+    if workers > 1 and not model.sparse:
+        raise ValueError(f"{_OP}: workers > 1 needs sparse=True (each worker updates only its batch's rows)")
     ids, counts, n_corpus = _prepare(model, corpus, vocab)
     _check_corpus(ids, counts, cfg.window)
-    rng = make_rng(seed, _OP)
-    loop = _Loop(model, cfg, ids, counts, n_corpus, rng, row_cap, list(callbacks or ()))
+    return Prepared(cfg, ids, counts, n_corpus, make_rng(seed, _OP), workers)
+
+
+def fit(model, prep: Prepared, row_cap=32, callbacks=(), progress=True) -> dict:
+    """Train in this process (workers=1); returns the history."""
+    loop = _Loop(model, prep.cfg, prep.ids, prep.counts, prep.n_corpus, prep.rng, row_cap, list(callbacks or ()))
     _attach(loop.callbacks, loop.run)
     return loop.train(progress)

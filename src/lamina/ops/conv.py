@@ -30,6 +30,7 @@ works on strided arrays, and a reshape copies when it must.
 from __future__ import annotations
 
 import numbers
+import os
 import sys
 import threading
 from collections import OrderedDict
@@ -117,6 +118,8 @@ class BufferCache:
 
 
 buffers = BufferCache()
+# a process forked while another thread held the cache's lock gets a fresh lock
+os.register_at_fork(after_in_child=lambda: setattr(buffers, "_lock", threading.Lock()))
 
 
 def order_of(a: xp.ndarray) -> tuple:

@@ -40,6 +40,15 @@ _scratch: dict = {}      # (thread index, dtype, n_tmp) -> n_tmp flat arrays, gr
 _views: dict = {}        # (thread index, dtype, n_tmp, shape) -> the n_tmp scratch views of that shape
 
 
+def _after_fork_in_child() -> None:
+    """A forked process has none of the parent's pool threads: start a new pool when one is needed."""
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def set_num_threads(n: int) -> None:
     """Threads used by optimizer updates (default: half the CPUs, 1 to 4); 1 turns threading off."""
     global _threads, _pool

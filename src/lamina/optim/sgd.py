@@ -150,6 +150,18 @@ class SGD(Optimizer):
     def _step_group(self, group):
         momentum = float(group["momentum"])
         lr, weight_decay, maximize = float(group["lr"]), float(group["weight_decay"]), bool(group["maximize"])
+        params, grads, bufs = self._dense_terms(group, momentum, lr, weight_decay, maximize)
+        if not params:  # every gradient was row-sparse (applied already)
+            return
+        missing = [i for i, b in enumerate(bufs) if b is None] if momentum != 0 else []
+        sgd_([p._data for p in params], grads, bufs, lr=lr, weight_decay=weight_decay, momentum=momentum,
+             dampening=float(group["dampening"]), nesterov=bool(group["nesterov"]), maximize=maximize)
+        for i in missing:  # sgd_ made the buffers it lacked (b = d at the first step)
+            self.state[params[i]]["momentum_buffer"] = bufs[i]
+
+    def _dense_terms(self, group, momentum: float, lr: float, weight_decay: float, maximize: bool):
+        """(parameters, gradients, momentum buffers) of the dense update; a row-sparse gradient without momentum
+        is applied here, on its rows only (with momentum it is made dense)."""
         params, grads, bufs = [], [], []
         for p, g in self._with_grads(group, allow_sparse=True):
             if is_sparse(g):
@@ -160,14 +172,7 @@ class SGD(Optimizer):
             params.append(p)
             grads.append(g)
             bufs.append(self.state[p].get("momentum_buffer") if momentum != 0 else None)
-        if not params:  # every gradient was row-sparse (applied above)
-            return
-        created = momentum != 0 and any(b is None for b in bufs)
-        sgd_([p._data for p in params], grads, bufs, lr=lr, weight_decay=weight_decay, momentum=momentum,
-             dampening=float(group["dampening"]), nesterov=bool(group["nesterov"]), maximize=maximize)
-        if created:  # sgd_ made the buffers it lacked (b = d at the first step)
-            for p, buf in zip(params, bufs):
-                self.state[p]["momentum_buffer"] = buf
+        return params, grads, bufs
 
 
 def _line_search_step(group, closure):
