@@ -30,31 +30,41 @@ from .backend import index_add, segment_sums, xp
 from .tensor import Tensor
 
 
-def coalesce_rows(indices, values, max_bucket: int = 8):
+def coalesce_rows(indices, values, max_bucket: int = 8, return_counts: bool = False):
     """``(rows, summed)``: the distinct ids of ``indices`` in increasing order and, for each, the
-    sum of its rows of ``values`` (shape (len(indices), ...); float dtype kept)."""
+    sum of its rows of ``values`` (shape (len(indices), ...); float dtype kept). ``return_counts``: also how
+    many times each id occurs, ``(rows, summed, counts)``."""
     idx = xp.asarray(indices).reshape(-1)
     n = idx.size
     vals = xp.asarray(values)
     if vals.shape[:1] != (n,):
         raise ValueError(f"coalesce_rows: {n} indices but values of shape {tuple(vals.shape)}")
     if n == 0:
-        return idx.astype(xp.int64), vals.copy()
-    flat = vals.reshape(n, -1)
-    order = xp.argsort(idx)
-    srt = idx[order]
-    new = xp.empty(n, dtype=bool)
-    new[0] = True
-    xp.not_equal(srt[1:], srt[:-1], out=new[1:])
-    starts = xp.flatnonzero(new)
-    rows = srt[starts].astype(xp.int64, copy=False)
-    m = starts.size
+        rows, summed, starts = idx.astype(xp.int64), vals.copy(), idx[:0]
+    else:
+        order = xp.argsort(idx)
+        srt = idx[order]
+        new = xp.empty(n, dtype=bool)
+        new[0] = True
+        xp.not_equal(srt[1:], srt[:-1], out=new[1:])
+        starts = xp.flatnonzero(new)
+        rows = srt[starts].astype(xp.int64, copy=False)
+        summed = _sums(vals, order, starts, max_bucket)
+    if not return_counts:
+        return rows, summed
+    return rows, summed, xp.diff(starts, append=n)
+
+
+def _sums(vals, order, starts, max_bucket: int):
+    """The summed rows of each run of equal ids (``starts``: where each run begins in the sorted ``order``)."""
+    n, m = order.size, starts.size
     if m == n:  # no repeated id
-        return rows, vals[order]
+        return vals[order]
+    flat = vals.reshape(n, -1)
     summed = segment_sums(flat, order, starts)
     if summed is None:
         summed = _bucket_sums(flat, order, starts, max_bucket)
-    return rows, summed.reshape((m,) + vals.shape[1:])
+    return summed.reshape((m,) + vals.shape[1:])
 
 
 def _bucket_sums(flat, order, starts, max_bucket: int):

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import optim
-from ..sparse import RowSparseGrad
+from ..sparse import RowSparseGrad, coalesce_rows
 from ..text import (
     NegativeSampler,
     Vocabulary,
@@ -106,14 +106,17 @@ class _Examples:
         return inputs, targets
 
 
-def _cap_rows(grad, cap: float, vocab_size: int) -> None:
-    """Scale, in place, the gradient rows of every word seen more than ``cap`` times in the batch by cap / count."""
+def _cap_rows(param, cap: float) -> None:
+    """The gradient of a word seen n > ``cap`` times in the batch scaled by cap / n: ``param.grad`` replaced by
+    its coalesced form (one summed row per word, the same for each of n occurrences scaled alike)."""
+    grad = param.grad
     if grad.__class__ is not RowSparseGrad:
         return
-    count = np.bincount(grad.indices, minlength=vocab_size)[grad.indices]
-    over = np.flatnonzero(count > cap)
+    rows, summed, counts = coalesce_rows(grad.indices, grad._values, return_counts=True)
+    over = np.flatnonzero(counts > cap)
     if over.size:
-        grad._values[over] *= (cap / count[over]).astype(grad.dtype)[:, None]
+        summed[over] *= (cap / counts[over]).astype(summed.dtype)[:, None]
+    param.grad = RowSparseGrad.make(rows, summed, grad.dense_shape)
 
 
 class _Settings(NamedTuple):
@@ -292,8 +295,8 @@ class _Loop:
         opt.zero_grad()
         loss.backward()
         if self.row_cap is not None:
-            _cap_rows(model.in_embed.weight.grad, self.row_cap, model.vocab_size)
-            _cap_rows(model.out_embed.weight.grad, self.row_cap, model.vocab_size)
+            _cap_rows(model.in_embed.weight, self.row_cap)
+            _cap_rows(model.out_embed.weight, self.row_cap)
         opt.step()
         value = float(loss._data)
         if not math.isfinite(value):
