@@ -203,12 +203,16 @@ def _xor(args) -> int:
 
 
 # ---------------------------------------------------------------------------- tune
+def _check_workers(workers: int) -> None:
+    cpus = os.cpu_count() or 1
+    if workers > 4 * cpus:
+        raise UserError(f"--workers must be <= {4 * cpus} (4 × the {cpus} CPUs of this machine), got {workers}")
+
+
 def _check_tune_args(args) -> None:
     _check_at_least((("--trials", args.trials, 1), ("--epochs", args.epochs, 1), ("--workers", args.workers, 1),
                      ("--width", args.width, 1), ("--batch-size", args.batch_size, 1), ("--seed", args.seed, 0)))
-    cpus = os.cpu_count() or 1
-    if args.workers > 4 * cpus:
-        raise UserError(f"--workers must be <= {4 * cpus} (4 × the {cpus} CPUs of this machine), got {args.workers}")
+    _check_workers(args.workers)
     folder = os.path.dirname(os.path.abspath(args.storage)) if args.storage else None
     if folder is not None and not os.path.isdir(folder):
         raise UserError(f"--storage {args.storage!r}: folder {folder!r} does not exist")
@@ -311,7 +315,8 @@ def _check_word2vec_args(args) -> None:
     _check_at_least((("--dim", args.dim, 1), ("--window", args.window, 1), ("--negative", args.negative, 1),
                      ("--epochs", args.epochs, 1), ("--min-count", args.min_count, 1),
                      ("--max-vocab", args.max_vocab, 2), ("--batch-size", args.batch_size, 1),
-                     ("--neighbours", args.neighbours, 1), ("--seed", args.seed, 0)))
+                     ("--neighbours", args.neighbours, 1), ("--seed", args.seed, 0), ("--workers", args.workers, 1)))
+    _check_workers(args.workers)
     _check_finite((("--lr", args.lr), ("--min-lr", args.min_lr), ("--sample", args.sample)))
     _check_output("--out", args.out, (args.corpus,))
     if args.plot:
@@ -372,7 +377,7 @@ def _word2vec(args) -> int:
     try:
         history = model.fit(ids, vocab, epochs=args.epochs, batch_size=args.batch_size, window=args.window,
                             lr=args.lr, min_lr=min(args.min_lr, args.lr), sample=args.sample, seed=args.seed,
-                            progress=not args.quiet)
+                            progress=not args.quiet, workers=args.workers)
     except (ValueError, FloatingPointError) as e:
         raise UserError(str(e)) from None
     wv = model.wv
@@ -530,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                                "1e-3; 0: off)")
     w.add_argument("--lowercase", action="store_true", help="lowercase the corpus first")
     w.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    w.add_argument("--workers", type=int, default=1, help="training processes updating the same vectors without "
+                                                           "locks (Hogwild SGD, as gensim's workers; default 1)")
     w.add_argument("--out", default="vectors.txt", help="output file (default vectors.txt)")
     w.add_argument("--show", nargs="+", metavar="WORD", help="words whose neighbours to print (default: a few "
                                                              "frequent words)")

@@ -32,6 +32,17 @@ def test_word2vec_trains_saves_and_prints_neighbours(corpus_file, tmp_path, caps
     assert "<svg" in plot.read_text()
 
 
+def test_word2vec_trains_with_two_worker_processes(corpus_file, tmp_path, capsys):
+    out = tmp_path / "vectors.txt"
+    code = main(["word2vec", str(corpus_file), "--dim", "12", "--window", "2", "--epochs", "3", "--min-count", "1",
+                 "--lr", "0.05", "--sample", "0", "--out", str(out), "--show", "cat", "--neighbours", "3", "--workers",
+                 "2", "--quiet"])
+    assert code == 0
+    near = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  cat:")][0]
+    assert all(w in near for w in ("dog", "horse", "cow"))
+    assert len(KeyedVectors.load_word2vec_format(out)) == 12
+
+
 def test_word2vec_progress_bar_and_default_words(corpus_file, tmp_path, capsys):
     assert main(["word2vec", str(corpus_file), "--dim", "8", "--epochs", "1", "--min-count", "1", "--out",
                  str(tmp_path / "v.txt"), "--mode", "cbow"]) == 0
