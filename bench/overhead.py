@@ -2,7 +2,7 @@
 
 Run: python bench/overhead.py [--clock thread]   (thread: CPU time of this thread; both sides run on it,
      torch with one intra-op thread, so a loaded machine does not skew the ratio)
-Goal (issue 2): lamina at most half of PyTorch's time.
+Goals (issue 15): (a*b+c).sum().backward() <= 0.5x PyTorch's time, 10 ops <= 0.6x, the no-grad forward <= 0.8x.
 """
 from __future__ import annotations
 

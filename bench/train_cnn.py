@@ -8,7 +8,7 @@ cross-entropy. Each round runs ``--steps`` training steps of one framework then 
 alternates) after a short pause (``--pause``: the other library's worker threads keep spinning for up
 to ~0.1 s after its last call) and a few untimed steps (``--phase-warmup``: wake the library's own
 threads, refill caches); the result is the median of per-round samples/s and of per-round ratios.
-Goal (issue 3): lamina ≥ 0.6× PyTorch's throughput.
+Goal (issue 15): lamina ≥ 1.0× PyTorch's throughput, with 1 and with 2 threads.
 
 ``--memory`` runs each framework alone in a fresh subprocess (so neither library's memory is counted
 for the other) on random data of the same shape and reports
