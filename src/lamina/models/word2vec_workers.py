@@ -109,6 +109,7 @@ class _Parent:
 
     def __init__(self, model, cfg, ids, counts, n_corpus: int, rng, row_cap, callbacks, workers: int):
         ctx = _context()
+        parts = _split(ids, n_corpus, workers, cfg.window)  # (checked before anything is moved or started)
         self.model, self.cfg, self.callbacks = model, cfg, callbacks
         self.shared = _Shared()
         self.params = [model.in_embed.weight, model.out_embed.weight]
@@ -119,17 +120,22 @@ class _Parent:
         self.run = _Run(model, None, cfg.epochs)
         self.conns: list = []
         self.procs: list = []
-        for i, ((part, n_part), sub_rng) in enumerate(zip(_split(ids, n_corpus, workers, cfg.window),
-                                                          rng.spawn(workers))):
-            parent_end, child_end = ctx.Pipe()
-            cap = None if row_cap is None else row_cap / workers
-            args: tuple = (model, cfg, part, counts, n_part, sub_rng, cap, [])
-            proc = ctx.Process(target=_worker, args=(args, self.counters, i, self.total, child_end), daemon=True,
-                               name=f"lamina-word2vec-{i}")
-            proc.start()
-            child_end.close()
-            self.conns.append(parent_end)
-            self.procs.append(proc)
+        cap = None if row_cap is None else row_cap / workers
+        try:
+            for i, ((part, n_part), sub_rng) in enumerate(zip(parts, rng.spawn(workers))):
+                self._start(ctx, i, (model, cfg, part, counts, n_part, sub_rng, cap, []))
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, ctx, i: int, args: tuple) -> None:
+        parent_end, child_end = ctx.Pipe()
+        proc = ctx.Process(target=_worker, args=(args, self.counters, i, self.total, child_end), daemon=True,
+                           name=f"lamina-word2vec-{i}")
+        self.conns.append(parent_end)
+        proc.start()
+        child_end.close()
+        self.procs.append(proc)
 
     def rate(self) -> float:
         cfg = self.cfg
