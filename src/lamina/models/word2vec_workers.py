@@ -13,7 +13,7 @@ updates of all of them computed from the same, stale, vector: each worker caps a
 worker (without it, two workers on a 48-word vocabulary diverge).
 
 Processes, not threads: a step is whole-array NumPy glued by Python, and two threads of it share
-one interpreter lock (measured: 1.09x the throughput of one thread on 2 cores, against ~1.8x for
+one interpreter lock (measured: 1.09x the throughput of one thread on 2 cores, against 1.6-1.9x for
 two processes). Each worker uses one BLAS thread.
 
 The parent process keeps the callbacks and the progress bar: after each epoch it gathers the
