@@ -256,6 +256,62 @@ def index_add(target, index, values) -> None:
     np.add.at(target, index, values)
 
 
+try:  # SciPy's compiled sparse-times-dense kernel (Y += A·X for A in CSC form), used by add_rows
+    from scipy.sparse import _sparsetools
+
+    _csc_matvecs = _sparsetools.csc_matvecs
+except (ImportError, AttributeError):  # pragma: no cover - SciPy missing or reorganised: the NumPy form below
+    _csc_matvecs = None
+
+
+def add_rows(target, index, rows, coef=None, alpha: float = 1.0) -> None:
+    """In place, for every k: ``target[index[k]] += alpha · coef[k] · rows[k // per]``, repeats accumulating, with
+    ``per = len(index) / len(rows)``: each row of ``rows`` is added into ``per`` consecutive entries of ``index``
+    (``coef`` None: all ones).
+
+    This is ``target += alpha · A · rows`` for the sparse (len(target) × len(rows)) matrix A whose column j holds
+    coef[k] at row index[k] for its ``per`` entries k; with SciPy it runs as one compiled CSC product into
+    ``target`` (no gathered, summed or scattered copies of the rows). ``target`` and ``rows`` 2-D, ``index`` ints
+    in range (checked: the compiled kernel does not check them)."""
+    index = np.asarray(index).reshape(-1)
+    if index.size == 0 and rows.shape[0] == 0:
+        return
+    _check_add_rows(target, index, rows, coef)
+    n, dtype = index.size, target.dtype
+    per = n // rows.shape[0]
+    if not _compiled_add_fits(target, rows):
+        vals = rows if per == 1 else np.repeat(rows, per, axis=0)
+        if coef is not None:
+            vals = vals * np.asarray(coef, dtype=vals.dtype).reshape(n, 1)
+        np.add.at(target, index, vals * alpha if alpha != 1 else vals)
+        return
+    data = np.full(n, alpha, dtype=dtype) if coef is None else np.multiply(np.asarray(coef).reshape(n), alpha,
+                                                                            dtype=dtype)
+    indptr = np.arange(0, n + 1, per, dtype=np.int64)
+    _csc_matvecs(target.shape[0], rows.shape[0], target.shape[1], indptr, index.astype(np.int64, copy=False), data,
+                 np.ascontiguousarray(rows), target)
+
+
+def _compiled_add_fits(target, rows) -> bool:
+    """Whether SciPy's CSC kernel can add ``rows`` into ``target`` in place: one float dtype, a contiguous target."""
+    return (_csc_matvecs is not None and target.dtype in (float32, float64) and rows.dtype == target.dtype
+            and target.flags.c_contiguous and target.flags.writeable)
+
+
+def _check_add_rows(target, index, rows, coef) -> None:
+    n, r = index.size, rows.shape[0]
+    if r == 0 or n % r:
+        raise ShapeError(f"add_rows: {n} target rows cannot be split evenly among {r} source rows")
+    if not (target.ndim == rows.ndim == 2 and rows.shape[1] == target.shape[1]):
+        raise ShapeError(f"add_rows: rows of shape {tuple(rows.shape)} do not match target rows of shape "
+                         f"{tuple(target.shape)}")
+    if coef is not None and np.size(coef) != n:
+        raise ShapeError(f"add_rows: {n} target rows but {np.size(coef)} coefficients")
+    lo, hi = int(index.min()), int(index.max())
+    if lo < 0 or hi >= target.shape[0]:
+        raise IndexError(f"add_rows: row index {lo if lo < 0 else hi} outside the {target.shape[0]} rows of the target")
+
+
 def segment_sums(flat, order, starts):
     """Σ of the rows ``flat[order[starts[k]:starts[k+1]]]`` for each segment k, as the product S·flat with
     S the (segments × n) 0/1 CSR matrix of those rows (SciPy's sparse kernel), or None without SciPy."""

@@ -10,6 +10,11 @@ Like PyTorch's sparse gradients it is honest about what it stands for: ``is_spar
 ``coalesce()`` convert it, and any other op (``g * 2``, ``g.sum()``, ``g.numpy()``) sees the dense
 matrix: it is materialised for that op, never used with the shape of its stored rows.
 
+The entries may be kept *factored* (``RowSparseGrad.factored``): entry k is coef[k] times a source row,
+one source row shared by ``per`` consecutive entries. The gradient of a batch of dot-product scores
+s[j, t] = u_{ids[j, t]} · v_j in the u's is such a sum (coef = ∂ℓ/∂s, source rows v_j), and SGD applies
+it as one sparse product into the matrix (``add_into``) without forming its (len(ids), dim) rows.
+
 ``coalesce_rows`` is a segmented sum: sort the ids, then one product S·V of a sparse 0/1 matrix S
 (a row per distinct id, a one in the columns of its occurrences) with the rows V, by SciPy's CSR
 kernel (``lamina.backend.segment_sums``; 2.7x faster than the NumPy form below at 2,048 Zipf-distributed ids of
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .backend import index_add, segment_sums, xp
+from .backend import add_rows, segment_sums, xp
 from .tensor import Tensor
 
 
@@ -96,22 +101,80 @@ def _bucket_sums(flat, order, starts, max_bucket: int):
 
 
 class RowSparseGrad(Tensor):
-    __slots__ = ("indices", "_values", "dense_shape")
+    __slots__ = ("indices", "_rows", "_coef", "dense_shape")
     indices: Any  # int64 row ids (n,), repeats allowed
-    _values: Any  # the rows, (n, dim)
+    _rows: Any    # (r, dim) source rows; entry k holds coef[k] · _rows[k // (n / r)]
+    _coef: Any    # (n,) entry coefficients, or None (all ones)
     dense_shape: tuple
 
     @classmethod
     def make(cls, indices, values, dense_shape: tuple) -> RowSparseGrad:
-        t = object.__new__(cls)
-        t.requires_grad, t.grad, t._node, t._tangent, t._hooks, t._version = False, None, None, None, None, 0
-        t.indices = xp.asarray(indices, dtype=xp.int64).reshape(-1)
-        t._values = values
-        t.dense_shape = tuple(dense_shape)
+        """The gradient whose entry k adds the row ``values[k]`` into row ``indices[k]``."""
+        t = cls._new(indices, values, None, dense_shape)
         if values.shape[:1] != t.indices.shape or tuple(values.shape[1:]) != t.dense_shape[1:]:
             raise ValueError(f"RowSparseGrad: {t.indices.size} row ids with values of shape {tuple(values.shape)} "
                              f"do not describe rows of a matrix of shape {t.dense_shape}")
         return t
+
+    @classmethod
+    def factored(cls, indices, coef, rows, dense_shape: tuple) -> RowSparseGrad:
+        """The gradient Σ_k e_{indices[k]} ⊗ coef[k] · rows[k // per], per = len(indices) / len(rows): each row
+        of ``rows`` (r, dim) scaled into ``per`` consecutive entries, kept factored (the (len(indices), dim) rows
+        are formed only if something asks for ``values()``). It is the gradient of a batch of scores
+        s[j, t] = u_{indices[j, t]} · rows[j] with coefficients ∂ℓ/∂s = coef, as a (r·per)-entry sum."""
+        t = cls._new(indices, rows, None if coef is None else xp.asarray(coef).reshape(-1), dense_shape)
+        n, r = t.indices.size, rows.shape[0]
+        if rows.ndim != len(t.dense_shape) or tuple(rows.shape[1:]) != t.dense_shape[1:] or r == 0 or n % r \
+                or (t._coef is not None and t._coef.shape != (n,)):
+            raise ValueError(f"RowSparseGrad.factored: {n} row ids, {None if coef is None else xp.size(coef)} "
+                             f"coefficients and source rows of shape {tuple(rows.shape)} do not describe rows of a "
+                             f"matrix of shape {t.dense_shape} (each source row used len(ids) / len(rows) times)")
+        return t
+
+    @classmethod
+    def _new(cls, indices, rows, coef, dense_shape) -> RowSparseGrad:
+        t = object.__new__(cls)
+        t.requires_grad, t.grad, t._node, t._tangent, t._hooks, t._version = False, None, None, None, None, 0
+        t.indices = xp.asarray(indices, dtype=xp.int64).reshape(-1)
+        t._rows, t._coef, t.dense_shape = rows, coef, tuple(dense_shape)
+        return t
+
+    @property
+    def _values(self):
+        """The entries' rows (len(indices), dim), formed (once) when the gradient is factored."""
+        rows, coef = self._rows, self._coef
+        n = self.indices.size
+        if coef is None and rows.shape[0] == n:
+            return rows
+        per = n // rows.shape[0]
+        vals = rows if per == 1 else xp.repeat(rows, per, axis=0)
+        if coef is not None:
+            vals = vals * coef.astype(vals.dtype, copy=False).reshape((n,) + (1,) * (rows.ndim - 1))
+        self._rows, self._coef = vals, None
+        return vals
+
+    @_values.setter
+    def _values(self, values):
+        if values.shape[:1] != self.indices.shape:
+            raise ValueError(f"RowSparseGrad: {self.indices.size} row ids but values of shape {tuple(values.shape)}")
+        self._rows, self._coef = values, None
+
+    def scaled(self, factors) -> RowSparseGrad:
+        """The gradient with entry k scaled by ``factors[k]`` (kept factored; nothing is formed)."""
+        f = xp.asarray(factors).reshape(-1)
+        coef = f if self._coef is None else self._coef * f
+        return RowSparseGrad._new(self.indices, self._rows, coef, self.dense_shape)
+
+    def add_into(self, target, alpha: float = 1.0) -> None:
+        """``target += alpha · self`` in place on a dense (rows, dim) array: one sparse product, no copies of the
+        rows (``lamina.backend.add_rows``)."""
+        if self.indices.size == 0:
+            return
+        rows = self._rows
+        if rows.ndim != 2:
+            rows = self._values.reshape(self.indices.size, -1)
+            target = target.reshape(target.shape[0], -1)
+        add_rows(target, self.indices, rows, self._coef, alpha)
 
     is_sparse = True
 
@@ -130,7 +193,7 @@ class RowSparseGrad(Tensor):
 
     @property
     def dtype(self):
-        return self._values.dtype
+        return self._rows.dtype
 
     def size(self, dim=None):
         return self.dense_shape if dim is None else self.dense_shape[dim]
@@ -148,7 +211,7 @@ class RowSparseGrad(Tensor):
         return self.dense_shape[0]
 
     def detach(self) -> RowSparseGrad:
-        return RowSparseGrad.make(self.indices, self._values, self.dense_shape)
+        return RowSparseGrad._new(self.indices, self._rows, self._coef, self.dense_shape)
 
     def values(self) -> Tensor:
         """The stored rows, (len(indices), dim)."""
@@ -164,11 +227,11 @@ class RowSparseGrad(Tensor):
 
     def cleared(self) -> RowSparseGrad:
         """The zero gradient of the same matrix (no rows), as ``zero_grad(set_to_none=False)`` leaves it."""
-        return RowSparseGrad.make(self.indices[:0], self._values[:0], self.dense_shape)
+        return RowSparseGrad._new(self.indices[:0], self._rows[:0], None, self.dense_shape)
 
     def _dense(self):
-        out = xp.zeros(self.dense_shape, dtype=self._values.dtype)
-        index_add(out, self.indices, self._values)
+        out = xp.zeros(self.dense_shape, dtype=self._rows.dtype)
+        self.add_into(out)
         return out
 
     def to_dense(self) -> Tensor:
@@ -186,15 +249,19 @@ class RowSparseGrad(Tensor):
         if isinstance(other, RowSparseGrad):
             return RowSparseGrad.make(xp.concatenate([self.indices, other.indices]),
                                       xp.concatenate([self._values, other._values]), self.dense_shape)
-        dense = xp.array(other._data if isinstance(other, Tensor) else other, dtype=self._values.dtype)
-        index_add(dense, self.indices, self._values)
+        dense = xp.array(other._data if isinstance(other, Tensor) else other, dtype=self._rows.dtype)
+        self.add_into(dense)
         return Tensor._make(dense)
 
     __add__ = __radd__ = add
 
     def mul_(self, s):
         """Scale the stored rows in place (what gradient clipping does)."""
-        self._values = self._values * (s._data if isinstance(s, Tensor) else s)
+        s = s._data if isinstance(s, Tensor) else s
+        if self._coef is not None and xp.ndim(s) == 0:
+            self._coef = self._coef * s
+        else:
+            self._values = self._values * s
         return self
 
     def _assign(self, name, values):
@@ -203,7 +270,7 @@ class RowSparseGrad(Tensor):
 
     def __repr__(self):
         return (f"RowSparseGrad(shape={self.dense_shape}, rows={len(self.indices)}, "
-                f"dtype=lamina.{self._values.dtype})")
+                f"dtype=lamina.{self.dtype})")
 
 
 def accumulate(prev, g):

@@ -151,6 +151,26 @@ def test_fit_is_reproducible_and_updates_only_sparse_rows(corpus):
     assert np.array_equal(runs[0][0], m.in_embed.weight.numpy()[0])  # UNK's row is never trained
 
 
+@pytest.mark.parametrize("factored", [False, True])
+def test_row_cap_scales_the_summed_gradient_of_a_frequent_row(factored):
+    """A row seen n > cap times in the batch gets its summed gradient times cap / n; rarer rows keep theirs."""
+    from lamina.models.word2vec_fit import _cap_rows
+
+    rng = np.random.default_rng(0)
+    ids = np.array([[3, 5, 3], [3, 1, 3], [3, 5, 2]])  # row 3: 5 entries, row 5: 2, rows 1 and 2: 1
+    coef = rng.standard_normal((3, 3)).astype(np.float32)
+    src = rng.standard_normal((3, 4)).astype(np.float32)
+    formed = (coef[:, :, None] * src[:, None, :]).reshape(9, 4)
+    w = L.zeros(8, 4, requires_grad=True)
+    w.grad = RowSparseGrad.factored(ids, coef, src, (8, 4)) if factored else RowSparseGrad.make(ids.reshape(-1),
+                                                                                              formed, (8, 4))
+    want = np.zeros((8, 4), np.float32)
+    np.add.at(want, ids.reshape(-1), formed)
+    want[3] *= 2 / 5
+    _cap_rows(w, 2)
+    np.testing.assert_allclose(w.grad.to_dense().numpy(), want, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_callbacks_and_stop_training(corpus, workers):
     words, vocab, ids = corpus

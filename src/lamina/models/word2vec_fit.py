@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import optim
-from ..sparse import RowSparseGrad, coalesce_rows
+from ..sparse import RowSparseGrad
 from ..text import (
     NegativeSampler,
     Vocabulary,
@@ -107,16 +107,16 @@ class _Examples:
 
 
 def _cap_rows(param, cap: float) -> None:
-    """The gradient of a word seen n > ``cap`` times in the batch scaled by cap / n: ``param.grad`` replaced by
-    its coalesced form (one summed row per word, the same for each of n occurrences scaled alike)."""
+    """The gradient of a word seen n > ``cap`` times in the batch scaled by cap / n: each of its n entries in
+    ``param.grad`` scaled alike (the gradient stays uncoalesced, and factored if it was)."""
     grad = param.grad
     if grad.__class__ is not RowSparseGrad:
         return
-    rows, summed, counts = coalesce_rows(grad.indices, grad._values, return_counts=True)
-    over = np.flatnonzero(counts > cap)
-    if over.size:
-        summed[over] *= (cap / counts[over]).astype(summed.dtype)[:, None]
-    param.grad = RowSparseGrad.make(rows, summed, grad.dense_shape)
+    counts = np.bincount(grad.indices, minlength=grad.dense_shape[0])
+    if counts.max(initial=0) <= cap:
+        return
+    scale = np.minimum(1.0, cap / np.maximum(counts, 1)).astype(grad.dtype)
+    param.grad = grad.scaled(scale[grad.indices])
 
 
 class _Settings(NamedTuple):

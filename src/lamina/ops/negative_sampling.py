@@ -119,15 +119,22 @@ class NegativeSamplingLoss(Op):
             else:  # one input row per example: an outer product
                 cs = squeeze(c, 1) if self.combine == "each" else c
                 vs = squeeze(V, 1) if self.combine == "each" else V
+                if self._sparse_leaf(1):  # kept factored: the rows c[n, t] · v_n are never formed
+                    shape = self.inputs[1].shape
+                    return gin, RowSparseGrad.factored(self.idx_out, cs._data, xp.ascontiguousarray(vs._data), shape)
                 gu = unsqueeze(cs, -1) * unsqueeze(vs, 1)
             gout = self._to_grad(1, self.idx_out, gu)
         return gin, gout
+
+    def _sparse_leaf(self, i: int) -> bool:
+        """Whether input i's gradient is row-sparse: a leaf matrix under a plain backward, sparse=True."""
+        return self.sparse and self.inputs[i]._node is None and plain_backward()
 
     def _to_grad(self, i: int, idx: xp.ndarray, rows: Tensor):
         """The gradient of input i from its per-lookup rows: row-sparse for a leaf under a plain backward
         (the optimizer applies the rows directly), else the rows scattered into a dense matrix."""
         shape = self.inputs[i].shape
-        if self.sparse and self.inputs[i]._node is None and plain_backward():
+        if self._sparse_leaf(i):
             flat = idx.reshape(-1)
             return RowSparseGrad.make(flat, xp.ascontiguousarray(rows._data.reshape(flat.size, shape[1])), shape)
         return _scatter(idx, shape, rows)

@@ -69,8 +69,12 @@ _LINE_SEARCHES = (None, "armijo", "strong_wolfe")
 
 
 def _sparse_sgd(p, grad, lr, weight_decay, maximize):
-    """θ_R -= lr * (±G_R + weight_decay * θ_R) on the rows R of a row-sparse gradient, in place: the
-    dense rule on the gathered rows."""
+    """θ_R -= lr * (±G_R + weight_decay * θ_R) on the rows R of a row-sparse gradient, in place. Without decay:
+    θ -= ±lr·G as one sparse product into θ (repeated rows accumulate; nothing is gathered or coalesced);
+    with decay: the dense rule on the gathered, coalesced rows (the decay counts each row once)."""
+    if not weight_decay:
+        grad.add_into(p, lr if maximize else -lr)
+        return
     rows, d = sparse_rows(grad, p.dtype)  # d: a fresh array, so the kernel may write into it
     theta = p[rows]
     # the scratch t1 may be d itself unless the decay term needs both (no fresh array: a large one costs page faults)
