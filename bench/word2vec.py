@@ -23,7 +23,12 @@ lamina trains with ``--workers`` processes (default 2, as gensim's workers=2); `
 every round, a lamina run with a fresh draw of negatives per (context, centre) pair (``shared_negatives=False``,
 word2vec.c's and gensim's semantics).
 
-Run:   python bench/word2vec.py [--epochs 3] [--rounds 2] [--corpus FILE]
+``--shared-negative K`` and ``--row-cap C`` set lamina's shared-negatives run (K negatives per window; a row seen
+more than C times in a batch has its summed step scaled to C examples): sharing draws fewer negatives per pair, and
+K = 7, C = 64 gave the WordNet hit@10 of gensim's 5 per pair at less cost.
+
+Run:   python bench/word2vec.py [--epochs 3] [--rounds 2] [--corpus FILE] [--pair-negatives]
+       [--shared-negative 7 --row-cap 64]
 Writes bench/results/word2vec.json and bench/results/word2vec_neighbours.md.
 Goals (issue 15): shared negatives >= 1.3x gensim's words/s; a draw per pair >= 0.6x.
 """
@@ -85,12 +90,12 @@ def train_gensim(words, epochs, seed):
     return time.perf_counter() - t0, KeyedVectors(list(m.wv.index_to_key), m.wv.vectors)
 
 
-def train_lamina(ids, vocab, epochs, seed, workers=2, **kw):
+def train_lamina(ids, vocab, epochs, seed, workers=2, row_cap=32, **kw):
     L.manual_seed(seed)
-    model = Word2Vec(len(vocab), DIM, negative=NEGATIVE, **kw)
+    model = Word2Vec(len(vocab), DIM, **{"negative": NEGATIVE, **kw})
     t0 = time.perf_counter()
     model.fit(ids, vocab, epochs=epochs, window=WINDOW, lr=LR, min_lr=MIN_LR, sample=SAMPLE, seed=seed,
-              progress=False, workers=workers)
+              progress=False, workers=workers, row_cap=row_cap)
     return time.perf_counter() - t0, model.wv
 
 
@@ -159,12 +164,18 @@ def main():
     p.add_argument("--pair-negatives", action="store_true",
                    help="also time lamina with a draw of negatives per pair (shared_negatives=False) in every round")
     p.add_argument("--workers", type=int, default=2, help="lamina's fit(workers=...) (gensim: always 2)")
+    p.add_argument("--shared-negative", type=int, default=NEGATIVE,
+                   help="negatives per window of lamina's shared-negatives run (default: gensim's 5 per pair); a "
+                        "window's context words all score against them, so more of them cost less than per pair")
+    p.add_argument("--row-cap", type=float, default=32,
+                   help="fit(row_cap=...) of lamina's shared-negatives run (default: fit's 32)")
     args = p.parse_args()
     words = open(args.corpus, encoding="utf-8").read().split() if args.corpus else gcide_words()
     vocab = Vocabulary.build(words, max_size=10**7, min_count=MIN_COUNT)
     ids = vocab.encode(words)
     print(f"corpus: {len(words):,} words, {len(vocab) - 1:,} words seen >= {MIN_COUNT} times; "
-          f"{args.epochs} epochs; {machine_info()}")
+          f"{args.epochs} epochs; lamina's shared run: {args.shared_negative} negatives per window, row_cap "
+          f"{args.row_cap:g}; {machine_info()}")
     names = ["gensim", "lamina"] + (["lamina_pair"] if args.pair_negatives else [])
     runs: dict[str, list] = {k: [] for k in names}
     vectors: dict[str, list] = {k: [] for k in names}
@@ -173,13 +184,16 @@ def main():
         for name in names:
             loads.append(round(os.getloadavg()[0], 2))
             seconds, kv = train_gensim(words, args.epochs, r + 1) if name == "gensim" else \
-                train_lamina(ids, vocab, args.epochs, r + 1, args.workers, shared_negatives=name == "lamina")
+                train_lamina(ids, vocab, args.epochs, r + 1, args.workers, shared_negatives=name == "lamina",
+                             **({"negative": args.shared_negative, "row_cap": args.row_cap} if name == "lamina" else {}))
             runs[name].append(len(words) * args.epochs / seconds)
             vectors[name].append(kv)
             print(f"round {r + 1} {name:11s} {seconds:6.1f} s  {runs[name][-1]:10,.0f} words/s  "
                   f"(load before: {loads[-1]})", flush=True)
     result = {"corpus": args.corpus or "GCIDE (dict-gcide)", "words": len(words), "vocabulary": len(vocab) - 1,
-              "epochs": args.epochs, "dim": DIM, "window": WINDOW, "negative": NEGATIVE, "min_count": MIN_COUNT,
+              "epochs": args.epochs, "dim": DIM, "window": WINDOW, "negative": NEGATIVE,
+              "lamina_shared_negatives_per_window": args.shared_negative, "lamina_row_cap": args.row_cap,
+              "min_count": MIN_COUNT,
               "sample": SAMPLE, "machine": machine_info(),
               "words_per_sec": {k: [round(v) for v in vs] for k, vs in runs.items()},
               "lamina_workers": args.workers, "load_before_each_run": loads}

@@ -112,11 +112,11 @@ def _cap_rows(param, cap: float) -> None:
     grad = param.grad
     if grad.__class__ is not RowSparseGrad:
         return
-    counts = np.bincount(grad.indices, minlength=grad.dense_shape[0])
-    if counts.max(initial=0) <= cap:
+    seen = np.bincount(grad.indices)[grad.indices]  # per entry: how often its row occurs in the batch
+    over = seen > cap
+    if not over.any():
         return
-    scale = np.minimum(1.0, cap / np.maximum(counts, 1)).astype(grad.dtype)
-    param.grad = grad.scaled(scale[grad.indices])
+    param.grad = grad.scaled(np.where(over, cap / np.maximum(seen, 1), 1.0).astype(grad.dtype))
 
 
 class _Settings(NamedTuple):
