@@ -1,6 +1,6 @@
 """LeNet-5 training on Fashion-MNIST: lamina vs PyTorch (CPU) in one process, interleaved round by round.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /work/venv/bin/python bench/train_cnn.py [--memory] [--epochs 1]
+    [OMP_NUM_THREADS=1] python bench/train_cnn.py [--memory] [--epochs 1]   (both libraries on OMP_NUM_THREADS threads, default 2)
 
 Model (both frameworks, same initial weights): conv 6@5×5 pad 2 → ReLU → maxpool 2 → conv 16@5×5 → ReLU →
 maxpool 2 → FC 120 → ReLU → FC 84 → ReLU → FC 10; batch 64, float32, SGD(lr 0.05, momentum 0.9),
@@ -87,11 +87,16 @@ def lamina_setup(seed=0):
     return model, step, predict
 
 
+def threads() -> int:
+    """Threads for both libraries: OMP_NUM_THREADS (which NumPy's BLAS reads at import) or 2."""
+    return int(os.environ.get("OMP_NUM_THREADS") or 2)
+
+
 def torch_setup(state=None):
     import torch
     from torch import nn
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads())  # as many as lamina's BLAS has
 
     class LeNet5(nn.Module):
         def __init__(self):
@@ -259,7 +264,7 @@ def main():
     import torch
     from _common import machine_info
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads())
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if os.environ.get(var):
             print(f"warning: {var}={os.environ[var]} is set; it may slow NumPy's BLAS "

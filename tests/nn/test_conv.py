@@ -230,6 +230,19 @@ def test_conv2d_in_row_bands_against_torch(xs, ws, kw, rn, monkeypatch):
              rn(*xs), rn(*ws), rn(ws[0]))
 
 
+def test_conv2d_with_few_output_channels_in_smaller_row_bands_against_torch(rn, monkeypatch):
+    """A product with at most _FEW_CHANNELS output channels takes bands of _FEW_BAND_BYTES (the forward and the
+    weight gradient gather them again from the padded input)."""
+    monkeypatch.setattr(conv_ops, "_BANDED_MIN", 0)
+    monkeypatch.setattr(conv_ops, "_BAND_BYTES", 20000)
+    monkeypatch.setattr(conv_ops, "_FEW_BAND_BYTES", 6000)
+    spec = conv_ops.ConvSpec((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    assert conv_ops.band_rows((16, 2, 5, 4), (3, 3), spec, (5, 4), 8, out_channels=3) == 1
+    assert conv_ops.band_rows((16, 2, 5, 4), (3, 3), spec, (5, 4), 8, out_channels=9) == 2
+    check_op(lambda x, w, b: F.conv2d(x, w, b, padding=1), lambda x, w, b: TF.conv2d(x, w, b, padding=1),
+             rn(16, 2, 5, 4), rn(3, 2, 3, 3), rn(3))
+
+
 def test_conv_transpose2d_in_row_bands_against_torch(rn, monkeypatch):
     monkeypatch.setattr(conv_ops, "_BANDED_MIN", 0)
     monkeypatch.setattr(conv_ops, "_BAND_BYTES", 20000)

@@ -186,7 +186,16 @@ class CumSum(LinearMap):
 
 
 # ---------------------------------------------------------------------------- functions
+_ALL_AXES = [tuple(range(n)) for n in range(65)]  # every dim of a 0- to 64-dim array
+
+
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None, *, axis=None, keepdims=None) -> Tensor:
+    if dim is None and axis is None and keepdims is None and dtype is None and x._data.dtype.kind in "fc":
+        return run1(Sum(_ALL_AXES[x._data.ndim], keepdim), x)  # x.sum() of a floating tensor: the common case
+    return _sum(x, dim, keepdim, dtype, axis, keepdims)
+
+
+def _sum(x: Tensor, dim, keepdim: bool, dtype, axis, keepdims) -> Tensor:
     if axis is not None or keepdims is not None:  # NumPy's names, as torch accepts them
         dim, keepdim = aliased("sum", dim, keepdim, axis, keepdims)
     if dtype is not None:
